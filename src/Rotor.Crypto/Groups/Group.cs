@@ -1,0 +1,128 @@
+using System.Numerics;
+using System.Security.Cryptography;
+
+namespace Rotor.Crypto.Groups;
+
+/// <summary>
+/// A prime-order group with its scalar field, as RFC 9591 section 3.1 abstracts it.
+/// Operations that touch secrets (scalar arithmetic, <see cref="MulBase"/>) are constant time and done by
+/// the underlying libraries; operations named *Vartime work on public data only.
+/// </summary>
+public abstract class Group
+{
+    public abstract string Name { get; }
+
+    /// <summary>Ns: bytes of an encoded scalar.</summary>
+    public abstract int ScalarLength { get; }
+
+    /// <summary>Ne: bytes of an encoded element.</summary>
+    public abstract int ElementLength { get; }
+
+    /// <summary>The prime order of the group (public parameter).</summary>
+    public abstract BigInteger Order { get; }
+
+    public abstract Element Identity { get; }
+
+    public abstract Element Generator { get; }
+
+    // ---------------------------------------------------------------- scalars
+
+    public Scalar Zero => new(this, default);
+
+    public Scalar One => new(this, new UInt256(1, 0, 0, 0));
+
+    public Scalar ScalarFromUInt64(ulong v) => new(this, new UInt256(v, 0, 0, 0)); // every supported order exceeds 2^64
+
+    /// <summary>Decodes a canonical scalar (value below the group order), rejecting anything else.</summary>
+    public Scalar DecodeScalar(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != ScalarLength) throw new InvalidEncodingException($"{Name} scalar", EncodingError.WrongLength, $"{bytes.Length} bytes, expected {ScalarLength}");
+        var v = ScalarBytesToInt(bytes);
+        if (!IsCanonical(v)) throw new InvalidEncodingException($"{Name} scalar", EncodingError.NonCanonical, "value is not below the group order");
+        return new Scalar(this, v);
+    }
+
+    /// <summary>Decodes a canonical, non-zero scalar.</summary>
+    public Scalar DecodeNonZeroScalar(ReadOnlySpan<byte> bytes)
+    {
+        var s = DecodeScalar(bytes);
+        if (s.IsZero) throw new InvalidEncodingException($"{Name} scalar", EncodingError.Zero, "");
+        return s;
+    }
+
+    /// <summary>A uniformly random non-zero scalar from the operating system's CSPRNG.</summary>
+    public Scalar RandomScalar()
+    {
+        Span<byte> wide = stackalloc byte[64];
+        while (true)
+        {
+            RandomNumberGenerator.Fill(wide);
+            var s = ReduceWide(wide);
+            CryptographicOperations.ZeroMemory(wide);
+            if (!s.IsZero) return s;
+        }
+    }
+
+    /// <summary>Reduces a uniformly random or hashed string of up to 64 bytes, read in the group's byte order, modulo the order.</summary>
+    public abstract Scalar ReduceWide(ReadOnlySpan<byte> bytes);
+
+    public abstract void EncodeScalar(Scalar s, Span<byte> destination);
+
+    internal abstract UInt256 ScalarBytesToInt(ReadOnlySpan<byte> bytes);
+    internal abstract bool IsCanonical(in UInt256 v);
+    internal abstract Scalar ScalarAdd(Scalar a, Scalar b);
+    internal abstract Scalar ScalarSub(Scalar a, Scalar b);
+    internal abstract Scalar ScalarMul(Scalar a, Scalar b);
+    internal abstract Scalar ScalarNegate(Scalar a);
+
+    /// <summary>a^-1; throws for zero.</summary>
+    internal abstract Scalar ScalarInvert(Scalar a);
+
+    // ---------------------------------------------------------------- elements
+
+    /// <summary>
+    /// RFC 9591 DeserializeElement: decodes a canonical encoding of a non-identity element of the
+    /// prime-order subgroup; anything else is refused with an <see cref="InvalidEncodingException"/> that says why.
+    /// </summary>
+    public Element DecodeElement(ReadOnlySpan<byte> bytes) => DecodeElement(bytes, allowIdentity: false);
+
+    public abstract Element DecodeElement(ReadOnlySpan<byte> bytes, bool allowIdentity);
+
+    internal abstract byte[] EncodeElement(Element e);
+
+    /// <summary>k·G in constant time (k may be secret).</summary>
+    public abstract Element MulBase(Scalar k);
+
+    public abstract Element Add(Element a, Element b);
+
+    public abstract Element Negate(Element a);
+
+    /// <summary>k·P in variable time: k and P must be public.</summary>
+    public abstract Element MulVartime(Element p, Scalar k);
+
+    /// <summary>Σ kᵢ·Pᵢ in variable time (Straus or Pippenger): every kᵢ and Pᵢ must be public.</summary>
+    public abstract Element MultiMulVartime(ReadOnlySpan<Scalar> scalars, ReadOnlySpan<Element> points);
+
+    public Element Sum(IEnumerable<Element> elements)
+    {
+        Element acc = Identity;
+        foreach (var e in elements) acc = Add(acc, e);
+        return acc;
+    }
+
+    public abstract bool IsIdentity(Element e);
+
+    internal abstract bool ElementEquals(Element a, Element b);
+
+    protected void CheckMine(Element e)
+    {
+        if (!ReferenceEquals(e.Group, this)) throw new InvalidOperationException($"element of {e.Group.Name} used with {Name}");
+    }
+
+    protected void CheckMine(in Scalar s)
+    {
+        if (!ReferenceEquals(s.Group, this)) throw new InvalidOperationException($"scalar of {s.Group.Name} used with {Name}");
+    }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,62 @@
+using System.Numerics;
+
+namespace Rotor.Crypto.Groups;
+
+/// <summary>
+/// An element of a group's scalar field (an integer modulo the group order), bound to its group.
+/// Immutable. Arithmetic on scalars is constant time: it is done by libsodium for Ed25519 and by a
+/// constant-time Montgomery implementation for secp256k1. Mixing scalars of two groups throws.
+/// </summary>
+public readonly struct Scalar : IEquatable<Scalar>
+{
+    private readonly Group? group;
+    internal readonly UInt256 Value;
+
+    internal Scalar(Group group, UInt256 value)
+    {
+        this.group = group;
+        Value = value;
+    }
+
+    public Group Group => group ?? throw new InvalidOperationException("uninitialised Scalar");
+
+    public bool IsZero => UInt256.IsZeroMask(Value) != 0;
+
+    /// <summary>The group's canonical scalar encoding (Ed25519: 32 bytes little-endian; secp256k1: 32 bytes big-endian).</summary>
+    public byte[] ToBytes()
+    {
+        var b = new byte[Group.ScalarLength];
+        Group.EncodeScalar(this, b);
+        return b;
+    }
+
+    public void WriteTo(Span<byte> destination) => Group.EncodeScalar(this, destination);
+
+    public Scalar Invert() => Group.ScalarInvert(this);
+
+    /// <summary>For tests and diagnostics only; not constant time.</summary>
+    public BigInteger ToBigInteger() => Value.ToBigInteger();
+
+    public static Scalar operator +(Scalar a, Scalar b) => Same(a, b).ScalarAdd(a, b);
+    public static Scalar operator -(Scalar a, Scalar b) => Same(a, b).ScalarSub(a, b);
+    public static Scalar operator *(Scalar a, Scalar b) => Same(a, b).ScalarMul(a, b);
+    public static Scalar operator -(Scalar a) => a.Group.ScalarNegate(a);
+    public static Element operator *(Scalar k, Element p) => p.Group.MulVartime(p, k);
+
+    /// <summary>Constant-time equality.</summary>
+    public bool Equals(Scalar other) => ReferenceEquals(group, other.group) && UInt256.EqualMask(Value, other.Value) != 0;
+    public override bool Equals(object? obj) => obj is Scalar s && Equals(s);
+    public override int GetHashCode() => HashCode.Combine(group, Value.L0);
+    public static bool operator ==(Scalar a, Scalar b) => a.Equals(b);
+    public static bool operator !=(Scalar a, Scalar b) => !a.Equals(b);
+
+    /// <summary>Never prints the value: scalars are usually secret.</summary>
+    public override string ToString() => $"Scalar({group?.Name ?? "uninitialised"})";
+
+    private static Group Same(in Scalar a, in Scalar b)
+    {
+        var g = a.Group;
+        if (!ReferenceEquals(g, b.Group)) throw new InvalidOperationException($"scalars of different groups ({g.Name}, {b.Group.Name})");
+        return g;
+    }
+}

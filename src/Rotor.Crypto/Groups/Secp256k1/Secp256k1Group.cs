@@ -1,0 +1,168 @@
+using System.Numerics;
+using Org.BouncyCastle.Crypto.EC;
+using Org.BouncyCastle.Math.EC;
+using Org.BouncyCastle.Math.EC.Multiplier;
+using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
+
+namespace Rotor.Crypto.Groups.Secp256k1;
+
+/// <summary>
+/// secp256k1 (SEC 2) through BouncyCastle. Elements encode as 33-byte SEC1 compressed points; the identity,
+/// which has no SEC1 compressed form, encodes as 33 zero bytes (RFC 9591 never serialises it). Scalars encode
+/// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). k·G for a secret k
+/// uses BouncyCastle's fixed-point comb; public multiplications use its GLV/wNAF multiplier.
+/// </summary>
+public sealed class Secp256k1Group : Group
+{
+    public static readonly Secp256k1Group Instance = new();
+
+    internal readonly ECCurve Curve;
+    internal readonly ECPoint G;
+    private readonly MontgomeryField field;
+    private readonly BigInteger order;
+    private readonly Element identity;
+    private readonly Element generator;
+    private readonly FixedPointCombMultiplier comb = new();
+
+    private Secp256k1Group()
+    {
+        var p = CustomNamedCurves.GetByName("secp256k1");
+        Curve = p.Curve;
+        G = p.G;
+        order = new BigInteger(p.N.ToByteArrayUnsigned(), isUnsigned: true, isBigEndian: true);
+        field = new MontgomeryField(order);
+        identity = new Secp256k1Element(this, Curve.Infinity);
+        generator = new Secp256k1Element(this, G);
+        FixedPointUtilities.Precompute(G);
+    }
+
+    public override string Name => "secp256k1";
+    public override int ScalarLength => 32;
+    public override int ElementLength => 33;
+    public override BigInteger Order => order;
+    public override Element Identity => identity;
+    public override Element Generator => generator;
+
+    // ---------------------------------------------------------------- scalars
+
+    internal override UInt256 ScalarBytesToInt(ReadOnlySpan<byte> bytes) => UInt256.FromBigEndian(bytes);
+
+    internal override bool IsCanonical(in UInt256 v) => field.IsCanonicalMask(v) != 0;
+
+    public override void EncodeScalar(Scalar s, Span<byte> destination)
+    {
+        CheckMine(s);
+        s.Value.WriteBigEndian(destination[..32]);
+    }
+
+    public override Scalar ReduceWide(ReadOnlySpan<byte> bytes) => new(this, field.ReduceBigEndian(bytes));
+
+    internal override Scalar ScalarAdd(Scalar a, Scalar b) => new(this, field.Add(a.Value, b.Value));
+    internal override Scalar ScalarSub(Scalar a, Scalar b) => new(this, field.Sub(a.Value, b.Value));
+    internal override Scalar ScalarMul(Scalar a, Scalar b) => new(this, field.Mul(a.Value, b.Value));
+    internal override Scalar ScalarNegate(Scalar a) => new(this, field.Negate(a.Value));
+
+    internal override Scalar ScalarInvert(Scalar a)
+    {
+        CheckMine(a);
+        if (a.IsZero) throw new DivideByZeroException("zero has no inverse");
+        return new Scalar(this, field.Invert(a.Value));
+    }
+
+    // ---------------------------------------------------------------- elements
+
+    public override Element DecodeElement(ReadOnlySpan<byte> bytes, bool allowIdentity)
+    {
+        const string what = "secp256k1 element";
+        if (bytes.Length != 33) throw new InvalidEncodingException(what, EncodingError.WrongLength, $"{bytes.Length} bytes, expected 33 (SEC1 compressed)");
+        if (bytes.IndexOfAnyExcept((byte)0) < 0)
+        {
+            if (allowIdentity) return identity;
+            throw new InvalidEncodingException(what, EncodingError.Identity, "");
+        }
+        if (bytes[0] != 0x02 && bytes[0] != 0x03)
+            throw new InvalidEncodingException(what, EncodingError.NonCanonical, $"prefix 0x{bytes[0]:x2}, expected 0x02 or 0x03");
+        var x = new BcBigInteger(1, bytes[1..].ToArray());
+        if (x.CompareTo(Curve.Field.Characteristic) >= 0)
+            throw new InvalidEncodingException(what, EncodingError.NonCanonical, "x is not below the field prime");
+        ECPoint p;
+        try
+        {
+            p = Curve.DecodePoint(bytes.ToArray());
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidEncodingException(what, EncodingError.NotOnCurve, "x has no matching y");
+        }
+        if (!p.IsValid()) throw new InvalidEncodingException(what, EncodingError.NotOnCurve, "");
+        return new Secp256k1Element(this, p.Normalize(), bytes.ToArray());
+    }
+
+    internal override byte[] EncodeElement(Element e)
+    {
+        var p = Point(e);
+        return p.IsInfinity ? new byte[33] : p.GetEncoded(true);
+    }
+
+    public override Element MulBase(Scalar k)
+    {
+        CheckMine(k);
+        return new Secp256k1Element(this, comb.Multiply(G, ToBc(k)).Normalize());
+    }
+
+    public override Element Add(Element a, Element b) => new Secp256k1Element(this, Point(a).Add(Point(b)));
+
+    public override Element Negate(Element a) => new Secp256k1Element(this, Point(a).Negate());
+
+    public override Element MulVartime(Element p, Scalar k)
+    {
+        CheckMine(k);
+        return new Secp256k1Element(this, Point(p).Multiply(ToBc(k)));
+    }
+
+    public override Element MultiMulVartime(ReadOnlySpan<Scalar> scalars, ReadOnlySpan<Element> points)
+    {
+        if (scalars.Length != points.Length) throw new ArgumentException("as many scalars as points are needed");
+        if (points.Length == 0) return identity;
+        var ps = new ECPoint[points.Length];
+        var ks = new BcBigInteger[points.Length];
+        for (int i = 0; i < ps.Length; i++)
+        {
+            CheckMine(scalars[i]);
+            ps[i] = Point(points[i]);
+            ks[i] = ToBc(scalars[i]);
+        }
+        return new Secp256k1Element(this, ECAlgorithms.SumOfMultiplies(ps, ks));
+    }
+
+    public override bool IsIdentity(Element e) => Point(e).IsInfinity;
+
+    internal override bool ElementEquals(Element a, Element b) => Point(a).Equals(Point(b));
+
+    /// <summary>The BouncyCastle point behind an element (for BIP-340 and ECDSA code in this assembly).</summary>
+    internal ECPoint Point(Element e)
+    {
+        CheckMine(e);
+        return ((Secp256k1Element)e).P;
+    }
+
+    internal Element FromPoint(ECPoint p) => new Secp256k1Element(this, p);
+
+    internal static BcBigInteger ToBc(in Scalar k)
+    {
+        Span<byte> b = stackalloc byte[32];
+        k.Value.WriteBigEndian(b);
+        return new BcBigInteger(1, b);
+    }
+
+    private sealed class Secp256k1Element : Element
+    {
+        internal readonly ECPoint P;
+
+        public Secp256k1Element(Secp256k1Group g, ECPoint p, byte[]? encoding = null) : base(g)
+        {
+            P = p;
+            if (encoding is not null) SetEncoding(encoding);
+        }
+    }
+}
