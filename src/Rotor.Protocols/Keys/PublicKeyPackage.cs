@@ -1,0 +1,84 @@
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Sharing;
+
+namespace Rotor.Protocols.Keys;
+
+/// <summary>
+/// The public side of one epoch of a threshold key: who holds shares, the threshold, every member's public
+/// verification share Y_i = s_i·G and the group public key Y. Validated on construction: the verification
+/// shares lie on one polynomial of degree t−1 whose value at 0 is Y.
+/// </summary>
+public sealed class PublicKeyPackage
+{
+    private readonly Dictionary<Identifier, Element> verifyingShares;
+
+    public PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
+        IReadOnlyDictionary<Identifier, Element> verifyingShares, Element groupPublicKey)
+    {
+        KeyIds.Validate(keyId);
+        var group = scheme.Group();
+        if (verifyingShares.Count == 0) throw new ArgumentException("no members");
+        if (threshold < 1 || threshold > verifyingShares.Count)
+            throw new ArgumentException($"threshold {threshold} is outside 1..{verifyingShares.Count}");
+        foreach (var (id, y) in verifyingShares)
+        {
+            if (!ReferenceEquals(id.Group, group) || !ReferenceEquals(y.Group, group))
+                throw new ArgumentException($"member {id}: not a {group.Name} value");
+            if (y.IsIdentity) throw new ArgumentException($"member {id}: verification share is the identity");
+        }
+        if (!ReferenceEquals(groupPublicKey.Group, group) || groupPublicKey.IsIdentity)
+            throw new ArgumentException("group public key is not a valid element");
+        KeyId = keyId;
+        Scheme = scheme;
+        Epoch = epoch;
+        Threshold = threshold;
+        this.verifyingShares = new Dictionary<Identifier, Element>(verifyingShares);
+        Members = verifyingShares.Keys.OrderBy(i => i).ToArray();
+        GroupPublicKey = groupPublicKey;
+        CheckConsistency();
+    }
+
+    public string KeyId { get; }
+    public Scheme Scheme { get; }
+    public Group Group => Scheme.Group();
+    public ulong Epoch { get; }
+    public int Threshold { get; }
+
+    /// <summary>Member identifiers in ascending order.</summary>
+    public IReadOnlyList<Identifier> Members { get; }
+
+    public IReadOnlyDictionary<Identifier, Element> VerifyingShares => verifyingShares;
+
+    public Element GroupPublicKey { get; }
+
+    public Element VerifyingShare(Identifier id) =>
+        verifyingShares.TryGetValue(id, out var y) ? y : throw new ArgumentException($"{id} is not a member of key {KeyId} epoch {Epoch}");
+
+    public bool IsMember(Identifier id) => verifyingShares.ContainsKey(id);
+
+    /// <summary>Interpolates Y from the first t verification shares and checks every other share against the same polynomial.</summary>
+    private void CheckConsistency()
+    {
+        var basis = Members.Take(Threshold).ToArray();
+        var ys = basis.Select(i => verifyingShares[i]).ToArray();
+        var lambdas0 = basis.Select(i => Lagrange.AtZero(i, basis)).ToArray();
+        if (!Group.MultiMulVartime(lambdas0, ys).Equals(GroupPublicKey))
+            throw new ArgumentException("verification shares do not interpolate to the group public key");
+        foreach (var other in Members.Skip(Threshold))
+        {
+            var lambdas = basis.Select(i => Lagrange.Coefficient(i, basis, other.Scalar)).ToArray();
+            if (!Group.MultiMulVartime(lambdas, ys).Equals(verifyingShares[other]))
+                throw new ArgumentException($"verification share of member {other} is not on the degree-{Threshold - 1} polynomial of the others");
+        }
+    }
+}
+
+public static class KeyIds
+{
+    /// <summary>Key ids are 1..64 characters of [A-Za-z0-9._-].</summary>
+    public static void Validate(string keyId)
+    {
+        if (string.IsNullOrEmpty(keyId) || keyId.Length > 64 || !keyId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw new ArgumentException($"invalid key id '{keyId}': use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
+    }
+}

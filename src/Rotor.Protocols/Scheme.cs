@@ -1,0 +1,47 @@
+using Rotor.Crypto.Ciphersuites;
+using Rotor.Crypto.Groups;
+
+namespace Rotor.Protocols;
+
+/// <summary>A signature scheme Rotor keys are used with. The names are the CLI's and the wire's.</summary>
+public enum Scheme
+{
+    /// <summary>FROST(Ed25519, SHA-512): RFC 8032 Ed25519 signatures.</summary>
+    Ed25519,
+    /// <summary>FROST(secp256k1, SHA-256): the RFC 9591 65-byte signature (R compressed, z).</summary>
+    Secp256k1,
+    /// <summary>FROST(secp256k1, SHA-256, Taproot): BIP-340 Schnorr signatures under an x-only key.</summary>
+    Bip340,
+}
+
+public static class Schemes
+{
+    public static string Name(this Scheme s) => s switch
+    {
+        Scheme.Ed25519 => "ed25519",
+        Scheme.Secp256k1 => "secp256k1",
+        Scheme.Bip340 => "bip340",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    public static bool TryParse(string? name, out Scheme scheme)
+    {
+        switch (name?.ToLowerInvariant())
+        {
+            case "ed25519": scheme = Scheme.Ed25519; return true;
+            case "secp256k1": scheme = Scheme.Secp256k1; return true;
+            case "bip340": case "taproot": scheme = Scheme.Bip340; return true;
+            default: scheme = default; return false;
+        }
+    }
+
+    public static Scheme Parse(string name) =>
+        TryParse(name, out var s) ? s : throw new ArgumentException($"unknown scheme '{name}' (expected ed25519, secp256k1 or bip340)");
+
+    public static Group Group(this Scheme s) => s switch
+    {
+        Scheme.Ed25519 => Crypto.Groups.Ed25519.Ed25519Group.Instance,
+        Scheme.Secp256k1 or Scheme.Bip340 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+}

@@ -1,0 +1,66 @@
+using Rotor.Crypto;
+using Rotor.Protocols;
+using Rotor.Protocols.Keys;
+using Rotor.TestSupport;
+
+namespace Rotor.Protocols.Tests;
+
+public class KeyShareTests
+{
+    [Theory]
+    [InlineData(Scheme.Ed25519)]
+    [InlineData(Scheme.Secp256k1)]
+    [InlineData(Scheme.Bip340)]
+    public void WireFormRoundTripsThroughValidation(Scheme scheme)
+    {
+        var (shares, secret) = TestKeys.Deal(scheme, 2, 3);
+        foreach (var s in shares)
+        {
+            var back = s.ToData().Validate();
+            Assert.Equal(s.SigningShare, back.SigningShare);
+            Assert.Equal(s.GroupPublicKey, back.GroupPublicKey);
+            Assert.Equal(s.Identifier, back.Identifier);
+        }
+        Assert.Equal(secret, TestKeys.Interpolate(shares.Take(2)));
+    }
+
+    [Fact]
+    public void SigningShareThatDoesNotMatchItsVerificationShareIsRefused()
+    {
+        var (shares, _) = TestKeys.Deal(Scheme.Ed25519, 2, 3);
+        var data = shares[0].ToData();
+        data.SigningShare = shares[1].SigningShare.ToBytes();
+        var e = Assert.Throws<ArgumentException>(() => data.Validate());
+        Assert.Contains("does not match its verification share", e.Message);
+    }
+
+    [Fact]
+    public void VerificationSharesOffThePolynomialAreRefused()
+    {
+        var (shares, _) = TestKeys.Deal(Scheme.Secp256k1, 2, 3);
+        var data = shares[0].ToData();
+        data.VerifyingShares[2] = data.VerifyingShares[1];
+        var e = Assert.Throws<ArgumentException>(() => data.Validate());
+        Assert.Contains("member 3", e.Message);
+    }
+
+    [Fact]
+    public void MalformedGroupKeyIsRefusedWithItsReason()
+    {
+        var (shares, _) = TestKeys.Deal(Scheme.Ed25519, 2, 3);
+        var data = shares[0].ToData();
+        data.GroupPublicKey = new byte[31];
+        Assert.Equal(EncodingError.WrongLength, Assert.Throws<InvalidEncodingException>(() => data.Validate()).Error);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public void ThresholdOutsideTheMemberCountIsRefused(int threshold)
+    {
+        var (shares, _) = TestKeys.Deal(Scheme.Ed25519, 2, 3);
+        var data = shares[0].ToData();
+        data.Threshold = threshold;
+        Assert.Contains("threshold", Assert.Throws<ArgumentException>(() => data.Validate()).Message);
+    }
+}
