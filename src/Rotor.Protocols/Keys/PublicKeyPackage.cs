@@ -14,6 +14,25 @@ public sealed class PublicKeyPackage
 
     public PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
         IReadOnlyDictionary<Identifier, Element> verifyingShares, Element groupPublicKey)
+        : this(keyId, scheme, epoch, threshold, verifyingShares, groupPublicKey, checkConsistency: true)
+    {
+    }
+
+    /// <summary>
+    /// The package a verified (aggregate) Feldman commitment defines: Y = C_0 and Y_j = C(x_j) for every member.
+    /// Consistent by construction, so no interpolation check is needed. The commitment's length is the threshold.
+    /// </summary>
+    public static PublicKeyPackage FromCommitment(string keyId, Scheme scheme, ulong epoch,
+        IReadOnlyList<Identifier> members, FeldmanCommitment commitment)
+    {
+        var shares = new Dictionary<Identifier, Element>();
+        foreach (var m in members)
+            if (!shares.TryAdd(m, commitment.Evaluate(m))) throw new ArgumentException($"member {m} appears twice");
+        return new PublicKeyPackage(keyId, scheme, epoch, commitment.Threshold, shares, commitment.ConstantTerm, checkConsistency: false);
+    }
+
+    private PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
+        IReadOnlyDictionary<Identifier, Element> verifyingShares, Element groupPublicKey, bool checkConsistency)
     {
         KeyIds.Validate(keyId);
         var group = scheme.Group();
@@ -35,7 +54,7 @@ public sealed class PublicKeyPackage
         this.verifyingShares = new Dictionary<Identifier, Element>(verifyingShares);
         Members = verifyingShares.Keys.OrderBy(i => i).ToArray();
         GroupPublicKey = groupPublicKey;
-        CheckConsistency();
+        if (checkConsistency) CheckConsistency();
     }
 
     public string KeyId { get; }
