@@ -44,4 +44,13 @@ public static class Schemes
         Scheme.Secp256k1 or Scheme.Bip340 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
+
+    /// <summary>The FROST ciphersuite of the scheme (bip340: the frost-secp256k1-tr suite).</summary>
+    public static Ciphersuite Ciphersuite(this Scheme s) => s switch
+    {
+        Scheme.Ed25519 => Ed25519Sha512.Instance,
+        Scheme.Secp256k1 => Secp256k1Sha256.Instance,
+        Scheme.Bip340 => Secp256k1Sha256Tr.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
 }

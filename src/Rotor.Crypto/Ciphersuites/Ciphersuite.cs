@@ -35,6 +35,28 @@ public abstract class Ciphersuite
     /// <summary>H5: commitment-list hash.</summary>
     public byte[] H5(ReadOnlySpan<byte> m) => Hash("com", m);
 
+    /// <summary>
+    /// RFC 9591 compute_challenge: H2(SerializeElement(R) || SerializeElement(PK) || msg). Suites whose
+    /// signatures have another challenge (BIP-340) override it.
+    /// </summary>
+    public virtual Scalar Challenge(Element groupCommitment, Element publicKey, ReadOnlySpan<byte> message)
+    {
+        var r = groupCommitment.Encoding;
+        var pk = publicKey.Encoding;
+        var input = new byte[r.Length + pk.Length + message.Length];
+        r.CopyTo(input);
+        pk.CopyTo(input.AsSpan(r.Length));
+        message.CopyTo(input.AsSpan(r.Length + pk.Length));
+        return H2(input);
+    }
+
+    /// <summary>
+    /// True for the BIP-340 suite: the group key and the group commitment are only ever used with an even y
+    /// coordinate (<see cref="Signatures.Bip340.HasEvenY"/>), so signers negate their key shares when the
+    /// group key has odd y and their nonces when the group commitment has odd y.
+    /// </summary>
+    public virtual bool RequiresEvenY => false;
+
     /// <summary>HDKG: the DKG proof-of-knowledge challenge hash.</summary>
     public Scalar HDkg(ReadOnlySpan<byte> m) => HashToScalar("dkg", m);
 
