@@ -1,0 +1,380 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Rotor.Crypto.Hashing;
+using Rotor.Protocols.Keys;
+
+namespace Rotor.Node.Vault;
+
+/// <summary>Where a stored shard stands in the reshare life cycle.</summary>
+public enum ShardState
+{
+    /// <summary>The epoch the node signs with.</summary>
+    Active,
+    /// <summary>Received in a reshare event that has not committed yet; never used for signing.</summary>
+    Pending,
+}
+
+/// <summary>What the vault says about one stored shard (no secret).</summary>
+public sealed record ShardInfo(string KeyId, ulong Epoch, ShardState State, string? EventId);
+
+/// <summary>A reshare event whose pending shards await settlement (commit or discard).</summary>
+public sealed record PendingEvent(string EventId, byte[] SessionId, byte[] TranscriptHash);
+
+/// <summary>
+/// The node's share vault: a SQLite file in which every shard, and the node's identity key, is encrypted with
+/// AES-256-GCM under the vault key. The associated data binds node name, key id, epoch and state, so a
+/// ciphertext moved to another row, node or state does not decrypt. Erasures use SQLite's secure_delete.
+/// </summary>
+public sealed class ShareVault : IDisposable
+{
+    private const int NonceLength = 12, TagLength = 16;
+    private static readonly byte[] CheckPlaintext = "rotor vault check v1"u8.ToArray();
+
+    private readonly SqliteConnection db;
+    private readonly byte[] key;
+    private readonly string node;
+    private SqliteTransaction? current;
+
+    private ShareVault(SqliteConnection db, byte[] key, string node, string path)
+    {
+        this.db = db;
+        this.key = key;
+        this.node = node;
+        Path = path;
+    }
+
+    /// <summary>The vault file.</summary>
+    public string Path { get; }
+
+    /// <summary>
+    /// Opens (or creates) the vault at <paramref name="path"/> for node <paramref name="nodeName"/> with a key
+    /// derived from <paramref name="masterSecret"/>. A vault made under another master secret or for another
+    /// node is refused.
+    /// </summary>
+    public static ShareVault Open(string path, string nodeName, ReadOnlySpan<byte> masterSecret)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterSecret.ToArray(), 32,
+            "rotor/vault/v1"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes("vault key for " + nodeName));
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        var vault = new ShareVault(db, key, nodeName, path);
+        try
+        {
+            vault.Exec("""
+                PRAGMA secure_delete = ON;
+                PRAGMA journal_mode = DELETE;
+                PRAGMA synchronous = FULL;
+                CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS shards (
+                    key_id TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL, event_id TEXT,
+                    nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (key_id, epoch));
+                CREATE TABLE IF NOT EXISTS pending_events (
+                    event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, transcript_hash BLOB NOT NULL);
+                """);
+            vault.CheckKey();
+            return vault;
+        }
+        catch
+        {
+            vault.Dispose();
+            throw;
+        }
+    }
+
+    // ------------------------------------------------------------------ secrets other than shards
+
+    /// <summary>Stores a named secret (e.g. the identity key) encrypted; refuses to overwrite.</summary>
+    public void PutSecret(string name, ReadOnlySpan<byte> secret)
+    {
+        var (nonce, ct) = Seal(secret, SecretAad(name));
+        using var cmd = Command("INSERT INTO meta (name, nonce, ciphertext) VALUES ($n, $nonce, $ct)", ("$n", name), ("$nonce", nonce), ("$ct", ct));
+        try { cmd.ExecuteNonQuery(); }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) { throw new VaultException($"vault {Path} already holds secret '{name}'"); }
+    }
+
+    /// <summary>A named secret, or null if absent. The caller wipes it after use.</summary>
+    public byte[]? GetSecret(string name)
+    {
+        using var cmd = Command("SELECT nonce, ciphertext FROM meta WHERE name = $n", ("$n", name));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return null;
+        return Open((byte[])r[0], (byte[])r[1], SecretAad(name), $"secret '{name}'");
+    }
+
+    // ------------------------------------------------------------------ shards
+
+    /// <summary>Stores a share as the active epoch of a new key (after DKG). Refuses an existing key.</summary>
+    public void PutActive(IEnumerable<KeyShare> shares)
+    {
+        using var tx = Begin();
+        foreach (var share in shares)
+        {
+            if (ActiveEpochs(share.KeyId).Count > 0) throw new VaultException($"vault {Path} already holds key '{share.KeyId}'");
+            Insert(share, ShardState.Active, null);
+        }
+        tx.Commit();
+    }
+
+    /// <summary>
+    /// Stores the new shares of a reshare event as pending, with the event's session id and transcript hash,
+    /// in one transaction. The active epochs stay untouched.
+    /// </summary>
+    public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares)
+    {
+        using var tx = Begin();
+        using (var ev = Command("INSERT INTO pending_events (event_id, session_id, transcript_hash) VALUES ($e, $s, $h)",
+                   ("$e", eventId), ("$s", sessionId.ToArray()), ("$h", transcriptHash.ToArray())))
+        {
+            try { ev.ExecuteNonQuery(); }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19) { throw new VaultException($"vault {Path} already holds pending shards of event {eventId}"); }
+        }
+        foreach (var share in shares)
+        {
+            var active = ActiveEpochs(share.KeyId);
+            if (active.Count == 0 || share.Epoch <= active.Max())
+                throw new VaultException($"pending epoch {share.Epoch} of key '{share.KeyId}' must follow an active epoch (have: {string.Join(",", active)})");
+            Insert(share, ShardState.Pending, eventId);
+        }
+        tx.Commit();
+    }
+
+    /// <summary>The active share of a key, or null. Throws if the stored ciphertext fails authentication.</summary>
+    public KeyShare? GetActive(string keyId)
+    {
+        var epochs = ActiveEpochs(keyId);
+        return epochs.Count == 0 ? null : Get(keyId, epochs.Max(), ShardState.Active);
+    }
+
+    /// <summary>The share of a key at an epoch in the given state; null if there is none.</summary>
+    public KeyShare? Get(string keyId, ulong epoch, ShardState state)
+    {
+        using var cmd = Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
+            ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return null;
+        var what = $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})";
+        var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what);
+        try
+        {
+            var data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record");
+            var share = data.Validate();
+            if (share.KeyId != keyId || share.Epoch != epoch) throw new VaultException($"{what}: record names key '{share.KeyId}' epoch {share.Epoch}");
+            return share;
+        }
+        finally { CryptographicOperations.ZeroMemory(plain); }
+    }
+
+    /// <summary>Every stored shard (key id, epoch, state, event), no secret.</summary>
+    public IReadOnlyList<ShardInfo> List()
+    {
+        using var cmd = Command("SELECT key_id, epoch, state, event_id FROM shards ORDER BY key_id, epoch");
+        using var r = cmd.ExecuteReader();
+        var list = new List<ShardInfo>();
+        while (r.Read())
+            list.Add(new ShardInfo(r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)), r.IsDBNull(3) ? null : r.GetString(3)));
+        return list;
+    }
+
+    /// <summary>The reshare events with pending shards.</summary>
+    public IReadOnlyList<PendingEvent> PendingEvents()
+    {
+        using var cmd = Command("SELECT event_id, session_id, transcript_hash FROM pending_events ORDER BY event_id");
+        using var r = cmd.ExecuteReader();
+        var list = new List<PendingEvent>();
+        while (r.Read()) list.Add(new PendingEvent(r.GetString(0), (byte[])r[1], (byte[])r[2]));
+        return list;
+    }
+
+    /// <summary>
+    /// Commits an event: in one transaction its pending shards become active (re-encrypted under the active
+    /// state's associated data) and every older epoch of those keys, plus every epoch of
+    /// <paramref name="eraseBelow"/>'s keys below the given epoch, is erased. Returns (activated, erased).
+    /// </summary>
+    public (IReadOnlyList<ShardInfo> Activated, IReadOnlyList<ShardInfo> Erased) Activate(string eventId, IReadOnlyDictionary<string, ulong> eraseBelow)
+    {
+        using var tx = Begin();
+        var pending = List().Where(s => s.State == ShardState.Pending && s.EventId == eventId).ToList();
+        var activated = new List<ShardInfo>();
+        var erased = new List<ShardInfo>();
+        foreach (var p in pending)
+        {
+            var share = Get(p.KeyId, p.Epoch, ShardState.Pending)!;
+            Exec("DELETE FROM shards WHERE key_id = $k AND epoch = $e", ("$k", p.KeyId), ("$e", (long)p.Epoch));
+            Insert(share, ShardState.Active, null);
+            activated.Add(p with { State = ShardState.Active, EventId = null });
+        }
+        var limits = new Dictionary<string, ulong>(eraseBelow);
+        foreach (var a in activated) limits[a.KeyId] = Math.Max(limits.GetValueOrDefault(a.KeyId), a.Epoch);
+        foreach (var s in List())
+        {
+            if (!limits.TryGetValue(s.KeyId, out var below) || s.Epoch >= below) continue;
+            Exec("DELETE FROM shards WHERE key_id = $k AND epoch = $e", ("$k", s.KeyId), ("$e", (long)s.Epoch));
+            erased.Add(s);
+        }
+        Exec("DELETE FROM pending_events WHERE event_id = $e", ("$e", eventId));
+        tx.Commit();
+        return (activated, erased);
+    }
+
+    /// <summary>Discards an event's pending shards; the active epochs stay. Returns what was discarded.</summary>
+    public IReadOnlyList<ShardInfo> Discard(string eventId)
+    {
+        using var tx = Begin();
+        var pending = List().Where(s => s.State == ShardState.Pending && s.EventId == eventId).ToList();
+        Exec("DELETE FROM shards WHERE state = 'pending' AND event_id = $e", ("$e", eventId));
+        Exec("DELETE FROM pending_events WHERE event_id = $e", ("$e", eventId));
+        tx.Commit();
+        return pending;
+    }
+
+    /// <summary>Null when the vault opens and every shard authenticates; otherwise what is wrong.</summary>
+    public string? Health()
+    {
+        try
+        {
+            CheckKey();
+            foreach (var s in List()) _ = Get(s.KeyId, s.Epoch, s.State);
+            return null;
+        }
+        catch (Exception e) when (e is VaultException or SqliteException or ArgumentException or Rotor.Crypto.RotorCryptoException)
+        {
+            return e.Message;
+        }
+    }
+
+    public void Dispose()
+    {
+        db.Dispose();
+        CryptographicOperations.ZeroMemory(key);
+    }
+
+    public override string ToString() => $"ShareVault({Path})";
+
+    // ------------------------------------------------------------------ internals
+
+    private List<ulong> ActiveEpochs(string keyId)
+    {
+        using var cmd = Command("SELECT epoch FROM shards WHERE key_id = $k AND state = 'active'", ("$k", keyId));
+        using var r = cmd.ExecuteReader();
+        var list = new List<ulong>();
+        while (r.Read()) list.Add((ulong)r.GetInt64(0));
+        return list;
+    }
+
+    private void Insert(KeyShare share, ShardState state, string? eventId)
+    {
+        var plain = JsonSerializer.SerializeToUtf8Bytes(share.ToData());
+        try
+        {
+            var (nonce, ct) = Seal(plain, ShardAad(share.KeyId, share.Epoch, state));
+            using var cmd = Command("INSERT INTO shards (key_id, epoch, state, event_id, nonce, ciphertext) VALUES ($k, $e, $s, $ev, $n, $c)",
+                ("$k", share.KeyId), ("$e", (long)share.Epoch), ("$s", StateName(state)), ("$ev", (object?)eventId ?? DBNull.Value), ("$n", nonce), ("$c", ct));
+            try { cmd.ExecuteNonQuery(); }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw new VaultException($"vault {Path} already holds key '{share.KeyId}' epoch {share.Epoch}");
+            }
+        }
+        finally { CryptographicOperations.ZeroMemory(plain); }
+    }
+
+    private void CheckKey()
+    {
+        using var cmd = Command("SELECT nonce, ciphertext FROM meta WHERE name = 'check'");
+        using var r = cmd.ExecuteReader();
+        if (r.Read())
+        {
+            try { Open((byte[])r[0], (byte[])r[1], SecretAad("check"), "check value"); }
+            catch (VaultException) { throw new VaultException($"the vault key does not open {Path}: wrong master secret or passphrase, or the vault belongs to another node than '{node}'"); }
+            return;
+        }
+        r.Close();
+        PutSecret("check", CheckPlaintext);
+    }
+
+    private byte[] ShardAad(string keyId, ulong epoch, ShardState state)
+    {
+        using var t = new Transcript("rotor/vault/shard/v1");
+        return t.Append("node", node).Append("key-id", keyId).Append("epoch", epoch).Append("state", StateName(state)).Digest();
+    }
+
+    private byte[] SecretAad(string name)
+    {
+        using var t = new Transcript("rotor/vault/secret/v1");
+        return t.Append("node", node).Append("name", name).Digest();
+    }
+
+    private (byte[] Nonce, byte[] Ciphertext) Seal(ReadOnlySpan<byte> plaintext, byte[] aad)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(NonceLength);
+        var ct = new byte[plaintext.Length + TagLength];
+        using var aes = new AesGcm(key, TagLength);
+        aes.Encrypt(nonce, plaintext, ct.AsSpan(0, plaintext.Length), ct.AsSpan(plaintext.Length), aad);
+        return (nonce, ct);
+    }
+
+    private byte[] Open(byte[] nonce, byte[] ct, byte[] aad, string what)
+    {
+        if (nonce.Length != NonceLength || ct.Length < TagLength) throw new VaultException($"{what} in {Path} is malformed");
+        var plain = new byte[ct.Length - TagLength];
+        try
+        {
+            using var aes = new AesGcm(key, TagLength);
+            aes.Decrypt(nonce, ct.AsSpan(0, plain.Length), ct.AsSpan(plain.Length), plain, aad);
+            return plain;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw new VaultException($"{what} in {Path} failed authentication: wrong vault key, or the record was altered or moved");
+        }
+    }
+
+    private void Exec(string sql, params (string Name, object Value)[] args)
+    {
+        using var cmd = Command(sql, args);
+        cmd.ExecuteNonQuery();
+    }
+
+    private Transaction Begin() => new(this, db.BeginTransaction());
+
+    /// <summary>The open transaction; every command created while it is open joins it.</summary>
+    private sealed class Transaction : IDisposable
+    {
+        private readonly ShareVault vault;
+        private readonly SqliteTransaction inner;
+
+        public Transaction(ShareVault vault, SqliteTransaction inner)
+        {
+            this.vault = vault;
+            this.inner = inner;
+            vault.current = inner;
+        }
+
+        public void Commit() => inner.Commit();
+
+        public void Dispose()
+        {
+            inner.Dispose();
+            vault.current = null;
+        }
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.Transaction = current;
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        return cmd;
+    }
+
+    private static string StateName(ShardState s) => s == ShardState.Active ? "active" : "pending";
+
+    private static ShardState ParseState(string s) => s switch
+    {
+        "active" => ShardState.Active,
+        "pending" => ShardState.Pending,
+        _ => throw new VaultException($"unknown shard state '{s}'"),
+    };
+}

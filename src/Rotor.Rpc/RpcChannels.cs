@@ -1,0 +1,50 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Rotor.Rpc.Tls;
+
+namespace Rotor.Rpc;
+
+/// <summary>gRPC client channels over TLS that trust only the cluster CA.</summary>
+public static class RpcChannels
+{
+    /// <summary>Largest message either side accepts (batch reshares of many wallets are large).</summary>
+    public const int MaxMessageBytes = 256 << 20;
+
+    /// <summary>
+    /// A channel to <paramref name="endpoint"/> that accepts only a server certificate issued by the cluster CA to
+    /// <paramref name="serverName"/>, presenting <paramref name="clientCertificate"/> if given.
+    /// </summary>
+    public static GrpcChannel Create(string endpoint, PeerTrust trust, string serverName, X509Certificate2? clientCertificate = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
+                RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                    cert is X509Certificate2 c && trust.Check(c, CertificateRole.Server, serverName) is null,
+            },
+        };
+        return GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = MaxMessageBytes,
+            MaxSendMessageSize = MaxMessageBytes,
+        });
+    }
+
+    /// <summary>A call invoker that adds the admin token to every call.</summary>
+    public static CallInvoker WithAdminToken(this GrpcChannel channel, string token) =>
+        channel.Intercept(metadata =>
+        {
+            metadata.Add(AdminToken.Header, AdminToken.Scheme + " " + token);
+            return metadata;
+        });
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Rotor.Rpc.Tls;
+
+namespace Rotor.Rpc;
+
+/// <summary>Kestrel settings shared by the node and the coordinator: HTTP/2 over TLS on a loopback or given address.</summary>
+public static class RpcServer
+{
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> (port 0 picks a free one) with <paramref name="serverCertificate"/>.
+    /// When <paramref name="allowedClients"/> is given, the TLS handshake itself refuses any client that does not
+    /// present a certificate from the cluster CA naming one of them.
+    /// </summary>
+    public static void Listen(KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2 serverCertificate,
+        PeerTrust trust, IReadOnlySet<string>? allowedClients)
+    {
+        kestrel.Limits.MaxRequestBodySize = RpcChannels.MaxMessageBytes;
+        kestrel.Listen(endpoint, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = serverCertificate,
+                ClientCertificateMode = allowedClients is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+                ClientCertificateValidation = allowedClients is null ? null : (cert, _, _) =>
+                    trust.Check(cert, CertificateRole.Client) is null && allowedClients.Contains(PeerTrust.CommonName(cert)),
+            });
+        });
+    }
+
+    /// <summary>The https://host:port the server actually listens on, after start.</summary>
+    public static string BoundEndpoint(IServer server)
+    {
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("server has no bound address");
+        return address.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1");
+    }
+}
