@@ -34,6 +34,9 @@ public abstract class Element : IEquatable<Element>
     public static bool operator !=(Element? a, Element? b) => !(a == b);
     public override string ToString() => $"{Group.Name}:{ToHex()}";
 
+    /// <summary>Whether the encoding is already known (computing it may cost a field inversion).</summary>
+    internal bool HasEncoding => encoding is not null;
+
     /// <summary>Used by a group to set the encoding it already has (for example after decoding).</summary>
     protected void SetEncoding(byte[] canonical) => encoding = canonical;
 

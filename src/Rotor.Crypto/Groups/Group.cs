@@ -90,6 +90,19 @@ public abstract class Group
 
     internal abstract byte[] EncodeElement(Element e);
 
+    /// <summary>
+    /// Computes and caches the encodings of many elements at once, which is cheaper than one by one where the
+    /// group can share the work (Ed25519: one field inversion for all). <see cref="Element.Encoding"/> then costs nothing.
+    /// </summary>
+    public virtual void EncodeMany(ReadOnlySpan<Element> elements)
+    {
+        foreach (var e in elements)
+        {
+            CheckMine(e);
+            _ = e.Encoding;
+        }
+    }
+
     /// <summary>k·G in constant time (k may be secret).</summary>
     public abstract Element MulBase(Scalar k);
 

@@ -99,24 +99,55 @@ public sealed unsafe class Ed25519Group : Group
 
     public override Element DecodeElement(ReadOnlySpan<byte> bytes, bool allowIdentity)
     {
-        const string what = "Ed25519 element";
-        if (bytes.Length != 32) throw new InvalidEncodingException(what, EncodingError.WrongLength, $"{bytes.Length} bytes, expected 32");
+        if (bytes.Length != 32) throw new InvalidEncodingException(ElementWhat, EncodingError.WrongLength, $"{bytes.Length} bytes, expected 32");
+        // libsodium's check (canonical, on the curve, not of small order, in the prime-order subgroup) is several
+        // times faster than ours; the point is decompressed when first used in arithmetic. Refused encodings go
+        // through DecodeChecked, which says why.
+        fixed (byte* b = bytes)
+            if (Sodium.crypto_core_ed25519_is_valid_point(b) == 1) return new Ed25519Element(this, bytes.ToArray());
+        return DecodeChecked(bytes, allowIdentity);
+    }
+
+    private const string ElementWhat = "Ed25519 element";
+
+    /// <summary>Decoding with every check done here, step by step, so that a refusal names its reason.</summary>
+    internal Element DecodeChecked(ReadOnlySpan<byte> bytes, bool allowIdentity)
+    {
         var p = EdwardsPoint.Decompress(bytes, out bool nonCanonical);
         if (p is null)
             throw nonCanonical
-                ? new InvalidEncodingException(what, EncodingError.NonCanonical, "y is not below p, or x = 0 with the sign bit set")
-                : new InvalidEncodingException(what, EncodingError.NotOnCurve, "");
+                ? new InvalidEncodingException(ElementWhat, EncodingError.NonCanonical, "y is not below p, or x = 0 with the sign bit set")
+                : new InvalidEncodingException(ElementWhat, EncodingError.NotOnCurve, "");
         if (p.IsIdentity())
         {
             if (allowIdentity) return identity;
-            throw new InvalidEncodingException(what, EncodingError.Identity, "");
+            throw new InvalidEncodingException(ElementWhat, EncodingError.Identity, "");
         }
-        if (EdwardsMul.Mul(p, EightInt).IsIdentity()) throw new InvalidEncodingException(what, EncodingError.SmallOrder, "");
-        if (!EdwardsMul.Mul(p, LInt).IsIdentity()) throw new InvalidEncodingException(what, EncodingError.NotInPrimeOrderSubgroup, "");
+        if (EdwardsMul.Mul(p, EightInt).IsIdentity()) throw new InvalidEncodingException(ElementWhat, EncodingError.SmallOrder, "");
+        if (!EdwardsMul.Mul(p, LInt).IsIdentity()) throw new InvalidEncodingException(ElementWhat, EncodingError.NotInPrimeOrderSubgroup, "");
         return new Ed25519Element(this, p, bytes.ToArray());
     }
 
     internal override byte[] EncodeElement(Element e) => Point(e).Compress();
+
+    /// <summary>
+    /// Encodes many elements with one field inversion (Montgomery's trick) instead of one each, caching each
+    /// element's encoding; for elements that already know their encoding nothing is computed.
+    /// </summary>
+    public override void EncodeMany(ReadOnlySpan<Element> elements)
+    {
+        var pending = new List<Ed25519Element>();
+        foreach (var e in elements)
+        {
+            CheckMine(e);
+            var ee = (Ed25519Element)e;
+            if (!ee.HasEncoding) pending.Add(ee);
+        }
+        var points = new EdwardsPoint[pending.Count];
+        for (int i = 0; i < points.Length; i++) points[i] = pending[i].P;
+        var encodings = EdwardsPoint.CompressMany(points);
+        for (int i = 0; i < points.Length; i++) pending[i].SetKnownEncoding(encodings[i]);
+    }
 
     public override Element MulBase(Scalar k)
     {
@@ -125,9 +156,7 @@ public sealed unsafe class Ed25519Group : Group
         byte* q = stackalloc byte[32];
         // libsodium returns -1 when the result is the identity, i.e. for k = 0 (k is reduced, so k·G = O only then).
         if (Sodium.crypto_scalarmult_ed25519_base_noclamp(q, (byte*)&n) != 0) return identity;
-        var enc = new ReadOnlySpan<byte>(q, 32).ToArray();
-        var p = EdwardsPoint.Decompress(enc, out _) ?? throw new InvalidOperationException("libsodium returned an invalid point");
-        return new Ed25519Element(this, p, enc);
+        return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
     }
 
     public override Element Add(Element a, Element b)
@@ -159,9 +188,20 @@ public sealed unsafe class Ed25519Group : Group
         return new Ed25519Element(this, EdwardsMul.MultiMul(ks, ps));
     }
 
-    public override bool IsIdentity(Element e) => Point(e).IsIdentity();
+    public override bool IsIdentity(Element e)
+    {
+        CheckMine(e);
+        var ee = (Ed25519Element)e;
+        return ee.HasPoint && ee.P.IsIdentity();
+    }
 
-    internal override bool ElementEquals(Element a, Element b) => Point(a).EqualsPoint(Point(b));
+    internal override bool ElementEquals(Element a, Element b)
+    {
+        Ed25519Element x = (Ed25519Element)a, y = (Ed25519Element)b;
+        // encodings are canonical; comparing them spares a decompression
+        if (!x.HasPoint || !y.HasPoint) return x.Encoding.SequenceEqual(y.Encoding);
+        return x.P.EqualsPoint(y.P);
+    }
 
     private EdwardsPoint Point(Element e)
     {
@@ -169,14 +209,24 @@ public sealed unsafe class Ed25519Group : Group
         return ((Ed25519Element)e).P;
     }
 
+    /// <summary>An element known by its point, its encoding or both; a valid encoding is decompressed when first needed.</summary>
     private sealed class Ed25519Element : Element
     {
-        internal readonly EdwardsPoint P;
+        private EdwardsPoint? p;
 
         public Ed25519Element(Ed25519Group g, EdwardsPoint p, byte[]? encoding = null) : base(g)
         {
-            P = p;
+            this.p = p;
             if (encoding is not null) SetEncoding(encoding);
         }
+
+        /// <summary>From the canonical encoding of a non-identity point of the prime-order subgroup.</summary>
+        public Ed25519Element(Ed25519Group g, byte[] validEncoding) : base(g) => SetEncoding(validEncoding);
+
+        public EdwardsPoint P => p ??= EdwardsPoint.Decompress(Encoding, out _) ?? throw new InvalidOperationException("an Ed25519 element holds an invalid encoding");
+
+        public bool HasPoint => p is not null;
+
+        public void SetKnownEncoding(byte[] encoding) => SetEncoding(encoding);
     }
 }

@@ -96,14 +96,19 @@ internal sealed class EdwardsPoint
 
     public byte[] Compress()
     {
-        var zi = F.Create(); var x = F.Create(); var y = F.Create();
+        var zi = F.Create();
         F.InvVar(Z, zi);
-        F.Mul(X, zi, x); F.Normalize(x);
-        F.Mul(Y, zi, y); F.Normalize(y);
-        var xb = new byte[32]; var yb = new byte[32];
-        F.Encode(x, xb, 0);
+        return CompressWith(this, zi);
+    }
+
+    private static byte[] CompressWith(EdwardsPoint p, int[] zInv)
+    {
+        var x = F.Create(); var y = F.Create();
+        F.Mul(p.X, zInv, x); F.Normalize(x);
+        F.Mul(p.Y, zInv, y); F.Normalize(y);
+        var yb = new byte[32];
         F.Encode(y, yb, 0);
-        yb[31] |= (byte)((xb[0] & 1) << 7);
+        yb[31] |= (byte)((x[0] & 1) << 7);          // normalized: x[0]'s low bit is x mod 2
         return yb;
     }
 
@@ -125,50 +130,143 @@ internal sealed class EdwardsPoint
         return F.IsZeroVar(a);
     }
 
-    /// <summary>r = p + q (r may alias p or q).</summary>
+    // Carry discipline (limb bounds of BouncyCastle's X25519Field, as its own Ed25519 code uses them): a Mul/Sqr
+    // output or a carried value is "1x"; a sum or difference of two 1x values is "2x", and so on. Mul accepts
+    // operands whose bound factors multiply to at most 6 (2x·2x, 3x·2x, 1x·4x); anything larger is carried first.
+
+    /// <summary>r = p + q in extended coordinates (r may alias p or q).</summary>
     public static void Add(EdwardsPoint p, EdwardsPoint q, EdwardsPoint r, Temps t)
     {
-        F.Sub(p.Y, p.X, t.A); F.Carry(t.A);
-        F.Sub(q.Y, q.X, t.B); F.Carry(t.B);
-        F.Mul(t.A, t.B, t.A);                       // A = (Y1-X1)(Y2-X2)
-        F.Add(p.Y, p.X, t.B); F.Carry(t.B);
-        F.Add(q.Y, q.X, t.C); F.Carry(t.C);
-        F.Mul(t.B, t.C, t.B);                       // B = (Y1+X1)(Y2+X2)
+        F.Apm(p.Y, p.X, t.B, t.A);                  // 2x
+        F.Apm(q.Y, q.X, t.D, t.C);
+        F.Mul(t.A, t.C, t.A);                       // A = (Y1-X1)(Y2-X2)
+        F.Mul(t.B, t.D, t.B);                       // B = (Y1+X1)(Y2+X2)
         F.Mul(p.T, q.T, t.C); F.Mul(t.C, D2, t.C);  // C = 2d T1 T2
-        F.Mul(p.Z, q.Z, t.D); F.Add(t.D, t.D, t.D); F.Carry(t.D); // D = 2 Z1 Z2
-        F.Sub(t.B, t.A, t.E); F.Carry(t.E);         // E = B - A
-        F.Sub(t.D, t.C, t.Fv); F.Carry(t.Fv);         // F = D - C
-        F.Add(t.D, t.C, t.G); F.Carry(t.G);         // G = D + C
-        F.Add(t.B, t.A, t.H); F.Carry(t.H);         // H = B + A
-        F.Mul(t.E, t.Fv, r.X);
-        F.Mul(t.G, t.H, r.Y);
-        F.Mul(t.E, t.H, r.T);
-        F.Mul(t.Fv, t.G, r.Z);
+        F.Mul(p.Z, q.Z, t.D); F.Add(t.D, t.D, t.D); // D = 2 Z1 Z2 (2x)
+        Finish(t, r, computeT: true);
     }
 
-    /// <summary>r = p - q.</summary>
+    /// <summary>r = p - q (r may alias p or q).</summary>
     public static void Sub(EdwardsPoint p, EdwardsPoint q, EdwardsPoint r, Temps t)
     {
-        var nq = t.Neg;
-        F.Negate(q.X, nq.X); F.Copy(q.Y, 0, nq.Y, 0); F.Copy(q.Z, 0, nq.Z, 0); F.Negate(q.T, nq.T);
-        Add(p, nq, r, t);
+        F.Apm(p.Y, p.X, t.B, t.A);
+        F.Apm(q.Y, q.X, t.C, t.D);                  // -q = (-X, Y, Z, -T): Y+X and Y-X swap
+        F.Mul(t.A, t.C, t.A);
+        F.Mul(t.B, t.D, t.B);
+        F.Mul(p.T, q.T, t.C); F.Mul(t.C, D2, t.C); F.Negate(t.C, t.C);
+        F.Mul(p.Z, q.Z, t.D); F.Add(t.D, t.D, t.D);
+        Finish(t, r, computeT: true);
     }
 
-    /// <summary>r = 2p (r may alias p).</summary>
-    public static void Double(EdwardsPoint p, EdwardsPoint r, Temps t)
+    /// <summary>r = p ± q for q in cached form; T of r is only computed when <paramref name="computeT"/> (a doubling next needs none).</summary>
+    public static void AddCached(EdwardsPoint p, Cached q, bool negate, EdwardsPoint r, Temps t, bool computeT = true)
+    {
+        F.Apm(p.Y, p.X, t.B, t.A);                  // 2x
+        F.Mul(t.A, negate ? q.YpX : q.YmX, t.A);
+        F.Mul(t.B, negate ? q.YmX : q.YpX, t.B);
+        F.Mul(p.T, q.T2d, t.C);
+        if (negate) F.Negate(t.C, t.C);
+        F.Mul(p.Z, q.Z2, t.D);                      // 1x
+        Finish(t, r, computeT);
+    }
+
+    /// <summary>r = p ± q for q in affine Niels form (Z = 1).</summary>
+    public static void AddAffine(EdwardsPoint p, AffineNiels q, bool negate, EdwardsPoint r, Temps t, bool computeT = true)
+    {
+        F.Apm(p.Y, p.X, t.B, t.A);
+        F.Mul(t.A, negate ? q.YpX : q.YmX, t.A);
+        F.Mul(t.B, negate ? q.YmX : q.YpX, t.B);
+        F.Mul(p.T, q.T2d, t.C);
+        if (negate) F.Negate(t.C, t.C);
+        F.Add(p.Z, p.Z, t.D);                       // 2x
+        Finish(t, r, computeT);
+    }
+
+    /// <summary>Shared tail of the additions: A, B, C, D in t (A, B, C 1x; D at most 2x).</summary>
+    private static void Finish(Temps t, EdwardsPoint r, bool computeT)
+    {
+        F.Apm(t.B, t.A, t.H, t.E);                  // H = B + A, E = B - A (2x)
+        F.Apm(t.D, t.C, t.G, t.Fv);                 // G = D + C, F = D - C (up to 3x)
+        F.Carry(t.G);                               // G 1x: E·F 2x·3x, G·H 1x·2x, F·G 3x·1x, E·H 2x·2x
+        F.Mul(t.E, t.Fv, r.X);
+        F.Mul(t.G, t.H, r.Y);
+        F.Mul(t.Fv, t.G, r.Z);
+        if (computeT) F.Mul(t.E, t.H, r.T);
+    }
+
+    /// <summary>r = 2p (r may alias p); T of r only when <paramref name="computeT"/>. Reads only X, Y, Z of p.</summary>
+    public static void Double(EdwardsPoint p, EdwardsPoint r, Temps t, bool computeT = true)
     {
         F.Sqr(p.X, t.A);                            // A = X1^2
         F.Sqr(p.Y, t.B);                            // B = Y1^2
-        F.Sqr(p.Z, t.C); F.Add(t.C, t.C, t.C); F.Carry(t.C); // C = 2 Z1^2
-        F.Add(t.A, t.B, t.H); F.Carry(t.H);         // H = A + B
-        F.Add(p.X, p.Y, t.E); F.Carry(t.E); F.Sqr(t.E, t.E);
-        F.Sub(t.H, t.E, t.E); F.Carry(t.E);         // E = H - (X1+Y1)^2
-        F.Sub(t.A, t.B, t.G); F.Carry(t.G);         // G = A - B
-        F.Add(t.C, t.G, t.Fv); F.Carry(t.Fv);         // F = C + G
+        F.Sqr(p.Z, t.C); F.Add(t.C, t.C, t.C);      // C = 2 Z1^2 (2x)
+        F.Apm(t.A, t.B, t.H, t.G);                  // H = A + B, G = A - B (2x)
+        F.Add(p.X, p.Y, t.E); F.Sqr(t.E, t.E);
+        F.Sub(t.H, t.E, t.E);                       // E = H - (X1+Y1)^2 (3x)
+        F.Add(t.C, t.G, t.Fv); F.Carry(t.Fv);       // F = C + G (1x)
         F.Mul(t.E, t.Fv, r.X);
         F.Mul(t.G, t.H, r.Y);
-        F.Mul(t.E, t.H, r.T);
         F.Mul(t.Fv, t.G, r.Z);
+        if (computeT) F.Mul(t.E, t.H, r.T);
+    }
+
+    /// <summary>The cached form of p for repeated additions.</summary>
+    public Cached ToCached()
+    {
+        var c = new Cached();
+        F.Apm(Y, X, c.YpX, c.YmX); F.Carry(c.YpX); F.Carry(c.YmX);
+        F.Add(Z, Z, c.Z2); F.Carry(c.Z2);
+        F.Mul(T, D2, c.T2d);
+        return c;
+    }
+
+    /// <summary>
+    /// The affine Niels forms of many points with a single field inversion (Montgomery's trick).
+    /// Every point must have Z ≠ 0, which holds for all points of the curve in extended coordinates.
+    /// </summary>
+    public static AffineNiels[] ToAffineNiels(ReadOnlySpan<EdwardsPoint> points)
+    {
+        var r = new AffineNiels[points.Length];
+        var zInv = BatchInvertZ(points);
+        var x = F.Create(); var y = F.Create();
+        for (int i = 0; i < points.Length; i++)
+        {
+            var a = r[i] = new AffineNiels();
+            F.Mul(points[i].X, zInv[i], x);
+            F.Mul(points[i].Y, zInv[i], y);
+            F.Apm(y, x, a.YpX, a.YmX); F.Carry(a.YpX); F.Carry(a.YmX);
+            F.Mul(x, y, a.T2d); F.Mul(a.T2d, D2, a.T2d);
+        }
+        return r;
+    }
+
+    /// <summary>The canonical encodings of many points with a single field inversion.</summary>
+    public static byte[][] CompressMany(ReadOnlySpan<EdwardsPoint> points)
+    {
+        var r = new byte[points.Length][];
+        var zInv = BatchInvertZ(points);
+        for (int i = 0; i < points.Length; i++) r[i] = CompressWith(points[i], zInv[i]);
+        return r;
+    }
+
+    /// <summary>1/Z of every point: one inversion and 3(n-1) multiplications.</summary>
+    private static int[][] BatchInvertZ(ReadOnlySpan<EdwardsPoint> points)
+    {
+        int n = points.Length;
+        var inv = new int[n][];
+        if (n == 0) return inv;
+        // prefix products: inv[i] = Z0·...·Zi
+        inv[0] = F.Create(); F.Copy(points[0].Z, 0, inv[0], 0);
+        for (int i = 1; i < n; i++) { inv[i] = F.Create(); F.Mul(inv[i - 1], points[i].Z, inv[i]); }
+        var acc = F.Create();
+        F.InvVar(inv[n - 1], acc);                  // (Z0·...·Z(n-1))^-1
+        for (int i = n - 1; i > 0; i--)
+        {
+            F.Mul(acc, inv[i - 1], inv[i]);         // 1/Zi
+            F.Mul(acc, points[i].Z, acc);           // (Z0·...·Z(i-1))^-1
+        }
+        F.Copy(acc, 0, inv[0], 0);
+        return inv;
     }
 
     public static EdwardsPoint Negate(EdwardsPoint p)
@@ -183,9 +281,20 @@ internal sealed class EdwardsPoint
     {
         public readonly int[] A = F.Create(), B = F.Create(), C = F.Create(), D = F.Create(),
             E = F.Create(), Fv = F.Create(), G = F.Create(), H = F.Create();
-        public readonly EdwardsPoint Neg = new();
 
         [ThreadStatic] private static Temps? current;
         public static Temps Current => current ??= new Temps();
+    }
+
+    /// <summary>A point as (Y+X, Y-X, 2Z, 2dT): an addition of it costs 8 multiplications instead of 9.</summary>
+    internal sealed class Cached
+    {
+        public readonly int[] YpX = F.Create(), YmX = F.Create(), Z2 = F.Create(), T2d = F.Create();
+    }
+
+    /// <summary>An affine point as (y+x, y-x, 2dxy): an addition of it costs 7 multiplications.</summary>
+    internal sealed class AffineNiels
+    {
+        public readonly int[] YpX = F.Create(), YmX = F.Create(), T2d = F.Create();
     }
 }

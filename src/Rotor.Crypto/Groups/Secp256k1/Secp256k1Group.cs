@@ -125,14 +125,36 @@ public sealed class Secp256k1Group : Group
         if (scalars.Length != points.Length) throw new ArgumentException("as many scalars as points are needed");
         if (points.Length == 0) return identity;
         var ps = new ECPoint[points.Length];
-        var ks = new BcBigInteger[points.Length];
         for (int i = 0; i < ps.Length; i++)
         {
             CheckMine(scalars[i]);
             ps[i] = Point(points[i]);
-            ks[i] = ToBc(scalars[i]);
         }
+        if (ps.Length >= Secp256k1Mul.PippengerThreshold)
+        {
+            var raw = new UInt256[ps.Length];
+            for (int i = 0; i < raw.Length; i++) raw[i] = scalars[i].Value;
+            return new Secp256k1Element(this, Secp256k1Mul.Pippenger(Curve, raw, ps));
+        }
+        var ks = new BcBigInteger[ps.Length];
+        for (int i = 0; i < ks.Length; i++) ks[i] = ToBc(scalars[i]);
         return new Secp256k1Element(this, ECAlgorithms.SumOfMultiplies(ps, ks));
+    }
+
+    /// <summary>Normalises the points of many elements with one field inversion and caches their encodings.</summary>
+    public override void EncodeMany(ReadOnlySpan<Element> elements)
+    {
+        var pending = new List<Secp256k1Element>();
+        foreach (var e in elements)
+        {
+            CheckMine(e);
+            var se = (Secp256k1Element)e;
+            if (!se.HasEncoding && !se.P.IsInfinity) pending.Add(se);
+        }
+        var points = new ECPoint[pending.Count];
+        for (int i = 0; i < points.Length; i++) points[i] = pending[i].P;
+        Curve.NormalizeAll(points);
+        for (int i = 0; i < points.Length; i++) pending[i].SetKnownEncoding(points[i].GetEncoded(true));
     }
 
     public override bool IsIdentity(Element e) => Point(e).IsInfinity;
@@ -164,5 +186,7 @@ public sealed class Secp256k1Group : Group
             P = p;
             if (encoding is not null) SetEncoding(encoding);
         }
+
+        public void SetKnownEncoding(byte[] encoding) => SetEncoding(encoding);
     }
 }

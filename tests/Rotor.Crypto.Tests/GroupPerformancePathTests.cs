@@ -1,0 +1,203 @@
+using System.Numerics;
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Groups.Ed25519;
+using Rotor.Crypto.Groups.Secp256k1;
+
+namespace Rotor.Crypto.Tests;
+
+/// <summary>
+/// The fast paths of the group layer (cached/affine Niels additions, Straus and Pippenger at their switch-over
+/// and parallel sizes, libsodium-checked lazy decoding, batch encoding) against independent references:
+/// libsodium's constant-time Ed25519 arithmetic and BouncyCastle's secp256k1 multiplication.
+/// </summary>
+public class GroupPerformancePathTests
+{
+    private static readonly Ed25519Group Ed = Ed25519Group.Instance;
+    private static readonly Secp256k1Group K1 = Secp256k1Group.Instance;
+
+    /// <summary>k·P by libsodium (constant time, independent of our Edwards code); the identity as y = 1.</summary>
+    private static unsafe byte[] SodiumMul(Scalar k, byte[] p)
+    {
+        var q = new byte[32];
+        var kb = k.ToBytes();
+        fixed (byte* qp = q, kp = kb, pp = p)
+            if (Sodium.crypto_scalarmult_ed25519_noclamp(qp, kp, pp) != 0) return Ed.Identity.ToBytes();
+        return q;
+    }
+
+    private static unsafe byte[] SodiumAdd(byte[] a, byte[] b)
+    {
+        var identity = Ed.Identity.ToBytes();
+        if (a.AsSpan().SequenceEqual(identity)) return b;
+        if (b.AsSpan().SequenceEqual(identity)) return a;
+        var r = new byte[32];
+        fixed (byte* rp = r, ap = a, bp = b) Sodium.crypto_core_ed25519_add(rp, ap, bp);
+        return r;
+    }
+
+    private static (Scalar[] ks, Element[] ps) RandomInput(Group g, int n, Random rng)
+    {
+        var ks = new Scalar[n];
+        var ps = new Element[n];
+        var basePoints = Enumerable.Range(0, Math.Min(n, 40)).Select(_ => g.MulBase(g.RandomScalar())).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            ks[i] = (i % 11) switch
+            {
+                0 => g.Zero,
+                1 => g.ScalarFromUInt64((ulong)rng.Next(1, 1000)),
+                2 => -g.One,
+                _ => g.RandomScalar(),
+            };
+            // repeated points, negated points, sums (not normalised) and the occasional identity
+            ps[i] = (i % 7) switch
+            {
+                0 when i > 0 => ps[i - 1],
+                1 when i > 0 => -ps[i - 1],
+                3 => basePoints[i % basePoints.Length] + basePoints[(i * 3 + 1) % basePoints.Length],
+                5 when i % 35 == 5 => g.Identity,
+                _ => basePoints[i % basePoints.Length],
+            };
+        }
+        return (ks, ps);
+    }
+
+    [Theory]
+    [InlineData(1)] [InlineData(2)] [InlineData(3)] [InlineData(33)]
+    [InlineData(EdwardsMulSizes.BelowPippenger)] [InlineData(EdwardsMulSizes.Pippenger)] [InlineData(EdwardsMulSizes.AbovePippenger)]
+    [InlineData(EdwardsMulSizes.Parallel)]
+    public void Ed25519MultiScalarMultiplicationMatchesLibsodium(int n)
+    {
+        var rng = new Random(n);
+        var (ks, ps) = RandomInput(Ed, n, rng);
+        // Σ kᵢ·Pᵢ = Σ over distinct base points; compute the reference by libsodium one term at a time
+        var expected = Ed.Identity.ToBytes();
+        for (int i = 0; i < n; i++) expected = SodiumAdd(expected, SodiumMul(ks[i], ps[i].ToBytes()));
+        Assert.Equal(Convert.ToHexStringLower(expected), Ed.MultiMulVartime(ks, ps).ToHex());
+    }
+
+    [Fact]
+    public void Ed25519SingleMultiplicationMatchesLibsodium()
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            var p = Ed.MulBase(Ed.RandomScalar()) + Ed.MulBase(Ed.RandomScalar());
+            var k = i switch { 0 => Ed.Zero, 1 => Ed.One, 2 => -Ed.One, 3 => Ed.ScalarFromUInt64(2), _ => Ed.RandomScalar() };
+            Assert.Equal(Convert.ToHexStringLower(SodiumMul(k, p.ToBytes())), (p * k).ToHex());
+        }
+    }
+
+    [Theory]
+    [InlineData(3)] [InlineData(Secp256k1Mul.PippengerThreshold - 1)] [InlineData(Secp256k1Mul.PippengerThreshold)]
+    [InlineData(Secp256k1Mul.PippengerThreshold + 1)] [InlineData(Secp256k1Mul.ParallelThreshold)]
+    public void Secp256k1MultiScalarMultiplicationMatchesBouncyCastle(int n)
+    {
+        var rng = new Random(n);
+        var (ks, ps) = RandomInput(K1, n, rng);
+        var expected = K1.Curve.Infinity;
+        for (int i = 0; i < n; i++) expected = expected.Add(K1.Point(ps[i]).Multiply(Secp256k1Group.ToBc(ks[i])));
+        Assert.Equal(K1.FromPoint(expected), K1.MultiMulVartime(ks, ps));
+    }
+
+    public static TheoryData<string> Groups => GroupTests.Groups;
+
+    [Theory, MemberData(nameof(Groups))]
+    public void EncodeManyMatchesSingleEncoding(string name)
+    {
+        var g = GroupTests.Get(name);
+        var a = g.MulBase(g.RandomScalar());
+        var elements = new List<Element> { g.Identity, a, g.DecodeElement(a.ToBytes()) };
+        for (int i = 0; i < 30; i++) elements.Add(elements[^1] + g.MulBase(g.RandomScalar())); // projective, encodings unknown
+        var copies = elements.Select(e => e + g.Identity).ToArray();                           // same points, fresh objects
+        g.EncodeMany(elements.ToArray());
+        for (int i = 0; i < elements.Count; i++) Assert.Equal(copies[i].ToHex(), elements[i].ToHex());
+        g.EncodeMany([]);
+    }
+
+    // ------------------------------------------------------------------ Ed25519 decoding
+
+    /// <summary>The eight points of the torsion subgroup E[8], as found from a point of order 8.</summary>
+    private static EdwardsPoint[] Torsion()
+    {
+        var t8 = EdwardsPoint.Decompress(Convert.FromHexString("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), out _)!;
+        var r = new EdwardsPoint[8];
+        r[0] = EdwardsPoint.NewIdentity();
+        for (int i = 1; i < 8; i++) { r[i] = new EdwardsPoint(); EdwardsPoint.Add(r[i - 1], t8, r[i], EdwardsPoint.Temps.Current); }
+        return r;
+    }
+
+    private static EdwardsPoint PointOf(Element e) => EdwardsPoint.Decompress(e.ToBytes(), out _)!;
+
+    [Fact]
+    public void Ed25519PointsWithATorsionComponentAreRefused()
+    {
+        var torsion = Torsion();
+        Assert.True(EdwardsMul.Mul(torsion[1], new UInt256(8, 0, 0, 0)).IsIdentity());
+        for (int i = 1; i < 8; i++)
+        {
+            Assert.False(torsion[i].IsIdentity());
+            // the small-order point itself
+            var small = Assert.Throws<InvalidEncodingException>(() => Ed.DecodeElement(torsion[i].Compress()));
+            Assert.Equal(EncodingError.SmallOrder, small.Error);
+            for (int j = 0; j < 5; j++)
+            {
+                var p = PointOf(Ed.MulBase(Ed.RandomScalar()));
+                var sum = new EdwardsPoint();
+                EdwardsPoint.Add(p, torsion[i], sum, EdwardsPoint.Temps.Current);
+                var e = Assert.Throws<InvalidEncodingException>(() => Ed.DecodeElement(sum.Compress()));
+                Assert.Equal(EncodingError.NotInPrimeOrderSubgroup, e.Error);
+            }
+        }
+    }
+
+    [Fact]
+    public void Ed25519FastDecodingAgreesWithTheCheckedPath()
+    {
+        var rng = new Random(7);
+        var bytes = new byte[32];
+        int accepted = 0;
+        for (int i = 0; i < 400; i++)
+        {
+            if (i % 4 == 0) Ed.MulBase(Ed.RandomScalar()).ToBytes().CopyTo(bytes, 0);   // valid
+            else rng.NextBytes(bytes);                                                   // mostly off the curve or with torsion
+            if (i % 8 == 1) bytes[31] |= 0x80;
+            string fast = Outcome(() => Ed.DecodeElement(bytes, allowIdentity: false));
+            string slow = Outcome(() => Ed.DecodeChecked(bytes, allowIdentity: false));
+            Assert.Equal(slow, fast);
+            if (!fast.StartsWith("error")) accepted++;
+        }
+        Assert.True(accepted >= 100);
+
+        static string Outcome(Func<Element> f)
+        {
+            try { return f().ToHex(); }
+            catch (InvalidEncodingException e) { return "error " + e.Error; }
+        }
+    }
+
+    [Fact]
+    public void Ed25519LazilyDecodedElementsBehaveLikeComputedOnes()
+    {
+        var k = Ed.RandomScalar();
+        var computed = Ed.Generator * k;                       // a point, encoding not yet known
+        var encoded = Ed.MulBase(k);                           // an encoding, point not yet known
+        var decoded = Ed.DecodeElement(computed.ToBytes());
+        Assert.Equal(computed, encoded);
+        Assert.Equal(encoded, decoded);
+        Assert.Equal(computed.GetHashCode(), decoded.GetHashCode());
+        Assert.False(encoded.IsIdentity);
+        Assert.True((encoded - decoded).IsIdentity);
+        Assert.Equal(computed + computed, encoded + decoded);
+        Assert.Equal(Ed.Identity, Ed.DecodeElement(Ed.Identity.ToBytes(), allowIdentity: true));
+        Assert.NotEqual(Ed.Generator, encoded);
+    }
+}
+
+/// <summary>Multi-scalar multiplication sizes around Ed25519's algorithm switches.</summary>
+internal static class EdwardsMulSizes
+{
+    public const int BelowPippenger = EdwardsMul.PippengerThreshold - 1;
+    public const int Pippenger = EdwardsMul.PippengerThreshold;
+    public const int AbovePippenger = EdwardsMul.PippengerThreshold + 1;
+    public const int Parallel = EdwardsMul.ParallelThreshold;
+}
