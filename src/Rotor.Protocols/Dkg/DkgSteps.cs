@@ -1,6 +1,7 @@
 using Rotor.Crypto.Ciphersuites;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
+using Rotor.Crypto.Signatures;
 using Rotor.Protocols.Keys;
 using Rotor.Protocols.Sessions;
 
@@ -101,6 +102,15 @@ internal static class DkgSteps
     {
         var group = session.Scheme.Group();
         var aggregate = FeldmanCommitment.Sum(session.NewMembers.Select(m => commitments[m]).ToArray());
+        var share = ownShare;
+        foreach (var p in received.Values) share += p.Share;
+        if (!group.MulBase(share).Equals(aggregate.Evaluate(me)))
+        {
+            var batch = new FeldmanBatch<Identifier>(group);
+            foreach (var p in received.Values) batch.AddShare(p.Sender, commitments[p.Sender], me.Scalar, p.Share);
+            throw new ProtocolException(Fault.InvalidShare, "secret share does not match its dealer's commitment", batch.Verify().Order().ToArray());
+        }
+        if (session.Scheme == Scheme.Bip340) (aggregate, share) = TaprootTweak(aggregate, share);
         PublicKeyPackage pub;
         try
         {
@@ -110,15 +120,23 @@ internal static class DkgSteps
         {
             throw new ProtocolException(Fault.InvalidResult, $"the summed commitments define no valid key: {e.Message}");
         }
-        var share = ownShare;
-        foreach (var p in received.Values) share += p.Share;
-        if (!group.MulBase(share).Equals(pub.VerifyingShare(me)))
-        {
-            var batch = new FeldmanBatch<Identifier>(group);
-            foreach (var p in received.Values) batch.AddShare(p.Sender, commitments[p.Sender], me.Scalar, p.Share);
-            throw new ProtocolException(Fault.InvalidShare, "secret share does not match its dealer's commitment", batch.Verify().Order().ToArray());
-        }
         return KeyShare.Create(pub, me, share);
+    }
+
+    /// <summary>
+    /// BIP-340 keys from a DKG commit to an unspendable script path (BIP-341; frost-secp256k1-tr's post_dkg), so
+    /// no member can have slipped a hidden script into the joint key: with P = C₀ and P̃ = ±P the one with even y,
+    /// the key is Q = P̃ + t·G, t = int(hash_TapTweak(x(P))). Being affine, the map applies to the whole sharing:
+    /// C′ = (±C₀ + t·G, ±C₁, …) and s′ = ±s + t.
+    /// </summary>
+    public static (FeldmanCommitment Commitment, Scalar Share) TaprootTweak(FeldmanCommitment commitment, Scalar share)
+    {
+        var group = commitment.Group;
+        var t = group.ReduceWide(Bip340.TaggedHash("TapTweak", Bip340.XOnly(commitment.ConstantTerm)));
+        bool negate = !Bip340.HasEvenY(commitment.ConstantTerm);
+        var c = commitment.Coefficients.Select(e => negate ? -e : e).ToArray();
+        c[0] += group.MulBase(t);
+        return (new FeldmanCommitment(c), (negate ? -share : share) + t);
     }
 
     /// <summary>Digest of every member's round-1 package, in the session's member order.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
+using Rotor.Crypto.Signatures;
 using Rotor.Protocols.Dkg;
 using Rotor.Protocols.Sessions;
 using Rotor.TestSupport;
@@ -14,6 +15,7 @@ public class DkgVectorTests
     {
         { "frost/zcash/frost-ed25519.vectors_dkg.json", Scheme.Ed25519 },
         { "frost/zcash/frost-secp256k1.vectors_dkg.json", Scheme.Secp256k1 },
+        { "frost/zcash/frost-secp256k1-tr.vectors_dkg.json", Scheme.Bip340 },
     };
 
     [Theory]
@@ -41,6 +43,7 @@ public class DkgVectorTests
             var a0 = S(p.GetProperty("signing_key"));
             var poly = new Polynomial([a0, S(p.GetProperty("coefficient"))]);
             var pok = Convert.FromHexString(p.GetProperty("proof_of_knowledge").GetString()!);
+            if (scheme == Scheme.Bip340) pok = [0x02, .. pok]; // frost-secp256k1-tr encodes R x-only, with even y
             var r = group.DecodeElement(pok.AsSpan(0, group.ElementLength));
             var mu = group.DecodeScalar(pok.AsSpan(group.ElementLength));
             var k = mu - a0 * ProofOfKnowledge.Challenge(suite, id, group.MulBase(a0), r);
@@ -74,6 +77,13 @@ public class DkgVectorTests
                 Assert.Equal(P(m).GetProperty("verifying_share").GetString(), key.Public.VerifyingShare(m).ToHex());
         }
         var groupSecret = ids.Select(id => S(P(id).GetProperty("signing_key"))).Aggregate((a, b) => a + b);
+        if (scheme == Scheme.Bip340)
+        {
+            // The joint key P commits to no script path: Q = ±P + int(hash_TapTweak(x(P)))·G with ±P of even y.
+            var p = group.MulBase(groupSecret);
+            var tweak = group.ReduceWide(Bip340.TaggedHash("TapTweak", Bip340.XOnly(p)));
+            groupSecret = (Bip340.HasEvenY(p) ? groupSecret : -groupSecret) + tweak;
+        }
         Assert.Equal(groupSecret, TestKeys.Interpolate(keys.Take(t)));
     }
 
