@@ -26,8 +26,9 @@ public static class FrostCoordinator
     }
 
     /// <summary>
-    /// aggregate: z = Σ z_i, then checks (R, z) under the group key and returns the encoded signature
-    /// (<see cref="SchemeSignatures.Length"/> bytes). Needs exactly one share per signer of the package, each of
+    /// aggregate: z = Σ z_i, then checks the encoded signature (<see cref="SchemeSignatures.Length"/> bytes) with
+    /// the scheme's standard verifier (<see cref="SchemeSignatures.Verify(Scheme, Element, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>)
+    /// before returning it. Needs exactly one share per signer of the package, each of
     /// the package's key and epoch (<see cref="Fault.StaleShare"/> naming the member otherwise). When the sum does
     /// not verify, every share is checked and <see cref="Fault.InvalidSignatureShare"/> names all cheaters.
     /// </summary>
@@ -50,8 +51,8 @@ public static class FrostCoordinator
         var missing = Enumerable.Range(0, z.Length).Where(i => !got[i]).Select(i => ctx.Commitments[i].Id).ToArray();
         if (missing.Length > 0)
             throw new ProtocolException(Fault.InvalidUsage, $"no signature share from {string.Join(", ", missing)}", missing);
-        var sum = FrostCore.Aggregate(key.Group, z);
-        if (ctx.VerifySignature(sum)) return SchemeSignatures.Encode(package.Scheme, ctx.SignatureR, sum);
+        var signature = SchemeSignatures.Encode(package.Scheme, ctx.SignatureR, FrostCore.Aggregate(key.Group, z));
+        if (SchemeSignatures.Verify(package.Scheme, package.GroupPublicKey, package.Message, signature)) return signature;
         var cheaters = Enumerable.Range(0, z.Length)
             .Where(i => !ctx.VerifySignatureShare(i, z[i], key.VerifyingShare(ctx.Commitments[i].Id)))
             .Select(i => ctx.Commitments[i].Id).ToArray();

@@ -72,20 +72,17 @@ internal static class FrostCore
         return rhos;
     }
 
-    /// <summary>compute_group_commitment: R = Σ D_i + ρ_i·E_i, as one multi-scalar multiplication.</summary>
+    /// <summary>compute_group_commitment: R = Σ D_i + Σ ρ_i·E_i (the D_i added, the ρ_i·E_i as one multi-scalar multiplication).</summary>
     public static Element GroupCommitment(Group g, IReadOnlyList<Commitment> list, ReadOnlySpan<Scalar> rhos)
     {
-        int n = list.Count;
-        var scalars = new Scalar[2 * n];
-        var points = new Element[2 * n];
-        for (int i = 0; i < n; i++)
+        var points = new Element[list.Count];
+        var r = g.Identity;
+        for (int i = 0; i < points.Length; i++)
         {
-            scalars[i] = g.One;
-            points[i] = list[i].Hiding;
-            scalars[n + i] = rhos[i];
-            points[n + i] = list[i].Binding;
+            points[i] = list[i].Binding;
+            r = g.Add(r, list[i].Hiding);
         }
-        return g.MultiMulVartime(scalars, points);
+        return g.Add(r, g.MultiMulVartime(rhos, points));
     }
 
     /// <summary>R_i = D_i + ρ_i·E_i: the signer's share of the group commitment.</summary>
@@ -109,10 +106,6 @@ internal static class FrostCore
         foreach (var s in shares) z += s;
         return z;
     }
-
-    /// <summary>Signature check z·G = R + c·PK on decoded values.</summary>
-    public static bool VerifySignature(Group g, Element r, Scalar z, Element publicKey, Scalar challenge) =>
-        g.MultiMulVartime([z, -challenge], [g.Generator, publicKey]).Equals(r);
 
     /// <summary>BIP-340 suites use the group key with even y: returns −Y when Y has odd y (and says so), Y otherwise.</summary>
     public static (Element Key, bool Negated) EvenYKey(Ciphersuite suite, Element groupKey) =>
@@ -194,7 +187,4 @@ internal sealed class SigningContext
         if (KeyNegated) verifyingShare = -verifyingShare;
         return FrostCore.VerifySignatureShare(Suite.Group, share, ri, verifyingShare, Lambdas[i], Challenge);
     }
-
-    /// <summary>Does (R, z) verify under the group key?</summary>
-    public bool VerifySignature(Scalar z) => FrostCore.VerifySignature(Suite.Group, SignatureR, z, GroupKey, Challenge);
 }
