@@ -33,15 +33,15 @@ internal static class FrostCore
     {
         var g = list[0].Id.Group;
         int item = g.ScalarLength + 2 * g.ElementLength;
-        var out_ = new byte[list.Count * item];
+        var encoded = new byte[list.Count * item];
         for (int i = 0; i < list.Count; i++)
         {
-            var span = out_.AsSpan(i * item, item);
+            var span = encoded.AsSpan(i * item, item);
             list[i].Id.Scalar.WriteTo(span);
             list[i].Hiding.Encoding.CopyTo(span[g.ScalarLength..]);
             list[i].Binding.Encoding.CopyTo(span[(g.ScalarLength + g.ElementLength)..]);
         }
-        return out_;
+        return encoded;
     }
 
     /// <summary>The common prefix of every binding-factor input: SerializeElement(PK) || H4(msg) || H5(encoded commitment list).</summary>
