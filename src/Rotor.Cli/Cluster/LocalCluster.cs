@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Rotor.Coordinator;
+using Rotor.Node;
+using Rotor.Rpc;
+using Rotor.Rpc.Coordinator;
+using Rotor.Rpc.Tls;
+
+namespace Rotor.Cli.Cluster;
+
+/// <summary>A running process of a local cluster.</summary>
+public sealed record ProcessEntry(string Name, int Pid, string Endpoint);
+
+/// <summary>What <c>cluster up</c> records in DIR/cluster.json: the processes it started.</summary>
+public sealed class ClusterState
+{
+    public ProcessEntry? Coordinator { get; set; }
+    public List<ProcessEntry> Nodes { get; set; } = [];
+}
+
+/// <summary>
+/// A local cluster in one folder: DIR/ca (the CA; its key is needed only to add nodes), DIR/coordinator,
+/// DIR/nodes/NAME, DIR/logs, DIR/cluster.json. Starts each party as a separate <c>rotor</c> process on 127.0.0.1.
+/// </summary>
+public sealed class LocalCluster(string directory)
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public string Dir { get; } = Path.GetFullPath(directory);
+    public string CaDir => Path.Combine(Dir, "ca");
+    public string CoordinatorDir => Path.Combine(Dir, "coordinator");
+    public string NodeDir(string name) => Path.Combine(Dir, "nodes", name);
+    private string StatePath => Path.Combine(Dir, "cluster.json");
+    private string LogDir => Path.Combine(Dir, "logs");
+
+    /// <summary>The cluster folder from --dir, else ROTOR_DIR; an error names both when neither is given.</summary>
+    public static LocalCluster From(string? dir)
+    {
+        dir ??= Environment.GetEnvironmentVariable("ROTOR_DIR");
+        if (string.IsNullOrWhiteSpace(dir)) throw new CliException("no cluster folder: pass --dir DIR or set ROTOR_DIR");
+        return new LocalCluster(dir);
+    }
+
+    public ClusterState State() =>
+        File.Exists(StatePath) ? JsonSerializer.Deserialize<ClusterState>(File.ReadAllText(StatePath), Json) ?? new ClusterState() : new ClusterState();
+
+    private void Save(ClusterState state) => File.WriteAllText(StatePath, JsonSerializer.Serialize(state, Json));
+
+    /// <summary>Makes whatever is missing (CA, coordinator, nodes cs1..csN), starts every process not running, registers the nodes.</summary>
+    public async Task<ClusterState> UpAsync(int nodes, Action<string> progress)
+    {
+        if (nodes < 1 || nodes > 64) throw new CliException($"--nodes {nodes} is outside 1..64");
+        Directory.CreateDirectory(Dir);
+        if (!File.Exists(Path.Combine(CaDir, ClusterCa.CertificateFile))) ClusterCa.Create(CaDir).Dispose();
+        if (!File.Exists(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName))) CoordinatorHost.Init(CoordinatorDir, CaDir);
+        var state = State();
+        if (state.Coordinator is null || !IsRunning(state.Coordinator.Pid))
+        {
+            progress("starting the coordinator");
+            state.Coordinator = await StartAsync("coordinator", ["coordinator", "run", "--config", Path.Combine(CoordinatorDir, CoordinatorConfig.FileName)], Path.Combine(CoordinatorDir, "endpoint"), null);
+            Save(state);
+        }
+        var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).ToList();
+        foreach (var name in names) await StartNodeAsync(name, state, progress, null);
+        return state;
+    }
+
+    /// <summary>Initialises the node if new, starts it if not running (with extra environment, e.g. a test crash point) and registers it.</summary>
+    public async Task<ProcessEntry> StartNodeAsync(string name, ClusterState state, Action<string> progress, IReadOnlyDictionary<string, string>? environment)
+    {
+        var dir = NodeDir(name);
+        if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir);
+        var existing = state.Nodes.FirstOrDefault(n => n.Name == name);
+        if (existing is not null && IsRunning(existing.Pid)) return existing;
+        progress($"starting node {name}");
+        var entry = await StartAsync(name, ["node", "run", "--config", Path.Combine(dir, NodeConfig.FileName)], Path.Combine(dir, "endpoint"), environment);
+        state.Nodes.RemoveAll(n => n.Name == name);
+        state.Nodes.Add(entry);
+        Save(state);
+        using var client = Connect();
+        await client.Coordinator.AddNodeAsync(new AddNodeRequest { Name = name, Endpoint = entry.Endpoint }, deadline: DateTime.UtcNow.AddSeconds(30));
+        return entry;
+    }
+
+    /// <summary>Stops every process of the cluster (SIGTERM, then SIGKILL after 5 s). Returns the names stopped.</summary>
+    public IReadOnlyList<string> Down()
+    {
+        var state = State();
+        var stopped = new List<string>();
+        foreach (var p in state.Nodes.Append(state.Coordinator).OfType<ProcessEntry>())
+            if (Stop(p.Pid)) stopped.Add(p.Name);
+        Save(new ClusterState());
+        return stopped;
+    }
+
+    /// <summary>Stops one process of the cluster by name.</summary>
+    public bool StopOne(string name)
+    {
+        var state = State();
+        var p = state.Nodes.Append(state.Coordinator).OfType<ProcessEntry>().FirstOrDefault(p => p.Name == name)
+            ?? throw new CliException($"no process named '{name}' in {Dir}");
+        return Stop(p.Pid);
+    }
+
+    /// <summary>An authenticated client of the running coordinator.</summary>
+    public ClusterClient Connect()
+    {
+        var endpointFile = Path.Combine(CoordinatorDir, "endpoint");
+        if (!File.Exists(endpointFile)) throw new CliException($"no cluster in {Dir}: run rotor cluster up --dir {Dir}");
+        var config = CoordinatorConfig.Load(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName));
+        var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
+        var token = SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim();
+        var channel = RpcChannels.Create(File.ReadAllText(endpointFile).Trim(), trust, config.Name);
+        return new ClusterClient(channel, new Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient(channel.WithAdminToken(token)));
+    }
+
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    private static bool Stop(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            if (p.HasExited) return false;
+            Process.Start("kill", ["-TERM", pid.ToString()])?.WaitForExit();
+            if (!p.WaitForExit(5000)) p.Kill(entireProcessTree: true);
+            return true;
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    /// <summary>Starts a detached <c>rotor</c> process writing to DIR/logs/NAME.log and waits for its endpoint file.</summary>
+    private async Task<ProcessEntry> StartAsync(string name, string[] args, string endpointFile, IReadOnlyDictionary<string, string>? environment)
+    {
+        Directory.CreateDirectory(LogDir);
+        File.Delete(endpointFile);
+        var (exe, prefix) = SelfCommand();
+        var psi = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+        };
+        // setsid detaches the child from this terminal's session so that it outlives this command; output goes to a log file.
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$ROTOR_LOG\" 2>&1 </dev/null");
+        psi.ArgumentList.Add(exe);
+        foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+        psi.Environment["ROTOR_LOG"] = Path.Combine(LogDir, name + ".log");
+        psi.Environment.Remove("ROTOR_TEST_CRASH_AT");
+        if (environment is not null) foreach (var (k, v) in environment) psi.Environment[k] = v;
+        var process = Process.Start(psi) ?? throw new CliException($"could not start {name}");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(endpointFile))
+        {
+            if (process.HasExited)
+                throw new CliException($"{name} exited during start-up (code {process.ExitCode}); see {Path.Combine(LogDir, name + ".log")}");
+            if (DateTime.UtcNow > deadline) throw new CliException($"{name} did not start within 60 s; see {Path.Combine(LogDir, name + ".log")}");
+            await Task.Delay(50);
+        }
+        return new ProcessEntry(name, process.Id, File.ReadAllText(endpointFile).Trim());
+    }
+
+    /// <summary>How to run this same CLI again: its apphost, or dotnet with its dll.</summary>
+    public static (string Exe, string[] Prefix) SelfCommand()
+    {
+        var path = Environment.ProcessPath ?? throw new CliException("cannot find the rotor executable");
+        if (Path.GetFileNameWithoutExtension(path) == "dotnet") return (path, [typeof(LocalCluster).Assembly.Location]);
+        return (path, []);
+    }
+}
+
+/// <summary>A channel to the coordinator and its authenticated client.</summary>
+public sealed class ClusterClient(Grpc.Net.Client.GrpcChannel channel, Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient coordinator) : IDisposable
+{
+    public Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient Coordinator { get; } = coordinator;
+
+    public void Dispose() => channel.Dispose();
+}

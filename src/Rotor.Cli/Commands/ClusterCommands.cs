@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Rotor.Cli.Cluster;
+using Rotor.Rpc.Coordinator;
+using Spectre.Console;
+
+namespace Rotor.Cli.Commands;
+
+/// <summary><c>rotor cluster up|status|down|start-node|stop-node</c>: a local cluster left running in a folder.</summary>
+public static class ClusterCommands
+{
+    public static Command Create()
+    {
+        var cluster = new Command("cluster", "A local cluster (coordinator and nodes as separate processes on 127.0.0.1)");
+
+        var up = new Command("up", "Create what is missing and start the coordinator and nodes cs1..csN");
+        var dir = RootCommandBuilder.Dir();
+        var nodes = new Option<int>("--nodes") { Description = "Number of nodes", DefaultValueFactory = _ => 3 };
+        up.Add(dir); up.Add(nodes);
+        up.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var c = LocalCluster.From(p.GetValue(dir));
+            var state = await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), _ => { }));
+            await PrintStatus(o, c);
+        }));
+
+        var status = new Command("status", "Show the processes and each node's health");
+        var sdir = RootCommandBuilder.Dir();
+        status.Add(sdir);
+        status.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o => PrintStatus(o, LocalCluster.From(p.GetValue(sdir)))));
+
+        var down = new Command("down", "Stop every process of the cluster (data stays)");
+        var ddir = RootCommandBuilder.Dir();
+        down.Add(ddir);
+        down.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
+        {
+            var c = LocalCluster.From(p.GetValue(ddir));
+            var stopped = c.Down();
+            o.Result(new JsonObject { ["dir"] = c.Dir, ["stopped"] = new JsonArray(stopped.Select(s => (JsonNode)s).ToArray()) },
+                () => o.Line(stopped.Count == 0 ? "nothing was running" : $"stopped {string.Join(", ", stopped)}"));
+            return Task.CompletedTask;
+        }));
+
+        var start = new Command("start-node", "Create (if new), start (if not running) and register a node");
+        var ndir = RootCommandBuilder.Dir();
+        var name = new Option<string>("--name") { Description = "Node name, e.g. cs4", Required = true };
+        start.Add(ndir); start.Add(name);
+        start.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var c = LocalCluster.From(p.GetValue(ndir));
+            var entry = await o.Progress($"starting {p.GetValue(name)}", () => c.StartNodeAsync(p.GetValue(name)!, c.State(), _ => { }, null));
+            o.Result(new JsonObject { ["name"] = entry.Name, ["pid"] = entry.Pid, ["endpoint"] = entry.Endpoint },
+                () => o.Line($"node [bold]{entry.Name}[/] running (pid {entry.Pid}) at {entry.Endpoint}"));
+        }));
+
+        var stop = new Command("stop-node", "Stop one process of the cluster");
+        var xdir = RootCommandBuilder.Dir();
+        var xname = new Option<string>("--name") { Description = "Node name", Required = true };
+        stop.Add(xdir); stop.Add(xname);
+        stop.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
+        {
+            var stopped = LocalCluster.From(p.GetValue(xdir)).StopOne(p.GetValue(xname)!);
+            o.Result(new JsonObject { ["name"] = p.GetValue(xname), ["stopped"] = stopped }, () => o.Line(stopped ? "stopped" : "was not running"));
+            return Task.CompletedTask;
+        }));
+
+        cluster.Add(up); cluster.Add(status); cluster.Add(down); cluster.Add(start); cluster.Add(stop);
+        return cluster;
+    }
+
+    private static async Task PrintStatus(Output o, LocalCluster c)
+    {
+        var state = c.State();
+        var coordinatorRunning = state.Coordinator is not null && LocalCluster.IsRunning(state.Coordinator.Pid);
+        NodeList? registered = null;
+        if (coordinatorRunning)
+        {
+            using var client = c.Connect();
+            registered = await client.Coordinator.ListNodesAsync(new ListNodesRequest(), deadline: DateTime.UtcNow.AddSeconds(15));
+        }
+        var nodes = new JsonArray();
+        foreach (var n in state.Nodes.OrderBy(n => n.Name, StringComparer.Ordinal))
+        {
+            var r = registered?.Nodes.FirstOrDefault(x => x.Name == n.Name);
+            nodes.Add(new JsonObject
+            {
+                ["name"] = n.Name, ["pid"] = n.Pid, ["running"] = LocalCluster.IsRunning(n.Pid), ["endpoint"] = n.Endpoint,
+                ["online"] = r?.Online ?? false, ["lastSeen"] = r?.LastSeen ?? 0, ["index"] = r?.Index ?? 0,
+            });
+        }
+        var result = new JsonObject
+        {
+            ["dir"] = c.Dir,
+            ["coordinator"] = state.Coordinator is null ? null : new JsonObject { ["pid"] = state.Coordinator.Pid, ["running"] = coordinatorRunning, ["endpoint"] = state.Coordinator.Endpoint },
+            ["nodes"] = nodes,
+        };
+        o.Result(result, () =>
+        {
+            AnsiConsole.MarkupLine($"cluster in [bold]{Markup.Escape(c.Dir)}[/]: coordinator {(coordinatorRunning ? $"[green]running[/] at {state.Coordinator!.Endpoint}" : "[red]not running[/]")}");
+            var table = new Table().AddColumns("node", "pid", "process", "online", "endpoint");
+            foreach (var n in nodes)
+                table.AddRow(n!["name"]!.ToString(), n["pid"]!.ToString(), (bool)n["running"]! ? "[green]running[/]" : "[red]stopped[/]",
+                    (bool)n["online"]! ? "[green]online[/]" : "[red]offline[/]", n["endpoint"]!.ToString());
+            AnsiConsole.Write(table);
+        });
+    }
+}

@@ -1,0 +1,3 @@
+using Rotor.Cli.Commands;
+
+return await RootCommandBuilder.Build().Parse(args).InvokeAsync();

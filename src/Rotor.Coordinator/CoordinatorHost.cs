@@ -1,0 +1,89 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Rotor.Rpc;
+using Rotor.Rpc.Tls;
+
+namespace Rotor.Coordinator;
+
+/// <summary><c>rotor coordinator init</c> and <c>rotor coordinator run</c>.</summary>
+public static class CoordinatorHost
+{
+    /// <summary>Makes the coordinator's folder: config, certificate (server and client) from the CA, admin token (0600).</summary>
+    public static CoordinatorConfig Init(string directory, string caDirectory, string listen = "127.0.0.1:0")
+    {
+        var configPath = Path.Combine(directory, CoordinatorConfig.FileName);
+        if (File.Exists(configPath)) throw new InvalidOperationException($"a coordinator already exists in {directory}");
+        Directory.CreateDirectory(directory);
+        var config = new CoordinatorConfig { Listen = listen, BaseDir = Path.GetFullPath(directory) };
+        using var ca = ClusterCa.Load(caDirectory);
+        ca.Issue(config.Resolve(config.CertificateDir), config.Name, CertificateRole.Server | CertificateRole.Client).Dispose();
+        File.Copy(Path.Combine(caDirectory, ClusterCa.CertificateFile), config.Resolve(config.CaCertificate), overwrite: true);
+        SecretFiles.Write(config.Resolve(config.AdminTokenFile), AdminToken.Create());
+        config.Save(configPath);
+        return config;
+    }
+
+    /// <summary>Starts the coordinator; returns the started application and its endpoint.</summary>
+    public static async Task<(WebApplication App, string Endpoint)> StartAsync(CoordinatorConfig config, CancellationToken cancel = default)
+    {
+        var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
+        var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
+        var token = SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim();
+        var registry = new Registry(config.Resolve(config.Database));
+        var clients = new NodeClients(trust, certificate);
+        var engine = new Engine(registry, clients, config);
+        engine.FailInterruptedEvents();
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(engine);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
+            o.MaxSendMessageSize = RpcChannels.MaxMessageBytes;
+            o.Interceptors.Add<AdminTokenInterceptor>(token);
+        });
+        builder.Services.AddHostedService(_ => new Monitor(engine, TimeSpan.FromMilliseconds(config.HeartbeatMillis)));
+        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust, allowedClients: null));
+        var app = builder.Build();
+        app.MapGrpcService<CoordinatorService>();
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            clients.Dispose();
+            registry.Dispose();
+        });
+        await app.StartAsync(cancel);
+        var endpoint = RpcServer.BoundEndpoint(app.Services.GetRequiredService<IServer>());
+        var endpointFile = config.Resolve(config.EndpointFile);
+        File.WriteAllText(endpointFile + ".tmp", endpoint);
+        File.Move(endpointFile + ".tmp", endpointFile, overwrite: true);
+        return (app, endpoint);
+    }
+
+    /// <summary>Polls every node's health and settles pending epochs, once per heartbeat.</summary>
+    private sealed class Monitor(Engine engine, TimeSpan period) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(period);
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await engine.PollAllAsync();
+                    await engine.SettleAsync(engine.Registry.ListNodes().Where(n => engine.HealthOf(n.Name).Online).ToList());
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"heartbeat: {e.Message}");
+                }
+            }
+        }
+    }
+}

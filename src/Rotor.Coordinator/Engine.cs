@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols;
+using Rotor.Protocols.Frost;
+using Rotor.Protocols.Keys;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.Payloads;
+
+namespace Rotor.Coordinator;
+
+/// <summary>A node's health as last polled.</summary>
+public sealed record NodeHealth(bool Online, NodeStatus? Status, long LastSeen, string? Error);
+
+/// <summary>
+/// The coordinator's logic: registry of nodes, quorums and wallets; drives key generation, signing and
+/// reshares over the nodes; keeps node health and settles nodes left with pending epochs.
+/// </summary>
+public sealed partial class Engine(Registry registry, NodeClients clients, CoordinatorConfig config)
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private readonly ConcurrentDictionary<string, NodeHealth> health = new();
+    private readonly SemaphoreSlim reshareGate = new(1, 1);
+
+    public Registry Registry => registry;
+
+    public SessionDriver Driver { get; } = new(clients, TimeSpan.FromMilliseconds(config.NodeCallTimeoutMillis));
+
+    // ------------------------------------------------------------------ nodes
+
+    /// <summary>Registers a node: fetches its certificate over mutual TLS, checks it names the node and carries identity keys.</summary>
+    public async Task<NodeEntry> AddNodeAsync(string name, string endpoint)
+    {
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme != "https")
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"endpoint '{endpoint}' is not an https:// URL");
+        NodeInfo info;
+        try { info = await clients.For(name, endpoint).GetInfoAsync(new GetInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10)); }
+        catch (RpcException e) { throw new CoordinatorException(StatusCode.Unavailable, $"node '{name}' at {endpoint} cannot be reached over mutual TLS: {e.Status.Detail}"); }
+        if (info.Name != name) throw new CoordinatorException(StatusCode.InvalidArgument, $"the node at {endpoint} is '{info.Name}', not '{name}'");
+        var keys = clients.Trust.NodeIdentity(info.Certificate.Span, name);
+        var entry = registry.AddNode(name, endpoint, info.Certificate.ToByteArray(),
+            Convert.ToHexStringLower(keys.SigningKey), Convert.ToHexStringLower(keys.AgreementKey));
+        await PollAsync(entry);
+        return entry;
+    }
+
+    public NodeHealth HealthOf(string name) => health.TryGetValue(name, out var h) ? h : new NodeHealth(false, null, 0, "not polled yet");
+
+    /// <summary>Polls one node's status (2 s deadline) and records the result.</summary>
+    public async Task<NodeHealth> PollAsync(NodeEntry node)
+    {
+        NodeHealth h;
+        try
+        {
+            var status = await clients.For(node).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            registry.Seen(node.Name, now);
+            h = new NodeHealth(true, status, now, null);
+        }
+        catch (RpcException e)
+        {
+            h = new NodeHealth(false, null, registry.FindNode(node.Name)?.LastSeen ?? 0, e.StatusCode.ToString());
+        }
+        health[node.Name] = h;
+        return h;
+    }
+
+    public async Task PollAllAsync() => await Task.WhenAll(registry.ListNodes().Select(PollAsync));
+
+    private NodeEntry RequireNode(string name) =>
+        registry.FindNode(name) ?? throw new CoordinatorException(StatusCode.NotFound, $"no node named '{name}' is registered");
+
+    /// <summary>Polls the given nodes and refuses, naming them, if any is offline.</summary>
+    private async Task RequireOnline(IEnumerable<NodeEntry> nodes, string what)
+    {
+        var list = nodes.ToList();
+        var polled = await Task.WhenAll(list.Select(PollAsync));
+        var offline = list.Where((n, i) => !polled[i].Online).Select(n => n.Name).ToList();
+        if (offline.Count > 0)
+            throw new CoordinatorException(StatusCode.Unavailable, $"{what} needs {string.Join(", ", offline)}, which {(offline.Count == 1 ? "is" : "are")} offline");
+    }
+
+    // ------------------------------------------------------------------ quorums
+
+    public QuorumEntry CreateQuorum(string name, int threshold, IReadOnlyList<string> members)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new CoordinatorException(StatusCode.InvalidArgument, "quorum name is empty");
+        if (members.Count == 0) throw new CoordinatorException(StatusCode.InvalidArgument, "a quorum needs members");
+        if (members.Distinct().Count() != members.Count) throw new CoordinatorException(StatusCode.InvalidArgument, "a member is listed twice");
+        foreach (var m in members) RequireNode(m);
+        if (threshold < 1 || threshold > members.Count)
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"threshold {threshold} is outside 1..{members.Count}");
+        try { return registry.CreateQuorum(name, threshold, members); }
+        catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.AlreadyExists, e.Message); }
+    }
+
+    public QuorumEntry RequireQuorum(string name) =>
+        registry.FindQuorum(name) ?? throw new CoordinatorException(StatusCode.NotFound, $"no quorum named '{name}'");
+
+    // ------------------------------------------------------------------ wallets
+
+    public WalletEntry RequireWallet(string id) =>
+        registry.FindWallet(id) ?? throw new CoordinatorException(StatusCode.NotFound, $"no wallet '{id}'");
+
+    /// <summary>The validated public key package of a wallet's epoch, rebuilt from the registry.</summary>
+    public PublicKeyPackage PublicPackage(WalletEntry wallet, WalletEpoch epoch)
+    {
+        var scheme = Schemes.Parse(wallet.Scheme);
+        var g = scheme.Group();
+        var shares = epoch.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(Convert.FromHexString(kv.Value)));
+        return new PublicKeyPackage(wallet.Id, scheme, epoch.Epoch, epoch.Threshold, shares, g.DecodeElement(Convert.FromHexString(wallet.PublicKey)));
+    }
+
+    /// <summary>The wallet's key as the scheme shows it (bip340: x-only), hex, and its address.</summary>
+    public static (string PublicKey, string Address) Display(WalletEntry wallet)
+    {
+        var scheme = Schemes.Parse(wallet.Scheme);
+        var key = SchemeKeys.EncodePublicKey(scheme, scheme.Group().DecodeElement(Convert.FromHexString(wallet.PublicKey)));
+        return (Convert.ToHexStringLower(key), Addresses.For(scheme, key));
+    }
+
+    /// <summary>
+    /// Runs one DKG session over every member of the quorum for <paramref name="count"/> new wallets, checks that all
+    /// members report the same public key packages, and records the wallets at epoch 0.
+    /// </summary>
+    public async Task<IReadOnlyList<WalletEntry>> CreateWalletsAsync(string quorumName, string schemeName, int count)
+    {
+        if (!Schemes.TryParse(schemeName, out var scheme))
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1 or bip340)");
+        if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
+        var quorum = RequireQuorum(quorumName);
+        var members = quorum.Members.Select(RequireNode).ToList();
+        await RequireOnline(members, $"key generation in quorum '{quorumName}'");
+        var ids = Enumerable.Range(0, count).Select(_ => $"{scheme.Name()}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}").ToList();
+        var start = new StartRequest
+        {
+            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+            Dkg = new DkgParams { Scheme = scheme.Name(), Threshold = (uint)quorum.Threshold },
+        };
+        start.Dkg.KeyIds.AddRange(ids);
+        start.Dkg.Parties.AddRange(members.Select(ToParty));
+        var outputs = await Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'");
+        var packages = AgreedPackages(outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key).Keys), "key generation");
+        var records = ids.Select(id =>
+        {
+            var s = packages[id];
+            if (s.Epoch != 0 || s.Threshold != quorum.Threshold || s.Scheme != scheme.Name())
+                throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
+            var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
+            var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null);
+            PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
+            return (wallet, epoch);
+        }).ToList();
+        registry.AddWallets(records);
+        return records.Select(r => r.wallet).ToList();
+    }
+
+    /// <summary>Checks that every party reported the same public package for every key; returns them by key id.</summary>
+    private static Dictionary<string, KeyPackageSummary> AgreedPackages(Dictionary<string, List<KeyPackageSummary>> byNode, string what)
+    {
+        Dictionary<string, KeyPackageSummary>? reference = null;
+        string? referenceNode = null;
+        foreach (var (node, list) in byNode)
+        {
+            var map = list.ToDictionary(k => k.KeyId);
+            if (reference is null)
+            {
+                reference = map;
+                referenceNode = node;
+                continue;
+            }
+            foreach (var (id, s) in reference)
+            {
+                if (!map.TryGetValue(id, out var other) || JsonSerializer.Serialize(other, Json) != JsonSerializer.Serialize(s, Json))
+                    throw new CoordinatorException(StatusCode.Aborted, $"{what}: nodes '{referenceNode}' and '{node}' disagree on the public key package of '{id}'");
+            }
+        }
+        return reference ?? throw new CoordinatorException(StatusCode.Aborted, $"{what}: no output");
+    }
+
+    private static T Decode<T>(byte[] bytes, string node)
+    {
+        try { return JsonSerializer.Deserialize<T>(bytes, Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new CoordinatorException(StatusCode.Aborted, $"node '{node}' returned an unreadable output: {e.Message}"); }
+    }
+
+    private static Party ToParty(NodeEntry n) => new() { Name = n.Name, Index = n.Index, Certificate = ByteString.CopyFrom(n.Certificate) };
+
+    // ------------------------------------------------------------------ signing
+
+    /// <summary>The outcome of a threshold signature.</summary>
+    public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey);
+
+    /// <summary>
+    /// FROST over the chosen signers (default: the first threshold online members of the epoch): round 1 commitments,
+    /// the signing package, round 2 shares, each share checked, aggregated and verified with the scheme's verifier.
+    /// </summary>
+    public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride)
+    {
+        var wallet = RequireWallet(walletId);
+        var epochNumber = epochOverride ?? wallet.Epoch;
+        var epoch = registry.FindEpoch(wallet.Id, epochNumber)
+            ?? throw new CoordinatorException(StatusCode.NotFound, $"wallet '{walletId}' has no epoch {epochNumber} (current: {wallet.Epoch})");
+        var pub = PublicPackage(wallet, epoch);
+        List<NodeEntry> signers;
+        if (signerNames.Count > 0)
+        {
+            foreach (var s in signerNames)
+                if (!epoch.Members.Contains(s))
+                    throw new CoordinatorException(StatusCode.InvalidArgument, $"'{s}' is not a member of wallet '{walletId}' at epoch {epochNumber} (members: {string.Join(", ", epoch.Members)})");
+            if (signerNames.Distinct().Count() < epoch.Threshold)
+                throw new CoordinatorException(StatusCode.InvalidArgument, $"{signerNames.Distinct().Count()} signers given, wallet '{walletId}' needs {epoch.Threshold}");
+            signers = signerNames.Distinct().Select(RequireNode).ToList();
+            await RequireOnline(signers, $"signing with wallet '{walletId}'");
+        }
+        else
+        {
+            var members = epoch.Members.Select(RequireNode).ToList();
+            var polled = await Task.WhenAll(members.Select(PollAsync));
+            signers = members.Where((m, i) => polled[i].Online).Take(epoch.Threshold).ToList();
+            if (signers.Count < epoch.Threshold)
+                throw new CoordinatorException(StatusCode.Unavailable,
+                    $"signing with wallet '{walletId}' needs {epoch.Threshold} online members; offline: {string.Join(", ", members.Where((m, i) => !polled[i].Online).Select(m => m.Name))}");
+        }
+        var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
+        var start = new StartRequest
+        {
+            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+            Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message) },
+        };
+        start.Sign.Signers.AddRange(signers.Select(ToParty));
+        var round1 = await Driver.CallAll(signers, (c, _) => c.StartAsync(start, deadline: Driver.Deadline()).ResponseAsync, what, "round 1");
+        try
+        {
+            var commitments = round1.Select(r => Decode<SigningCommitmentsData>(r.Value.Output.ToByteArray(), r.Key).Validate(pub.Scheme)).ToList();
+            var package = SigningPackage.Create(pub, commitments, message);
+            var input = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
+            var round2 = await Driver.CallAll(signers, (c, n) => c.StepAsync(new StepRequest { SessionId = round1[n.Name].SessionId, CoordinatorInput = input }, deadline: Driver.Deadline()).ResponseAsync, what, "round 2");
+            var shares = round2.Select(r => Decode<SignatureShareData>(r.Value.Output.ToByteArray(), r.Key).Validate(pub.Scheme)).ToList();
+            var signature = FrostCoordinator.Aggregate(package, shares, pub);
+            if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, signature))
+                throw new CoordinatorException(StatusCode.Internal, $"{what}: the aggregate signature does not verify");
+            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, signature, Display(wallet).PublicKey);
+        }
+        catch (ProtocolException e)
+        {
+            await AbortAll(signers, round1);
+            throw new CoordinatorException(StatusCode.Aborted, $"{what}: {e.Message}");
+        }
+        catch (CoordinatorException)
+        {
+            await AbortAll(signers, round1);
+            throw;
+        }
+    }
+
+    private async Task AbortAll(IReadOnlyList<NodeEntry> nodes, Dictionary<string, StepReply> started)
+    {
+        await Task.WhenAll(nodes.Where(n => started.ContainsKey(n.Name)).Select(async n =>
+        {
+            try { await clients.For(n).AbortAsync(new AbortRequest { SessionId = started[n.Name].SessionId }, deadline: DateTime.UtcNow.AddSeconds(3)); }
+            catch (RpcException) { }
+        }));
+    }
+}

@@ -1,0 +1,295 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Rotor.Coordinator;
+
+/// <summary>A registered signer node. Public data only.</summary>
+public sealed record NodeEntry(string Name, string Endpoint, ulong Index, byte[] Certificate, string SigningKey, string AgreementKey, long LastSeen);
+
+/// <summary>A quorum: its members and threshold (those of its newest committed epoch).</summary>
+public sealed record QuorumEntry(string Name, int Threshold, IReadOnlyList<string> Members);
+
+/// <summary>A wallet and its current epoch.</summary>
+public sealed record WalletEntry(string Id, string Scheme, string Quorum, string PublicKey, ulong Epoch);
+
+/// <summary>One epoch of a wallet: who holds shares, the threshold and each member's verification share (hex, by member index).</summary>
+public sealed record WalletEpoch(string WalletId, ulong Epoch, int Threshold, IReadOnlyList<string> Members, IReadOnlyDictionary<ulong, string> VerifyingShares, string? EventId);
+
+/// <summary>Where a reshare event stands.</summary>
+public static class EventStatus
+{
+    public const string Running = "running", Committed = "committed", Failed = "failed";
+}
+
+/// <summary>A reshare event: what was asked, why, and how it ended. A committed event keeps its commit certificate.</summary>
+public sealed record EventEntry(string Id, string Quorum, string Reason, string Status, IReadOnlyList<(string Wallet, ulong OldEpoch)> Wallets,
+    IReadOnlyList<string> OldMembers, IReadOnlyList<string> NewMembers, int OldThreshold, int NewThreshold, byte[]? Certificate, long Created, string? Error);
+
+/// <summary>
+/// The coordinator's database (SQLite): nodes, quorums, wallets with every epoch's public data, and reshare events
+/// with their commit certificates. It holds no secret: no shard, no identity private key.
+/// </summary>
+public sealed class Registry : IDisposable
+{
+    private readonly SqliteConnection db;
+    private SqliteTransaction? current;
+
+    public Registry(string path)
+    {
+        db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        Exec("""
+            PRAGMA journal_mode = DELETE;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, idx INTEGER NOT NULL UNIQUE,
+                certificate BLOB NOT NULL, signing_key TEXT NOT NULL, agreement_key TEXT NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS quorums (name TEXT PRIMARY KEY, threshold INTEGER NOT NULL, members TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS wallets (id TEXT PRIMARY KEY, scheme TEXT NOT NULL, quorum TEXT NOT NULL, public_key TEXT NOT NULL,
+                epoch INTEGER NOT NULL, created INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS wallet_epochs (wallet TEXT NOT NULL, epoch INTEGER NOT NULL, threshold INTEGER NOT NULL,
+                members TEXT NOT NULL, verifying_shares TEXT NOT NULL, event_id TEXT, PRIMARY KEY (wallet, epoch));
+            CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, quorum TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL,
+                wallets TEXT NOT NULL, old_members TEXT NOT NULL, new_members TEXT NOT NULL, old_threshold INTEGER NOT NULL,
+                new_threshold INTEGER NOT NULL, certificate BLOB, created INTEGER NOT NULL, error TEXT);
+            """);
+    }
+
+    // ------------------------------------------------------------------ nodes
+
+    /// <summary>Adds a node with the next free index, or updates the endpoint of a node whose certificate is unchanged.</summary>
+    public NodeEntry AddNode(string name, string endpoint, byte[] certificate, string signingKey, string agreementKey)
+    {
+        lock (db)
+        {
+            if (FindNode(name) is { } existing)
+            {
+                if (existing.SigningKey != signingKey || existing.AgreementKey != agreementKey)
+                    throw new InvalidOperationException($"node '{name}' is already registered with other identity keys");
+                Exec("UPDATE nodes SET endpoint = $e, certificate = $c WHERE name = $n", ("$e", endpoint), ("$c", certificate), ("$n", name));
+                return FindNode(name)!;
+            }
+            var index = Scalar<long?>("SELECT MAX(idx) FROM nodes") is { } max ? (ulong)max + 1 : 1;
+            Exec("INSERT INTO nodes (name, endpoint, idx, certificate, signing_key, agreement_key) VALUES ($n, $e, $i, $c, $s, $a)",
+                ("$n", name), ("$e", endpoint), ("$i", (long)index), ("$c", certificate), ("$s", signingKey), ("$a", agreementKey));
+            return FindNode(name)!;
+        }
+    }
+
+    public NodeEntry? FindNode(string name) => Nodes("WHERE name = $n", ("$n", name)).FirstOrDefault();
+
+    public IReadOnlyList<NodeEntry> ListNodes() => Nodes("ORDER BY idx");
+
+    public void Seen(string name, long unixMillis)
+    {
+        lock (db) Exec("UPDATE nodes SET last_seen = $t WHERE name = $n", ("$t", unixMillis), ("$n", name));
+    }
+
+    // ------------------------------------------------------------------ quorums
+
+    public QuorumEntry CreateQuorum(string name, int threshold, IReadOnlyList<string> members)
+    {
+        lock (db)
+        {
+            if (FindQuorum(name) is not null) throw new InvalidOperationException($"quorum '{name}' already exists");
+            Exec("INSERT INTO quorums (name, threshold, members) VALUES ($n, $t, $m)", ("$n", name), ("$t", threshold), ("$m", JsonSerializer.Serialize(members)));
+            return FindQuorum(name)!;
+        }
+    }
+
+    public QuorumEntry? FindQuorum(string name)
+    {
+        lock (db)
+        {
+            using var cmd = Command("SELECT name, threshold, members FROM quorums WHERE name = $n", ("$n", name));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? new QuorumEntry(r.GetString(0), r.GetInt32(1), JsonSerializer.Deserialize<string[]>(r.GetString(2))!) : null;
+        }
+    }
+
+    // ------------------------------------------------------------------ wallets
+
+    /// <summary>Records new wallets at epoch 0, with their public data, in one transaction.</summary>
+    public void AddWallets(IEnumerable<(WalletEntry Wallet, WalletEpoch Epoch)> wallets)
+    {
+        lock (db)
+        {
+            using var tx = Begin();
+            foreach (var (w, e) in wallets)
+            {
+                Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created) VALUES ($i, $s, $q, $p, $e, $c)",
+                    ("$i", w.Id), ("$s", w.Scheme), ("$q", w.Quorum), ("$p", w.PublicKey), ("$e", (long)w.Epoch), ("$c", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                InsertEpoch(e);
+            }
+            tx.Commit();
+        }
+    }
+
+    public WalletEntry? FindWallet(string id) => Wallets("WHERE id = $i", ("$i", id)).FirstOrDefault();
+
+    public IReadOnlyList<WalletEntry> ListWallets(string? quorum = null) =>
+        quorum is null ? Wallets("ORDER BY created, id") : Wallets("WHERE quorum = $q ORDER BY created, id", ("$q", quorum));
+
+    public WalletEpoch? FindEpoch(string wallet, ulong epoch)
+    {
+        lock (db)
+        {
+            using var cmd = Command("SELECT wallet, epoch, threshold, members, verifying_shares, event_id FROM wallet_epochs WHERE wallet = $w AND epoch = $e",
+                ("$w", wallet), ("$e", (long)epoch));
+            using var r = cmd.ExecuteReader();
+            return r.Read()
+                ? new WalletEpoch(r.GetString(0), (ulong)r.GetInt64(1), r.GetInt32(2), JsonSerializer.Deserialize<string[]>(r.GetString(3))!,
+                    JsonSerializer.Deserialize<Dictionary<ulong, string>>(r.GetString(4))!, r.IsDBNull(5) ? null : r.GetString(5))
+                : null;
+        }
+    }
+
+    // ------------------------------------------------------------------ events
+
+    public void AddEvent(EventEntry e)
+    {
+        lock (db)
+            Exec("""
+                INSERT INTO events (id, quorum, reason, status, wallets, old_members, new_members, old_threshold, new_threshold, created)
+                VALUES ($i, $q, $r, $s, $w, $om, $nm, $ot, $nt, $c)
+                """,
+                ("$i", e.Id), ("$q", e.Quorum), ("$r", e.Reason), ("$s", e.Status),
+                ("$w", JsonSerializer.Serialize(e.Wallets.Select(w => new WalletRef(w.Wallet, w.OldEpoch)))),
+                ("$om", JsonSerializer.Serialize(e.OldMembers)), ("$nm", JsonSerializer.Serialize(e.NewMembers)),
+                ("$ot", e.OldThreshold), ("$nt", e.NewThreshold), ("$c", e.Created));
+    }
+
+    /// <summary>
+    /// The commit point of a reshare: in one transaction, records the commit certificate, every wallet's new epoch
+    /// (public data) and the quorum's new members and threshold. Only a running event can commit.
+    /// </summary>
+    public void CommitEvent(string eventId, byte[] certificate, IReadOnlyList<WalletEpoch> newEpochs, string quorum, int threshold, IReadOnlyList<string> members)
+    {
+        lock (db)
+        {
+            using var tx = Begin();
+            var ev = FindEvent(eventId) ?? throw new InvalidOperationException($"no event {eventId}");
+            if (ev.Status != EventStatus.Running) throw new InvalidOperationException($"event {eventId} is {ev.Status}, not running");
+            foreach (var e in newEpochs)
+            {
+                InsertEpoch(e);
+                Exec("UPDATE wallets SET epoch = $e WHERE id = $w", ("$e", (long)e.Epoch), ("$w", e.WalletId));
+            }
+            Exec("UPDATE quorums SET threshold = $t, members = $m WHERE name = $q", ("$t", threshold), ("$m", JsonSerializer.Serialize(members)), ("$q", quorum));
+            Exec("UPDATE events SET status = $s, certificate = $c WHERE id = $i", ("$s", EventStatus.Committed), ("$c", certificate), ("$i", eventId));
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Marks a running event failed with its reason; a committed event is never failed.</summary>
+    public bool FailEvent(string eventId, string error)
+    {
+        lock (db)
+        {
+            using var cmd = Command("UPDATE events SET status = $s, error = $e WHERE id = $i AND status = $r",
+                ("$s", EventStatus.Failed), ("$e", error), ("$i", eventId), ("$r", EventStatus.Running));
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
+    public EventEntry? FindEvent(string id) => Events("WHERE id = $i", ("$i", id)).FirstOrDefault();
+
+    public IReadOnlyList<EventEntry> ListEvents(string? status = null) =>
+        status is null ? Events("ORDER BY created") : Events("WHERE status = $s ORDER BY created", ("$s", status));
+
+    public void Dispose() => db.Dispose();
+
+    // ------------------------------------------------------------------ internals
+
+    private sealed record WalletRef(string Wallet, ulong OldEpoch);
+
+    private void InsertEpoch(WalletEpoch e) =>
+        Exec("INSERT INTO wallet_epochs (wallet, epoch, threshold, members, verifying_shares, event_id) VALUES ($w, $e, $t, $m, $v, $ev)",
+            ("$w", e.WalletId), ("$e", (long)e.Epoch), ("$t", e.Threshold), ("$m", JsonSerializer.Serialize(e.Members)),
+            ("$v", JsonSerializer.Serialize(e.VerifyingShares)), ("$ev", (object?)e.EventId ?? DBNull.Value));
+
+    private IReadOnlyList<NodeEntry> Nodes(string where, params (string, object)[] args)
+    {
+        lock (db)
+        {
+            using var cmd = Command("SELECT name, endpoint, idx, certificate, signing_key, agreement_key, last_seen FROM nodes " + where, args);
+            using var r = cmd.ExecuteReader();
+            var list = new List<NodeEntry>();
+            while (r.Read())
+                list.Add(new NodeEntry(r.GetString(0), r.GetString(1), (ulong)r.GetInt64(2), (byte[])r[3], r.GetString(4), r.GetString(5), r.GetInt64(6)));
+            return list;
+        }
+    }
+
+    private IReadOnlyList<WalletEntry> Wallets(string where, params (string, object)[] args)
+    {
+        lock (db)
+        {
+            using var cmd = Command("SELECT id, scheme, quorum, public_key, epoch FROM wallets " + where, args);
+            using var r = cmd.ExecuteReader();
+            var list = new List<WalletEntry>();
+            while (r.Read()) list.Add(new WalletEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (ulong)r.GetInt64(4)));
+            return list;
+        }
+    }
+
+    private IReadOnlyList<EventEntry> Events(string where, params (string, object)[] args)
+    {
+        lock (db)
+        {
+            using var cmd = Command("SELECT id, quorum, reason, status, wallets, old_members, new_members, old_threshold, new_threshold, certificate, created, error FROM events " + where, args);
+            using var r = cmd.ExecuteReader();
+            var list = new List<EventEntry>();
+            while (r.Read())
+                list.Add(new EventEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+                    JsonSerializer.Deserialize<WalletRef[]>(r.GetString(4))!.Select(w => (w.Wallet, w.OldEpoch)).ToArray(),
+                    JsonSerializer.Deserialize<string[]>(r.GetString(5))!, JsonSerializer.Deserialize<string[]>(r.GetString(6))!,
+                    r.GetInt32(7), r.GetInt32(8), r.IsDBNull(9) ? null : (byte[])r[9], r.GetInt64(10), r.IsDBNull(11) ? null : r.GetString(11)));
+            return list;
+        }
+    }
+
+    private T? Scalar<T>(string sql)
+    {
+        using var cmd = Command(sql);
+        var v = cmd.ExecuteScalar();
+        return v is null or DBNull ? default : (T)Convert.ChangeType(v, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T));
+    }
+
+    private void Exec(string sql, params (string Name, object Value)[] args)
+    {
+        using var cmd = Command(sql, args);
+        cmd.ExecuteNonQuery();
+    }
+
+    private Tx Begin() => new(this, db.BeginTransaction());
+
+    private sealed class Tx : IDisposable
+    {
+        private readonly Registry owner;
+        private readonly SqliteTransaction inner;
+
+        public Tx(Registry owner, SqliteTransaction inner)
+        {
+            this.owner = owner;
+            this.inner = inner;
+            owner.current = inner;
+        }
+
+        public void Commit() => inner.Commit();
+
+        public void Dispose()
+        {
+            inner.Dispose();
+            owner.current = null;
+        }
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = current;
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        return cmd;
+    }
+}

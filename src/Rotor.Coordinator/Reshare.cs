@@ -1,0 +1,181 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Protocols;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.Payloads;
+
+namespace Rotor.Coordinator;
+
+public sealed partial class Engine
+{
+    /// <summary>Test-only: ROTOR_TEST_CRASH_AT=coordinator-before-commit or coordinator-after-commit kills the coordinator there.</summary>
+    private static readonly string? CrashAt = Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT");
+
+    /// <summary>
+    /// Reshares wallets of a quorum to a new epoch (refresh when members and threshold stay; restructure otherwise)
+    /// with an atomic commit: every new holder stores its new shard as pending and returns a signed confirmation
+    /// over the transcript; only when all have confirmed does the coordinator record the commit certificate and tell
+    /// the nodes to activate. Until then the old epoch stays active and signing goes on; a failure before the commit
+    /// discards every pending shard. Refused up front, naming them, when required nodes are offline.
+    /// </summary>
+    public async Task<EventEntry> ReshareAsync(string quorumName, IReadOnlyList<string> walletIds, string reason, IReadOnlyList<string> memberNames, int threshold)
+    {
+        if (string.IsNullOrWhiteSpace(reason)) throw new CoordinatorException(StatusCode.InvalidArgument, "a reshare needs a reason (--reason)");
+        var quorum = RequireQuorum(quorumName);
+        var all = registry.ListWallets(quorum.Name);
+        var wallets = walletIds.Count == 0 ? all.ToList() : walletIds.Select(RequireWallet).ToList();
+        foreach (var w in wallets)
+            if (w.Quorum != quorum.Name) throw new CoordinatorException(StatusCode.InvalidArgument, $"wallet '{w.Id}' belongs to quorum '{w.Quorum}', not '{quorum.Name}'");
+        if (wallets.Count == 0) throw new CoordinatorException(StatusCode.FailedPrecondition, $"quorum '{quorum.Name}' has no wallets to reshare");
+        var newMembers = memberNames.Count == 0 ? quorum.Members : memberNames.Distinct().ToList();
+        var newThreshold = threshold == 0 ? quorum.Threshold : threshold;
+        if (newThreshold < 1 || newThreshold > newMembers.Count)
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"threshold {newThreshold} is outside 1..{newMembers.Count}");
+        var restructure = newThreshold != quorum.Threshold || !newMembers.OrderBy(m => m).SequenceEqual(quorum.Members.OrderBy(m => m));
+        if (restructure && wallets.Count != all.Count)
+            throw new CoordinatorException(StatusCode.InvalidArgument, "changing members or threshold reshares every wallet of the quorum: leave out --wallets");
+        var epochs = wallets.Select(w => registry.FindEpoch(w.Id, w.Epoch)!).ToList();
+        var oldMembers = epochs[0].Members;
+        var oldThreshold = epochs[0].Threshold;
+        if (epochs.Any(e => e.Threshold != oldThreshold || !e.Members.SequenceEqual(oldMembers)))
+            throw new CoordinatorException(StatusCode.FailedPrecondition, "the wallets are held by different member sets; reshare them separately");
+        var newNodes = newMembers.Select(RequireNode).ToList();
+        var oldNodes = oldMembers.Select(RequireNode).ToList();
+
+        if (!await reshareGate.WaitAsync(TimeSpan.FromSeconds(1)))
+            throw new CoordinatorException(StatusCode.FailedPrecondition, "another reshare is running; try again when it has finished");
+        try
+        {
+            // Refuse up front when the reshare cannot complete: every new holder and a threshold of old holders must be online.
+            var polled = (await Task.WhenAll(oldNodes.Concat(newNodes).DistinctBy(n => n.Name).Select(async n => (n, await PollAsync(n))))).ToDictionary(p => p.n.Name, p => p.Item2.Online);
+            var offlineNew = newNodes.Where(n => !polled[n.Name]).Select(n => n.Name).ToList();
+            var onlineOld = oldNodes.Where(n => polled[n.Name]).ToList();
+            if (offlineNew.Count > 0 || onlineOld.Count < oldThreshold)
+            {
+                var offline = offlineNew.Concat(oldNodes.Where(n => !polled[n.Name]).Select(n => n.Name)).Distinct();
+                throw new CoordinatorException(StatusCode.Unavailable,
+                    $"reshare of quorum '{quorum.Name}' cannot complete: {string.Join(", ", offline)} offline (needs every new member and {oldThreshold} of the old members online)");
+            }
+            var dealers = onlineOld.Take(oldThreshold).ToList();
+            var parties = dealers.Concat(newNodes).DistinctBy(n => n.Name).ToList();
+            var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
+                quorum.Name, reason, EventStatus.Running, wallets.Select(w => (w.Id, w.Epoch)).ToList(), oldMembers, newMembers,
+                oldThreshold, newThreshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
+            registry.AddEvent(ev);
+
+            var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = ev.Id, NewThreshold = (uint)newThreshold } };
+            start.Reshare.Wallets.AddRange(wallets.Select((w, i) => ToKeyPackage(w, epochs[i])));
+            start.Reshare.Dealers.AddRange(dealers.Select(ToParty));
+            start.Reshare.NewMembers.AddRange(newNodes.Select(ToParty));
+
+            CommitRequest certificate;
+            List<WalletEpoch> newEpochs;
+            try
+            {
+                byte[]? sessionId = null;
+                var outputs = await Driver.RunAsync(parties, start, $"reshare {ev.Id}", (_, replies) => sessionId ??= replies.Values.First().SessionId.ToByteArray());
+                var results = newNodes.ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
+                var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
+                newEpochs = wallets.Select(w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
+                certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!) };
+                foreach (var (node, r) in results)
+                {
+                    if (r.Confirmations.Count == 0) throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: '{node}' sent no confirmation");
+                    certificate.Certificate.AddRange(r.Confirmations.Select(c => new Confirmation { Node = node, Signed = ByteString.CopyFrom(Convert.FromHexString(c)) }));
+                }
+                certificate.NewMembers.AddRange(newNodes.Select(ToParty));
+                certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
+                if (CrashAt == "coordinator-before-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-commit");
+            }
+            catch (Exception e) when (e is CoordinatorException or RpcException or ProtocolException or ArgumentException)
+            {
+                registry.FailEvent(ev.Id, e.Message);
+                await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
+                throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
+                    $"reshare {ev.Id} failed before commit; every wallet stays at its current epoch: {e.Message}");
+            }
+
+            // The commit point: from here on the new epochs are the wallets' epochs.
+            registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers);
+            if (CrashAt == "coordinator-after-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-commit");
+            await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
+            return registry.FindEvent(ev.Id)!;
+        }
+        finally { reshareGate.Release(); }
+    }
+
+    private static KeyPackage ToKeyPackage(WalletEntry w, WalletEpoch e)
+    {
+        var p = new KeyPackage { KeyId = w.Id, Scheme = w.Scheme, Epoch = e.Epoch, Threshold = (uint)e.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(w.PublicKey)) };
+        foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
+        return p;
+    }
+
+    /// <summary>Checks a wallet's new epoch as the new holders reported it: same group key, next epoch, new members and threshold.</summary>
+    private WalletEpoch CheckNewEpoch(WalletEntry w, Dictionary<string, KeyPackageSummary> packages, IReadOnlyList<NodeEntry> newNodes, int newThreshold, string eventId)
+    {
+        if (!packages.TryGetValue(w.Id, out var s)) throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: no new package for wallet '{w.Id}'");
+        if (!string.Equals(s.GroupPublicKey, w.PublicKey, StringComparison.OrdinalIgnoreCase))
+            throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' would change its public key");
+        if (s.Epoch != w.Epoch + 1 || s.Threshold != newThreshold || !s.VerifyingShares.Keys.Order().SequenceEqual(newNodes.Select(n => n.Index).Order()))
+            throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back at epoch {s.Epoch}, threshold {s.Threshold}, {s.VerifyingShares.Count} members");
+        var epoch = new WalletEpoch(w.Id, s.Epoch, s.Threshold, newNodes.Select(n => n.Name).ToList(), s.VerifyingShares, eventId);
+        PublicPackage(w, epoch);
+        return epoch;
+    }
+
+    // ------------------------------------------------------------------ settling
+
+    /// <summary>
+    /// Brings nodes in line with the registry: a node holding pending shards of a committed event gets the
+    /// event's commit certificate (it activates them and erases the old epoch); of a failed event, a discard;
+    /// a node still holding an epoch older than a committed one (e.g. a member that left) gets the certificate
+    /// too, to erase it. Events still running are left alone. Unreachable nodes are settled on a later pass.
+    /// </summary>
+    public async Task SettleAsync(IReadOnlyList<NodeEntry> nodes)
+    {
+        await Task.WhenAll(nodes.Select(async n =>
+        {
+            try { await SettleNodeAsync(n); }
+            catch (RpcException) { }
+        }));
+    }
+
+    private async Task SettleNodeAsync(NodeEntry node)
+    {
+        var client = clients.For(node);
+        var status = await client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(3));
+        var toCommit = new HashSet<string>();
+        var toDiscard = new HashSet<string>();
+        foreach (var s in status.Shards)
+        {
+            if (s.State == "pending")
+            {
+                var ev = registry.FindEvent(s.EventId);
+                if (ev is null || ev.Status == EventStatus.Failed) toDiscard.Add(s.EventId);
+                else if (ev.Status == EventStatus.Committed) toCommit.Add(ev.Id);
+            }
+            else if (registry.FindWallet(s.KeyId) is { } w && s.Epoch < w.Epoch)
+            {
+                var epoch = registry.FindEpoch(w.Id, w.Epoch);
+                if (epoch?.EventId is { } evId) toCommit.Add(evId);
+            }
+        }
+        foreach (var id in toDiscard)
+            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = registry.FindEvent(id)?.Error ?? "unknown event" }, deadline: DateTime.UtcNow.AddSeconds(10));
+        foreach (var id in toCommit)
+        {
+            var cert = CommitRequest.Parser.ParseFrom(registry.FindEvent(id)!.Certificate!);
+            await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddSeconds(30));
+        }
+    }
+
+    /// <summary>After a restart: an event left running (the coordinator died before its commit) has failed.</summary>
+    public void FailInterruptedEvents()
+    {
+        foreach (var ev in registry.ListEvents(EventStatus.Running))
+            registry.FailEvent(ev.Id, "the coordinator restarted before the commit");
+    }
+}

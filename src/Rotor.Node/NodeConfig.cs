@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Rotor.Node;
+
+/// <summary>
+/// A signer node's configuration file (JSON, written by <c>rotor node init</c>). Relative paths are relative to
+/// the file's folder. Holds no secret: the master secret is in <see cref="KeyFile"/> (0600) or comes from a
+/// passphrase in the environment variable <see cref="PassphraseEnv"/>.
+/// </summary>
+public sealed class NodeConfig
+{
+    /// <summary>File name <c>rotor node init</c> writes.</summary>
+    public const string FileName = "node.json";
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>The node's name: its certificate's CN and its name in every session.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Address and port to listen on (port 0: any free port, written to <see cref="EndpointFile"/>).</summary>
+    public string Listen { get; set; } = "127.0.0.1:0";
+
+    public string Vault { get; set; } = "vault.db";
+
+    /// <summary>The master secret's key file (32 bytes hex, mode 0600); null when a passphrase is used.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Environment variable holding the passphrase (Argon2id) when there is no key file.</summary>
+    public string? PassphraseEnv { get; set; }
+
+    /// <summary>The passphrase's Argon2id salt (not secret).</summary>
+    public string? PassphraseSaltFile { get; set; }
+
+    public string CaCertificate { get; set; } = "ca.crt";
+
+    /// <summary>Folder with NAME.crt and NAME.key, the node's TLS certificate and its key.</summary>
+    public string CertificateDir { get; set; } = "tls";
+
+    /// <summary>Where the running node writes the https://host:port it listens on.</summary>
+    public string EndpointFile { get; set; } = "endpoint";
+
+    /// <summary>The only client certificate name allowed to call the node.</summary>
+    public string CoordinatorName { get; set; } = "coordinator";
+
+    /// <summary>The folder relative paths are resolved against.</summary>
+    [JsonIgnore]
+    public string BaseDir { get; set; } = ".";
+
+    public string Resolve(string path) => Path.GetFullPath(Path.Combine(BaseDir, path));
+
+    public static NodeConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"node config not found: {path}");
+        var config = JsonSerializer.Deserialize<NodeConfig>(File.ReadAllText(path), Json)
+            ?? throw new InvalidDataException($"node config {path} is empty");
+        if (string.IsNullOrWhiteSpace(config.Name)) throw new InvalidDataException($"node config {path} names no node");
+        if (config.KeyFile is null && config.PassphraseEnv is null) throw new InvalidDataException($"node config {path} has neither keyFile nor passphraseEnv");
+        config.BaseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return config;
+    }
+
+    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+}

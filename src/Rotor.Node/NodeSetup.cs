@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using Rotor.Crypto.Envelopes;
+using Rotor.Node.Vault;
+using Rotor.Rpc.Tls;
+
+namespace Rotor.Node;
+
+/// <summary><c>rotor node init</c>: makes a node's master secret, vault, identity keys and CA-issued certificate.</summary>
+public static class NodeSetup
+{
+    /// <summary>Name of the vault secret that holds the identity keys.</summary>
+    public const string IdentitySecret = "identity";
+
+    /// <summary>
+    /// Creates node <paramref name="name"/> in <paramref name="directory"/> with a certificate from the CA in
+    /// <paramref name="caDirectory"/>. With <paramref name="passphraseEnv"/>, the master secret is Argon2id of the
+    /// passphrase in that environment variable; otherwise a fresh 0600 key file. Refuses an existing node.
+    /// </summary>
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0")
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new ArgumentException($"invalid node name '{name}': use 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'");
+        var configPath = Path.Combine(directory, NodeConfig.FileName);
+        if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
+        Directory.CreateDirectory(directory);
+        var config = new NodeConfig { Name = name, Listen = listen, Vault = name + "-vault.db", BaseDir = Path.GetFullPath(directory) };
+        byte[] master;
+        if (passphraseEnv is null)
+        {
+            config.KeyFile = "node.key";
+            MasterSecret.CreateKeyFile(config.Resolve(config.KeyFile));
+            master = MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
+        }
+        else
+        {
+            config.PassphraseEnv = passphraseEnv;
+            config.PassphraseSaltFile = "passphrase.salt";
+            File.WriteAllBytes(config.Resolve(config.PassphraseSaltFile), RandomNumberGenerator.GetBytes(16));
+            master = ReadMaster(config);
+        }
+        using var identity = NodeIdentity.Create();
+        try
+        {
+            using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
+            var secret = identity.ExportPrivate();
+            try { vault.PutSecret(IdentitySecret, secret); }
+            finally { CryptographicOperations.ZeroMemory(secret); }
+        }
+        finally { CryptographicOperations.ZeroMemory(master); }
+        using var ca = ClusterCa.Load(caDirectory);
+        ca.Issue(config.Resolve(config.CertificateDir), name, CertificateRole.Server, identity.Public).Dispose();
+        File.Copy(Path.Combine(caDirectory, ClusterCa.CertificateFile), config.Resolve(config.CaCertificate), overwrite: true);
+        config.Save(configPath);
+        return (config, identity.Public);
+    }
+
+    /// <summary>The node's master secret from its key file or passphrase. The caller wipes it.</summary>
+    public static byte[] ReadMaster(NodeConfig config)
+    {
+        if (config.KeyFile is not null) return MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
+        var passphrase = Environment.GetEnvironmentVariable(config.PassphraseEnv!)
+            ?? throw new InvalidOperationException($"environment variable {config.PassphraseEnv} (the vault passphrase) is not set");
+        var salt = File.ReadAllBytes(config.Resolve(config.PassphraseSaltFile ?? throw new InvalidDataException("passphraseSaltFile is not set")));
+        return MasterSecret.FromPassphrase(passphrase, salt);
+    }
+
+    /// <summary>Opens the vault and loads the identity keys from it.</summary>
+    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config)
+    {
+        var master = ReadMaster(config);
+        ShareVault vault;
+        try { vault = ShareVault.Open(config.Resolve(config.Vault), config.Name, master); }
+        finally { CryptographicOperations.ZeroMemory(master); }
+        var secret = vault.GetSecret(IdentitySecret);
+        if (secret is null)
+        {
+            vault.Dispose();
+            throw new VaultException($"vault {vault.Path} holds no identity keys; was the node initialised with rotor node init?");
+        }
+        try { return (vault, NodeIdentity.ImportPrivate(secret)); }
+        finally { CryptographicOperations.ZeroMemory(secret); }
+    }
+}

@@ -1,0 +1,116 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Crypto;
+using Rotor.Crypto.Envelopes;
+using Rotor.Node.Sessions;
+using Rotor.Node.Vault;
+using Rotor.Protocols;
+using Rotor.Rpc.Node;
+
+namespace Rotor.Node;
+
+/// <summary>
+/// The node's gRPC service. Opens every inbound envelope (recipient, session, sender's signature) before a
+/// session sees it, seals every outbound message to its recipient, and turns refusals into gRPC errors whose
+/// message names what failed. A failed session is closed and its secrets wiped; the vault is untouched.
+/// </summary>
+public sealed class SignerNodeService(NodeState node, byte[] certificate) : SignerNode.SignerNodeBase
+{
+    public override Task<NodeInfo> GetInfo(GetInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(new NodeInfo { Name = node.Name, Certificate = ByteString.CopyFrom(certificate) });
+
+    public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(node.WithVault(v =>
+    {
+        var health = v.Health();
+        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok" };
+        foreach (var s in v.List())
+            status.Shards.Add(new Rotor.Rpc.Node.ShardInfo
+            {
+                KeyId = s.KeyId, Epoch = s.Epoch, State = s.State == ShardState.Active ? "active" : "pending", EventId = s.EventId ?? "",
+            });
+        return status;
+    }));
+
+    public override async Task<StepReply> Start(StartRequest request, ServerCallContext context)
+    {
+        INodeSession session = Guard(() => request.KindCase switch
+        {
+            StartRequest.KindOneofCase.Sign => new SignSession(node, request.Sign, request.Nonce.Span),
+            _ => throw new SessionRefusedException($"unsupported session kind {request.KindCase}"),
+        });
+        var slot = node.Add(session);
+        await slot.Gate.WaitAsync(context.CancellationToken);
+        try { return Run(session, s => s.Start()); }
+        finally { slot.Gate.Release(); }
+    }
+
+    public override async Task<StepReply> Step(StepRequest request, ServerCallContext context)
+    {
+        var slot = node.Find(request.SessionId.Span)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"node '{node.Name}' has no open session {Convert.ToHexStringLower(request.SessionId.Span)[..Math.Min(16, request.SessionId.Length * 2)]}"));
+        await slot.Gate.WaitAsync(context.CancellationToken);
+        try
+        {
+            var session = slot.Session;
+            var inbound = Guard(() => request.Envelopes.Select(e => OpenEnvelope(session, e.Span)).ToList(), session);
+            return Run(session, s => s.Step(inbound, request.CoordinatorInput.Span));
+        }
+        finally { slot.Gate.Release(); }
+    }
+
+    public override Task<AbortReply> Abort(AbortRequest request, ServerCallContext context)
+    {
+        node.Remove(request.SessionId.Span);
+        return Task.FromResult(new AbortReply());
+    }
+
+    private PeerMessage OpenEnvelope(INodeSession session, ReadOnlySpan<byte> bytes)
+    {
+        var envelope = Envelope.Decode(bytes);
+        var parties = session is IHasParties p ? p.Parties : null;
+        var plaintext = envelope.Open(node.Identity, node.Name, session.Id, name => parties?.KeysOf(name));
+        return new PeerMessage(envelope.Sender, envelope.Label, plaintext);
+    }
+
+    private StepReply Run(INodeSession session, Func<INodeSession, StepResult> step)
+    {
+        var result = Guard(() => step(session), session);
+        var reply = new StepReply { SessionId = ByteString.CopyFrom(session.Id), Output = ByteString.CopyFrom(result.Output), Done = result.Done };
+        var parties = (session as IHasParties)?.Parties;
+        foreach (var m in result.Messages)
+        {
+            var keys = parties?.KeysOf(m.Peer) ?? throw new InvalidOperationException($"no identity keys for '{m.Peer}'");
+            reply.Envelopes.Add(ByteString.CopyFrom(Envelope.Seal(node.Identity, node.Name, m.Peer, keys, session.Id, m.Label, m.Payload).Encode()));
+        }
+        if (result.Done) node.Remove(session.Id);
+        return reply;
+    }
+
+    /// <summary>Runs <paramref name="action"/>; a refusal closes the session (if any) and becomes a gRPC error naming the cause.</summary>
+    private T Guard<T>(Func<T> action, INodeSession? session = null)
+    {
+        try { return action(); }
+        catch (Exception e) when (Describe(e) is { } status)
+        {
+            if (session is not null) node.Remove(session.Id);
+            throw new RpcException(new Status(status, $"node '{node.Name}': {e.Message}"));
+        }
+    }
+
+    private static StatusCode? Describe(Exception e) => e switch
+    {
+        EnvelopeException => StatusCode.PermissionDenied,
+        UnauthorizedAccessException => StatusCode.PermissionDenied,
+        ProtocolException => StatusCode.Aborted,
+        SessionRefusedException => StatusCode.FailedPrecondition,
+        VaultException => StatusCode.FailedPrecondition,
+        ArgumentException or RotorCryptoException => StatusCode.InvalidArgument,
+        _ => null,
+    };
+}
+
+/// <summary>A session whose parties exchange envelopes.</summary>
+public interface IHasParties
+{
+    SessionParties Parties { get; }
+}

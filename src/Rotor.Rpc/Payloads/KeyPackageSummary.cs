@@ -1,0 +1,34 @@
+namespace Rotor.Rpc.Payloads;
+
+/// <summary>
+/// The public result of a key generation or reshare for one key, as a node reports it to the coordinator
+/// (JSON in <c>StepReply.output</c>): group key and every member's verification share, hex encoded.
+/// Unvalidated: the coordinator rebuilds and checks a PublicKeyPackage from it.
+/// </summary>
+public sealed class KeyPackageSummary
+{
+    public string KeyId { get; set; } = "";
+    public string Scheme { get; set; } = "";
+    public ulong Epoch { get; set; }
+    public int Threshold { get; set; }
+    public string GroupPublicKey { get; set; } = "";
+
+    /// <summary>Member index (protocol identifier) → verification share, hex.</summary>
+    public Dictionary<ulong, string> VerifyingShares { get; set; } = [];
+}
+
+/// <summary>What a node outputs when a DKG session finishes: one summary per key.</summary>
+public sealed class DkgOutput
+{
+    public List<KeyPackageSummary> Keys { get; set; } = [];
+}
+
+/// <summary>What a node outputs when a reshare session finishes.</summary>
+public sealed class ReshareOutput
+{
+    /// <summary>A new holder's signed confirmations (hex of their wire form), one per scheme in the event; empty for a dealer that is not a new holder.</summary>
+    public List<string> Confirmations { get; set; } = [];
+
+    /// <summary>The new epochs' public packages (new holders only).</summary>
+    public List<KeyPackageSummary> Keys { get; set; } = [];
+}
