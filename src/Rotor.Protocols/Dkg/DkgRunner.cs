@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols.Keys;
 using Rotor.Protocols.Sessions;
@@ -19,14 +20,33 @@ public static class DkgRunner
             Enumerable.Range(1, memberCount).Select(i => Identifier.FromUInt64(group, (ulong)i)).ToArray());
     }
 
-    /// <summary>A DKG among the given members; returns their key shares in ascending identifier order.</summary>
+    /// <summary>
+    /// A DKG among the given members; returns their key shares in ascending identifier order. The members
+    /// work in parallel within each round, as separate nodes would.
+    /// </summary>
     public static KeyShare[] RunInProcess(Scheme scheme, string keyId, int threshold, IReadOnlyList<Identifier> members)
     {
         var session = SessionId.ForDkg(keyId, scheme, members, threshold);
         var ids = session.NewMembers;
-        var round1 = ids.Select(m => DkgParticipant.Start(session, m)).ToArray();
-        var round2 = ids.Select((m, i) => round1[i].State.ReceiveRound1(round1.Where((_, j) => j != i).Select(r => r.Package))).ToArray();
-        var round3 = ids.Select((m, i) => round2[i].State.ReceiveRound2(round2.Where((_, j) => j != i).Select(r => r.Packages[m]))).ToArray();
-        return ids.Select((m, i) => round3[i].State.Finish(round3.Where((_, j) => j != i).Select(r => r.Confirmation))).ToArray();
+        var round1 = Each(ids.Count, i => DkgParticipant.Start(session, ids[i]));
+        var round2 = Each(ids.Count, i => round1[i].State.ReceiveRound1(Others(round1, i).Select(r => r.Package)));
+        var round3 = Each(ids.Count, i => round2[i].State.ReceiveRound2(Others(round2, i).Select(r => r.Packages[ids[i]])));
+        return Each(ids.Count, i => round3[i].State.Finish(Others(round3, i).Select(r => r.Confirmation)));
+    }
+
+    private static IEnumerable<T> Others<T>(T[] all, int me) => all.Where((_, j) => j != me);
+
+    private static T[] Each<T>(int count, Func<int, T> step)
+    {
+        var results = new T[count];
+        try
+        {
+            Parallel.For(0, count, i => results[i] = step(i));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+        return results;
     }
 }

@@ -94,8 +94,10 @@ internal static class DkgSteps
 
     /// <summary>
     /// Part 3: the key share is the sum of all sub-shares; the public package is the one the sum of all
-    /// commitments defines. The sum is checked against this member's verification share with one base
-    /// multiplication; only when that fails is every sub-share checked (one batch) to name the dealers at fault.
+    /// commitments defines (computed once: Y = C(0), Y_j = C(x_j)). The summed share is checked against this
+    /// member's verification share with one base multiplication, which is sound for the result: it holds exactly
+    /// when the share fits the public package. Only when it fails is every sub-share checked (one batch) to name
+    /// the dealers at fault.
     /// </summary>
     public static KeyShare Combine(SessionId session, Identifier me, Scalar ownShare,
         IReadOnlyDictionary<Identifier, FeldmanCommitment> commitments, IReadOnlyDictionary<Identifier, Round2Package> received)
@@ -104,12 +106,6 @@ internal static class DkgSteps
         var aggregate = FeldmanCommitment.Sum(session.NewMembers.Select(m => commitments[m]).ToArray());
         var share = ownShare;
         foreach (var p in received.Values) share += p.Share;
-        if (!group.MulBase(share).Equals(aggregate.Evaluate(me)))
-        {
-            var batch = new FeldmanBatch<Identifier>(group);
-            foreach (var p in received.Values) batch.AddShare(p.Sender, commitments[p.Sender], me.Scalar, p.Share);
-            throw new ProtocolException(Fault.InvalidShare, "secret share does not match its dealer's commitment", batch.Verify().Order().ToArray());
-        }
         if (session.Scheme == Scheme.Bip340) (aggregate, share) = TaprootTweak(aggregate, share);
         PublicKeyPackage pub;
         try
@@ -119,6 +115,12 @@ internal static class DkgSteps
         catch (ArgumentException e)
         {
             throw new ProtocolException(Fault.InvalidResult, $"the summed commitments define no valid key: {e.Message}");
+        }
+        if (!group.MulBase(share).Equals(pub.VerifyingShare(me)))
+        {
+            var batch = new FeldmanBatch<Identifier>(group);
+            foreach (var p in received.Values) batch.AddShare(p.Sender, commitments[p.Sender], me.Scalar, p.Share);
+            throw new ProtocolException(Fault.InvalidShare, "secret share does not match its dealer's commitment", batch.Verify().Order().ToArray());
         }
         return KeyShare.Create(pub, me, share);
     }
