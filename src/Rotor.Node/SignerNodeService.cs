@@ -33,9 +33,10 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
 
     public override async Task<StepReply> Start(StartRequest request, ServerCallContext context)
     {
-        INodeSession session = Guard(() => request.KindCase switch
+        INodeSession session = Guard<INodeSession>(() => request.KindCase switch
         {
             StartRequest.KindOneofCase.Sign => new SignSession(node, request.Sign, request.Nonce.Span),
+            StartRequest.KindOneofCase.Dkg => new DkgSession(node, request.Dkg, request.Nonce.Span),
             _ => throw new SessionRefusedException($"unsupported session kind {request.KindCase}"),
         });
         var slot = node.Add(session);

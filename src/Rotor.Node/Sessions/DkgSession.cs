@@ -1,0 +1,115 @@
+using Rotor.Crypto.Hashing;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols;
+using Rotor.Protocols.Dkg;
+using Rotor.Protocols.Keys;
+using Rotor.Protocols.Sessions;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.Payloads;
+
+namespace Rotor.Node.Sessions;
+
+/// <summary>
+/// Distributed key generation for a batch of keys on this node (Rotor.Protocols.Dkg): round 1 commitments and
+/// proofs broadcast, round 2 shares sent privately, then confirmations; only when every member confirmed the same
+/// transcript are the shares stored, all at once, as the keys' active epoch 0. Every message travels in an envelope
+/// sealed to its recipient, one per peer per round for the whole batch.
+/// </summary>
+public sealed class DkgSession : INodeSession, IHasParties
+{
+    private const string Round1Label = "dkg/round1", Round2Label = "dkg/round2", ConfirmLabel = "dkg/confirm";
+
+    private readonly NodeState node;
+    private readonly Scheme scheme;
+    private readonly Identifier me;
+    private readonly string[] peers;
+    private readonly Dictionary<string, SessionId> sessions;
+    private Dictionary<string, DkgRound1State>? round1;
+    private Dictionary<string, DkgRound2State>? round2;
+    private Dictionary<string, DkgConfirmationState>? confirming;
+
+    public DkgSession(NodeState node, DkgParams p, ReadOnlySpan<byte> nonce)
+    {
+        this.node = node;
+        scheme = Schemes.Parse(p.Scheme);
+        Parties = new SessionParties(p.Parties, node.Trust, node.Name, node.Identity.Public);
+        if (!Parties.Contains(node.Name)) throw new SessionRefusedException($"node '{node.Name}' is not a party of this key generation");
+        if (p.KeyIds.Count == 0) throw new SessionRefusedException("no key ids");
+        if (p.KeyIds.Distinct().Count() != p.KeyIds.Count) throw new SessionRefusedException("a key id is listed twice");
+        me = Parties.IdentifierOf(scheme, node.Name);
+        peers = Parties.Names.Where(n => n != node.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        var members = Rounds.Identifiers(Parties, scheme);
+        var n = nonce.ToArray();
+        sessions = p.KeyIds.ToDictionary(k => k, k => SessionId.ForDkg(k, scheme, members, (int)p.Threshold, n));
+        var existing = node.WithVault(v => p.KeyIds.FirstOrDefault(k => v.GetActive(k) is not null));
+        if (existing is not null) throw new SessionRefusedException($"node '{node.Name}' already holds key '{existing}'");
+        using var t = new Transcript("rotor/node-session/dkg/v1");
+        foreach (var k in p.KeyIds) t.Append("key-session", sessions[k].Digest);
+        Parties.AppendTo(t, "parties");
+        Id = t.Digest();
+    }
+
+    public SessionParties Parties { get; }
+
+    public byte[] Id { get; }
+
+    public string Description => $"key generation of {sessions.Count} {scheme.Name()} key(s)";
+
+    public StepResult Start()
+    {
+        var started = sessions.ToDictionary(s => s.Key, s => DkgParticipant.Start(s.Value, me));
+        round1 = started.ToDictionary(s => s.Key, s => s.Value.State);
+        var payload = BatchPayload.Encode(started.Select(s => (s.Key, s.Value.Package.ToBytes())).ToList());
+        return StepResult.Send(peers.Select(p => new PeerMessage(p, Round1Label, payload)).ToList());
+    }
+
+    public StepResult Step(IReadOnlyList<PeerMessage> inbound, ReadOnlySpan<byte> coordinatorInput)
+    {
+        var group = scheme.Group();
+        if (round1 is not null)
+        {
+            var batches = Rounds.Collect(inbound, Round1Label, peers);
+            var next = new Dictionary<string, DkgRound2State>();
+            var outgoing = peers.ToDictionary(p => p, _ => new List<(string, byte[])>());
+            foreach (var (keyId, state) in round1)
+            {
+                var (s2, shares) = state.ReceiveRound1(peers.Select(p => Round1Package.Decode(group, Rounds.For(batches[p], keyId, p))));
+                next[keyId] = s2;
+                foreach (var p in peers) outgoing[p].Add((keyId, shares[Parties.IdentifierOf(scheme, p)].ToBytes()));
+            }
+            (round1, round2) = (null, next);
+            return StepResult.Send(peers.Select(p => new PeerMessage(p, Round2Label, BatchPayload.Encode(outgoing[p]))).ToList());
+        }
+        if (round2 is not null)
+        {
+            var batches = Rounds.Collect(inbound, Round2Label, peers);
+            var next = new Dictionary<string, DkgConfirmationState>();
+            var confirmations = new List<(string, byte[])>();
+            foreach (var (keyId, state) in round2)
+            {
+                var (s3, confirmation) = state.ReceiveRound2(peers.Select(p => Round2Package.Decode(group, Rounds.For(batches[p], keyId, p))));
+                next[keyId] = s3;
+                confirmations.Add((keyId, confirmation.ToBytes()));
+            }
+            (round2, confirming) = (null, next);
+            var payload = BatchPayload.Encode(confirmations);
+            return StepResult.Send(peers.Select(p => new PeerMessage(p, ConfirmLabel, payload)).ToList());
+        }
+        if (confirming is not null)
+        {
+            var batches = Rounds.Collect(inbound, ConfirmLabel, peers);
+            var shares = confirming.Select(c => c.Value.Finish(peers.Select(p => Rotor.Protocols.Dkg.Confirmation.Decode(group, Rounds.For(batches[p], c.Key, p))))).ToList();
+            node.WithVault(v => v.PutActive(shares));
+            confirming = null;
+            return StepResult.Finish(Json.Encode(new DkgOutput { Keys = shares.Select(s => Rounds.Summary(s.Public, Parties)).ToList() }));
+        }
+        throw new SessionRefusedException("key generation is already finished");
+    }
+
+    public void Dispose()
+    {
+        round1 = null;
+        round2 = null;
+        confirming = null;
+    }
+}
