@@ -28,8 +28,11 @@ public sealed class FeldmanBatch<TTag>
     }
 
     /// <summary>Queues the check left = right for public elements.</summary>
-    public void AddEquality(TTag tag, Element left, Element right) =>
-        items.Add(new Item(tag, null, default, default, left, right));
+    public void AddEquality(TTag tag, Element left, Element right) => AddEquality(tag, left, group.One, right);
+
+    /// <summary>Queues the check left = factor·right for public elements and a public factor (the product enters the one MSM, so it costs no separate multiplication).</summary>
+    public void AddEquality(TTag tag, Element left, Scalar factor, Element right) =>
+        items.Add(new Item(tag, null, factor, default, left, right));
 
     /// <summary>Tags of the items that fail (empty when all hold). One MSM when all hold.</summary>
     public IReadOnlyList<TTag> Verify()
@@ -69,7 +72,7 @@ public sealed class FeldmanBatch<TTag>
             {
                 scalars.Add(r);
                 points.Add(it.Left!);
-                scalars.Add(-r);
+                scalars.Add(-(r * it.X));
                 points.Add(it.Right!);
             }
         }
@@ -79,7 +82,8 @@ public sealed class FeldmanBatch<TTag>
     }
 
     private static bool ItemHolds(Item it) =>
-        it.Commitment is { } c ? c.Verify(Identifier.FromScalar(it.X), it.Share) : it.Left!.Equals(it.Right);
+        it.Commitment is { } c ? c.Verify(Identifier.FromScalar(it.X), it.Share) : it.Left!.Equals(it.Right! * it.X);
 
+    /// <summary>A share check (Commitment, X, Share) or an equality Left = X·Right.</summary>
     private sealed record Item(TTag Tag, FeldmanCommitment? Commitment, Scalar X, Scalar Share, Element? Left, Element? Right);
 }

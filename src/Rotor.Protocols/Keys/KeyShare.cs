@@ -27,6 +27,17 @@ public sealed class KeyShare
         return new KeyShare(pub, id, signingShare);
     }
 
+    /// <summary>
+    /// For protocols that have already checked s·G = Y_id against the package (for example inside a Feldman
+    /// batch): the same as <see cref="Create"/> without its base multiplication.
+    /// </summary>
+    internal static KeyShare FromVerified(PublicKeyPackage pub, Identifier id, Scalar signingShare)
+    {
+        if (!pub.IsMember(id)) throw new ArgumentException($"{id} is not a member of key {pub.KeyId} epoch {pub.Epoch}");
+        if (!ReferenceEquals(signingShare.Group, pub.Group)) throw new ArgumentException("signing share of the wrong group");
+        return new KeyShare(pub, id, signingShare);
+    }
+
     public PublicKeyPackage Public { get; }
     public string KeyId => Public.KeyId;
     public Scheme Scheme => Public.Scheme;

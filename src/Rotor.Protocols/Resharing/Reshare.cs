@@ -1,0 +1,68 @@
+using NSec.Cryptography;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols.Keys;
+using Rotor.Protocols.Sessions;
+
+namespace Rotor.Protocols.Resharing;
+
+/// <summary>
+/// Runs whole reshares inside this process, every party's work included: plan, dealing, verification, signed
+/// confirmations under throwaway identity keys, certificate and commit (for simulation, tests and benchmarks:
+/// a real deployment runs each party on its own node).
+/// </summary>
+public static class Reshare
+{
+    /// <summary>
+    /// Reshares one key from the given old shares (any t or more shares of one epoch; they deal) to the new
+    /// members and threshold. Returns the committed new shares, in ascending member order.
+    /// </summary>
+    public static KeyShare[] RunInProcess(IReadOnlyList<KeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold) =>
+        RunInProcessBatch([oldShares], newMembers, newThreshold)[0];
+
+    /// <summary>
+    /// Reshares many keys of one scheme to the same new members in one event (each key from its own old
+    /// shares), with one batch verification per new member and one confirmation per member for the whole event.
+    /// Returns, per key in the order given, the committed new shares in ascending member order.
+    /// </summary>
+    public static KeyShare[][] RunInProcessBatch(IReadOnlyList<IReadOnlyList<KeyShare>> wallets, IReadOnlyList<Identifier> newMembers, int newThreshold)
+    {
+        if (wallets.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no keys to reshare");
+        var plans = wallets.Select(w => Plan(w, newMembers, newThreshold)).ToArray();
+        var dealings = plans.Select((p, k) => wallets[k].Select(s => ReshareDealer.Deal(p, s)).ToArray()).ToArray();
+        var members = plans[0].NewMembers;
+        var outputs = members.Select(me => ReshareMember.Receive(me, plans.Select((p, k) =>
+            new ReshareInbox(p, dealings[k].Select(d => d.Commitment).ToArray(), dealings[k].Select(d => d.For(me)).ToArray())).ToArray())).ToArray();
+
+        var identities = members.ToDictionary(m => m, _ => Key.Create(SignatureAlgorithm.Ed25519));
+        try
+        {
+            var signed = outputs.Select(o => o.Confirmation.Sign(data => SignatureAlgorithm.Ed25519.Sign(identities[o.Confirmation.Member], data))).ToArray();
+            var keys = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+            var certificate = ReshareCertificate.Verify(outputs[0].Event, signed, keys);
+            var byPlan = Enumerable.Range(0, plans.Length).ToDictionary(k => plans[k]);
+            var result = new KeyShare[plans.Length][];
+            for (int k = 0; k < plans.Length; k++) result[k] = new KeyShare[members.Count];
+            for (int j = 0; j < members.Count; j++)
+                foreach (var pending in outputs[j].Shares)
+                    result[byPlan[pending.Plan]][j] = pending.Commit(certificate);
+            return result;
+        }
+        finally
+        {
+            foreach (var k in identities.Values) k.Dispose();
+        }
+    }
+
+    /// <summary>A plan with a fresh session for the newest epoch among the shares; a share of another key or epoch is refused.</summary>
+    private static ResharePlan Plan(IReadOnlyList<KeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold)
+    {
+        if (oldShares.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no old shares");
+        var current = oldShares.MaxBy(s => s.Epoch)!;
+        foreach (var s in oldShares)
+            if (s.KeyId != current.KeyId || s.Epoch != current.Epoch)
+                throw new ProtocolException(Fault.StaleShare,
+                    $"member {s.Identifier}'s share is of key {s.KeyId} epoch {s.Epoch}, the others' of key {current.KeyId} epoch {current.Epoch}", s.Identifier);
+        var session = SessionId.ForReshare(current.Public, newMembers, newThreshold);
+        return ResharePlan.Create(session, current.Public, oldShares.Select(s => s.Identifier).ToArray());
+    }
+}
