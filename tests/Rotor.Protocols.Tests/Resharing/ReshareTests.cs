@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
+using Rotor.Protocols.Frost;
 using Rotor.Protocols.Keys;
 using Rotor.Protocols.Resharing;
 using Rotor.TestSupport;
@@ -10,6 +11,8 @@ namespace Rotor.Protocols.Tests.Resharing;
 
 public class ReshareTests
 {
+    private static readonly byte[] Message = "after the reshare"u8.ToArray();
+
     public sealed record Params(Scheme Scheme, int T, int N, int NewT, int NewN, int Seed)
     {
         public override string ToString() => $"{Scheme} {T}-of-{N} -> {NewT}-of-{NewN} seed {Seed}";
@@ -26,7 +29,7 @@ public class ReshareTests
          select new Params(scheme, t, n, t2, n2, seed)).ToArbitrary();
 
     [FsCheck.Xunit.Property(MaxTest = 40)]
-    public Property ReshareKeepsTheKeyAndTheSecretAndNeedsTPrimeNewShares() => Prop.ForAll(Reshares(), p =>
+    public Property ReshareKeepsTheKeyAndTheSecretAndAnyTPrimeNewSharesSign() => Prop.ForAll(Reshares(), p =>
     {
         var g = p.Scheme.Group();
         var rnd = new Random(p.Seed);
@@ -47,6 +50,7 @@ public class ReshareTests
             Assert.Equal(fresh[0].Public.VerifyingShares[s.Identifier], s.VerifyingShare);
         }
         var quorum = fresh.OrderBy(_ => rnd.Next()).Take(p.NewT).ToArray();
+        Assert.True(SchemeSignatures.Verify(p.Scheme, old[0].GroupPublicKey, Message, FrostCoordinator.SignInProcess(quorum, Message)));
         Assert.Equal(secret, TestKeys.Interpolate(quorum));
         if (p.NewT > 1) Assert.NotEqual(secret, TestKeys.Interpolate(quorum.Take(p.NewT - 1)));
         // An old share standing in for a new one (same identifier) gives a wrong secret.
