@@ -25,7 +25,6 @@ public sealed class Envelope
     private const int MaxName = 128;
     private const int MaxPayload = 16 << 20;
     private const int TagLength = 16;
-    private const int NonceLength = 12;
 
     private readonly byte[] sessionId;
     private readonly byte[] ephemeralKey;
@@ -67,14 +66,7 @@ public sealed class Envelope
         using var shared = KeyAgreementAlgorithm.X25519.Agree(ephemeral, recipientKeys.AgreementPublicKey)
             ?? throw new ArgumentException($"recipient {recipientName}'s X25519 key has low order");
         var ciphertext = new byte[plaintext.Length + TagLength];
-        Span<byte> okm = stackalloc byte[32 + NonceLength];
-        try
-        {
-            Derive(shared, ephemeralPublic, recipientKeys.AgreementKey, header, okm);
-            using var aead = new AesGcm(okm[..32], TagLength);
-            aead.Encrypt(okm[32..], plaintext, ciphertext.AsSpan(0, plaintext.Length), ciphertext.AsSpan(plaintext.Length), header);
-        }
-        finally { CryptographicOperations.ZeroMemory(okm); }
+        SealedBox.Encrypt(shared, ephemeralPublic, recipientKeys.AgreementKey, KeyDomain, header, plaintext, ciphertext);
         var signature = sender.Sign(SignedBytes(header, ciphertext));
         return new Envelope(sessionId.ToArray(), senderName, recipientName, label, ephemeralPublic, ciphertext, signature);
     }
@@ -99,20 +91,9 @@ public sealed class Envelope
             throw Fail(EnvelopeFault.Malformed, "has an invalid ephemeral key");
         using var shared = recipient.Agree(eph) ?? throw Fail(EnvelopeFault.Malformed, "has a low-order ephemeral key");
         var plaintext = new byte[ciphertext.Length - TagLength];
-        Span<byte> okm = stackalloc byte[32 + NonceLength];
-        try
-        {
-            Derive(shared, ephemeralKey, recipient.Public.AgreementKey, header, okm);
-            using var aead = new AesGcm(okm[..32], TagLength);
-            aead.Decrypt(okm[32..], ciphertext.AsSpan(0, plaintext.Length), ciphertext.AsSpan(plaintext.Length), plaintext, header);
-            return plaintext;
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            CryptographicOperations.ZeroMemory(plaintext);
+        if (!SealedBox.TryDecrypt(shared, ephemeralKey, recipient.Public.AgreementKey, KeyDomain, header, ciphertext, plaintext))
             throw Fail(EnvelopeFault.DecryptionFailed, "does not decrypt under this node's key");
-        }
-        finally { CryptographicOperations.ZeroMemory(okm); }
+        return plaintext;
     }
 
     /// <summary>The wire form.</summary>
@@ -157,13 +138,4 @@ public sealed class Envelope
 
     private static byte[] SignedBytes(byte[] header, byte[] ciphertext) =>
         new FrameWriter().Text(SignatureDomain).Bytes(header).Bytes(ciphertext).ToArray();
-
-    private static void Derive(SharedSecret shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic, byte[] header, Span<byte> okm)
-    {
-        var salt = new byte[64];
-        ephemeralPublic.CopyTo(salt);
-        recipientPublic.CopyTo(salt.AsSpan(32));
-        var info = new FrameWriter().Text(KeyDomain).Bytes(header).ToArray();
-        KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(shared, salt, info, okm);
-    }
 }
