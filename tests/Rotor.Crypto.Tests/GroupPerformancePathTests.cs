@@ -201,3 +201,38 @@ internal static class EdwardsMulSizes
     public const int AbovePippenger = EdwardsMul.PippengerThreshold + 1;
     public const int Parallel = EdwardsMul.ParallelThreshold;
 }
+
+public class DecodeElementsTests
+{
+    public static TheoryData<string, int> Cases => new()
+    {
+        { "ed25519", 0 }, { "ed25519", 3 }, { "ed25519", Group.ParallelDecodeThreshold }, { "ed25519", 100 },
+        { "secp256k1", 3 }, { "secp256k1", 100 },
+    };
+
+    [Theory, MemberData(nameof(Cases))]
+    public void DecodesLikeOneByOne(string name, int count)
+    {
+        var g = GroupTests.Get(name);
+        var elements = Enumerable.Range(0, count).Select(_ => g.MulBase(g.RandomScalar())).ToArray();
+        var bytes = elements.SelectMany(e => e.ToBytes()).ToArray();
+        Assert.Equal(elements, g.DecodeElements(bytes));
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void NamesTheFirstRefusedElement(string name, int count)
+    {
+        if (count < 3) return;
+        var g = GroupTests.Get(name);
+        var bytes = Enumerable.Range(0, count).SelectMany(_ => g.MulBase(g.RandomScalar()).ToBytes()).ToArray();
+        int len = g.ElementLength;
+        var identity = g.Identity.ToBytes();
+        identity.CopyTo(bytes, (count - 1) * len);                   // refused: identity
+        identity.CopyTo(bytes, 1 * len);                             // the first refused one
+        var e = Assert.Throws<InvalidEncodingException>(() => g.DecodeElements(bytes));
+        Assert.Equal(EncodingError.Identity, e.Error);
+        Assert.Equal($"{g.Name} element 1 of {count}", e.What);
+        Assert.Equal(count, g.DecodeElements(bytes, allowIdentity: true).Length);
+        Assert.Equal(EncodingError.WrongLength, Assert.Throws<InvalidEncodingException>(() => g.DecodeElements(bytes.AsSpan(1))).Error);
+    }
+}
