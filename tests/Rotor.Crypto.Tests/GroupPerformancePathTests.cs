@@ -236,3 +236,28 @@ public class DecodeElementsTests
         Assert.Equal(EncodingError.WrongLength, Assert.Throws<InvalidEncodingException>(() => g.DecodeElements(bytes.AsSpan(1))).Error);
     }
 }
+
+public class ShortScalarTests
+{
+    /// <summary>Scalars of every length class (plain NAF, widths 3, 4, 5) against libsodium and BouncyCastle.</summary>
+    [Theory, MemberData(nameof(GroupTests.Groups), MemberType = typeof(GroupTests))]
+    public void ShortScalarsMultiplyCorrectly(string name)
+    {
+        var g = GroupTests.Get(name);
+        var p = g.MulBase(g.RandomScalar());
+        foreach (int bits in new[] { 1, 2, 6, 24, 25, 48, 49, 100, 160, 161, 200 })
+        {
+            var k = g.ReduceWide(System.Security.Cryptography.RandomNumberGenerator.GetBytes((bits + 7) / 8));
+            var kb = k.ToBigInteger() & ((System.Numerics.BigInteger.One << bits) - 1);
+            var ks = g.ReduceWide(kb.ToByteArray(isUnsigned: true, isBigEndian: name != "ed25519"));
+            var expected = g.Identity;
+            for (int i = bits - 1; i >= 0; i--)
+            {
+                expected += expected;
+                if (!(kb >> i).IsEven) expected += p;
+            }
+            Assert.Equal(expected, p * ks);
+            Assert.Equal(expected, g.MultiMulVartime([ks, g.One], [p, g.Identity]));
+        }
+    }
+}

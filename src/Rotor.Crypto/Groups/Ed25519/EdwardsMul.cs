@@ -3,7 +3,9 @@ namespace Rotor.Crypto.Groups.Ed25519;
 /// <summary>Variable-time scalar multiplication for public data: wNAF, Straus (interleaved wNAF) and Pippenger.</summary>
 internal static class EdwardsMul
 {
-    private const int StrausWindow = 5;
+    /// <summary>The wNAF width for a scalar of this many bits: a table of 2^(w-2) odd multiples pays off only for
+    /// long scalars (small ones, e.g. identifiers in Horner's rule, get plain NAF and no table).</summary>
+    private static int WindowFor(int bits) => bits <= 24 ? 2 : bits <= 48 ? 3 : bits <= 160 ? 4 : 5;
 
     /// <summary>Below this many points Straus is used, from it on Pippenger (measured on x64).</summary>
     internal const int PippengerThreshold = 64;
@@ -21,7 +23,7 @@ internal static class EdwardsMul
         return points.Length < PippengerThreshold ? Straus(scalars, points) : Pippenger(scalars, points);
     }
 
-    /// <summary>Interleaved width-5 NAF over tables of cached odd multiples; doublings skip T unless an addition follows.</summary>
+    /// <summary>Interleaved wNAF over tables of cached odd multiples; doublings skip T unless an addition follows.</summary>
     internal static EdwardsPoint Straus(ReadOnlySpan<UInt256> scalars, ReadOnlySpan<EdwardsPoint> points)
     {
         var t = EdwardsPoint.Temps.Current;
@@ -32,11 +34,12 @@ internal static class EdwardsMul
         int top = -1;
         for (int j = 0; j < n; j++)
         {
-            var naf = nafs[j] = Wnaf(scalars[j], StrausWindow);
+            int w = WindowFor(MsmDigits.MaxBitLength([scalars[j]]));
+            var naf = nafs[j] = Wnaf(scalars[j], w);
             int tj = -1;
             for (int i = 0; i < naf.Length; i++) if (naf[i] != 0) { busy[i] = true; tj = i; }
             if (tj < 0) continue;
-            tables[j] = OddMultiples(points[j], StrausWindow, t);
+            tables[j] = OddMultiples(points[j], w, t);
             top = Math.Max(top, tj);
         }
         var acc = EdwardsPoint.NewIdentity();
@@ -122,6 +125,7 @@ internal static class EdwardsMul
     {
         var table = new EdwardsPoint.Cached[1 << (w - 2)];
         table[0] = p.ToCached();
+        if (table.Length == 1) return table;
         var p2 = new EdwardsPoint();
         EdwardsPoint.Double(p, p2, t);
         var c2 = p2.ToCached();
