@@ -1,3 +1,13 @@
+using System.Text.Json.Nodes;
 using Rotor.Cli.Commands;
 
-return await RootCommandBuilder.Build().Parse(args).InvokeAsync();
+var parse = RootCommandBuilder.Build().Parse(args);
+// With --json, even a command line that does not parse prints exactly one JSON object (and no help text).
+if (parse.Errors.Count > 0 && args.Contains("--json"))
+{
+    var message = string.Join("; ", parse.Errors.Select(e => e.Message));
+    Console.Out.WriteLine(new JsonObject { ["error"] = message }.ToJsonString());
+    Console.Error.WriteLine("error: " + message);
+    return 2;
+}
+return await parse.InvokeAsync();
