@@ -7,7 +7,8 @@ namespace Rotor.Crypto.Sharing;
 /// Batch verification of Feldman shares, s_k·G = C_k(x_k), and of public equalities P_k = Q_k, with one
 /// multi-scalar multiplication: Σ r_k·(s_k·G − C_k(x_k)) + Σ r'_k·(P_k − Q_k) = O with independent random
 /// 128-bit coefficients r. A false claim passes with probability at most 2^-128. The secret part Σ r_k·s_k is
-/// multiplied by G in constant time; only public points enter the variable-time MSM.
+/// multiplied by G in constant time; only public points enter the variable-time MSM (in practice two: one for
+/// short scalars, one for long ones).
 /// When the batch fails, <see cref="Verify"/> checks each item on its own to name every bad one.
 /// </summary>
 /// <typeparam name="TTag">What identifies an item's author (for blame), e.g. a dealer's identifier.</typeparam>
@@ -46,39 +47,60 @@ public sealed class FeldmanBatch<TTag>
         return bad;
     }
 
+    /// <summary>Σ r_k·C_k(x_k) + Σ r'_k·(P_k − f_k·Q_k) = (Σ r_k·s_k)·G, the left side as multi-scalar multiplications.</summary>
     private bool BatchHolds()
     {
-        var scalars = new List<Scalar>();
-        var points = new List<Element>();
+        var terms = new Terms(group);
         var secretSum = group.Zero;
-        Span<byte> rb = stackalloc byte[16];
-        foreach (var it in items)
+        var random = RandomNumberGenerator.GetBytes(16 * items.Count);
+        for (int i = 0; i < items.Count; i++)
         {
-            RandomNumberGenerator.Fill(rb);
-            var r = group.ReduceWide(rb);
+            var it = items[i];
+            var r = group.ReduceWide(random.AsSpan(16 * i, 16));
             if (it.Commitment is { } c)
             {
                 secretSum += r * it.Share;
-                // − r·Σ_j x^j·C_j
-                var coef = -r;
+                var coef = r;
                 foreach (var cj in c.Coefficients)
                 {
-                    scalars.Add(coef);
-                    points.Add(cj);
+                    terms.Add(coef, cj);
                     coef *= it.X;
                 }
             }
             else
             {
-                scalars.Add(r);
-                points.Add(it.Left!);
-                scalars.Add(-(r * it.X));
-                points.Add(it.Right!);
+                terms.Add(r, it.Left!);
+                terms.Add(-(r * it.X), it.Right!);
             }
         }
-        scalars.Add(group.One);
-        points.Add(group.MulBase(secretSum));
-        return group.MultiMulVartime(scalars.ToArray(), points.ToArray()).IsIdentity;
+        return terms.Sum().Equals(group.MulBase(secretSum));
+    }
+
+    /// <summary>
+    /// The terms of the batch equation. Each scalar k is replaced by −k on −P when that is shorter (−r·x and r·λ
+    /// for small signed λ are short that way), and short and long scalars go to separate multiplications, since a
+    /// multi-scalar multiplication costs as much per point as its longest scalar needs.
+    /// </summary>
+    private sealed class Terms(Group group)
+    {
+        private const int ShortBits = 160;
+        private readonly List<Scalar> shortScalars = [], longScalars = [];
+        private readonly List<Element> shortPoints = [], longPoints = [];
+
+        public void Add(Scalar k, Element p)
+        {
+            var neg = -k;
+            int bits = BitLength(k), negBits = BitLength(neg);
+            if (negBits < bits) (k, p, bits) = (neg, group.Negate(p), negBits);
+            (bits <= ShortBits ? shortScalars : longScalars).Add(k);
+            (bits <= ShortBits ? shortPoints : longPoints).Add(p);
+        }
+
+        public Element Sum() =>
+            group.Add(group.MultiMulVartime(shortScalars.ToArray(), shortPoints.ToArray()),
+                      group.MultiMulVartime(longScalars.ToArray(), longPoints.ToArray()));
+
+        private static int BitLength(Scalar k) => MsmDigits.MaxBitLength([k.Value]);
     }
 
     private static bool ItemHolds(Item it) =>

@@ -28,10 +28,14 @@ public static class Reshare
     {
         if (wallets.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no keys to reshare");
         var plans = wallets.Select(w => Plan(w, newMembers, newThreshold)).ToArray();
-        var dealings = plans.Select((p, k) => wallets[k].Select(s => ReshareDealer.Deal(p, s)).ToArray()).ToArray();
+        // Parties are independent: dealers (per key) and new members run in parallel, as their nodes would.
+        var dealings = new ReshareDealing[plans.Length][];
+        Parallel.For(0, plans.Length, k => dealings[k] = wallets[k].Select(s => ReshareDealer.Deal(plans[k], s)).ToArray());
+        var commitments = dealings.Select(ds => ds.Select(d => d.Commitment).ToArray()).ToArray();
         var members = plans[0].NewMembers;
-        var outputs = members.Select(me => ReshareMember.Receive(me, plans.Select((p, k) =>
-            new ReshareInbox(p, dealings[k].Select(d => d.Commitment).ToArray(), dealings[k].Select(d => d.For(me)).ToArray())).ToArray())).ToArray();
+        var outputs = new ReshareOutput[members.Count];
+        Parallel.For(0, members.Count, j => outputs[j] = ReshareMember.Receive(members[j],
+            plans.Select((p, k) => new ReshareInbox(p, commitments[k], dealings[k].Select(d => d.For(members[j])).ToArray())).ToArray()));
 
         var identities = members.ToDictionary(m => m, _ => Key.Create(SignatureAlgorithm.Ed25519));
         try

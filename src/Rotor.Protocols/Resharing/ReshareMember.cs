@@ -48,19 +48,18 @@ public static class ReshareMember
     /// <summary>One key's messages, checked for shape and ordered like the plan's dealers.</summary>
     private sealed record Received(ResharePlan Plan, ReshareCommitment[] Commitments, Scalar[] SubShares, FeldmanCommitment Aggregate, Scalar Sum);
 
-    private readonly record struct Check(int Key, Identifier? Dealer);
+    /// <summary>A dealer's failed check on one key (its index in the event).</summary>
+    private readonly record struct Check(int Key, Identifier Dealer);
 
     /// <summary>Matches every message to its dealer, checking plan, sender, recipient, length and completeness.</summary>
     private static Received Collect(ResharePlan plan, Identifier me, ReshareInbox inbox)
     {
         var dealers = plan.Dealers;
-        var index = new Dictionary<Identifier, int>(dealers.Count);
-        for (int i = 0; i < dealers.Count; i++) index.Add(dealers[i], i);
         var cs = new ReshareCommitment?[dealers.Count];
         var subs = new Scalar?[dealers.Count];
         foreach (var c in inbox.Commitments)
         {
-            int i = Slot(plan, index, c.PlanDigest, c.Dealer, "commitment");
+            int i = Slot(plan, c.PlanDigest, c.Dealer, "commitment");
             if (cs[i] is not null) throw new ProtocolException(Fault.DuplicateMessage, $"dealer {c.Dealer} sent two commitments for key {plan.KeyId}", c.Dealer);
             if (c.Commitment.Threshold != plan.NewThreshold || !ReferenceEquals(c.Commitment.Group, plan.Group))
                 throw new ProtocolException(Fault.MalformedMessage,
@@ -69,7 +68,7 @@ public static class ReshareMember
         }
         foreach (var s in inbox.SubShares)
         {
-            int i = Slot(plan, index, s.PlanDigest, s.Dealer, "sub-share");
+            int i = Slot(plan, s.PlanDigest, s.Dealer, "sub-share");
             if (s.Recipient != me) throw new ProtocolException(Fault.InvalidUsage, $"dealer {s.Dealer}'s sub-share for key {plan.KeyId} is addressed to {s.Recipient}, not {me}");
             if (subs[i] is not null) throw new ProtocolException(Fault.DuplicateMessage, $"dealer {s.Dealer} sent two sub-shares for key {plan.KeyId}", s.Dealer);
             if (!ReferenceEquals(s.Value.Group, plan.Group)) throw new ProtocolException(Fault.MalformedMessage, $"dealer {s.Dealer}'s sub-share is not a {plan.Group.Name} scalar", s.Dealer);
@@ -83,47 +82,59 @@ public static class ReshareMember
         return new Received(plan, commitments, values, FeldmanCommitment.Sum(commitments.Select(c => c.Commitment).ToArray()), Sum(plan.Group, values));
     }
 
-    private static int Slot(ResharePlan plan, Dictionary<Identifier, int> index, byte[] planDigest, Identifier dealer, string what)
+    private static int Slot(ResharePlan plan, byte[] planDigest, Identifier dealer, string what)
     {
         if (!CryptographicOperations.FixedTimeEquals(planDigest, plan.Digest))
             throw new ProtocolException(Fault.WrongSession, $"dealer {dealer}'s {what} belongs to another session, epoch or dealer set than {plan}", dealer);
-        if (!index.TryGetValue(dealer, out int i))
+        if (!plan.TryIndexOf(dealer, out int i))
             throw new ProtocolException(Fault.UnexpectedSender, $"{what} from {dealer}, who is not a dealer of {plan}", dealer);
         return i;
     }
 
     /// <summary>
-    /// One batch over every key: Σ_i f_i(x_j)·G = (Σ_i C_i)(x_j) and C_i0 = λ_i·Y_i for every dealer i. When it
-    /// fails, names the dealers whose constant term is wrong, else those whose own sub-share is off its commitment.
+    /// One batch over every key: Σ_i f_i(x_j)·G = C(x_j) for C = Σ_i C_i, and C_i0 = λ_i·Y_i for every dealer but
+    /// the last, whose equality follows from the others' once Σ_i C_i0 = Y, which is checked exactly (it costs
+    /// additions only, as C is needed anyway). When anything fails, every dealer's constant term and then its own
+    /// sub-share are checked alone on the keys concerned, to name the culprits.
     /// </summary>
     private static void Verify(ReshareEvent ev, Identifier me, Received[] received)
     {
-        var batch = new FeldmanBatch<Check>(ev.Plans[0].Group);
+        var batch = new FeldmanBatch<int>(ev.Plans[0].Group);
+        var suspects = new List<int>();
         for (int k = 0; k < received.Length; k++)
         {
             var r = received[k];
-            batch.AddShare(new Check(k, null), r.Aggregate, me.Scalar, r.Sum);
-            for (int i = 0; i < r.Commitments.Length; i++)
+            batch.AddShare(k, r.Aggregate, me.Scalar, r.Sum);
+            if (!r.Aggregate.ConstantTerm.Equals(r.Plan.Current.GroupPublicKey))
+            {
+                suspects.Add(k);
+                continue;
+            }
+            for (int i = 0; i < r.Commitments.Length - 1; i++)
             {
                 var dealer = r.Plan.Dealers[i];
-                batch.AddEquality(new Check(k, dealer), r.Commitments[i].Commitment.ConstantTerm, r.Plan.Weight(dealer), r.Plan.Current.VerifyingShare(dealer));
+                batch.AddEquality(k, r.Commitments[i].Commitment.ConstantTerm, r.Plan.Weight(dealer), r.Plan.Current.VerifyingShare(dealer));
             }
         }
         var failed = batch.Verify();
-        if (failed.Count == 0) return;
-        var badConstant = failed.Where(f => f.Dealer is not null).ToArray();
+        if (failed.Count == 0 && suspects.Count == 0) return;
+        var keys = failed.Concat(suspects).Distinct().Order().ToArray();
+        var badConstant = keys.SelectMany(k => ConstantTermCulprits(received[k]).Select(d => new Check(k, d))).ToArray();
         if (badConstant.Length > 0)
             throw Blame(Fault.InvalidConstantTerm, "constant term is not λ_i·Y_i", received, badConstant);
-        var badShares = failed.SelectMany(f => SubShareCulprits(received[f.Key], me).Select(d => new Check(f.Key, d))).ToArray();
+        var badShares = keys.SelectMany(k => SubShareCulprits(received[k], me).Select(d => new Check(k, d))).ToArray();
         throw Blame(Fault.InvalidShare, "sub-share does not match its commitment", received, badShares);
     }
+
+    private static IEnumerable<Identifier> ConstantTermCulprits(Received r) =>
+        r.Plan.Dealers.Where((d, i) => !r.Commitments[i].Commitment.ConstantTerm.Equals(r.Plan.Current.VerifyingShare(d) * r.Plan.Weight(d)));
 
     private static IEnumerable<Identifier> SubShareCulprits(Received r, Identifier me) =>
         r.Plan.Dealers.Where((d, i) => !r.Commitments[i].Commitment.Verify(me, r.SubShares[i]));
 
     private static ProtocolException Blame(Fault fault, string what, Received[] received, Check[] bad)
     {
-        var dealers = bad.Select(b => b.Dealer!.Value).Distinct().Order().ToArray();
+        var dealers = bad.Select(b => b.Dealer).Distinct().Order().ToArray();
         var keys = bad.Select(b => received[b.Key].Plan.KeyId).Distinct().Take(5).ToArray();
         int more = bad.Select(b => b.Key).Distinct().Count() - keys.Length;
         return new ProtocolException(fault,
@@ -151,12 +162,10 @@ public static class ReshareMember
         }
     }
 
-    /// <summary>The new epoch's package from the aggregate commitment (checked to keep the group key) and this member's new share.</summary>
+    /// <summary>The new epoch's package from the aggregate commitment (whose constant term Verify found equal to Y) and this member's new share.</summary>
     private static KeyShare NewShare(Received r, Identifier me)
     {
         var plan = r.Plan;
-        if (!r.Aggregate.ConstantTerm.Equals(plan.Current.GroupPublicKey))
-            throw new ProtocolException(Fault.InvalidResult, $"the new commitments of key {plan.KeyId} do not keep the group public key");
         var pub = PublicKeyPackage.FromCommitment(plan.KeyId, plan.Scheme, plan.NewEpoch, plan.NewMembers, r.Aggregate);
         return KeyShare.FromVerified(pub, me, r.Sum);
     }

@@ -16,15 +16,17 @@ namespace Rotor.Protocols.Resharing;
 /// </summary>
 public sealed class ResharePlan
 {
-    private readonly Dictionary<Identifier, Scalar> weights;
+    private readonly Dictionary<Identifier, int> index;
+    private readonly Scalar[] weights;
 
     private ResharePlan(SessionId session, PublicKeyPackage current, Identifier[] dealers, Scalar[] lambdas, byte[] digest)
     {
         Session = session;
         Current = current;
         Dealers = dealers;
-        weights = new Dictionary<Identifier, Scalar>(dealers.Length);
-        for (int i = 0; i < dealers.Length; i++) weights.Add(dealers[i], lambdas[i]);
+        weights = lambdas;
+        index = new Dictionary<Identifier, int>(dealers.Length);
+        for (int i = 0; i < dealers.Length; i++) index.Add(dealers[i], i);
         Digest = digest;
     }
 
@@ -36,7 +38,22 @@ public sealed class ResharePlan
     {
         CheckSession(session, current);
         var sorted = CheckDealers(current, dealers);
-        return new ResharePlan(session, current, sorted, Lagrange.AllAtZero(sorted), ComputeDigest(session, sorted));
+        return new ResharePlan(session, current, sorted, Weights(sorted), ComputeDigest(session, sorted));
+    }
+
+    /// <summary>The weights of the most recent dealer set: the plans of a batch share one set, so they share its weights.</summary>
+    private static WeightMemo? lastWeights;
+
+    private sealed record WeightMemo(Identifier[] Dealers, Scalar[] Weights);
+
+    /// <summary>λ_i at 0 over the dealer set; depends on the set only.</summary>
+    private static Scalar[] Weights(Identifier[] dealers)
+    {
+        var memo = Volatile.Read(ref lastWeights);
+        if (memo is not null && memo.Dealers.AsSpan().SequenceEqual(dealers)) return memo.Weights;
+        var weights = Lagrange.AllAtZero(dealers);
+        Volatile.Write(ref lastWeights, new WeightMemo(dealers, weights));
+        return weights;
     }
 
     public SessionId Session { get; }
@@ -67,9 +84,12 @@ public sealed class ResharePlan
 
     /// <summary>λ_i: the dealer's Lagrange coefficient at 0 over the dealer set.</summary>
     public Scalar Weight(Identifier dealer) =>
-        weights.TryGetValue(dealer, out var l) ? l : throw new ArgumentException($"{dealer} is not a dealer of this reshare");
+        index.TryGetValue(dealer, out int i) ? weights[i] : throw new ArgumentException($"{dealer} is not a dealer of this reshare");
 
-    public bool IsDealer(Identifier id) => weights.ContainsKey(id);
+    public bool IsDealer(Identifier id) => index.ContainsKey(id);
+
+    /// <summary>The dealer's position in <see cref="Dealers"/>.</summary>
+    internal bool TryIndexOf(Identifier dealer, out int i) => index.TryGetValue(dealer, out i);
 
     public bool IsNewMember(Identifier id) => Session.NewMembers.Contains(id);
 

@@ -51,13 +51,31 @@ public class ReshareAttackTests
     [InlineData(Scheme.Bip340)]
     public void ADealerWhoseConstantTermIsNotItsWeightedShareIsNamed(Scheme scheme)
     {
-        var (run, old, secret) = ReshareHarness.Refresh(scheme, 3, 5);
-        var cheat = run.Dealers[1];
-        // Deals λ_i·s_i + 1: a consistent polynomial and sub-shares, but it would shift the key.
-        var (c, subs) = DealWithConstant(run.Plan, cheat.Identifier, run.Plan.Weight(cheat.Identifier) * cheat.SigningShare + run.Plan.Group.One);
-        Replace(run, cheat.Identifier, c, subs);
-        foreach (var j in run.Plan.NewMembers)
-            AssertFault(Fault.InvalidConstantTerm, [cheat.Identifier], () => run.Receive(j));
+        for (int position = 0; position < 3; position++)   // the last dealer's term is checked through the sum: cover it too
+        {
+            var (run, old, secret) = ReshareHarness.Refresh(scheme, 3, 5);
+            var cheat = run.Dealers[position];
+            // Deals λ_i·s_i + 1: a consistent polynomial and sub-shares, but it would shift the key.
+            var (c, subs) = DealWithConstant(run.Plan, cheat.Identifier, run.Plan.Weight(cheat.Identifier) * cheat.SigningShare + run.Plan.Group.One);
+            Replace(run, cheat.Identifier, c, subs);
+            foreach (var j in run.Plan.NewMembers)
+                AssertFault(Fault.InvalidConstantTerm, [cheat.Identifier], () => run.Receive(j));
+            AssertOldSharesIntact(old, secret);
+        }
+    }
+
+    [Fact]
+    public void TwoDealersWhoseConstantTermsCancelOutAreBothNamed()
+    {
+        // Shifting the constant terms by +δ and −δ keeps their sum Y: the per-dealer equalities still catch both.
+        var (run, old, secret) = ReshareHarness.Refresh(Scheme.Ed25519, 2, 3);
+        var (a, b) = (run.Dealers[0], run.Dealers[1]);
+        var delta = run.Plan.Group.RandomScalar();
+        var (ca, sa) = DealWithConstant(run.Plan, a.Identifier, run.Plan.Weight(a.Identifier) * a.SigningShare + delta);
+        var (cb, sb) = DealWithConstant(run.Plan, b.Identifier, run.Plan.Weight(b.Identifier) * b.SigningShare - delta);
+        Replace(run, a.Identifier, ca, sa);
+        Replace(run, b.Identifier, cb, sb);
+        AssertFault(Fault.InvalidConstantTerm, [a.Identifier, b.Identifier], () => run.Receive(run.Plan.NewMembers[1]));
         AssertOldSharesIntact(old, secret);
     }
 
