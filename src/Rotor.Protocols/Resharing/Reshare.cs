@@ -1,4 +1,4 @@
-using NSec.Cryptography;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols.Keys;
 using Rotor.Protocols.Sessions;
@@ -37,12 +37,11 @@ public static class Reshare
         Parallel.For(0, members.Count, j => outputs[j] = ReshareMember.Receive(members[j],
             plans.Select((p, k) => new ReshareInbox(p, commitments[k], dealings[k].Select(d => d.For(members[j])).ToArray())).ToArray()));
 
-        var identities = members.ToDictionary(m => m, _ => Key.Create(SignatureAlgorithm.Ed25519));
+        var identities = members.ToDictionary(m => m, _ => NodeIdentity.Create());
         try
         {
-            var signed = outputs.Select(o => o.Confirmation.Sign(data => SignatureAlgorithm.Ed25519.Sign(identities[o.Confirmation.Member], data))).ToArray();
-            var keys = identities.ToDictionary(kv => kv.Key, kv => kv.Value.PublicKey.Export(KeyBlobFormat.RawPublicKey));
-            var certificate = ReshareCertificate.Verify(outputs[0].Event, signed, keys);
+            var signed = outputs.Select(o => o.Confirmation.Sign(identities[o.Confirmation.Member])).ToArray();
+            var certificate = ReshareCertificate.Verify(outputs[0].Event, signed, identities.ToDictionary(kv => kv.Key, kv => kv.Value.Public));
             var byPlan = Enumerable.Range(0, plans.Length).ToDictionary(k => plans[k]);
             var result = new KeyShare[plans.Length][];
             for (int k = 0; k < plans.Length; k++) result[k] = new KeyShare[members.Count];
@@ -53,7 +52,7 @@ public static class Reshare
         }
         finally
         {
-            foreach (var k in identities.Values) k.Dispose();
+            foreach (var id in identities.Values) id.Dispose();
         }
     }
 

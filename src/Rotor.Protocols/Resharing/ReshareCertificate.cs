@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using NSec.Cryptography;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Sharing;
 
 namespace Rotor.Protocols.Resharing;
@@ -34,9 +34,9 @@ public sealed class ReshareCertificate
     /// a member that lists other dealers than the event's (<see cref="Fault.TranscriptMismatch"/>), and members
     /// that saw different commitments from a dealer (<see cref="Fault.Equivocation"/> naming that dealer).
     /// </summary>
-    /// <param name="identityKeys">Each new member's raw 32-byte Ed25519 identity public key.</param>
+    /// <param name="identityKeys">Each new member's node identity (its Ed25519 key signs the confirmation).</param>
     public static ReshareCertificate Verify(ReshareEvent ev, IEnumerable<SignedReshareConfirmation> confirmations,
-        IReadOnlyDictionary<Identifier, byte[]> identityKeys)
+        IReadOnlyDictionary<Identifier, IdentityKeys> identityKeys)
     {
         var byMember = new SortedDictionary<Identifier, SignedReshareConfirmation>();
         foreach (var sc in confirmations)
@@ -63,14 +63,12 @@ public sealed class ReshareCertificate
 
     public override string ToString() => $"ReshareCertificate({Event}, {Confirmations.Count} confirmations, transcript {Convert.ToHexStringLower(TranscriptHash.AsSpan(0, 8))})";
 
-    private static void CheckSignature(SignedReshareConfirmation sc, IReadOnlyDictionary<Identifier, byte[]> identityKeys)
+    private static void CheckSignature(SignedReshareConfirmation sc, IReadOnlyDictionary<Identifier, IdentityKeys> identityKeys)
     {
         var m = sc.Confirmation.Member;
-        if (!identityKeys.TryGetValue(m, out var raw))
+        if (!identityKeys.TryGetValue(m, out var keys))
             throw new ProtocolException(Fault.InvalidUsage, $"no identity key for new member {m}");
-        if (!PublicKey.TryImport(SignatureAlgorithm.Ed25519, raw, KeyBlobFormat.RawPublicKey, out var key) || key is null)
-            throw new ProtocolException(Fault.InvalidUsage, $"the identity key given for member {m} is not an Ed25519 public key");
-        if (!SignatureAlgorithm.Ed25519.Verify(key, sc.Confirmation.SigningBytes(), sc.Signature))
+        if (!keys.Verify(sc.Confirmation.SigningBytes(), sc.Signature))
             throw new ProtocolException(Fault.InvalidProof, $"member {m}'s confirmation signature does not verify under its identity key", m);
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Rotor.Crypto;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 
@@ -16,7 +17,7 @@ public readonly record struct DealerDigest(Identifier Dealer, byte[] Digest)
 /// A new member's statement that it verified everything it received in a reshare event and what it saw: the
 /// event, the member, and per dealer the digest of that dealer's commitments. All of it determines
 /// <see cref="TranscriptHash"/>, which every new member must confirm alike before the new epoch counts.
-/// The member signs <see cref="SigningBytes"/> with its node identity key (see <see cref="Sign"/>). Public.
+/// The member signs <see cref="SigningBytes"/> with its node identity key (<see cref="Sign"/>). Public.
 /// </summary>
 public sealed class ReshareConfirmation
 {
@@ -78,8 +79,8 @@ public sealed class ReshareConfirmation
     /// <summary>What the member signs: a domain-separation prefix, then <see cref="ToBytes"/>.</summary>
     public byte[] SigningBytes() => [.. SigningDomain, .. ToBytes()];
 
-    /// <summary>Signs with the member's node identity key (an Ed25519 signer over <see cref="SigningBytes"/>, e.g. <c>NodeIdentity.Sign</c>).</summary>
-    public SignedReshareConfirmation Sign(Func<byte[], byte[]> ed25519Sign) => new(this, ed25519Sign(SigningBytes()));
+    /// <summary>Signs <see cref="SigningBytes"/> with the member's node identity key.</summary>
+    public SignedReshareConfirmation Sign(NodeIdentity identity) => new(this, identity.Sign(SigningBytes()));
 
     public override string ToString() => $"ReshareConfirmation(member {Member}, transcript {Convert.ToHexStringLower(TranscriptHash.AsSpan(0, 8))})";
 

@@ -1,4 +1,4 @@
-using NSec.Cryptography;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols.Keys;
@@ -290,15 +290,15 @@ public class ReshareAttackTests
         Assert.DoesNotContain(s.Value.ToBigInteger().ToString(), s.ToString());
     }
 
-    internal static (SignedReshareConfirmation[] Signed, Dictionary<Identifier, byte[]> Keys) SignAll(ReshareOutput[] outputs)
+    internal static (SignedReshareConfirmation[] Signed, Dictionary<Identifier, IdentityKeys> Keys) SignAll(ReshareOutput[] outputs)
     {
-        var keys = new Dictionary<Identifier, byte[]>();
+        var keys = new Dictionary<Identifier, IdentityKeys>();
         var signed = new List<SignedReshareConfirmation>();
         foreach (var o in outputs)
         {
-            using var key = Key.Create(SignatureAlgorithm.Ed25519);
-            keys[o.Confirmation.Member] = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-            signed.Add(o.Confirmation.Sign(data => SignatureAlgorithm.Ed25519.Sign(key, data)));
+            using var identity = NodeIdentity.Create();
+            keys[o.Confirmation.Member] = identity.Public;
+            signed.Add(o.Confirmation.Sign(identity));
         }
         return (signed.ToArray(), keys);
     }
