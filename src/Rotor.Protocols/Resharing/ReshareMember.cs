@@ -12,10 +12,10 @@ public sealed record ReshareInbox(ResharePlan Plan, IReadOnlyList<ReshareCommitm
 public sealed record ReshareOutput(ReshareEvent Event, IReadOnlyList<PendingKeyShare> Shares, ReshareConfirmation Confirmation);
 
 /// <summary>
-/// The new member's side of a reshare (round 2). For every key of the event it checks each dealer's
-/// commitment (C_i0 = λ_i·Y_i, so no dealer can shift the key) and the sum of its sub-shares against the sum
-/// of the commitments, all keys in one randomized batch (one multi-scalar multiplication); when the batch
-/// fails it checks each dealer's sub-share alone to name the culprits. Then s'_j = Σ_i f_i(x_j), the new
+/// The new member's side of a reshare (round 2). For every key of the event it checks each dealer's constant
+/// term (C_i0 = λ_i·Y_i, so no dealer can shift the key) and the sum of its sub-shares against the sum of the
+/// commitments, all keys in one randomized batch; when anything fails it checks each dealer alone on the keys
+/// concerned to name the culprits. Then s'_j = Σ_i f_i(x_j), the new
 /// package comes from the aggregate commitment (Y unchanged; every member's new verification share), and
 /// the member confirms the event's transcript. Nothing of the member's old state is touched.
 /// </summary>
