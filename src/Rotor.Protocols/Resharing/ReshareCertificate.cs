@@ -23,7 +23,7 @@ public sealed class ReshareCertificate
     /// <summary>The transcript hash every new member confirmed.</summary>
     public byte[] TranscriptHash { get; }
 
-    /// <summary>One per new member, in member order.</summary>
+    /// <summary>One per confirming new member, in member order (every new member unless some were allowed to be absent).</summary>
     public IReadOnlyList<SignedReshareConfirmation> Confirmations { get; }
 
     /// <summary>
@@ -35,8 +35,13 @@ public sealed class ReshareCertificate
     /// that saw different commitments from a dealer (<see cref="Fault.Equivocation"/> naming that dealer).
     /// </summary>
     /// <param name="identityKeys">Each new member's node identity (its Ed25519 key signs the confirmation).</param>
+    /// <param name="mayBeAbsent">
+    /// New members allowed to be missing (offline at the commit; they verify their sub-shares against this
+    /// certificate's transcript when they return, or are repaired). The members that did confirm must still number
+    /// at least the new threshold, else (<see cref="Fault.InvalidUsage"/>) the new epoch could neither sign nor repair.
+    /// </param>
     public static ReshareCertificate Verify(ReshareEvent ev, IEnumerable<SignedReshareConfirmation> confirmations,
-        IReadOnlyDictionary<Identifier, IdentityKeys> identityKeys)
+        IReadOnlyDictionary<Identifier, IdentityKeys> identityKeys, IReadOnlyCollection<Identifier>? mayBeAbsent = null)
     {
         var byMember = new SortedDictionary<Identifier, SignedReshareConfirmation>();
         foreach (var sc in confirmations)
@@ -52,9 +57,12 @@ public sealed class ReshareCertificate
             CheckSignature(sc, identityKeys);
             byMember.Add(m, sc);
         }
-        var missing = ev.NewMembers.Where(m => !byMember.ContainsKey(m)).ToArray();
+        var missing = ev.NewMembers.Where(m => !byMember.ContainsKey(m) && mayBeAbsent?.Contains(m) != true).ToArray();
         if (missing.Length > 0)
             throw new ProtocolException(Fault.InvalidUsage, $"no confirmation from new member(s) {string.Join(", ", missing)}", missing);
+        var threshold = ev.Plans[0].NewThreshold;
+        if (byMember.Count < threshold)
+            throw new ProtocolException(Fault.InvalidUsage, $"{byMember.Count} new members confirmed, fewer than the new threshold {threshold}");
         var all = byMember.Values.ToArray();
         CheckDealerSets(ev, all);
         CheckSameCommitments(all);
