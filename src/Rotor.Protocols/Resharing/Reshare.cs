@@ -12,6 +12,9 @@ namespace Rotor.Protocols.Resharing;
 /// </summary>
 public static class Reshare
 {
+    /// <summary>Keys × new members × new threshold below which the parties run one after another.</summary>
+    private const int ParallelWork = 256;
+
     /// <summary>
     /// Reshares one key from the given old shares (any t or more shares of one epoch; they deal) to the new
     /// members and threshold. Returns the committed new shares, in ascending member order.
@@ -28,13 +31,15 @@ public static class Reshare
     {
         if (wallets.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no keys to reshare");
         var plans = wallets.Select(w => Plan(w, newMembers, newThreshold)).ToArray();
-        // Parties are independent: dealers (per key) and new members run in parallel, as their nodes would.
-        var dealings = new ReshareDealing[plans.Length][];
-        Parallel.For(0, plans.Length, k => dealings[k] = wallets[k].Select(s => ReshareDealer.Deal(plans[k], s)).ToArray());
-        var commitments = dealings.Select(ds => ds.Select(d => d.Commitment).ToArray()).ToArray();
+        // Parties are independent: dealers (per key) and new members run in parallel, as their nodes would,
+        // unless the whole run is too small to pay for the threads.
         var members = plans[0].NewMembers;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = plans.Length * members.Count * newThreshold < ParallelWork ? 1 : -1 };
+        var dealings = new ReshareDealing[plans.Length][];
+        Parallel.For(0, plans.Length, parallel, k => dealings[k] = wallets[k].Select(s => ReshareDealer.Deal(plans[k], s)).ToArray());
+        var commitments = dealings.Select(ds => ds.Select(d => d.Commitment).ToArray()).ToArray();
         var outputs = new ReshareOutput[members.Count];
-        Parallel.For(0, members.Count, j => outputs[j] = ReshareMember.Receive(members[j],
+        Parallel.For(0, members.Count, parallel, j => outputs[j] = ReshareMember.Receive(members[j],
             plans.Select((p, k) => new ReshareInbox(p, commitments[k], dealings[k].Select(d => d.For(members[j])).ToArray())).ToArray()));
 
         var identities = members.ToDictionary(m => m, _ => NodeIdentity.Create());
