@@ -5,6 +5,7 @@ using Grpc.Core;
 using Rotor.Protocols;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Coordinator;
 
@@ -79,14 +80,15 @@ public sealed partial class Engine
                 var results = newNodes.ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
                 newEpochs = wallets.Select(w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
-                certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!) };
+                certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!), Start = start };
                 foreach (var (node, r) in results)
                 {
                     if (r.Confirmations.Count == 0) throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: '{node}' sent no confirmation");
-                    certificate.Certificate.AddRange(r.Confirmations.Select(c => new Confirmation { Node = node, Signed = ByteString.CopyFrom(Convert.FromHexString(c)) }));
+                    certificate.Certificate.AddRange(r.Confirmations.Select(c => new Confirmation { Node = node, Scheme = c.Key, Signed = ByteString.CopyFrom(Convert.FromHexString(c.Value)) }));
                 }
-                certificate.NewMembers.AddRange(newNodes.Select(ToParty));
                 certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
+                // The coordinator checks the certificate exactly as the nodes will before it records the commit.
+                ReshareSetup.VerifyCertificate(certificate, party => Convert.FromHexString(RequireNode(party.Name).SigningKey));
                 if (CrashAt == "coordinator-before-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-commit");
             }
             catch (Exception e) when (e is CoordinatorException or RpcException or ProtocolException or ArgumentException)
@@ -94,7 +96,7 @@ public sealed partial class Engine
                 registry.FailEvent(ev.Id, e.Message);
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
-                    $"reshare {ev.Id} failed before commit; every wallet stays at its current epoch: {e.Message}");
+                    $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
             }
 
             // The commit point: from here on the new epochs are the wallets' epochs.

@@ -6,6 +6,7 @@ using Rotor.Node.Sessions;
 using Rotor.Node.Vault;
 using Rotor.Protocols;
 using Rotor.Rpc.Node;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Node;
 
@@ -37,6 +38,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         {
             StartRequest.KindOneofCase.Sign => new SignSession(node, request.Sign, request.Nonce.Span),
             StartRequest.KindOneofCase.Dkg => new DkgSession(node, request.Dkg, request.Nonce.Span),
+            StartRequest.KindOneofCase.Reshare => new ReshareSession(node, request.Reshare, request.Nonce.Span),
             _ => throw new SessionRefusedException($"unsupported session kind {request.KindCase}"),
         });
         var slot = node.Add(session);
@@ -54,10 +56,46 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         {
             var session = slot.Session;
             var inbound = Guard(() => request.Envelopes.Select(e => OpenEnvelope(session, e.Span)).ToList(), session);
-            return Run(session, s => s.Step(inbound, request.CoordinatorInput.Span));
+            var reply = Run(session, s => s.Step(inbound, request.CoordinatorInput.Span));
+            // Test crash point: the node dies right after its signed confirmation has left.
+            if (session is ReshareSession { IsNewHolder: true } && reply.Done)
+                context.GetHttpContext().Response.OnCompleted(() => { CrashPoint.Hit("after-confirming"); return Task.CompletedTask; });
+            return reply;
         }
         finally { slot.Gate.Release(); }
     }
+
+    /// <summary>
+    /// Commits a reshare event: verifies the certificate against the event rebuilt from its start request (every
+    /// new holder's signature under the identity key in its CA-issued certificate, one transcript hash), checks it
+    /// confirms this node's own transcript when it holds pending shards, then in one vault transaction activates
+    /// them and erases every older epoch of the event's wallets. Idempotent.
+    /// </summary>
+    public override Task<SettleReply> Commit(CommitRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    {
+        var certificates = ReshareSetup.VerifyCertificate(request, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name).SigningKey.ToArray());
+        var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
+        if (pending is not null)
+        {
+            var confirmed = certificates.OrderBy(c => c.Key).SelectMany(c => c.Value.TranscriptHash).ToArray();
+            if (!pending.SessionId.AsSpan().SequenceEqual(request.SessionId.Span) || !pending.TranscriptHash.AsSpan().SequenceEqual(confirmed))
+                throw new SessionRefusedException($"the commit certificate of reshare {request.EventId} does not confirm this node's transcript");
+        }
+        CrashPoint.Hit("before-activating");
+        var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, request.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch)));
+        var reply = new SettleReply();
+        reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        reply.Erased.AddRange(erased.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        return reply;
+    }));
+
+    /// <summary>Discards the pending shards of a failed reshare event; the active epochs stay.</summary>
+    public override Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    {
+        var reply = new SettleReply();
+        reply.Discarded.AddRange(node.WithVault(v => v.Discard(request.EventId)).Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        return reply;
+    }));
 
     public override Task<AbortReply> Abort(AbortRequest request, ServerCallContext context)
     {

@@ -122,13 +122,24 @@ public sealed class ShareVaultTests : IDisposable
     }
 
     [Fact]
-    public void Pending_epoch_must_follow_an_active_one()
+    public void Pending_epoch_must_be_newer_than_the_active_one()
     {
         using var v = OpenVault();
-        var ex = Assert.Throws<VaultException>(() => v.PutPending("ev1", [1], new byte[64], [Deal(Scheme.Ed25519, "w9", 1)[0]]));
+        v.PutActive([Deal(Scheme.Ed25519, "w9", 1)[0]]);
+        var ex = Assert.Throws<VaultException>(() => v.PutPending("ev1", [1], new byte[64], [Deal(Scheme.Ed25519, "w9", 1)[1]]));
         Assert.Contains("'w9'", ex.Message);
-        Assert.Empty(v.List());
+        Assert.Single(v.List());
         Assert.Empty(v.PendingEvents());
+    }
+
+    [Fact]
+    public void A_joining_node_stores_pending_shards_without_an_active_epoch()
+    {
+        using var v = OpenVault();
+        v.PutPending("ev1", [1], new byte[64], [Deal(Scheme.Ed25519, "w9", 3)[0]]);
+        Assert.Null(v.GetActive("w9"));
+        v.Activate("ev1", new Dictionary<string, ulong>());
+        Assert.Equal(3ul, v.GetActive("w9")!.Epoch);
     }
 
     [Fact]

@@ -24,9 +24,9 @@ public sealed class SignSession : INodeSession
         this.node = node;
         KeyIds.Validate(p.KeyId);
         var active = node.WithVault(v => v.GetActive(p.KeyId))
-            ?? throw new SessionRefusedException($"node '{node.Name}' holds no shard of key '{p.KeyId}'");
+            ?? throw new SessionRefusedException($"it holds no shard of key '{p.KeyId}'");
         if (active.Epoch != p.Epoch)
-            throw new SessionRefusedException($"node '{node.Name}' holds key '{p.KeyId}' at epoch {active.Epoch}, not epoch {p.Epoch}: " +
+            throw new SessionRefusedException($"it holds key '{p.KeyId}' at epoch {active.Epoch}, not epoch {p.Epoch}: " +
                                               (p.Epoch < active.Epoch ? "that shard was erased by a reshare" : "that epoch is not active here"));
         share = active;
         signers = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);

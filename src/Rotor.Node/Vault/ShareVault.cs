@@ -118,7 +118,7 @@ public sealed class ShareVault : IDisposable
 
     /// <summary>
     /// Stores the new shares of a reshare event as pending, with the event's session id and transcript hash,
-    /// in one transaction. The active epochs stay untouched.
+    /// in one transaction. The active epochs stay untouched. A node that joins in the reshare has no active epoch.
     /// </summary>
     public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares)
     {
@@ -132,8 +132,8 @@ public sealed class ShareVault : IDisposable
         foreach (var share in shares)
         {
             var active = ActiveEpochs(share.KeyId);
-            if (active.Count == 0 || share.Epoch <= active.Max())
-                throw new VaultException($"pending epoch {share.Epoch} of key '{share.KeyId}' must follow an active epoch (have: {string.Join(",", active)})");
+            if (share.Epoch == 0 || (active.Count > 0 && share.Epoch <= active.Max()))
+                throw new VaultException($"pending epoch {share.Epoch} of key '{share.KeyId}' must be newer than the active one (have: {(active.Count == 0 ? "none" : string.Join(",", active))})");
             Insert(share, ShardState.Pending, eventId);
         }
         tx.Commit();

@@ -26,8 +26,8 @@ public sealed class DkgOutput
 /// <summary>What a node outputs when a reshare session finishes.</summary>
 public sealed class ReshareOutput
 {
-    /// <summary>A new holder's signed confirmations (hex of their wire form), one per scheme in the event; empty for a dealer that is not a new holder.</summary>
-    public List<string> Confirmations { get; set; } = [];
+    /// <summary>A new holder's signed confirmations (hex of their wire form) by scheme, one per scheme in the event; empty for a dealer that is not a new holder.</summary>
+    public Dictionary<string, string> Confirmations { get; set; } = [];
 
     /// <summary>The new epochs' public packages (new holders only).</summary>
     public List<KeyPackageSummary> Keys { get; set; } = [];

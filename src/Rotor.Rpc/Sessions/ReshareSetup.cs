@@ -1,0 +1,72 @@
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols;
+using Rotor.Protocols.Keys;
+using Rotor.Protocols.Resharing;
+using Rotor.Protocols.Sessions;
+using Rotor.Rpc.Node;
+
+namespace Rotor.Rpc.Sessions;
+
+/// <summary>
+/// Rebuilds a reshare's protocol events from its start request, the same way on every node and on the
+/// coordinator: one <see cref="ReshareEvent"/> per scheme, one plan per wallet (session bound to the wallet's
+/// current package, the dealers, the new members and threshold, and the coordinator's nonce). Members are the
+/// parties' indexes as identifiers. Used to run the reshare and, later, to check its commit certificate.
+/// </summary>
+public static class ReshareSetup
+{
+    /// <summary>The events by scheme; throws ArgumentException or ProtocolException naming what is inconsistent.</summary>
+    public static IReadOnlyDictionary<Scheme, ReshareEvent> Events(ReshareParams p, ReadOnlySpan<byte> nonce)
+    {
+        if (p.Wallets.Count == 0) throw new ArgumentException("a reshare needs at least one wallet");
+        if (p.Wallets.Select(w => w.KeyId).Distinct().Count() != p.Wallets.Count) throw new ArgumentException("a wallet is listed twice");
+        var n = nonce.ToArray();
+        var events = new Dictionary<Scheme, ReshareEvent>();
+        foreach (var group in p.Wallets.GroupBy(w => Schemes.Parse(w.Scheme)))
+        {
+            var g = group.Key.Group();
+            var newMembers = p.NewMembers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
+            var dealers = p.Dealers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
+            var plans = group.Select(w =>
+            {
+                var current = Package(w);
+                return ResharePlan.Create(SessionId.ForReshare(current, newMembers, (int)p.NewThreshold, n), current, dealers);
+            }).ToList();
+            events[group.Key] = ReshareEvent.Create(plans);
+        }
+        return events;
+    }
+
+    /// <summary>Decodes and validates a wallet's public package.</summary>
+    public static PublicKeyPackage Package(KeyPackage w)
+    {
+        var scheme = Schemes.Parse(w.Scheme);
+        var g = scheme.Group();
+        var shares = w.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(kv.Value.Span));
+        return new PublicKeyPackage(w.KeyId, scheme, w.Epoch, (int)w.Threshold, shares, g.DecodeElement(w.GroupPublicKey.Span));
+    }
+
+    /// <summary>
+    /// Checks a commit certificate against the events rebuilt from its start request: for every scheme, a signed
+    /// confirmation from every new member under that member's identity key, all for the event and with one
+    /// transcript hash (Rotor.Protocols.Resharing.ReshareCertificate.Verify). Returns the certificates by scheme.
+    /// </summary>
+    /// <param name="identityKey">The Ed25519 identity key of a new member, by node name, from a trusted source.</param>
+    public static IReadOnlyDictionary<Scheme, ReshareCertificate> VerifyCertificate(CommitRequest commit, Func<Party, byte[]> identityKey)
+    {
+        var start = commit.Start ?? throw new ArgumentException("the commit certificate carries no start request");
+        if (start.KindCase != StartRequest.KindOneofCase.Reshare || start.Reshare.EventId != commit.EventId)
+            throw new ArgumentException($"the commit certificate's start request is not reshare {commit.EventId}");
+        var events = Events(start.Reshare, start.Nonce.Span);
+        var result = new Dictionary<Scheme, ReshareCertificate>();
+        foreach (var (scheme, ev) in events)
+        {
+            var g = scheme.Group();
+            var keys = start.Reshare.NewMembers.ToDictionary(m => Identifier.FromUInt64(g, m.Index), identityKey);
+            var confirmations = commit.Certificate.Where(c => c.Scheme == scheme.Name())
+                .Select(c => SignedReshareConfirmation.Decode(scheme, c.Signed.Span)).ToList();
+            result[scheme] = ReshareCertificate.Verify(ev, confirmations, keys);
+        }
+        return result;
+    }
+}
