@@ -66,7 +66,7 @@ public sealed class Output(bool json)
         RpcException r when r.StatusCode == StatusCode.Unauthenticated => "the coordinator refused the admin token: " + r.Status.Detail,
         RpcException r when r.StatusCode == StatusCode.Unavailable && r.Status.Detail.Contains("Error connecting", StringComparison.OrdinalIgnoreCase) =>
             "cannot reach the coordinator (is the cluster running? rotor cluster up): " + r.Status.Detail,
-        RpcException r => r.Status.Detail,
+        RpcException r => string.IsNullOrWhiteSpace(r.Status.Detail) ? $"the call failed with {r.StatusCode}" + (r.Status.DebugException is { } d ? $": {d.Message}" : "") : r.Status.Detail,
         FileNotFoundException or DirectoryNotFoundException or InvalidDataException or InvalidOperationException or ArgumentException
             or UnauthorizedAccessException or IOException => e.Message,
         Rotor.Node.Vault.VaultException or Rotor.Crypto.RotorCryptoException or Rotor.Coordinator.CoordinatorException => e.Message,

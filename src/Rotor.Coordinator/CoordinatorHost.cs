@@ -38,6 +38,7 @@ public static class CoordinatorHost
         var clients = new NodeClients(trust, certificate);
         var engine = new Engine(registry, clients, config);
         engine.FailInterruptedEvents();
+        engine.Driver.RelayFilter = TestRelayFilter();
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -64,6 +65,29 @@ public static class CoordinatorHost
         File.WriteAllText(endpointFile + ".tmp", endpoint);
         File.Move(endpointFile + ".tmp", endpointFile, overwrite: true);
         return (app, endpoint);
+    }
+
+    /// <summary>
+    /// Test-only relay hooks: ROTOR_TEST_RELAY_LOG=FILE appends every relayed envelope (hex, one per line) to FILE;
+    /// ROTOR_TEST_TAMPER_RELAY=1 flips one bit in the middle of the first relayed envelope (once).
+    /// </summary>
+    private static Func<byte[], byte[]>? TestRelayFilter()
+    {
+        var log = Environment.GetEnvironmentVariable("ROTOR_TEST_RELAY_LOG");
+        var tamper = Environment.GetEnvironmentVariable("ROTOR_TEST_TAMPER_RELAY") == "1";
+        if (log is null && !tamper) return null;
+        var tampered = 0;
+        return envelope =>
+        {
+            if (log is not null) lock (log) File.AppendAllText(log, Convert.ToHexStringLower(envelope) + "\n");
+            if (tamper && Interlocked.Exchange(ref tampered, 1) == 0)
+            {
+                var copy = (byte[])envelope.Clone();
+                copy[copy.Length / 2] ^= 0x01;
+                return copy;
+            }
+            return envelope;
+        };
     }
 
     /// <summary>Polls every node's health and settles pending epochs, once per heartbeat.</summary>

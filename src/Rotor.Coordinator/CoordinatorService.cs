@@ -143,5 +143,10 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
+        catch (Exception e) when (e is not RpcException)
+        {
+            Console.Error.WriteLine($"unexpected error: {e}");
+            throw new RpcException(new Status(StatusCode.Internal, $"unexpected error in the coordinator: {e.Message}"));
+        }
     }
 }

@@ -198,10 +198,21 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// FROST over the chosen signers (default: the first threshold online members of the epoch): round 1 commitments,
     /// the signing package, round 2 shares, each share checked, aggregated and verified with the scheme's verifier.
     /// </summary>
+    /// <remarks>A reshare that commits while a signature is being made at the current epoch makes it fail on the
+    /// nodes (they never sign with a superseded shard); the request is then retried once at the new epoch.</remarks>
     public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride)
     {
+        var epoch = epochOverride ?? RequireWallet(walletId).Epoch;
+        try { return await SignAtAsync(walletId, message, signerNames, epoch); }
+        catch (CoordinatorException) when (epochOverride is null && RequireWallet(walletId).Epoch != epoch)
+        {
+            return await SignAtAsync(walletId, message, signerNames, RequireWallet(walletId).Epoch);
+        }
+    }
+
+    private async Task<Signature> SignAtAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong epochNumber)
+    {
         var wallet = RequireWallet(walletId);
-        var epochNumber = epochOverride ?? wallet.Epoch;
         var epoch = registry.FindEpoch(wallet.Id, epochNumber)
             ?? throw new CoordinatorException(StatusCode.NotFound, $"wallet '{walletId}' has no epoch {epochNumber} (current: {wallet.Epoch})");
         var pub = PublicPackage(wallet, epoch);

@@ -22,7 +22,8 @@ public static class RpcChannels
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
-            ConnectTimeout = TimeSpan.FromSeconds(3),
+            // Generous: on a loaded machine a TLS handshake with a process that is still starting can take seconds.
+            ConnectTimeout = TimeSpan.FromSeconds(15),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
             SslOptions = new SslClientAuthenticationOptions

@@ -46,33 +46,46 @@ public sealed class LocalCluster(string directory)
 
     private void Save(ClusterState state) => File.WriteAllText(StatePath, JsonSerializer.Serialize(state, Json));
 
-    /// <summary>Makes whatever is missing (CA, coordinator, nodes cs1..csN), starts every process not running, registers the nodes.</summary>
-    public async Task<ClusterState> UpAsync(int nodes, Action<string> progress)
+    /// <summary>
+    /// Makes whatever is missing (CA, coordinator, nodes cs1..csN), starts every process not running (the nodes in
+    /// parallel) and registers the nodes. <paramref name="coordinatorEnvironment"/> is for tests (fault injection).
+    /// </summary>
+    public async Task<ClusterState> UpAsync(int nodes, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
     {
         if (nodes < 1 || nodes > 64) throw new CliException($"--nodes {nodes} is outside 1..64");
         Directory.CreateDirectory(Dir);
         if (!File.Exists(Path.Combine(CaDir, ClusterCa.CertificateFile))) ClusterCa.Create(CaDir).Dispose();
         if (!File.Exists(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName))) CoordinatorHost.Init(CoordinatorDir, CaDir);
         var state = State();
-        if (state.Coordinator is null || !IsRunning(state.Coordinator.Pid))
-        {
-            progress("starting the coordinator");
-            state.Coordinator = await StartAsync("coordinator", ["coordinator", "run", "--config", Path.Combine(CoordinatorDir, CoordinatorConfig.FileName)], Path.Combine(CoordinatorDir, "endpoint"), null);
-            Save(state);
-        }
         var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).ToList();
-        foreach (var name in names) await StartNodeAsync(name, state, progress, null);
+        foreach (var name in names)
+            if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir);
+        var coordinator = state.Coordinator is null || !IsRunning(state.Coordinator.Pid)
+            ? StartAsync("coordinator", ["coordinator", "run", "--config", Path.Combine(CoordinatorDir, CoordinatorConfig.FileName)], Path.Combine(CoordinatorDir, "endpoint"), coordinatorEnvironment)
+            : Task.FromResult(state.Coordinator);
+        var started = names.Where(n => state.Nodes.FirstOrDefault(x => x.Name == n) is not { } e || !IsRunning(e.Pid))
+            .Select(n => StartAsync(n, ["node", "run", "--config", Path.Combine(NodeDir(n), NodeConfig.FileName)], Path.Combine(NodeDir(n), "endpoint"), null)).ToList();
+        state.Coordinator = await coordinator;
+        foreach (var entry in await Task.WhenAll(started))
+        {
+            state.Nodes.RemoveAll(n => n.Name == entry.Name);
+            state.Nodes.Add(entry);
+        }
+        Save(state);
+        using var client = Connect();
+        foreach (var n in state.Nodes)
+            await client.Coordinator.AddNodeAsync(new AddNodeRequest { Name = n.Name, Endpoint = n.Endpoint }, deadline: DateTime.UtcNow.AddSeconds(30));
         return state;
     }
 
     /// <summary>Initialises the node if new, starts it if not running (with extra environment, e.g. a test crash point) and registers it.</summary>
-    public async Task<ProcessEntry> StartNodeAsync(string name, ClusterState state, Action<string> progress, IReadOnlyDictionary<string, string>? environment)
+    public async Task<ProcessEntry> StartNodeAsync(string name, IReadOnlyDictionary<string, string>? environment)
     {
+        var state = State();
         var dir = NodeDir(name);
         if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir);
         var existing = state.Nodes.FirstOrDefault(n => n.Name == name);
-        if (existing is not null && IsRunning(existing.Pid)) return existing;
-        progress($"starting node {name}");
+        if (existing is not null && IsRunning(existing.Pid)) throw new CliException($"node '{name}' is already running (pid {existing.Pid})");
         var entry = await StartAsync(name, ["node", "run", "--config", Path.Combine(dir, NodeConfig.FileName)], Path.Combine(dir, "endpoint"), environment);
         state.Nodes.RemoveAll(n => n.Name == name);
         state.Nodes.Add(entry);

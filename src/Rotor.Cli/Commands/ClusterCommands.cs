@@ -16,11 +16,12 @@ public static class ClusterCommands
         var up = new Command("up", "Create what is missing and start the coordinator and nodes cs1..csN");
         var dir = RootCommandBuilder.Dir();
         var nodes = new Option<int>("--nodes") { Description = "Number of nodes", DefaultValueFactory = _ => 3 };
-        up.Add(dir); up.Add(nodes);
+        var coordinatorEnv = TestEnvironment("--test-coordinator-env");
+        up.Add(dir); up.Add(nodes); up.Add(coordinatorEnv);
         up.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var c = LocalCluster.From(p.GetValue(dir));
-            var state = await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), _ => { }));
+            await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), ParseEnvironment(p.GetValue(coordinatorEnv))));
             await PrintStatus(o, c);
         }));
 
@@ -44,11 +45,12 @@ public static class ClusterCommands
         var start = new Command("start-node", "Create (if new), start (if not running) and register a node");
         var ndir = RootCommandBuilder.Dir();
         var name = new Option<string>("--name") { Description = "Node name, e.g. cs4", Required = true };
-        start.Add(ndir); start.Add(name);
+        var nodeEnv = TestEnvironment("--test-env");
+        start.Add(ndir); start.Add(name); start.Add(nodeEnv);
         start.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var c = LocalCluster.From(p.GetValue(ndir));
-            var entry = await o.Progress($"starting {p.GetValue(name)}", () => c.StartNodeAsync(p.GetValue(name)!, c.State(), _ => { }, null));
+            var entry = await o.Progress($"starting {p.GetValue(name)}", () => c.StartNodeAsync(p.GetValue(name)!, ParseEnvironment(p.GetValue(nodeEnv))));
             o.Result(new JsonObject { ["name"] = entry.Name, ["pid"] = entry.Pid, ["endpoint"] = entry.Endpoint },
                 () => o.Line($"node [bold]{entry.Name}[/] running (pid {entry.Pid}) at {entry.Endpoint}"));
         }));
@@ -66,6 +68,17 @@ public static class ClusterCommands
 
         cluster.Add(up); cluster.Add(status); cluster.Add(down); cluster.Add(start); cluster.Add(stop);
         return cluster;
+    }
+
+    /// <summary>Hidden test option: NAME=VALUE environment entries for a started process (fault injection, relay capture).</summary>
+    private static Option<string[]> TestEnvironment(string name) => new(name) { Hidden = true, AllowMultipleArgumentsPerToken = false, Description = "Test only: NAME=VALUE for the started process" };
+
+    private static Dictionary<string, string>? ParseEnvironment(string[]? entries)
+    {
+        if (entries is null || entries.Length == 0) return null;
+        return entries.Select(e => e.Split('=', 2)).ToDictionary(
+            kv => kv[0].StartsWith("ROTOR_TEST_", StringComparison.Ordinal) && kv.Length == 2 ? kv[0] : throw new CliException($"test environment entry '{string.Join("=", kv)}' must be ROTOR_TEST_NAME=VALUE"),
+            kv => kv[1]);
     }
 
     private static async Task PrintStatus(Output o, LocalCluster c)

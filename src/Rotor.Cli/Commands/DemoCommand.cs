@@ -40,7 +40,7 @@ public static class DemoCommand
         try
         {
             o.Line($"data in [bold]{Markup.Escape(cluster.Dir)}[/]");
-            await o.Progress("starting a coordinator and nodes cs1, cs2, cs3", () => cluster.UpAsync(3, _ => { }));
+            await o.Progress("starting a coordinator and nodes cs1, cs2, cs3", () => cluster.UpAsync(3));
             using var client = cluster.Connect();
             var api = client.Coordinator;
             var quorumName = "demo-" + Guid.NewGuid().ToString("N")[..6];
