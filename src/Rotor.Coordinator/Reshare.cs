@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Rotor.Crypto.Envelopes;
 using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Protocols;
@@ -88,7 +89,7 @@ public sealed partial class Engine
                 }
                 certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
                 // The coordinator checks the certificate exactly as the nodes will before it records the commit.
-                ReshareSetup.VerifyCertificate(certificate, party => Convert.FromHexString(RequireNode(party.Name).SigningKey));
+                ReshareSetup.VerifyCertificate(certificate, party => new IdentityKeys(Convert.FromHexString(RequireNode(party.Name).SigningKey), Convert.FromHexString(RequireNode(party.Name).AgreementKey)));
                 if (CrashAt == "coordinator-before-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-commit");
             }
             catch (Exception e) when (e is CoordinatorException or RpcException or ProtocolException or ArgumentException)

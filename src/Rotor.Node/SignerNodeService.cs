@@ -73,7 +73,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// </summary>
     public override Task<SettleReply> Commit(CommitRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
     {
-        var certificates = ReshareSetup.VerifyCertificate(request, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name).SigningKey.ToArray());
+        var certificates = ReshareSetup.VerifyCertificate(request, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
         var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
         if (pending is not null)
         {

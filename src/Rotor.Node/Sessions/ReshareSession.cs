@@ -123,7 +123,7 @@ public sealed class ReshareSession : INodeSession, IHasParties
                 return new ReshareInbox(plan, commitments, subShares);
             }).ToList();
             var result = ReshareMember.Receive(me, inboxes);
-            var signed = result.Confirmation.Sign(data => node.Identity.Sign(data));
+            var signed = result.Confirmation.Sign(node.Identity);
             output.Confirmations[scheme.Name()] = Convert.ToHexStringLower(signed.ToBytes());
             hashes.Add(result.Confirmation.TranscriptHash);
             foreach (var s in result.Shares)

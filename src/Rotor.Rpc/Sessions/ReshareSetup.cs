@@ -1,3 +1,4 @@
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
@@ -51,8 +52,8 @@ public static class ReshareSetup
     /// confirmation from every new member under that member's identity key, all for the event and with one
     /// transcript hash (Rotor.Protocols.Resharing.ReshareCertificate.Verify). Returns the certificates by scheme.
     /// </summary>
-    /// <param name="identityKey">The Ed25519 identity key of a new member, by node name, from a trusted source.</param>
-    public static IReadOnlyDictionary<Scheme, ReshareCertificate> VerifyCertificate(CommitRequest commit, Func<Party, byte[]> identityKey)
+    /// <param name="identityKey">The identity keys of a new member, from a trusted source (its CA-issued certificate, or the registry).</param>
+    public static IReadOnlyDictionary<Scheme, ReshareCertificate> VerifyCertificate(CommitRequest commit, Func<Party, IdentityKeys> identityKey)
     {
         var start = commit.Start ?? throw new ArgumentException("the commit certificate carries no start request");
         if (start.KindCase != StartRequest.KindOneofCase.Reshare || start.Reshare.EventId != commit.EventId)
