@@ -60,7 +60,7 @@ public sealed class ReshareCertificate
         var missing = ev.NewMembers.Where(m => !byMember.ContainsKey(m) && mayBeAbsent?.Contains(m) != true).ToArray();
         if (missing.Length > 0)
             throw new ProtocolException(Fault.InvalidUsage, $"no confirmation from new member(s) {string.Join(", ", missing)}", missing);
-        var threshold = ev.Plans[0].NewThreshold;
+        var threshold = ev.NewThreshold;
         if (byMember.Count < threshold)
             throw new ProtocolException(Fault.InvalidUsage, $"{byMember.Count} new members confirmed, fewer than the new threshold {threshold}");
         var all = byMember.Values.ToArray();

@@ -16,7 +16,7 @@ public sealed class ReshareEvent
         Digest = digest;
     }
 
-    /// <summary>Checks: at least one plan, distinct key ids, one scheme, the same new members for all.</summary>
+    /// <summary>Checks: at least one plan, distinct key ids, one scheme, the same new members and threshold for all.</summary>
     public static ReshareEvent Create(IReadOnlyList<ResharePlan> plans)
     {
         if (plans.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "a reshare event needs at least one plan");
@@ -27,8 +27,8 @@ public sealed class ReshareEvent
             var p = sorted[i];
             if (p.KeyId == sorted[i - 1].KeyId) throw new ProtocolException(Fault.InvalidUsage, $"key {p.KeyId} appears twice in the reshare event");
             if (p.Scheme != first.Scheme) throw new ProtocolException(Fault.InvalidUsage, $"key {p.KeyId} is {p.Scheme.Name()}, key {first.KeyId} is {first.Scheme.Name()}: one event, one scheme");
-            if (!p.NewMembers.SequenceEqual(first.NewMembers))
-                throw new ProtocolException(Fault.InvalidUsage, $"keys {first.KeyId} and {p.KeyId} go to different new members: one event, one new quorum");
+            if (!p.NewMembers.SequenceEqual(first.NewMembers) || p.NewThreshold != first.NewThreshold)
+                throw new ProtocolException(Fault.InvalidUsage, $"keys {first.KeyId} and {p.KeyId} go to different new quorums: one event, one new quorum");
         }
         using var t = new Transcript("rotor/reshare/event/v1");
         t.Append("plans", (ulong)sorted.Length);
@@ -43,6 +43,9 @@ public sealed class ReshareEvent
 
     /// <summary>The new members, the same for every plan.</summary>
     public IReadOnlyList<Identifier> NewMembers => Plans[0].NewMembers;
+
+    /// <summary>The new threshold, the same for every plan.</summary>
+    public int NewThreshold => Plans[0].NewThreshold;
 
     /// <summary>64 bytes over every plan digest in order: what confirmations are bound to.</summary>
     public byte[] Digest { get; }
