@@ -261,3 +261,33 @@ public class ShortScalarTests
         }
     }
 }
+
+public class InversionTests
+{
+    [Theory, MemberData(nameof(GroupTests.Groups), MemberType = typeof(GroupTests))]
+    public void VartimeInverseMatchesBigInteger(string name)
+    {
+        var g = GroupTests.Get(name);
+        var n = g.Order;
+        var values = new List<BigInteger> { 1, 2, 3, n - 1, n - 2, (n - 1) / 2, BigInteger.Pow(2, 200), BigInteger.Pow(2, 252) - 1 };
+        for (int i = 0; i < 200; i++) values.Add(g.RandomScalar().ToBigInteger());
+        var modulus = UInt256.FromBigInteger(n);
+        foreach (var v in values)
+        {
+            var inv = VartimeInverse.ModInverse(UInt256.FromBigInteger(v), modulus).ToBigInteger();
+            Assert.Equal(BigInteger.ModPow(v, n - 2, n), inv);
+        }
+    }
+
+    [Theory, MemberData(nameof(GroupTests.Groups), MemberType = typeof(GroupTests))]
+    public void BlindedInversionInvertsAndRefusesZero(string name)
+    {
+        var g = GroupTests.Get(name);
+        foreach (var a in new[] { g.One, -g.One, g.ScalarFromUInt64(2), g.RandomScalar() })
+        {
+            Assert.Equal(g.One, a * a.Invert());
+            Assert.Equal(a, a.Invert().Invert());
+        }
+        Assert.Throws<DivideByZeroException>(() => g.Zero.Invert());
+    }
+}

@@ -78,6 +78,20 @@ public abstract class Group
     /// <summary>a^-1; throws for zero.</summary>
     internal abstract Scalar ScalarInvert(Scalar a);
 
+    /// <summary>
+    /// a^-1 mod n by blinding: with a fresh random r, a·r is uniform and independent of a, so inverting it in
+    /// variable time reveals nothing about a; a^-1 = r·(a·r)^-1. Several times faster than a constant-time
+    /// exponentiation. Throws for zero.
+    /// </summary>
+    private protected Scalar InvertBlinded(Scalar a, in UInt256 order)
+    {
+        CheckMine(a);
+        var r = RandomScalar();
+        var b = a * r;
+        if (b.IsZero) throw new DivideByZeroException("zero has no inverse");
+        return new Scalar(this, VartimeInverse.ModInverse(b.Value, order)) * r;
+    }
+
     // ---------------------------------------------------------------- elements
 
     /// <summary>

@@ -13,7 +13,6 @@ internal sealed class MontgomeryField
     private readonly UInt256 n;
     private readonly ulong n0Inv;      // -n^-1 mod 2^64
     private readonly UInt256 r2;       // R^2 mod n, R = 2^256
-    private readonly UInt256 nMinus2;
 
     public MontgomeryField(BigInteger modulus)
     {
@@ -24,7 +23,6 @@ internal sealed class MontgomeryField
         for (int i = 0; i < 7; i++) inv *= 2 - n.L0 * inv;
         n0Inv = 0UL - inv;
         r2 = UInt256.FromBigInteger(BigInteger.ModPow(2, 512, modulus));
-        nMinus2 = UInt256.FromBigInteger(modulus - 2);
     }
 
     public UInt256 Modulus => n;
@@ -53,20 +51,6 @@ internal sealed class MontgomeryField
     {
         var t = MontMul(a, b);      // a·b·R^-1
         return MontMul(t, r2);      // a·b
-    }
-
-    /// <summary>a^(n-2) = a^-1 for a ≠ 0 (returns 0 for 0). Square-and-multiply over the public exponent.</summary>
-    public UInt256 Invert(in UInt256 a)
-    {
-        var am = MontMul(a, r2);             // a·R
-        var one = MontMul(new UInt256(1, 0, 0, 0), r2);
-        var acc = one;
-        for (int i = 255; i >= 0; i--)
-        {
-            acc = MontMul(acc, acc);
-            if (nMinus2.Bit(i) == 1) acc = MontMul(acc, am);  // branch on the public exponent only
-        }
-        return MontMul(acc, new UInt256(1, 0, 0, 0)); // leave Montgomery form
     }
 
     /// <summary>Reduces a big-endian integer of at most 64 bytes modulo n.</summary>

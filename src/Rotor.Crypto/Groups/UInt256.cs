@@ -50,9 +50,6 @@ internal struct UInt256
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(b[24..], L0);
     }
 
-    /// <summary>Bit i (0 = least significant); variable time, for public scalars only.</summary>
-    public readonly int Bit(int i) => (int)((i switch { < 64 => L0, < 128 => L1, < 192 => L2, _ => L3 }) >> (i & 63)) & 1;
-
     /// <summary>Constant-time equality: all-ones mask when equal, zero otherwise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong EqualMask(in UInt256 a, in UInt256 b)

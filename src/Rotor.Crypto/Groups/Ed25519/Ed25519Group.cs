@@ -86,14 +86,7 @@ public sealed unsafe class Ed25519Group : Group
         return new Scalar(this, z);
     }
 
-    internal override Scalar ScalarInvert(Scalar a)
-    {
-        CheckMine(a);
-        UInt256 x = a.Value, z;
-        if (Sodium.crypto_core_ed25519_scalar_invert((byte*)&z, (byte*)&x) != 0)
-            throw new DivideByZeroException("zero has no inverse");
-        return new Scalar(this, z);
-    }
+    internal override Scalar ScalarInvert(Scalar a) => InvertBlinded(a, LInt);
 
     // ---------------------------------------------------------------- elements
 

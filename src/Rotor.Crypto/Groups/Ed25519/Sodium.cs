@@ -26,8 +26,6 @@ internal static unsafe partial class Sodium
     [LibraryImport(Lib)] public static partial void crypto_core_ed25519_scalar_sub(byte* z, byte* x, byte* y);
     [LibraryImport(Lib)] public static partial void crypto_core_ed25519_scalar_mul(byte* z, byte* x, byte* y);
     [LibraryImport(Lib)] public static partial void crypto_core_ed25519_scalar_negate(byte* neg, byte* s);
-    /// <returns>0 on success, -1 when s is zero.</returns>
-    [LibraryImport(Lib)] public static partial int crypto_core_ed25519_scalar_invert(byte* recip, byte* s);
     /// <summary>Reduces a 64-byte little-endian integer modulo L.</summary>
     [LibraryImport(Lib)] public static partial void crypto_core_ed25519_scalar_reduce(byte* r, byte* s);
     /// <returns>0 on success, -1 when the result is the identity (so also for n = 0).</returns>

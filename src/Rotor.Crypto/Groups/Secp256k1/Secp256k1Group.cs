@@ -62,12 +62,7 @@ public sealed class Secp256k1Group : Group
     internal override Scalar ScalarMul(Scalar a, Scalar b) => new(this, field.Mul(a.Value, b.Value));
     internal override Scalar ScalarNegate(Scalar a) => new(this, field.Negate(a.Value));
 
-    internal override Scalar ScalarInvert(Scalar a)
-    {
-        CheckMine(a);
-        if (a.IsZero) throw new DivideByZeroException("zero has no inverse");
-        return new Scalar(this, field.Invert(a.Value));
-    }
+    internal override Scalar ScalarInvert(Scalar a) => InvertBlinded(a, field.Modulus);
 
     // ---------------------------------------------------------------- elements
 
