@@ -291,3 +291,31 @@ public class InversionTests
         Assert.Throws<DivideByZeroException>(() => g.Zero.Invert());
     }
 }
+
+public class RandomBytesTests
+{
+    [Fact]
+    public void NeverRepeatsAcrossRefillsAndServesLargeRequests()
+    {
+        var seen = new HashSet<string>();
+        var chunk = new byte[64];
+        for (int i = 0; i < 300; i++)   // several buffer refills
+        {
+            RandomBytes.Fill(chunk);
+            Assert.True(seen.Add(Convert.ToHexString(chunk)));
+        }
+        var big = new byte[10_000];
+        RandomBytes.Fill(big);
+        Assert.True(big.Count(b => b == 0) < 200);
+        RandomBytes.Fill([]);
+    }
+
+    [Theory, MemberData(nameof(GroupTests.Groups), MemberType = typeof(GroupTests))]
+    public void RandomScalarsAreDistinctAndNonZero(string name)
+    {
+        var g = GroupTests.Get(name);
+        var scalars = Enumerable.Range(0, 500).Select(_ => g.RandomScalar()).ToArray();
+        Assert.All(scalars, s => Assert.False(s.IsZero));
+        Assert.Equal(500, scalars.Select(s => s.ToBigInteger()).Distinct().Count());
+    }
+}

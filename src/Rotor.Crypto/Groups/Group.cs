@@ -56,7 +56,7 @@ public abstract class Group
         Span<byte> wide = stackalloc byte[64];
         while (true)
         {
-            RandomNumberGenerator.Fill(wide);
+            RandomBytes.Fill(wide);
             var s = ReduceWide(wide);
             CryptographicOperations.ZeroMemory(wide);
             if (!s.IsZero) return s;
