@@ -101,9 +101,12 @@ public static class CoordinatorHost
                 try
                 {
                     await engine.PollAllAsync();
-                    await engine.SettleAsync(engine.Registry.ListNodes().Where(n => engine.HealthOf(n.Name).Online).ToList());
+                    var wallets = engine.Registry.ListWallets().ToDictionary(w => w.Id);
+                    foreach (var node in engine.Registry.ListNodes())
+                        if (engine.HealthOf(node.Name) is { Online: true, Status: { } status })
+                            await engine.SettleNodeAsync(node, status, wallets);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is Grpc.Core.RpcException or CoordinatorException or InvalidOperationException)
                 {
                     Console.Error.WriteLine($"heartbeat: {e.Message}");
                 }

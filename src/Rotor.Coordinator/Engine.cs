@@ -142,7 +142,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         };
         start.Dkg.KeyIds.AddRange(ids);
         start.Dkg.Parties.AddRange(members.Select(ToParty));
-        var outputs = await Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'");
+        var outputs = await Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'", count);
         var packages = AgreedPackages(outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key).Keys), "key generation");
         var records = ids.Select(id =>
         {

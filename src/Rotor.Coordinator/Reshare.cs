@@ -77,7 +77,7 @@ public sealed partial class Engine
             try
             {
                 byte[]? sessionId = null;
-                var outputs = await Driver.RunAsync(parties, start, $"reshare {ev.Id}", (_, replies) => sessionId ??= replies.Values.First().SessionId.ToByteArray());
+                var outputs = await Driver.RunAsync(parties, start, $"reshare {ev.Id}", wallets.Count, (_, replies) => sessionId ??= replies.Values.First().SessionId.ToByteArray());
                 var results = newNodes.ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
                 newEpochs = wallets.Select(w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
@@ -139,39 +139,43 @@ public sealed partial class Engine
     /// </summary>
     public async Task SettleAsync(IReadOnlyList<NodeEntry> nodes)
     {
+        var wallets = registry.ListWallets().ToDictionary(w => w.Id);
         await Task.WhenAll(nodes.Select(async n =>
         {
-            try { await SettleNodeAsync(n); }
+            try
+            {
+                var status = await clients.For(n).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+                await SettleNodeAsync(n, status, wallets);
+            }
             catch (RpcException) { }
         }));
     }
 
-    private async Task SettleNodeAsync(NodeEntry node)
+    /// <summary>Settles one node given the status it just reported.</summary>
+    public async Task SettleNodeAsync(NodeEntry node, NodeStatus status, IReadOnlyDictionary<string, WalletEntry> wallets)
     {
         var client = clients.For(node);
-        var status = await client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(3));
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
+        var events = new Dictionary<string, EventEntry?>();
+        EventEntry? Event(string id) => events.TryGetValue(id, out var e) ? e : events[id] = registry.FindEvent(id);
         foreach (var s in status.Shards)
         {
             if (s.State == "pending")
             {
-                var ev = registry.FindEvent(s.EventId);
+                var ev = Event(s.EventId);
                 if (ev is null || ev.Status == EventStatus.Failed) toDiscard.Add(s.EventId);
                 else if (ev.Status == EventStatus.Committed) toCommit.Add(ev.Id);
             }
-            else if (registry.FindWallet(s.KeyId) is { } w && s.Epoch < w.Epoch)
-            {
-                var epoch = registry.FindEpoch(w.Id, w.Epoch);
-                if (epoch?.EventId is { } evId) toCommit.Add(evId);
-            }
+            else if (wallets.TryGetValue(s.KeyId, out var w) && s.Epoch < w.Epoch && registry.FindEpoch(w.Id, w.Epoch)?.EventId is { } evId)
+                toCommit.Add(evId);
         }
         foreach (var id in toDiscard)
-            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = registry.FindEvent(id)?.Error ?? "unknown event" }, deadline: DateTime.UtcNow.AddSeconds(10));
+            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = Event(id)?.Error ?? "unknown event" }, deadline: DateTime.UtcNow.AddSeconds(10));
         foreach (var id in toCommit)
         {
-            var cert = CommitRequest.Parser.ParseFrom(registry.FindEvent(id)!.Certificate!);
-            await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddSeconds(30));
+            var cert = CommitRequest.Parser.ParseFrom(Event(id)!.Certificate!);
+            await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddSeconds(60));
         }
     }
 

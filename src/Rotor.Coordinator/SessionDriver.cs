@@ -21,10 +21,12 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
 
     /// <summary>Runs the session and returns each party's final public output.</summary>
     /// <param name="onRound">Called after each round with the parties' replies (e.g. to hit test crash points or record progress).</param>
-    public async Task<IReadOnlyDictionary<string, byte[]>> RunAsync(IReadOnlyList<NodeEntry> parties, StartRequest start, string what,
+    /// <param name="keys">How many keys the session handles: each call's deadline grows with it (batches of thousands of wallets).</param>
+    public async Task<IReadOnlyDictionary<string, byte[]>> RunAsync(IReadOnlyList<NodeEntry> parties, StartRequest start, string what, int keys,
         Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default)
     {
         byte[]? sessionId = null;
+        DateTime Deadline() => DateTime.UtcNow + callTimeout + TimeSpan.FromMilliseconds(20.0 * keys);
         try
         {
             var replies = await CallAll(parties, (c, n) => c.StartAsync(start, deadline: Deadline(), cancellationToken: cancel).ResponseAsync, what, "start");

@@ -28,6 +28,7 @@ public static class RootCommandBuilder
         root.Add(SignCommands.Create());
         root.Add(ReshareCommands.Create());
         root.Add(SimulateCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 

@@ -228,16 +228,42 @@ public sealed class ShareVault : IDisposable
         return pending;
     }
 
-    /// <summary>Null when the vault opens and every shard authenticates; otherwise what is wrong.</summary>
+    /// <summary>
+    /// Null when the vault key opens the vault and every stored shard authenticates under its row's associated
+    /// data (AES-GCM tag check, no decoding); otherwise what is wrong, naming the first bad shard. Cached between
+    /// changes (the node's status is polled every second), re-read at least every 30 seconds.
+    /// </summary>
     public string? Health()
+    {
+        if (healthChecked == writes && DateTime.UtcNow - healthCheckedAt < HealthRecheck) return lastHealth;
+        healthChecked = writes;
+        healthCheckedAt = DateTime.UtcNow;
+        return lastHealth = CheckAll();
+    }
+
+    /// <summary>Health is re-read after every change this process makes, and at least this often (changes made behind its back).</summary>
+    private static readonly TimeSpan HealthRecheck = TimeSpan.FromSeconds(30);
+    private long writes;
+    private long healthChecked = -1;
+    private DateTime healthCheckedAt;
+    private string? lastHealth;
+
+    private string? CheckAll()
     {
         try
         {
             CheckKey();
-            foreach (var s in List()) _ = Get(s.KeyId, s.Epoch, s.State);
+            using var cmd = Command("SELECT key_id, epoch, state, nonce, ciphertext FROM shards");
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                var (keyId, epoch, state) = (r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)));
+                var plain = Open((byte[])r[3], (byte[])r[4], ShardAad(keyId, epoch, state), $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})");
+                CryptographicOperations.ZeroMemory(plain);
+            }
             return null;
         }
-        catch (Exception e) when (e is VaultException or SqliteException or ArgumentException or Rotor.Crypto.RotorCryptoException)
+        catch (Exception e) when (e is VaultException or SqliteException)
         {
             return e.Message;
         }
@@ -275,6 +301,7 @@ public sealed class ShareVault : IDisposable
             {
                 throw new VaultException($"vault {Path} already holds key '{share.KeyId}' epoch {share.Epoch}");
             }
+            writes++;
         }
         finally { CryptographicOperations.ZeroMemory(plain); }
     }
@@ -334,6 +361,7 @@ public sealed class ShareVault : IDisposable
     {
         using var cmd = Command(sql, args);
         cmd.ExecuteNonQuery();
+        writes++;
     }
 
     private Transaction Begin() => new(this, db.BeginTransaction());

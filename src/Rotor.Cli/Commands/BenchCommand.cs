@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Rotor.Cli.Cluster;
+using Rotor.Rpc.Coordinator;
+using Spectre.Console;
+
+namespace Rotor.Cli.Commands;
+
+/// <summary>
+/// <c>rotor bench</c>: end-to-end figures over gRPC with a coordinator and three node processes on this machine —
+/// signing latency (median, p99), single-wallet refresh latency, a batch of Ed25519 wallets refreshed in one
+/// event, and each node's peak resident memory.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure signing and reshare end to end over gRPC on a local 2-of-3 cluster");
+        var dir = new Option<string?>("--dir") { Description = "Folder for the cluster (default: a new temporary folder)" };
+        var signs = new Option<int>("--signs") { Description = "Signatures to time", DefaultValueFactory = _ => 200 };
+        var refreshes = new Option<int>("--refreshes") { Description = "Single-wallet refreshes to time", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { Description = "Ed25519 wallets in the batch refresh (0: skip)", DefaultValueFactory = _ => 10_000 };
+        bench.Add(dir); bench.Add(signs); bench.Add(refreshes); bench.Add(batch);
+        bench.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
+            Run(o, p.GetValue(dir), p.GetValue(signs), p.GetValue(refreshes), p.GetValue(batch))));
+        return bench;
+    }
+
+    private static async Task Run(Output o, string? dir, int signs, int refreshes, int batch)
+    {
+        if (signs < 1 || refreshes < 1 || batch < 0) throw new CliException("--signs and --refreshes must be at least 1, --batch at least 0");
+        var cluster = new LocalCluster(dir ?? Path.Combine(Path.GetTempPath(), "rotor-bench-" + Guid.NewGuid().ToString("N")[..8]));
+        var result = new JsonObject { ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}" };
+        try
+        {
+            await o.Progress("starting a coordinator and three nodes", () => cluster.UpAsync(3));
+            using var client = cluster.Connect();
+            var api = client.Coordinator;
+            var q = new CreateQuorumRequest { Name = "bench-" + Guid.NewGuid().ToString("N")[..6], Threshold = 2 };
+            q.Members.AddRange(["cs1", "cs2", "cs3"]);
+            await api.CreateQuorumAsync(q);
+            var wallet = (await api.CreateWalletsAsync(new CreateWalletsRequest { Quorum = q.Name, Scheme = "ed25519", Count = 1 })).Wallets[0];
+
+            var message = ByteString.CopyFrom(new byte[32]);
+            for (int i = 0; i < 10; i++) await api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message });
+            var signing = await o.Progress($"timing {signs} signatures", () => Time(signs, () => api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message }).ResponseAsync));
+            result["signing"] = Stats(signing);
+
+            var refreshing = await o.Progress($"timing {refreshes} single-wallet refreshes", () => Time(refreshes, () =>
+                api.ReshareAsync(new ReshareRequest { Quorum = q.Name, Reason = "bench" }).ResponseAsync));
+            result["singleWalletRefresh"] = Stats(refreshing);
+
+            if (batch > 0)
+            {
+                var b = new CreateQuorumRequest { Name = q.Name + "-batch", Threshold = 2 };
+                b.Members.AddRange(["cs1", "cs2", "cs3"]);
+                await api.CreateQuorumAsync(b);
+                var keygen = Stopwatch.StartNew();
+                await o.Progress($"distributed key generation of {batch} Ed25519 wallets", async () =>
+                    await api.CreateWalletsAsync(new CreateWalletsRequest { Quorum = b.Name, Scheme = "ed25519", Count = (uint)batch }));
+                keygen.Stop();
+                var reshare = Stopwatch.StartNew();
+                var r = await o.Progress($"refreshing {batch} wallets in one event", async () =>
+                    await api.ReshareAsync(new ReshareRequest { Quorum = b.Name, Reason = "bench batch" }));
+                reshare.Stop();
+                result["batch"] = new JsonObject
+                {
+                    ["wallets"] = batch, ["keygenSeconds"] = Math.Round(keygen.Elapsed.TotalSeconds, 2),
+                    ["refreshSeconds"] = Math.Round(reshare.Elapsed.TotalSeconds, 2), ["status"] = r.Status,
+                };
+            }
+            result["nodePeakMemoryMiB"] = new JsonObject(cluster.State().Nodes.OrderBy(n => n.Name)
+                .Select(n => KeyValuePair.Create(n.Name, (JsonNode?)PeakMiB(n.Pid))));
+        }
+        finally
+        {
+            cluster.Down();
+        }
+        o.Result(result, () =>
+        {
+            var t = new Table().AddColumns("measure", "result");
+            t.AddRow("signing (2-of-3, Ed25519)", Describe(result["signing"]!));
+            t.AddRow("single-wallet refresh", Describe(result["singleWalletRefresh"]!));
+            if (result["batch"] is JsonObject b)
+                t.AddRow($"batch of {b["wallets"]} Ed25519 wallets", $"keygen {b["keygenSeconds"]} s, refresh in one event {b["refreshSeconds"]} s ({b["status"]})");
+            t.AddRow("node peak memory (VmHWM)", string.Join(", ", result["nodePeakMemoryMiB"]!.AsObject().Select(kv => $"{kv.Key} {kv.Value} MiB")));
+            AnsiConsole.Write(t);
+        });
+    }
+
+    private static async Task<double[]> Time(int count, Func<Task> call)
+    {
+        var ms = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await call();
+            ms[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(ms);
+        return ms;
+    }
+
+    private static JsonObject Stats(double[] sorted) => new()
+    {
+        ["count"] = sorted.Length,
+        ["medianMs"] = Math.Round(Percentile(sorted, 0.5), 2),
+        ["p99Ms"] = Math.Round(Percentile(sorted, 0.99), 2),
+        ["minMs"] = Math.Round(sorted[0], 2),
+        ["maxMs"] = Math.Round(sorted[^1], 2),
+    };
+
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static string Describe(JsonNode s) => $"median {s["medianMs"]} ms, p99 {s["p99Ms"]} ms (n = {s["count"]})";
+
+    /// <summary>A process's peak resident set (VmHWM in /proc), MiB; null where /proc is not available.</summary>
+    private static double? PeakMiB(int pid)
+    {
+        var path = $"/proc/{pid}/status";
+        if (!File.Exists(path)) return null;
+        var line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? null : Math.Round(long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0, 1);
+    }
+}
