@@ -16,11 +16,24 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Environment entries for the coordinator process (test hooks), as NAME=VALUE.</summary>
     protected virtual IEnumerable<string> CoordinatorEnvironment => [];
 
-    public async ValueTask InitializeAsync() =>
+    public async ValueTask InitializeAsync()
+    {
         await RotorProcess.Ok(["cluster", "up", "--dir", Dir, "--nodes", Nodes.ToString(), .. CoordinatorEnvironment.SelectMany(e => new[] { "--test-coordinator-env", e })]);
+        Api = new ClusterApi(Dir);
+    }
+
+    /// <summary>The coordinator's API (reconnect with <see cref="Reconnect"/> after the coordinator restarts).</summary>
+    public ClusterApi Api { get; private set; } = null!;
+
+    public void Reconnect()
+    {
+        Api.Dispose();
+        Api = new ClusterApi(Dir);
+    }
 
     public async ValueTask DisposeAsync()
     {
+        Api?.Dispose();
         try { await RotorProcess.Run("cluster", "down", "--dir", Dir); }
         catch (Exception) { }
         KillLeftovers();

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Rotor.Integration.Tests;
 
 /// <summary>
@@ -8,6 +6,8 @@ namespace Rotor.Integration.Tests;
 /// </summary>
 public sealed class CrashTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
+    private ClusterApi Api => cluster.Api;
+
     [Theory]
     [InlineData("before-dealing", "ed25519", 0ul)]
     [InlineData("after-dealing", "bip340", 0ul)]
@@ -16,15 +16,15 @@ public sealed class CrashTests(ClusterFixture cluster) : IClassFixture<ClusterFi
     [InlineData("before-activating", "bip340", 1ul)]
     public async Task Node_killed_during_a_reshare_recovers_at_one_epoch(string phase, string scheme, ulong? expectedEpoch)
     {
-        var q = await TestQuorum.Create(cluster, scheme);
+        var q = await TestQuorum.Create(Api, scheme);
         cluster.Kill("cs2");
         await cluster.Ok("cluster", "start-node", "--name", "cs2", "--test-env", $"ROTOR_TEST_CRASH_AT={phase}");
-        var (code, result, _) = await cluster.Run("reshare", "--quorum", q.Name, "--reason", $"crash test {phase}");
-        Assert.True(code == 0 || result["error"] is not null);
+        try { await Api.Reshare(q.Name, $"crash test {phase}"); }
+        catch (Grpc.Core.RpcException e) { Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail)); }
         Assert.True(cluster.WaitForExit("cs2", TimeSpan.FromSeconds(30)), $"cs2 did not crash at {phase}");
         await cluster.Ok("cluster", "start-node", "--name", "cs2");
-        await Checks.SettledAsync(cluster, q.Name);
-        var epochs = await q.CheckUsable(cluster, "cs2,cs3");
+        await Checks.SettledAsync(Api, q.Name);
+        var epochs = await q.CheckUsable(Api, "cs2,cs3");
         Assert.All(epochs.Values, e => Assert.Equal(expectedEpoch ?? e, e));
         Assert.All(epochs.Values, e => Assert.InRange(e, 0ul, 1ul));
     }
@@ -34,45 +34,44 @@ public sealed class CrashTests(ClusterFixture cluster) : IClassFixture<ClusterFi
     [InlineData("coordinator-after-commit", 1ul)]
     public async Task Coordinator_killed_during_a_reshare_recovers_at_one_epoch(string phase, ulong expectedEpoch)
     {
-        var q = await TestQuorum.Create(cluster, "secp256k1");
+        var q = await TestQuorum.Create(Api, "secp256k1");
         cluster.Kill("coordinator");
         await cluster.Ok("cluster", "up", "--test-coordinator-env", $"ROTOR_TEST_CRASH_AT={phase}");
-        var (code, _, _) = await cluster.Run("reshare", "--quorum", q.Name, "--reason", $"crash test {phase}");
-        Assert.NotEqual(0, code);
+        cluster.Reconnect();
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Api.Reshare(q.Name, $"crash test {phase}"));
         Assert.True(cluster.WaitForExit("coordinator", TimeSpan.FromSeconds(30)), $"the coordinator did not crash at {phase}");
         await cluster.Ok("cluster", "up");
-        await Checks.SettledAsync(cluster, q.Name);
-        var epochs = await q.CheckUsable(cluster, "cs1,cs3");
+        cluster.Reconnect();
+        await Checks.SettledAsync(Api, q.Name);
+        var epochs = await q.CheckUsable(Api, "cs1,cs3");
         Assert.All(epochs.Values, e => Assert.Equal(expectedEpoch, e));
-        var events = await cluster.Ok("cluster", "status");
-        Assert.NotNull(events["coordinator"]);
     }
 
     [Fact]
     public async Task Signing_during_a_reshare_succeeds_or_fails_cleanly()
     {
-        var q = await TestQuorum.Create(cluster, "ed25519");
-        var id = TestQuorum.Id(q.Wallets[0]);
-        var key = TestQuorum.Key(q.Wallets[0]);
-        var reshare = cluster.Run("reshare", "--quorum", q.Name, "--reason", "refresh under load");
-        var signs = Enumerable.Range(0, 6).Select(async i =>
+        var q = await TestQuorum.Create(Api, "ed25519");
+        var w = q.Wallets[0];
+        var reshare = Api.Reshare(q.Name, "refresh under load");
+        var signs = Enumerable.Range(0, 8).Select(async i =>
         {
-            await Task.Delay(150 * i);
-            return await cluster.Run("sign", "--wallet", id, "--message", $"{i:x2}");
+            await Task.Delay(100 * i);
+            try { return (Reply: await Api.Sign(w.WalletId, message: [(byte)i]), Error: (string?)null); }
+            catch (Grpc.Core.RpcException e) { return (Reply: (Rotor.Rpc.Coordinator.SignReply?)null, Error: e.Status.Detail); }
         }).ToList();
-        var (code, result, stderr) = await reshare;
-        Assert.True(code == 0, $"reshare failed ({code}): {result.ToJsonString()} {stderr}");
-        Assert.Equal("committed", result["status"]!.GetValue<string>());
-        foreach (var (signCode, sig, _) in await Task.WhenAll(signs))
+        Assert.Equal("committed", (await reshare).Status);
+        var results = await Task.WhenAll(signs);
+        foreach (var (reply, error) in results)
         {
-            if (signCode == 0)
+            if (reply is not null)
             {
-                Checks.Verifies(sig, key);
-                Assert.Contains(sig["epoch"]!.GetValue<ulong>(), new[] { 0ul, 1ul });
+                Checks.Verifies(reply, w.PublicKey);
+                Assert.InRange(reply.Epoch, 0ul, 1ul);
             }
-            else Assert.False(string.IsNullOrWhiteSpace(sig["error"]?.GetValue<string>()), "a failed signing request must say why");
+            else Assert.False(string.IsNullOrWhiteSpace(error), "a failed signing request must say why");
         }
-        await Checks.SettledAsync(cluster, q.Name);
-        await q.CheckUsable(cluster, "cs1,cs2");
+        Assert.Contains(results, r => r.Reply is not null);
+        await Checks.SettledAsync(Api, q.Name);
+        await q.CheckUsable(Api, "cs1,cs2");
     }
 }

@@ -1,53 +1,68 @@
 namespace Rotor.Integration.Tests;
 
-/// <summary>Keygen, signing, refresh and restructure 2-of-3 → 3-of-4 over real processes.</summary>
+/// <summary>Keygen, signing, refresh and restructure 2-of-3 → 3-of-4 over real processes; the CLI's JSON contract.</summary>
 public sealed class LifecycleTests(FourNodeCluster cluster) : IClassFixture<FourNodeCluster>
 {
+    private ClusterApi Api => cluster.Api;
+
     [Fact]
     public async Task Keygen_sign_refresh_and_restructure_keep_every_key()
     {
-        var q = await TestQuorum.Create(cluster, "ed25519", "secp256k1", "bip340");
+        var q = await TestQuorum.Create(Api, "ed25519", "secp256k1", "bip340");
         foreach (var w in q.Wallets)
         {
-            Assert.Equal(0ul, w["epoch"]!.GetValue<ulong>());
-            Checks.Verifies(await cluster.Ok("sign", "--wallet", TestQuorum.Id(w), "--message", "68656c6c6f"), TestQuorum.Key(w));
+            Assert.Equal(0ul, w.Epoch);
+            Checks.Verifies(await Api.Sign(w.WalletId), w.PublicKey);
         }
-        Assert.StartsWith("bc1p", q.Wallets[2]["address"]!.GetValue<string>());
+        Assert.StartsWith("bc1p", q.Wallets[2].Address);
 
-        var refresh = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "scheduled refresh");
-        Assert.Equal("committed", refresh["status"]!.GetValue<string>());
-        Assert.Equal(1ul, refresh["newEpoch"]!.GetValue<ulong>());
-        Assert.All((await q.CheckUsable(cluster, "cs2,cs3")).Values, e => Assert.Equal(1ul, e));
-        var refused = await cluster.Fails("sign", "--wallet", TestQuorum.Id(q.Wallets[0]), "--message", "00", "--epoch", "0");
-        Assert.Contains("erased", refused);
-        await Checks.SettledAsync(cluster, q.Name);
+        var refresh = await Api.Reshare(q.Name, "scheduled refresh");
+        Assert.Equal("committed", refresh.Status);
+        Assert.Equal(1ul, refresh.NewEpoch);
+        Assert.All((await q.CheckUsable(Api, "cs2,cs3")).Values, e => Assert.Equal(1ul, e));
+        Assert.Contains("erased", await ClusterApi.Refused(() => Api.Sign(q.Wallets[0].WalletId, epoch: 0)));
+        await Checks.SettledAsync(Api, q.Name);
 
-        var restructure = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "add cs4", "--members", "cs1,cs2,cs3,cs4", "--threshold", "3");
-        Assert.Equal("committed", restructure["status"]!.GetValue<string>());
-        Assert.All((await q.CheckUsable(cluster, "cs2,cs3,cs4")).Values, e => Assert.Equal(2ul, e));
-        var tooFew = await cluster.Fails("sign", "--wallet", TestQuorum.Id(q.Wallets[1]), "--message", "00", "--signers", "cs1,cs4");
-        Assert.Contains("needs 3", tooFew);
-        var status = await Checks.SettledAsync(cluster, q.Name);
-        Assert.Equal(3, status["threshold"]!.GetValue<int>());
-        Assert.Equal(4, status["members"]!.AsArray().Count);
+        var restructure = await Api.Reshare(q.Name, "add cs4", "cs1,cs2,cs3,cs4", 3);
+        Assert.Equal("committed", restructure.Status);
+        Assert.All((await q.CheckUsable(Api, "cs2,cs3,cs4")).Values, e => Assert.Equal(2ul, e));
+        Assert.Contains("needs 3", await ClusterApi.Refused(() => Api.Sign(q.Wallets[1].WalletId, "cs1,cs4")));
+        var status = await Checks.SettledAsync(Api, q.Name);
+        Assert.Equal(3u, status.Quorum.Threshold);
+        Assert.Equal(4, status.Members.Count);
     }
 
     [Fact]
     public async Task Reshare_with_a_required_node_offline_is_refused_up_front_naming_it()
     {
-        var q = await TestQuorum.Create(cluster, "ed25519");
+        var q = await TestQuorum.Create(Api, "ed25519");
         cluster.Kill("cs3");
         try
         {
-            var error = await cluster.Fails("reshare", "--quorum", q.Name, "--reason", "refresh");
+            var error = await ClusterApi.Refused(() => Api.Reshare(q.Name, "refresh"));
             Assert.Contains("cs3", error);
             Assert.Contains("offline", error);
-            var wallets = (await cluster.Ok("wallet", "list", "--quorum", q.Name))["wallets"]!.AsArray();
-            Assert.Equal(0ul, wallets[0]!["epoch"]!.GetValue<ulong>());
-            Assert.Empty((await cluster.Ok("cluster", "status"))["nodes"]!.AsArray().Where(n => n!["name"]!.GetValue<string>() == "cs3" && n["running"]!.GetValue<bool>()));
+            Assert.Equal(0ul, (await Api.Wallets(q.Name))[0].Epoch);
+            Checks.Verifies(await Api.Sign(q.Wallets[0].WalletId, "cs1,cs2"), q.Wallets[0].PublicKey);
         }
         finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
-        await Checks.SettledAsync(cluster, q.Name);
-        await q.CheckUsable(cluster, "cs1,cs3");
+        await Checks.SettledAsync(Api, q.Name);
+        await q.CheckUsable(Api, "cs1,cs3");
+    }
+
+    [Fact]
+    public async Task Cli_prints_one_json_object_per_command_and_names_errors()
+    {
+        await cluster.Ok("quorum", "create", "--name", "cli", "--threshold", "2", "--members", "cs1,cs2,cs3");
+        var w = await cluster.Ok("wallet", "create", "--quorum", "cli", "--scheme", "bip340");
+        foreach (var field in new[] { "walletId", "scheme", "publicKey", "address", "epoch" }) Assert.NotNull(w[field]);
+        var s = await cluster.Ok("sign", "--wallet", w["walletId"]!.GetValue<string>(), "--message", "68656c6c6f", "--signers", "cs1,cs3");
+        foreach (var field in new[] { "walletId", "scheme", "epoch", "signers", "message", "signature", "publicKey" }) Assert.NotNull(s[field]);
+        var r = await cluster.Ok("reshare", "--quorum", "cli", "--reason", "cli check");
+        foreach (var field in new[] { "eventId", "wallets", "oldEpoch", "newEpoch", "status" }) Assert.NotNull(r[field]);
+        Assert.Contains("must be hex", await cluster.Fails("sign", "--wallet", "x", "--message", "zz"));
+        Assert.Contains("no wallet 'nope'", await cluster.Fails("sign", "--wallet", "nope", "--message", "00"));
+        var status = await cluster.Ok("quorum", "status", "cli");
+        Assert.Equal(3, status["members"]!.AsArray().Count);
     }
 }

@@ -60,9 +60,9 @@ public sealed class SecurityTests(RelayLoggedCluster cluster) : IClassFixture<Re
     [Fact]
     public async Task Coordinator_database_logs_and_relayed_bytes_hold_no_shard()
     {
-        var q = await TestQuorum.Create(cluster, "ed25519", "secp256k1");
-        await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "refresh");
-        await Checks.SettledAsync(cluster, q.Name);
+        var q = await TestQuorum.Create(cluster.Api, "ed25519", "secp256k1");
+        await cluster.Api.Reshare(q.Name, "refresh");
+        await Checks.SettledAsync(cluster.Api, q.Name);
         Assert.True(File.Exists(cluster.RelayLog) && new FileInfo(cluster.RelayLog).Length > 0, "nothing was relayed");
 
         var secrets = new List<byte[]>();
@@ -103,15 +103,16 @@ public sealed class RelayTamperTests(TamperingCluster cluster) : IClassFixture<T
     [Fact]
     public async Task A_message_altered_in_relay_is_rejected_and_nothing_is_created()
     {
-        await cluster.Ok("quorum", "create", "--name", "t", "--threshold", "2", "--members", "cs1,cs2,cs3");
-        var error = await cluster.Fails("wallet", "create", "--quorum", "t", "--scheme", "ed25519");
+        var api = cluster.Api;
+        await api.CreateQuorum("t", 2, "cs1", "cs2", "cs3");
+        var error = await ClusterApi.Refused(() => api.CreateWallet("t", "ed25519"));
         Assert.Contains("does not verify", error);
-        Assert.Empty((await cluster.Ok("wallet", "list"))["wallets"]!.AsArray());
+        Assert.Empty(await api.Wallets());
         // The relay tampers once; the next key generation goes through untouched.
-        var w = await cluster.Ok("wallet", "create", "--quorum", "t", "--scheme", "ed25519");
-        Checks.Verifies(await cluster.Ok("sign", "--wallet", TestQuorum.Id(w), "--message", "01"), TestQuorum.Key(w));
-        var status = await Checks.SettledAsync(cluster, "t");
-        Assert.Single(status["wallets"]!.AsArray());
+        var w = await api.CreateWallet("t", "ed25519");
+        Checks.Verifies(await api.Sign(w.WalletId), w.PublicKey);
+        var status = await Checks.SettledAsync(api, "t");
+        Assert.Single(status.Wallets);
     }
 }
 
