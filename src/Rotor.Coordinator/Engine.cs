@@ -23,6 +23,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private readonly ConcurrentDictionary<string, NodeHealth> health = new();
+    private readonly ConcurrentDictionary<string, long> persistedSeen = new();
     private readonly SemaphoreSlim reshareGate = new(1, 1);
 
     public Registry Registry => registry;
@@ -57,12 +58,18 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         {
             var status = await clients.For(node).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            registry.Seen(node.Name, now);
+            // The database keeps last-seen to the nearest 10 s: one write per node per 10 s, not one per heartbeat.
+            if (now - persistedSeen.GetValueOrDefault(node.Name) >= 10_000)
+            {
+                registry.Seen(node.Name, now);
+                persistedSeen[node.Name] = now;
+            }
             h = new NodeHealth(true, status, now, null);
         }
         catch (RpcException e)
         {
-            h = new NodeHealth(false, null, registry.FindNode(node.Name)?.LastSeen ?? 0, e.StatusCode.ToString());
+            var last = health.TryGetValue(node.Name, out var previous) && previous.LastSeen > 0 ? previous.LastSeen : registry.FindNode(node.Name)?.LastSeen ?? 0;
+            h = new NodeHealth(false, null, last, e.StatusCode.ToString());
         }
         health[node.Name] = h;
         return h;

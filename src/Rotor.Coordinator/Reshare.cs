@@ -12,6 +12,8 @@ namespace Rotor.Coordinator;
 
 public sealed partial class Engine
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Node, string Event), byte> committing = new();
+
     /// <summary>Test-only: ROTOR_TEST_CRASH_AT=coordinator-before-commit or coordinator-after-commit kills the coordinator there.</summary>
     private static readonly string? CrashAt = Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT");
 
@@ -158,6 +160,7 @@ public sealed partial class Engine
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
         var events = new Dictionary<string, EventEntry?>();
+        var committedBy = new Dictionary<(string, ulong), string?>();
         EventEntry? Event(string id) => events.TryGetValue(id, out var e) ? e : events[id] = registry.FindEvent(id);
         foreach (var s in status.Shards)
         {
@@ -167,15 +170,22 @@ public sealed partial class Engine
                 if (ev is null || ev.Status == EventStatus.Failed) toDiscard.Add(s.EventId);
                 else if (ev.Status == EventStatus.Committed) toCommit.Add(ev.Id);
             }
-            else if (wallets.TryGetValue(s.KeyId, out var w) && s.Epoch < w.Epoch && registry.FindEpoch(w.Id, w.Epoch)?.EventId is { } evId)
+            else if (wallets.TryGetValue(s.KeyId, out var w) && s.Epoch < w.Epoch && CommittedBy(w) is { } evId)
                 toCommit.Add(evId);
         }
+        string? CommittedBy(WalletEntry w) => committedBy.TryGetValue((w.Id, w.Epoch), out var id) ? id : committedBy[(w.Id, w.Epoch)] = registry.FindEpoch(w.Id, w.Epoch)?.EventId;
         foreach (var id in toDiscard)
             await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = Event(id)?.Error ?? "unknown event" }, deadline: DateTime.UtcNow.AddSeconds(10));
         foreach (var id in toCommit)
         {
-            var cert = CommitRequest.Parser.ParseFrom(Event(id)!.Certificate!);
-            await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddSeconds(60));
+            // A commit already on its way to this node is not sent again (a big batch takes longer than a heartbeat).
+            if (!committing.TryAdd((node.Name, id), 0)) continue;
+            try
+            {
+                var cert = CommitRequest.Parser.ParseFrom(Event(id)!.Certificate!);
+                await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddMinutes(10));
+            }
+            finally { committing.TryRemove((node.Name, id), out _); }
         }
     }
 

@@ -71,8 +71,20 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// confirms this node's own transcript when it holds pending shards, then in one vault transaction activates
     /// them and erases every older epoch of the event's wallets. Idempotent.
     /// </summary>
-    public override Task<SettleReply> Commit(CommitRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    public override async Task<SettleReply> Commit(CommitRequest request, ServerCallContext context)
     {
+        // One commit at a time: a repeated commit (settlement retries) waits, then finds nothing left to do.
+        await commitGate.WaitAsync(context.CancellationToken);
+        try { return CommitNow(request); }
+        finally { commitGate.Release(); }
+    }
+
+    private readonly SemaphoreSlim commitGate = new(1, 1);
+
+    private SettleReply CommitNow(CommitRequest request) => Guard(() =>
+    {
+        var eraseBelow = request.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch);
+        if (!node.WithVault(v => v.HasWorkFor(request.EventId, eraseBelow))) return new SettleReply();
         var certificates = ReshareSetup.VerifyCertificate(request, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
         var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
         if (pending is not null)
@@ -82,12 +94,12 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
                 throw new SessionRefusedException($"the commit certificate of reshare {request.EventId} does not confirm this node's transcript");
         }
         CrashPoint.Hit("before-activating");
-        var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, request.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch)));
+        var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, eraseBelow));
         var reply = new SettleReply();
         reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         reply.Erased.AddRange(erased.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
-    }));
+    });
 
     /// <summary>Discards the pending shards of a failed reshare event; the active epochs stay.</summary>
     public override Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>

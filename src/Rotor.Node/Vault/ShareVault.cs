@@ -199,9 +199,22 @@ public sealed class ShareVault : IDisposable
         var erased = new List<ShardInfo>();
         foreach (var p in pending)
         {
-            var share = Get(p.KeyId, p.Epoch, ShardState.Pending)!;
-            Exec("DELETE FROM shards WHERE key_id = $k AND epoch = $e", ("$k", p.KeyId), ("$e", (long)p.Epoch));
-            Insert(share, ShardState.Active, null);
+            // Re-encrypt under the active state's associated data (authenticating the pending record first).
+            var what = $"shard of key '{p.KeyId}' epoch {p.Epoch} (pending)";
+            using (var cmd = Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e", ("$k", p.KeyId), ("$e", (long)p.Epoch)))
+            using (var r = cmd.ExecuteReader())
+            {
+                r.Read();
+                var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(p.KeyId, p.Epoch, ShardState.Pending), what);
+                try
+                {
+                    var (nonce, ct) = Seal(plain, ShardAad(p.KeyId, p.Epoch, ShardState.Active));
+                    r.Close();
+                    Exec("UPDATE shards SET state = 'active', event_id = NULL, nonce = $n, ciphertext = $c WHERE key_id = $k AND epoch = $e",
+                        ("$n", nonce), ("$c", ct), ("$k", p.KeyId), ("$e", (long)p.Epoch));
+                }
+                finally { CryptographicOperations.ZeroMemory(plain); }
+            }
             activated.Add(p with { State = ShardState.Active, EventId = null });
         }
         var limits = new Dictionary<string, ulong>(eraseBelow);
@@ -216,6 +229,10 @@ public sealed class ShareVault : IDisposable
         tx.Commit();
         return (activated, erased);
     }
+
+    /// <summary>Whether committing <paramref name="eventId"/> would change anything: pending shards of it, or epochs below the given ones.</summary>
+    public bool HasWorkFor(string eventId, IReadOnlyDictionary<string, ulong> eraseBelow) =>
+        List().Any(s => (s.State == ShardState.Pending && s.EventId == eventId) || (eraseBelow.TryGetValue(s.KeyId, out var below) && s.Epoch < below));
 
     /// <summary>Discards an event's pending shards; the active epochs stay. Returns what was discarded.</summary>
     public IReadOnlyList<ShardInfo> Discard(string eventId)
