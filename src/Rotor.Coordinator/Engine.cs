@@ -28,6 +28,9 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 
     public Registry Registry => registry;
 
+    /// <summary>Receives what the engine does for the audit log: kind, quorum, subject and details (public data only).</summary>
+    public Action<string, string?, string?, object>? Audit { get; set; }
+
     public SessionDriver Driver { get; } = new(clients, TimeSpan.FromMilliseconds(config.NodeCallTimeoutMillis));
 
     // ------------------------------------------------------------------ nodes
@@ -44,6 +47,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         var keys = clients.Trust.NodeIdentity(info.Certificate.Span, name);
         var entry = registry.AddNode(name, endpoint, info.Certificate.ToByteArray(),
             Convert.ToHexStringLower(keys.SigningKey), Convert.ToHexStringLower(keys.AgreementKey));
+        Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.NodeAdded, null, name, new { endpoint, index = entry.Index, signing_key = entry.SigningKey, agreement_key = entry.AgreementKey });
         await PollAsync(entry);
         return entry;
     }
@@ -100,8 +104,11 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         foreach (var m in members) RequireNode(m);
         if (threshold < 1 || threshold > members.Count)
             throw new CoordinatorException(StatusCode.InvalidArgument, $"threshold {threshold} is outside 1..{members.Count}");
-        try { return registry.CreateQuorum(name, threshold, members); }
+        QuorumEntry created;
+        try { created = registry.CreateQuorum(name, threshold, members); }
         catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.AlreadyExists, e.Message); }
+        Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.QuorumCreated, name, name, new { threshold, members });
+        return created;
     }
 
     public QuorumEntry RequireQuorum(string name) =>
@@ -162,6 +169,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             return (wallet, epoch);
         }).ToList();
         registry.AddWallets(records);
+        foreach (var (w, _) in records)
+            Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, w.Id, new { scheme = w.Scheme, public_key = w.PublicKey, epoch = w.Epoch, threshold = quorum.Threshold, members = quorum.Members });
         return records.Select(r => r.wallet).ToList();
     }
 

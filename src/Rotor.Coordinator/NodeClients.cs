@@ -19,6 +19,10 @@ public sealed class NodeClients(PeerTrust trust, X509Certificate2 clientCertific
 
     public SignerNode.SignerNodeClient For(NodeEntry node) => For(node.Name, node.Endpoint);
 
+    /// <summary>A call invoker on the node's channel, for the node's other services.</summary>
+    public Grpc.Core.CallInvoker Invoker(NodeEntry node) =>
+        channels.GetOrAdd((node.Name, node.Endpoint), k => RpcChannels.Create(k.Endpoint, trust, k.Name, clientCertificate)).CreateCallInvoker();
+
     public void Dispose()
     {
         foreach (var c in channels.Values) c.Dispose();

@@ -23,8 +23,11 @@ public sealed partial class Engine
     /// over the transcript; only when all have confirmed does the coordinator record the commit certificate and tell
     /// the nodes to activate. Until then the old epoch stays active and signing goes on; a failure before the commit
     /// discards every pending shard. Refused up front, naming them, when required nodes are offline.
+    /// <paramref name="options"/> (the operations desk): new members that may be offline, whose envelopes are held
+    /// for them, and a time after which the reshare must not commit.
     /// </summary>
-    public async Task<EventEntry> ReshareAsync(string quorumName, IReadOnlyList<string> walletIds, string reason, IReadOnlyList<string> memberNames, int threshold)
+    public async Task<EventEntry> ReshareAsync(string quorumName, IReadOnlyList<string> walletIds, string reason, IReadOnlyList<string> memberNames, int threshold,
+        ReshareOptions? options = null)
     {
         if (string.IsNullOrWhiteSpace(reason)) throw new CoordinatorException(StatusCode.InvalidArgument, "a reshare needs a reason (--reason)");
         var quorum = RequireQuorum(quorumName);
@@ -54,8 +57,11 @@ public sealed partial class Engine
         {
             // Refuse up front when the reshare cannot complete: every new holder and a threshold of old holders must be online.
             var polled = (await Task.WhenAll(oldNodes.Concat(newNodes).DistinctBy(n => n.Name).Select(async n => (n, await PollAsync(n))))).ToDictionary(p => p.n.Name, p => p.Item2.Online);
-            var offlineNew = newNodes.Where(n => !polled[n.Name]).Select(n => n.Name).ToList();
+            var absent = newNodes.Where(n => !polled[n.Name] && options?.AllowOffline.Contains(n.Name) == true).ToList();
+            var offlineNew = newNodes.Where(n => !polled[n.Name] && !absent.Contains(n)).Select(n => n.Name).ToList();
             var onlineOld = oldNodes.Where(n => polled[n.Name]).ToList();
+            if (newNodes.Count - absent.Count < newThreshold)
+                throw new CoordinatorException(StatusCode.Unavailable, $"reshare of quorum '{quorum.Name}' cannot complete: fewer than the new threshold {newThreshold} of new members online");
             if (offlineNew.Count > 0 || onlineOld.Count < oldThreshold)
             {
                 var offline = offlineNew.Concat(oldNodes.Where(n => !polled[n.Name]).Select(n => n.Name)).Distinct();
@@ -63,24 +69,33 @@ public sealed partial class Engine
                     $"reshare of quorum '{quorum.Name}' cannot complete: {string.Join(", ", offline)} offline (needs every new member and {oldThreshold} of the old members online)");
             }
             var dealers = onlineOld.Take(oldThreshold).ToList();
-            var parties = dealers.Concat(newNodes).DistinctBy(n => n.Name).ToList();
+            var parties = dealers.Concat(newNodes.Except(absent)).DistinctBy(n => n.Name).ToList();
             var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
                 quorum.Name, reason, EventStatus.Running, wallets.Select(w => (w.Id, w.Epoch)).ToList(), oldMembers, newMembers,
                 oldThreshold, newThreshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
             registry.AddEvent(ev);
+            Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
+            {
+                status = EventStatus.Running, reason, wallets = ev.Wallets.Select(w => new { wallet = w.Wallet, epoch = w.OldEpoch }),
+                dealers = dealers.Select(d => d.Name), new_members = newMembers, new_threshold = newThreshold, absent = absent.Select(a => a.Name),
+            });
 
             var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = ev.Id, NewThreshold = (uint)newThreshold } };
             start.Reshare.Wallets.AddRange(wallets.Select((w, i) => ToKeyPackage(w, epochs[i])));
             start.Reshare.Dealers.AddRange(dealers.Select(ToParty));
             start.Reshare.NewMembers.AddRange(newNodes.Select(ToParty));
+            start.Reshare.Absent.AddRange(absent.Select(a => a.Name));
+            var held = absent.ToDictionary(a => a.Name, _ => new List<byte[]>());
 
             CommitRequest certificate;
             List<WalletEpoch> newEpochs;
             try
             {
                 byte[]? sessionId = null;
-                var outputs = await Driver.RunAsync(parties, start, $"reshare {ev.Id}", wallets.Count, (_, replies) => sessionId ??= replies.Values.First().SessionId.ToByteArray());
-                var results = newNodes.ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
+                var outputs = await Driver.RunAsync(parties, start, $"reshare {ev.Id}", wallets.Count, (_, replies) => sessionId ??= replies.Values.First().SessionId.ToByteArray(),
+                    hold: absent.Count == 0 ? null : (to, envelope) => (held.TryGetValue(to, out var list) ? list
+                        : throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: an envelope for '{to}', who is not a member of this reshare")).Add(envelope));
+                var results = newNodes.Except(absent).ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
                 newEpochs = wallets.Select(w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
                 certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!), Start = start };
@@ -92,11 +107,15 @@ public sealed partial class Engine
                 certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
                 // The coordinator checks the certificate exactly as the nodes will before it records the commit.
                 ReshareSetup.VerifyCertificate(certificate, party => new IdentityKeys(Convert.FromHexString(RequireNode(party.Name).SigningKey), Convert.FromHexString(RequireNode(party.Name).AgreementKey)));
+                if (options?.CommitBy is { } by && DateTimeOffset.UtcNow >= by)
+                    throw new CoordinatorException(StatusCode.DeadlineExceeded, $"the maintenance window closed at {by:u} before the commit");
+                foreach (var (to, envelopes) in held) options!.Hold(ev.Id, to, envelopes);
                 if (CrashAt == "coordinator-before-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-commit");
             }
             catch (Exception e) when (e is CoordinatorException or RpcException or ProtocolException or ArgumentException)
             {
                 registry.FailEvent(ev.Id, e.Message);
+                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = e.Message });
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
                     $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
@@ -104,6 +123,11 @@ public sealed partial class Engine
 
             // The commit point: from here on the new epochs are the wallets' epochs.
             registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers);
+            Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
+            {
+                status = EventStatus.Committed, wallets = newEpochs.Select(e => new { wallet = e.WalletId, epoch = e.Epoch }),
+                confirmed_by = certificate.Certificate.Select(c => c.Node).Distinct(), absent = absent.Select(a => a.Name),
+            });
             if (CrashAt == "coordinator-after-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-commit");
             await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
             return registry.FindEvent(ev.Id)!;
@@ -111,7 +135,7 @@ public sealed partial class Engine
         finally { reshareGate.Release(); }
     }
 
-    private static KeyPackage ToKeyPackage(WalletEntry w, WalletEpoch e)
+    internal static KeyPackage ToKeyPackage(WalletEntry w, WalletEpoch e)
     {
         var p = new KeyPackage { KeyId = w.Id, Scheme = w.Scheme, Epoch = e.Epoch, Threshold = (uint)e.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(w.PublicKey)) };
         foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
@@ -132,6 +156,9 @@ public sealed partial class Engine
     }
 
     // ------------------------------------------------------------------ settling
+
+    /// <summary>True for a node whose settlement must wait (the operations desk: its mailbox is to be delivered first).</summary>
+    public Func<string, bool>? HoldSettlement { get; set; }
 
     /// <summary>
     /// Brings nodes in line with the registry: a node holding pending shards of a committed event gets the
@@ -156,6 +183,7 @@ public sealed partial class Engine
     /// <summary>Settles one node given the status it just reported.</summary>
     public async Task SettleNodeAsync(NodeEntry node, NodeStatus status, IReadOnlyDictionary<string, WalletEntry> wallets)
     {
+        if (HoldSettlement?.Invoke(node.Name) == true) return;
         var client = clients.For(node);
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
@@ -193,6 +221,7 @@ public sealed partial class Engine
     public void FailInterruptedEvents()
     {
         foreach (var ev in registry.ListEvents(EventStatus.Running))
-            registry.FailEvent(ev.Id, "the coordinator restarted before the commit");
+            if (registry.FailEvent(ev.Id, "the coordinator restarted before the commit"))
+                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, ev.Quorum, ev.Id, new { status = EventStatus.Failed, error = "the coordinator restarted before the commit" });
     }
 }

@@ -22,8 +22,10 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
     /// <summary>Runs the session and returns each party's final public output.</summary>
     /// <param name="onRound">Called after each round with the parties' replies (e.g. to hit test crash points or record progress).</param>
     /// <param name="keys">How many keys the session handles: each call's deadline grows with it (batches of thousands of wallets).</param>
+    /// <param name="hold">Receives envelopes addressed to members that are not parties of this run (offline members allowed
+    /// to catch up later); without it such an envelope aborts the session.</param>
     public async Task<IReadOnlyDictionary<string, byte[]>> RunAsync(IReadOnlyList<NodeEntry> parties, StartRequest start, string what, int keys,
-        Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default)
+        Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default, Action<string, byte[]>? hold = null)
     {
         byte[]? sessionId = null;
         DateTime Deadline() => DateTime.UtcNow + callTimeout + TimeSpan.FromMilliseconds(20.0 * keys);
@@ -37,7 +39,7 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
             for (int round = 1; ; round++)
             {
                 foreach (var r in replies.Where(r => r.Value.Done)) outputs[r.Key] = r.Value.Output.ToByteArray();
-                var inbound = Route(replies, parties, what);
+                var inbound = Route(replies, parties, what, hold);
                 running = running.Where(p => !replies[p.Name].Done).ToList();
                 foreach (var addressed in inbound.Keys)
                     if (!running.Any(p => p.Name == addressed))
@@ -96,7 +98,8 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
         return replies.Values.First().SessionId.ToByteArray();
     }
 
-    private Dictionary<string, List<ByteString>> Route(IReadOnlyDictionary<string, StepReply> replies, IReadOnlyList<NodeEntry> parties, string what)
+    private Dictionary<string, List<ByteString>> Route(IReadOnlyDictionary<string, StepReply> replies, IReadOnlyList<NodeEntry> parties, string what,
+        Action<string, byte[]>? hold)
     {
         var inbound = new Dictionary<string, List<ByteString>>();
         foreach (var (sender, reply) in replies)
@@ -105,6 +108,11 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
                 Envelope header;
                 try { header = Envelope.Decode(bytes.Span); }
                 catch (EnvelopeException e) { throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{sender}' sent a malformed envelope: {e.Message}"); }
+                if (header.Sender == sender && hold is not null && !parties.Any(p => p.Name == header.Recipient))
+                {
+                    hold(header.Recipient, bytes.ToByteArray());
+                    continue;
+                }
                 if (header.Sender != sender || !parties.Any(p => p.Name == header.Recipient))
                     throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{sender}' sent an envelope from '{header.Sender}' to '{header.Recipient}'");
                 var relayed = RelayFilter is null ? bytes : ByteString.CopyFrom(RelayFilter(bytes.ToByteArray()));

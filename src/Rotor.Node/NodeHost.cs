@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Rotor.Node.Backups;
 using Rotor.Rpc;
 using Rotor.Rpc.Tls;
 
@@ -26,6 +27,7 @@ public static class NodeHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(sp => new SignerNodeService(state, certificate.RawData));
+        builder.Services.AddSingleton(sp => new NodeOperationsService(state, config.Resolve("backups"), sp.GetRequiredService<SignerNodeService>()));
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
@@ -35,6 +37,7 @@ public static class NodeHost
             new HashSet<string> { config.CoordinatorName }));
         var app = builder.Build();
         app.MapGrpcService<SignerNodeService>();
+        app.MapGrpcService<NodeOperationsService>();
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         await app.StartAsync(cancel);
         var endpoint = RpcServer.BoundEndpoint(app.Services.GetRequiredService<IServer>());

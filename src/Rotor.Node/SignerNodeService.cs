@@ -38,6 +38,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         {
             StartRequest.KindOneofCase.Sign => new SignSession(node, request.Sign, request.Nonce.Span),
             StartRequest.KindOneofCase.Dkg => new DkgSession(node, request.Dkg, request.Nonce.Span),
+            StartRequest.KindOneofCase.Repair => new RepairSession(node, request.Repair, request.Nonce.Span),
             StartRequest.KindOneofCase.Reshare => new ReshareSession(node, request.Reshare, request.Nonce.Span),
             _ => throw new SessionRefusedException($"unsupported session kind {request.KindCase}"),
         });

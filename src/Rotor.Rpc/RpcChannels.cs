@@ -41,11 +41,18 @@ public static class RpcChannels
         });
     }
 
-    /// <summary>A call invoker that adds the admin token to every call.</summary>
+    /// <summary>
+    /// A call invoker that adds the admin token to every call, and the operator's name for the audit log
+    /// (ROTOR_OPERATOR, else the login name).
+    /// </summary>
     public static CallInvoker WithAdminToken(this GrpcChannel channel, string token) =>
         channel.Intercept(metadata =>
         {
             metadata.Add(AdminToken.Header, AdminToken.Scheme + " " + token);
+            metadata.Add(OperatorHeader, Environment.GetEnvironmentVariable("ROTOR_OPERATOR") is { Length: > 0 } op ? op : Environment.UserName);
             return metadata;
         });
+
+    /// <summary>The header carrying the operator's declared name.</summary>
+    public const string OperatorHeader = "x-rotor-operator";
 }

@@ -58,7 +58,7 @@ public sealed class LifecycleTests(FourNodeCluster cluster) : IClassFixture<Four
         foreach (var field in new[] { "walletId", "scheme", "publicKey", "address", "epoch" }) Assert.NotNull(w[field]);
         var s = await cluster.Ok("sign", "--wallet", w["walletId"]!.GetValue<string>(), "--message", "68656c6c6f", "--signers", "cs1,cs3");
         foreach (var field in new[] { "walletId", "scheme", "epoch", "signers", "message", "signature", "publicKey" }) Assert.NotNull(s[field]);
-        var r = await cluster.Ok("reshare", "--quorum", "cli", "--reason", "cli check");
+        var r = await cluster.Ok("reshare", "--quorum", "cli", "--reason", "compliance", "--note", "cli check");
         foreach (var field in new[] { "eventId", "wallets", "oldEpoch", "newEpoch", "status" }) Assert.NotNull(r[field]);
         Assert.Contains("must be hex", await cluster.Fails("sign", "--wallet", "x", "--message", "zz"));
         Assert.Contains("no wallet 'nope'", await cluster.Fails("sign", "--wallet", "nope", "--message", "00"));

@@ -124,7 +124,7 @@ public sealed class LocalCluster(string directory)
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var token = SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim();
         var channel = RpcChannels.Create(File.ReadAllText(endpointFile).Trim(), trust, config.Name);
-        return new ClusterClient(channel, new Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient(channel.WithAdminToken(token)));
+        return new ClusterClient(channel, channel.WithAdminToken(token));
     }
 
     public static bool IsRunning(int pid)
@@ -194,9 +194,11 @@ public sealed class LocalCluster(string directory)
 }
 
 /// <summary>A channel to the coordinator and its authenticated client.</summary>
-public sealed class ClusterClient(Grpc.Net.Client.GrpcChannel channel, Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient coordinator) : IDisposable
+public sealed class ClusterClient(Grpc.Net.Client.GrpcChannel channel, Grpc.Core.CallInvoker invoker) : IDisposable
 {
-    public Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient Coordinator { get; } = coordinator;
+    public Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient Coordinator { get; } = new(invoker);
+
+    public Rotor.Rpc.Operations.Operations.OperationsClient Operations { get; } = new(invoker);
 
     public void Dispose() => channel.Dispose();
 }

@@ -37,21 +37,28 @@ public static class QuorumCommands
         {
             using var client = LocalCluster.From(p.GetValue(sdir)).Connect();
             var s = await o.Progress("polling the members", async () => await client.Coordinator.GetQuorumStatusAsync(new QuorumStatusRequest { Name = p.GetValue(qname)! }));
-            o.Result(Json(s), () => Print(s));
+            var waiting = await client.Operations.MailboxAsync(new Rotor.Rpc.Operations.MailboxQuery { Quorum = s.Quorum.Name });
+            o.Result(Json(s, waiting), () => Print(s, waiting));
         }));
 
         quorum.Add(create);
         quorum.Add(status);
+        quorum.Add(RepairCommands.QuorumOptions());
         return quorum;
     }
 
-    private static JsonObject Json(QuorumStatus s) => new()
+    /// <summary>The wallets whose new shards wait in the coordinator's mailbox for a member that was offline at a commit.</summary>
+    private static string[] Waiting(Rotor.Rpc.Operations.MailboxStatus mail, string member) =>
+        mail.Items.Where(i => i.Node == member).SelectMany(i => i.Wallets.Select(w => $"{w}@{i.NewEpoch}")).ToArray();
+
+    private static JsonObject Json(QuorumStatus s, Rotor.Rpc.Operations.MailboxStatus mail) => new()
     {
         ["name"] = s.Quorum.Name,
         ["threshold"] = s.Quorum.Threshold,
         ["members"] = new JsonArray(s.Members.Select(m => (JsonNode)new JsonObject
         {
             ["name"] = m.Name, ["online"] = m.Online, ["vaultHealthy"] = m.VaultHealthy, ["vault"] = m.VaultMessage, ["lastSeen"] = m.LastSeen,
+            ["sharesWaiting"] = Records.Strings(Waiting(mail, m.Name)),
         }).ToArray()),
         ["wallets"] = new JsonArray(s.Wallets.Select(w => (JsonNode)new JsonObject
         {
@@ -65,12 +72,13 @@ public static class QuorumCommands
         }).ToArray()),
     };
 
-    private static void Print(QuorumStatus s)
+    private static void Print(QuorumStatus s, Rotor.Rpc.Operations.MailboxStatus mail)
     {
         AnsiConsole.MarkupLine($"quorum [bold]{Markup.Escape(s.Quorum.Name)}[/]: {s.Quorum.Threshold}-of-{s.Quorum.Members.Count}");
-        var members = new Table().AddColumns("member", "status", "vault");
+        var members = new Table().AddColumns("member", "status", "vault", "shares waiting");
         foreach (var m in s.Members)
-            members.AddRow(m.Name, m.Online ? "[green]online[/]" : "[red]offline[/]", m.VaultHealthy ? "[green]healthy[/]" : $"[red]{Markup.Escape(m.VaultMessage)}[/]");
+            members.AddRow(m.Name, m.Online ? "[green]online[/]" : "[red]offline[/]", m.VaultHealthy ? "[green]healthy[/]" : $"[red]{Markup.Escape(m.VaultMessage)}[/]",
+                string.Join(", ", Waiting(mail, m.Name)));
         AnsiConsole.Write(members);
         if (s.Wallets.Count == 0) return;
         var wallets = new Table().AddColumn("wallet").AddColumn("epoch");

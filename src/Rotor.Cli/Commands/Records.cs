@@ -18,10 +18,5 @@ public static class Records
         ["message"] = Convert.ToHexStringLower(s.Message.Span), ["signature"] = Convert.ToHexStringLower(s.Signature.Span), ["publicKey"] = s.PublicKey,
     };
 
-    public static JsonObject Reshare(ReshareReply r) => new()
-    {
-        ["eventId"] = r.EventId, ["wallets"] = Strings(r.Wallets), ["oldEpoch"] = r.OldEpoch, ["newEpoch"] = r.NewEpoch, ["status"] = r.Status,
-    };
-
     public static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode)v).ToArray());
 }

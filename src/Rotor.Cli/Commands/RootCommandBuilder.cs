@@ -27,6 +27,10 @@ public static class RootCommandBuilder
         root.Add(WalletCommands.Create());
         root.Add(SignCommands.Create());
         root.Add(ReshareCommands.Create());
+        root.Add(OperationCommands.Policy());
+        root.Add(OperationCommands.Log());
+        root.Add(BackupCommands.Create());
+        root.Add(RepairCommands.Repair());
         root.Add(SimulateCommand.Create());
         root.Add(BenchCommand.Create());
         return root;

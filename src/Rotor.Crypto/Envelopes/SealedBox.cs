@@ -76,15 +76,23 @@ public static class SealedBox
     /// data. Throws <see cref="EnvelopeException"/>: <see cref="EnvelopeFault.Malformed"/> for a box too short or with
     /// a bad ephemeral key, <see cref="EnvelopeFault.DecryptionFailed"/> when it does not authenticate.
     /// </summary>
-    public static byte[] Open(SealedBoxKey recipient, string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box)
+    public static byte[] Open(SealedBoxKey recipient, string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box) =>
+        Open(recipient.Agree, recipient.PublicKey, domain, associatedData, box);
+
+    /// <summary>Opens a box sealed to a node's X25519 identity key (<see cref="IdentityKeys.AgreementKey"/>).</summary>
+    public static byte[] Open(NodeIdentity recipient, string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box) =>
+        Open(recipient.Agree, recipient.Public.AgreementKey, domain, associatedData, box);
+
+    private static byte[] Open(Func<PublicKey, SharedSecret?> agree, ReadOnlySpan<byte> recipientPublic, string domain,
+        ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box)
     {
         if (box.Length < Overhead) throw new EnvelopeException(EnvelopeFault.Malformed, $"sealed box of {box.Length} bytes is shorter than its {Overhead}-byte overhead");
         var ephemeralPublic = box[..IdentityKeys.KeyLength];
         if (!NSec.Cryptography.PublicKey.TryImport(KeyAgreementAlgorithm.X25519, ephemeralPublic, KeyBlobFormat.RawPublicKey, out var eph) || eph is null)
             throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has an invalid ephemeral key");
-        using var shared = recipient.Agree(eph) ?? throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has a low-order ephemeral key");
+        using var shared = agree(eph) ?? throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has a low-order ephemeral key");
         var plaintext = new byte[box.Length - Overhead];
-        if (!TryDecrypt(shared, ephemeralPublic, recipient.PublicKey, domain, associatedData, box[IdentityKeys.KeyLength..], plaintext))
+        if (!TryDecrypt(shared, ephemeralPublic, recipientPublic, domain, associatedData, box[IdentityKeys.KeyLength..], plaintext))
             throw new EnvelopeException(EnvelopeFault.DecryptionFailed, "sealed box does not decrypt under this key (wrong key, or altered)");
         return plaintext;
     }

@@ -25,6 +25,23 @@ public enum StaleReason
     ShareMismatch,
 }
 
+public static class StaleReasons
+{
+    /// <summary>The kebab-case name shown by the CLI and the audit log, e.g. "epoch-behind".</summary>
+    public static string Name(this StaleReason r) => r switch
+    {
+        StaleReason.None => "current",
+        StaleReason.OtherNode => "other-node",
+        StaleReason.UnknownWallet => "unknown-wallet",
+        StaleReason.OtherKey => "other-key",
+        StaleReason.EpochBehind => "epoch-behind",
+        StaleReason.EpochAhead => "epoch-ahead",
+        StaleReason.NotAMember => "not-a-member",
+        StaleReason.ShareMismatch => "share-mismatch",
+        _ => throw new ArgumentOutOfRangeException(nameof(r)),
+    };
+}
+
 /// <summary>The current public state of one wallet as seen for one node: the epoch's public package and the node's identifier.</summary>
 public sealed record CurrentShard(PublicKeyPackage Package, Identifier Member);
 

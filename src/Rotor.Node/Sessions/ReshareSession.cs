@@ -58,6 +58,8 @@ public sealed class ReshareSession : INodeSession, IHasParties
         t.Append("event-id", eventId);
         foreach (var (scheme, ev) in events.OrderBy(e => e.Key)) t.Append("event", scheme.Name()).Append("event-digest", ev.Digest);
         Parties.AppendTo(t, "parties");
+        t.Append("absent.count", (ulong)p.Absent.Count);
+        foreach (var a in p.Absent.Order(StringComparer.Ordinal)) t.Append("absent", a);
         Id = t.Digest();
     }
 

@@ -64,9 +64,10 @@ public static class ReshareSetup
         {
             var g = scheme.Group();
             var keys = start.Reshare.NewMembers.ToDictionary(m => Identifier.FromUInt64(g, m.Index), identityKey);
+            var absent = start.Reshare.NewMembers.Where(m => start.Reshare.Absent.Contains(m.Name)).Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
             var confirmations = commit.Certificate.Where(c => c.Scheme == scheme.Name())
                 .Select(c => SignedReshareConfirmation.Decode(scheme, c.Signed.Span)).ToList();
-            result[scheme] = ReshareCertificate.Verify(ev, confirmations, keys);
+            result[scheme] = ReshareCertificate.Verify(ev, confirmations, keys, absent);
         }
         return result;
     }

@@ -1,0 +1,266 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Rotor.Cli.Cluster;
+using Rotor.Crypto.Envelopes;
+using Rotor.Node.Backups;
+using Rotor.Rpc.Coordinator;
+using Rotor.Rpc.Operations;
+using Rotor.Rpc.Tls;
+using Spectre.Console;
+
+namespace Rotor.Cli.Commands;
+
+/// <summary>
+/// <c>rotor backup create|verify|restore|list|keygen</c>. Passphrases and recipient private keys never reach the
+/// coordinator in clear: the CLI seals them to the node's X25519 identity key, and checks files locally first.
+/// </summary>
+public static class BackupCommands
+{
+    public static Command Create()
+    {
+        var backup = new Command("backup", "Encrypted, epoch-bound backups of a node's shards");
+        backup.Add(CreateCommand());
+        backup.Add(VerifyCommand());
+        backup.Add(RestoreCommand());
+        backup.Add(ListCommand());
+        backup.Add(KeygenCommand());
+        return backup;
+    }
+
+    private static Command CreateCommand()
+    {
+        var cmd = new Command("create", "Export a node's current shards into an encrypted file the coordinator registers but cannot read");
+        var dir = RootCommandBuilder.Dir();
+        var node = new Option<string>("--node") { Description = "The node whose shards to back up", Required = true };
+        var wallets = new Option<string?>("--wallets") { Description = "Comma-separated wallet ids (default: every wallet the node holds)" };
+        var output = new Option<string>("--out") { Description = "File to write (must not exist)", Required = true };
+        var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the passphrase (Argon2id)" };
+        var recipient = new Option<string?>("--recipient") { Description = "X25519 public key (hex) to seal the backup to (see rotor backup keygen)" };
+        cmd.Add(dir); cmd.Add(node); cmd.Add(wallets); cmd.Add(output); cmd.Add(passphrase); cmd.Add(recipient);
+        cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var nodeName = p.GetValue(node)!;
+            var path = p.GetValue(output)!;
+            if (File.Exists(path)) throw new CliException($"--out {path} already exists; backups are never overwritten");
+            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var id = BackupFile.NewId();
+            var req = new CreateBackupRequest { Node = nodeName, BackupId = id };
+            req.Wallets.AddRange(RootCommandBuilder.List(p.GetValue(wallets)));
+            switch (p.GetValue(passphrase), p.GetValue(recipient))
+            {
+                case ({ } f, null):
+                    req.Passphrase = await Seal(client, nodeName, NodeOperationsService.CreatePurpose, id, BackupSecretKind.Passphrase, Encoding.UTF8.GetBytes(ReadPassphrase(f)));
+                    break;
+                case (null, { } r):
+                    req.Recipient = Convert.ToHexStringLower(RootCommandBuilder.Hex(r, "--recipient"));
+                    break;
+                default:
+                    throw new CliException("give exactly one of --passphrase-file and --recipient");
+            }
+            var b = await o.Progress($"backing up {nodeName}", async () => await client.Operations.CreateBackupAsync(req));
+            SecretFiles.Write(path, b.File.ToByteArray());
+            var json = Json(b);
+            json["file"] = Path.GetFullPath(path);
+            o.Result(json, () => o.Line($"backup [bold]{b.Id}[/] of {b.Node}: {string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}"))} -> {Markup.Escape(path)}"));
+        }));
+        return cmd;
+    }
+
+    private static Command VerifyCommand()
+    {
+        var cmd = new Command("verify", "Say, without restoring, whether each wallet in a backup is current or stale, and why");
+        var dir = RootCommandBuilder.Dir();
+        var file = new Argument<string>("file") { Description = "The backup file" };
+        var passphrase = new Option<string?>("--passphrase-file") { Description = "Authenticate the file with its passphrase" };
+        var keyFile = new Option<string?>("--key-file") { Description = "Authenticate a recipient backup with the recipient's private key file" };
+        var node = new Option<string?>("--node") { Description = "Check against this node (default: the backup's node)" };
+        cmd.Add(dir); cmd.Add(file); cmd.Add(passphrase); cmd.Add(keyFile); cmd.Add(node);
+        cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var bytes = ReadBackup(p.GetValue(file)!, out var parsed);
+            var authenticated = false;
+            if (KeyFrom(p.GetValue(passphrase), p.GetValue(keyFile), out var owned) is { } key)
+                using (owned)
+                {
+                    await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key))));
+                    authenticated = true;
+                }
+            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var v = await client.Operations.VerifyBackupAsync(new VerifyBackupRequest { File = ByteString.CopyFrom(bytes), Authenticated = authenticated, Node = p.GetValue(node) ?? "" });
+            var json = new JsonObject
+            {
+                ["backupId"] = v.BackupId, ["node"] = v.Node, ["authenticated"] = v.Authenticated, ["registered"] = v.RegisteredStatus,
+                ["allCurrent"] = v.Shards.All(s => s.Current),
+                ["shards"] = new JsonArray(v.Shards.Select(s => (JsonNode)new JsonObject
+                {
+                    ["wallet"] = s.Wallet, ["backupEpoch"] = s.BackupEpoch, ["currentEpoch"] = s.CurrentEpoch, ["status"] = s.Current ? "current" : "stale",
+                    ["reason"] = s.Reason, ["why"] = s.Explanation,
+                }).ToArray()),
+            };
+            o.Result(json, () =>
+            {
+                o.Line($"backup [bold]{v.BackupId}[/] of {v.Node}: {(v.Authenticated ? "[green]authenticated[/]" : "[yellow]not authenticated (no passphrase or key given): binding fields as the file states them[/]")}, registry: {Markup.Escape(v.RegisteredStatus)}");
+                var table = new Table().AddColumns("wallet", "backup epoch", "current epoch", "status", "why");
+                foreach (var s in v.Shards)
+                    table.AddRow(s.Wallet, s.BackupEpoch.ToString(), s.CurrentEpoch.ToString(), s.Current ? "[green]current[/]" : "[red]stale[/]", Markup.Escape(s.Explanation));
+                AnsiConsole.Write(table);
+            });
+        }));
+        return cmd;
+    }
+
+    private static Command RestoreCommand()
+    {
+        var cmd = new Command("restore", "Restore a backup's shards onto a node, only when every shard is current");
+        var dir = RootCommandBuilder.Dir();
+        var node = new Option<string>("--node") { Description = "The node to restore onto", Required = true };
+        var file = new Argument<string>("file") { Description = "The backup file" };
+        var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the backup's passphrase" };
+        var keyFile = new Option<string?>("--key-file") { Description = "The recipient's private key file, for a recipient backup" };
+        cmd.Add(dir); cmd.Add(node); cmd.Add(file); cmd.Add(passphrase); cmd.Add(keyFile);
+        cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var nodeName = p.GetValue(node)!;
+            var bytes = ReadBackup(p.GetValue(file)!, out var parsed);
+            var (kind, secret) = (p.GetValue(passphrase), p.GetValue(keyFile)) switch
+            {
+                ({ } f, null) => (BackupSecretKind.Passphrase, Encoding.UTF8.GetBytes(ReadPassphrase(f))),
+                (null, { } k) => (BackupSecretKind.RecipientKey, ReadKeyFile(k)),
+                _ => throw new CliException("give exactly one of --passphrase-file and --key-file"),
+            };
+            // Check the file here first: a wrong passphrase or an altered file is named before anything is sent.
+            var key = BackupSecrets.ToKey(kind, secret, out var owned);
+            using (owned) await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key))));
+            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var sealedKey = await Seal(client, nodeName, NodeOperationsService.RestorePurpose, parsed.Id, kind, secret);
+            var r = await o.Progress($"restoring onto {nodeName}", async () => await client.Operations.RestoreBackupAsync(
+                new RestoreBackupRequest { Node = nodeName, File = ByteString.CopyFrom(bytes), Key = sealedKey }));
+            o.Result(new JsonObject { ["backupId"] = r.BackupId, ["node"] = r.Node, ["restored"] = Records.Strings(r.Restored), ["alreadyHeld"] = Records.Strings(r.AlreadyHeld) },
+                () => o.Line($"backup [bold]{r.BackupId}[/] restored onto {r.Node}: {string.Join(", ", r.Restored)}{(r.AlreadyHeld.Count > 0 ? $" (already held: {string.Join(", ", r.AlreadyHeld)})" : "")}"));
+        }));
+        return cmd;
+    }
+
+    private static Command ListCommand()
+    {
+        var cmd = new Command("list", "Registered backups and whether a commit has made them obsolete");
+        var dir = RootCommandBuilder.Dir();
+        var node = new Option<string?>("--node") { Description = "Only this node's backups" };
+        var wallet = new Option<string?>("--wallet") { Description = "Only backups holding this wallet" };
+        cmd.Add(dir); cmd.Add(node); cmd.Add(wallet);
+        cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var list = await client.Operations.ListBackupsAsync(new ListBackupsRequest { Node = p.GetValue(node) ?? "", Wallet = p.GetValue(wallet) ?? "" });
+            o.Result(new JsonObject { ["backups"] = new JsonArray(list.Backups.Select(b => (JsonNode)Json(b)).ToArray()) }, () =>
+            {
+                var table = new Table().AddColumns("backup", "node", "wallets", "created", "status");
+                foreach (var b in list.Backups)
+                    table.AddRow(b.Id, b.Node, string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}")), DateTimeOffset.FromUnixTimeMilliseconds(b.Created).ToString("u"),
+                        b.Status == "current" ? "[green]current[/]" : $"[red]obsolete[/] ({Markup.Escape(b.ObsoletedBy)})");
+                AnsiConsole.Write(table);
+            });
+        }));
+        return cmd;
+    }
+
+    private static Command KeygenCommand()
+    {
+        var cmd = new Command("keygen", "Make an X25519 recipient key pair for backups: the private key goes to a new 0600 file, the public key is printed");
+        var output = new Option<string>("--out") { Description = "Private key file to write (must not exist)", Required = true };
+        cmd.Add(output);
+        cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
+        {
+            var path = p.GetValue(output)!;
+            if (File.Exists(path)) throw new CliException($"--out {path} already exists");
+            using var key = SealedBoxKey.Create();
+            var priv = key.ExportPrivate();
+            try { SecretFiles.Write(path, Convert.ToHexStringLower(priv)); }
+            finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(priv); }
+            var pub = Convert.ToHexStringLower(key.PublicKey);
+            o.Result(new JsonObject { ["publicKey"] = pub, ["keyFile"] = Path.GetFullPath(path) },
+                () => o.Line($"recipient public key [bold]{pub}[/] (private key in {Markup.Escape(path)}, keep it offline)"));
+            return Task.CompletedTask;
+        }));
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static JsonObject Json(BackupRecord b) => new()
+    {
+        ["backupId"] = b.Id, ["node"] = b.Node, ["status"] = b.Status, ["mode"] = b.Mode, ["fingerprint"] = b.Fingerprint,
+        ["created"] = b.Created, ["obsoletedBy"] = b.ObsoletedBy.Length > 0 ? b.ObsoletedBy : null, ["nodePath"] = b.NodePath.Length > 0 ? b.NodePath : null,
+        ["wallets"] = new JsonArray(b.Shards.Select(s => (JsonNode)new JsonObject { ["wallet"] = s.Wallet, ["epoch"] = s.Epoch }).ToArray()),
+    };
+
+    /// <summary>Seals a secret to the node's X25519 identity key as the coordinator registered it.</summary>
+    private static async Task<Rotor.Rpc.Operations.SealedSecret> Seal(ClusterClient client, string node, string purpose, string backupId, BackupSecretKind kind, byte[] secret)
+    {
+        var nodes = await client.Coordinator.ListNodesAsync(new ListNodesRequest());
+        var entry = nodes.Nodes.FirstOrDefault(n => n.Name == node) ?? throw new CliException($"no node named '{node}' is registered");
+        try
+        {
+            var box = BackupSecrets.Seal(Convert.FromHexString(entry.AgreementKey), node, purpose, backupId, kind, secret);
+            return new Rotor.Rpc.Operations.SealedSecret { Kind = kind.Name(), Box = ByteString.CopyFrom(box) };
+        }
+        finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret); }
+    }
+
+
+    /// <summary>A passphrase file (only its owner may read it); one trailing newline is not part of the passphrase.</summary>
+    private static string ReadPassphrase(string path)
+    {
+        var text = SecretFiles.Read(path);
+        var pass = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+        if (pass.Length == 0) throw new CliException($"passphrase file {path} is empty");
+        return pass;
+    }
+
+    private static byte[] ReadKeyFile(string path)
+    {
+        var hex = SecretFiles.Read(path).Trim();
+        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit)) throw new CliException($"key file {path} must hold a 32-byte X25519 private key as 64 hex digits");
+        return Convert.FromHexString(hex);
+    }
+
+    private static BackupKey? KeyFrom(string? passphraseFile, string? keyFile, out IDisposable? owned)
+    {
+        owned = null;
+        return (passphraseFile, keyFile) switch
+        {
+            (null, null) => null,
+            ({ } f, null) => BackupKey.Passphrase(ReadPassphrase(f)),
+            (null, { } k) => BackupSecrets.ToKey(BackupSecretKind.RecipientKey, ReadKeyFile(k), out owned),
+            _ => throw new CliException("give at most one of --passphrase-file and --key-file"),
+        };
+    }
+
+    private static byte[] ReadBackup(string path, out BackupFile parsed)
+    {
+        if (!File.Exists(path)) throw new CliException($"backup file not found: {path}");
+        var bytes = File.ReadAllBytes(path);
+        parsed = Backup(() => BackupFile.Parse(bytes));
+        return bytes;
+    }
+
+    /// <summary>Runs a backup operation, turning its refusal into the CLI's error (the message names the fault).</summary>
+    private static T Backup<T>(Func<T> action)
+    {
+        try { return action(); }
+        catch (BackupException e) { throw new CliException($"{Describe(e.Fault)}: {e.Message}"); }
+    }
+
+    private static string Describe(BackupFault f) => f switch
+    {
+        BackupFault.Truncated => "truncated backup file",
+        BackupFault.Malformed => "malformed backup file",
+        BackupFault.Unsupported => "unsupported backup file",
+        BackupFault.WrongPassphrase => "wrong passphrase",
+        BackupFault.WrongKey => "wrong key",
+        BackupFault.Tampered => "tampered backup file",
+        _ => "backup refused",
+    };
+}

@@ -1,0 +1,71 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Coordinator.Audit;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.NodeOps;
+
+namespace Rotor.Coordinator.Operations;
+
+public sealed partial class OperationsDesk
+{
+    /// <summary>What the engine needs for an operation's run: who may be offline, when the window closes, and where held envelopes go.</summary>
+    private ReshareOptions OptionsFor(ReshareOperation op) => new(op.AllowOffline, op.Window?.End, (eventId, node, envelopes) =>
+    {
+        var held = new HeldEnvelopes();
+        held.Envelopes.AddRange(envelopes.Select(ByteString.CopyFrom));
+        store.AddMail(op.Id, eventId, node, op.Wallets.Select(w => w.Wallet).ToList(), op.Wallets.Max(w => w.Epoch) + 1, Now, held.ToByteArray());
+    });
+
+    /// <summary>True while a node has mail to receive: its settlement (which would erase its old epoch) waits for the delivery.</summary>
+    public bool HoldsSettlement(string node) =>
+        store.Mail(node, waitingOnly: true).Any(m => Registry.FindEvent(m.EventId)?.Status is EventStatus.Committed or EventStatus.Running);
+
+    /// <summary>Members with shares waiting, per quorum (or all).</summary>
+    public IReadOnlyList<(MailboxEntry Mail, string Quorum)> Waiting(string? quorum) =>
+        store.Mail(waitingOnly: true)
+            .Select(m => (Mail: m, Quorum: store.Find(m.Operation)?.Quorum ?? ""))
+            .Where(x => quorum is null || x.Quorum == quorum)
+            .Where(x => Registry.FindEvent(x.Mail.EventId)?.Status != EventStatus.Failed)
+            .ToList();
+
+    /// <summary>
+    /// Delivers waiting mail to members that answer again: the member verifies its sub-shares against the committed
+    /// transcript and activates its new shards; when a check fails it keeps nothing and is repaired from the others.
+    /// Mail of an event that did not commit is voided.
+    /// </summary>
+    private async Task DeliverMailAsync()
+    {
+        foreach (var mail in store.Mail(waitingOnly: true))
+        {
+            var ev = Registry.FindEvent(mail.EventId);
+            if (ev is null || ev.Status == EventStatus.Failed)
+            {
+                store.SetMailStatus(mail.Id, StoreStatus.Void);
+                continue;
+            }
+            if (ev.Status != EventStatus.Committed || Registry.FindNode(mail.Node) is not { } node || !(await engine.PollAsync(node)).Online) continue;
+            var request = new CatchUpRequest { Certificate = CommitRequest.Parser.ParseFrom(ev.Certificate) };
+            request.Envelopes.AddRange(HeldEnvelopes.Parser.ParseFrom(mail.Payload).Envelopes);
+            CatchUpReply reply;
+            try { reply = await NodeOps(node).CatchUpAsync(request, deadline: DateTime.UtcNow.AddMinutes(2)); }
+            catch (RpcException) { continue; }
+            var quorum = store.Find(mail.Operation)?.Quorum ?? ev.Quorum;
+            if (reply.Activated)
+            {
+                store.SetMailStatus(mail.Id, StoreStatus.Delivered);
+                Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, wallets = mail.Wallets, epoch = mail.NewEpoch, activated = true },
+                    OperatorContext.Coordinator);
+                continue;
+            }
+            Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, activated = false, problem = reply.Problem, then = "repair" },
+                OperatorContext.Coordinator);
+            var repaired = true;
+            foreach (var wallet in mail.Wallets)
+            {
+                try { await RepairAsync(mail.Node, wallet, [], OperatorContext.Coordinator); }
+                catch (CoordinatorException) { repaired = false; }
+            }
+            if (repaired) store.SetMailStatus(mail.Id, StoreStatus.Repaired);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Grpc.Core;
+using Rotor.Coordinator.Audit;
+
+namespace Rotor.Coordinator.Operations;
+
+/// <summary>What the operator asks for: a reshare of a quorum's wallets, why, to whom, and when.</summary>
+public sealed record ReshareRequest(string Quorum, IReadOnlyList<string> Wallets, string Reason, string? Note, IReadOnlyList<string> Members,
+    int Threshold, IReadOnlyList<string> AllowOffline, string? WindowStart, string? WindowEnd);
+
+/// <summary>A node needed by a reshare, in which role, and whether it answers now.</summary>
+public sealed record NodeReadiness(string Name, string Role, bool Online, bool AllowedOffline);
+
+/// <summary>A reshare operation with what a plan shows: the nodes needed, the preflight now, the backups a commit makes obsolete.</summary>
+public sealed record OperationView(ReshareOperation Operation, IReadOnlyList<NodeReadiness> Nodes, PreflightResult Preflight, IReadOnlyList<string> ObsoleteBackups);
+
+/// <summary>
+/// The operator's side of reshares, made safe by construction: every reshare is an operation that is planned,
+/// preflighted, scheduled into a maintenance window, run by the engine and recorded with each change of status in
+/// the audit log; rotation policies schedule refreshes by themselves; a commit makes older backups obsolete.
+/// <see cref="TickAsync"/> (called on every heartbeat) applies the scheduler's decisions.
+/// </summary>
+public sealed partial class OperationsDesk(Engine engine, OperationStore store, AuditLog audit, NodeClients clients, Func<DateTimeOffset> clock)
+{
+    /// <summary>Operations running in this process (the scheduler leaves them alone).</summary>
+    private readonly ConcurrentDictionary<string, bool> runs = new();
+    private readonly SemaphoreSlim runGate = new(1, 1);
+    private readonly SemaphoreSlim tickGate = new(1, 1);
+
+    public OperationStore Store => store;
+
+    public AuditLog Audit => audit;
+
+    private Registry Registry => engine.Registry;
+
+    private long Now => clock().ToUnixTimeMilliseconds();
+
+    /// <summary>Appends an audit entry attributed to the current operator (or <paramref name="actor"/>).</summary>
+    public void Record(string kind, string? quorum, string? subject, object details, string? actor = null) =>
+        audit.Append(kind, actor ?? OperatorContext.Actor, quorum, subject, details);
+
+    // ------------------------------------------------------------------ planning
+
+    /// <summary>Validates a request against the registry and makes the operation it describes (scheduled, not stored).</summary>
+    public ReshareOperation Prepare(ReshareRequest r, string requestedBy, string? policy = null)
+    {
+        ReshareReason reason;
+        MaintenanceWindow? window = null;
+        try
+        {
+            reason = ReshareReason.Parse(r.Reason, r.Note);
+            if (string.IsNullOrEmpty(r.WindowStart) != string.IsNullOrEmpty(r.WindowEnd))
+                throw new ArgumentException("give both --window-start and --window-end, or neither");
+            if (!string.IsNullOrEmpty(r.WindowStart)) window = MaintenanceWindow.Parse(r.WindowStart, r.WindowEnd!);
+        }
+        catch (ArgumentException e) { throw new CoordinatorException(StatusCode.InvalidArgument, e.Message); }
+        if (window is not null && window.HasClosed(clock()))
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"the window {window} has already closed");
+        var quorum = engine.RequireQuorum(r.Quorum);
+        var all = Registry.ListWallets(quorum.Name);
+        var wallets = r.Wallets.Count == 0 ? all.ToList() : r.Wallets.Distinct().Select(engine.RequireWallet).ToList();
+        foreach (var w in wallets)
+            if (w.Quorum != quorum.Name) throw new CoordinatorException(StatusCode.InvalidArgument, $"wallet '{w.Id}' belongs to quorum '{w.Quorum}', not '{quorum.Name}'");
+        if (wallets.Count == 0) throw new CoordinatorException(StatusCode.FailedPrecondition, $"quorum '{quorum.Name}' has no wallets to reshare");
+        var newMembers = r.Members.Count == 0 ? quorum.Members : r.Members.Distinct().ToList();
+        foreach (var m in newMembers)
+            if (Registry.FindNode(m) is null) throw new CoordinatorException(StatusCode.NotFound, $"no node named '{m}' is registered");
+        var newThreshold = r.Threshold == 0 ? quorum.Threshold : r.Threshold;
+        if (newThreshold < 1 || newThreshold > newMembers.Count)
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"threshold {newThreshold} is outside 1..{newMembers.Count}");
+        var epochs = wallets.Select(w => Registry.FindEpoch(w.Id, w.Epoch)!).ToList();
+        var oldMembers = epochs[0].Members;
+        var oldThreshold = epochs[0].Threshold;
+        if (epochs.Any(e => e.Threshold != oldThreshold || !e.Members.SequenceEqual(oldMembers)))
+            throw new CoordinatorException(StatusCode.FailedPrecondition, "the wallets are held by different member sets; reshare them separately");
+        var allowOffline = r.AllowOffline.Distinct().ToList();
+        foreach (var a in allowOffline)
+            if (!newMembers.Contains(a)) throw new CoordinatorException(StatusCode.InvalidArgument, $"--allow-offline {a}: '{a}' is not a new member");
+        if (newMembers.Count - allowOffline.Count < newThreshold)
+            throw new CoordinatorException(StatusCode.InvalidArgument,
+                $"--allow-offline {string.Join(",", allowOffline)} leaves {newMembers.Count - allowOffline.Count} new members online, fewer than the new threshold {newThreshold}");
+        var op = new ReshareOperation
+        {
+            Id = $"rs-{clock():yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}",
+            Quorum = quorum.Name, Wallets = wallets.Select(w => new WalletAtEpoch(w.Id, w.Epoch)).ToList(), AllWallets = r.Wallets.Count == 0,
+            Reason = reason, RequestedBy = requestedBy, OldMembers = oldMembers, OldThreshold = oldThreshold, NewMembers = newMembers,
+            NewThreshold = newThreshold, AllowOffline = allowOffline, Window = window, Status = OperationStatus.Scheduled, Created = Now, Policy = policy,
+        };
+        if (op.IsRestructure && !op.AllWallets && wallets.Count != all.Count)
+            throw new CoordinatorException(StatusCode.InvalidArgument, "changing members or threshold reshares every wallet of the quorum: leave out --wallets");
+        return op;
+    }
+
+    /// <summary>The dry run: the operation with who is needed and online, the preflight now and the backups it would make obsolete.</summary>
+    public async Task<OperationView> PlanAsync(ReshareRequest r) => await ViewOf(Prepare(r, OperatorContext.Actor));
+
+    /// <summary>An operation with its readiness, preflight and the backups it makes obsolete.</summary>
+    public async Task<OperationView> ViewOf(ReshareOperation op)
+    {
+        var view = await ClusterViewAsync(op);
+        var nodes = op.OldMembers.Union(op.NewMembers).Select(n => new NodeReadiness(n,
+            string.Join(", ", new[] { op.OldMembers.Contains(n) ? "dealer" : null, op.NewMembers.Contains(n) ? "new-member" : null }.OfType<string>()),
+            view.Online.GetValueOrDefault(n), op.AllowOffline.Contains(n))).ToList();
+        var preflight = op.Status == OperationStatus.Scheduled ? Scheduler.Preflight(op, view) : new PreflightResult([], []);
+        var wallets = op.Wallets.Select(w => w.Wallet).ToHashSet();
+        var obsolete = op.Status.IsFinal() && op.Status != OperationStatus.Committed
+            ? []
+            : store.ListBackups().Where(b => (b.Status == StoreStatus.Current || b.ObsoletedBy == op.Id) && b.Shards.Any(s => wallets.Contains(s.Wallet)))
+                .Select(b => b.Id).ToList();
+        return new OperationView(op, nodes, preflight, obsolete);
+    }
+
+    /// <summary>What the cluster looks like for an operation: quorum, wallet epochs, which nodes answer and what they hold.</summary>
+    public async Task<ClusterView> ClusterViewAsync(ReshareOperation op)
+    {
+        var quorum = Registry.FindQuorum(op.Quorum);
+        var epochs = Registry.ListWallets(op.Quorum).ToDictionary(w => w.Id, w => w.Epoch);
+        var names = op.OldMembers.Union(op.NewMembers).ToList();
+        var polled = await Task.WhenAll(names.Select(async n => Registry.FindNode(n) is { } node ? await engine.PollAsync(node) : null));
+        var online = new Dictionary<string, bool>();
+        var shards = new Dictionary<string, IReadOnlyDictionary<string, NodeWalletState>>();
+        for (int i = 0; i < names.Count; i++)
+        {
+            online[names[i]] = polled[i]?.Online == true;
+            if (polled[i]?.Status is { } status)
+                shards[names[i]] = status.Shards.GroupBy(s => s.KeyId).ToDictionary(g => g.Key, g => new NodeWalletState(
+                    g.Where(s => s.State == "active").Select(s => s.Epoch).Order().ToList(), g.Where(s => s.State == "pending").Select(s => s.Epoch).Order().ToList()));
+        }
+        return new ClusterView(quorum?.Members, quorum?.Threshold ?? 0, epochs, online, shards);
+    }
+
+    // ------------------------------------------------------------------ running
+
+    /// <summary>
+    /// Records a reshare operation. With a window it is scheduled and returned at once; the scheduler starts it inside
+    /// the window. Without one it runs now (after its preflight) and the outcome is returned.
+    /// </summary>
+    public async Task<ReshareOperation> StartAsync(ReshareRequest r)
+    {
+        var op = Prepare(r, OperatorContext.Actor);
+        store.Put(op);
+        Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
+        if (op.Window is not null) return op;
+        var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
+        if (!preflight.Ok)
+        {
+            op = Move(op, OperationStatus.PreflightFailed, preflight.ToString());
+            throw new CoordinatorException(preflight.Invalid.Count > 0 ? StatusCode.FailedPrecondition : StatusCode.Unavailable,
+                $"reshare {op.Id} refused by its preflight, nothing changed: {preflight}");
+        }
+        return await RunAsync(op);
+    }
+
+    /// <summary>Cancels a scheduled operation (a running one cannot be cancelled: it commits or fails as a whole).</summary>
+    public ReshareOperation Cancel(string id)
+    {
+        var op = Require(id);
+        if (op.Status != OperationStatus.Scheduled)
+            throw new CoordinatorException(StatusCode.FailedPrecondition, $"reshare {id} is {op.Status.Name()}; only a scheduled reshare can be cancelled");
+        return Move(op, OperationStatus.Cancelled, $"cancelled by {OperatorContext.Actor}");
+    }
+
+    public ReshareOperation Require(string id) =>
+        store.Find(id) ?? throw new CoordinatorException(StatusCode.NotFound, $"no reshare operation '{id}'");
+
+    /// <summary>Runs a scheduled operation through the engine: running, then committed, failed or expired.</summary>
+    private async Task<ReshareOperation> RunAsync(ReshareOperation op)
+    {
+        runs[op.Id] = true;
+        if (!await runGate.WaitAsync(TimeSpan.FromSeconds(1)))
+        {
+            runs.TryRemove(op.Id, out _);
+            throw new CoordinatorException(StatusCode.FailedPrecondition, "another reshare operation is running; try again when it has finished");
+        }
+        try
+        {
+            op = Move(op, OperationStatus.Running, null, OperatorContext.Current ?? OperatorContext.Coordinator);
+            try
+            {
+                var ev = await engine.ReshareAsync(op.Quorum, op.AllWallets ? [] : op.Wallets.Select(w => w.Wallet).ToList(), $"{op.Reason} [{op.Id}]",
+                    op.NewMembers, op.NewThreshold, OptionsFor(op));
+                op = op with { EventId = ev.Id, Certificate = ev.Certificate, TranscriptHash = TranscriptHash(ev) };
+                op = Move(op, OperationStatus.Committed, null, OperatorContext.Coordinator);
+                await AfterCommitAsync(op);
+                return op;
+            }
+            catch (CoordinatorException e)
+            {
+                var ev = Registry.ListEvents().LastOrDefault(x => x.Quorum == op.Quorum && x.Created >= op.Started);
+                var expired = op.Window?.HasClosed(clock()) == true;
+                op = Move(op with { EventId = ev?.Id }, expired ? OperationStatus.Expired : OperationStatus.Failed, e.Message, OperatorContext.Coordinator);
+                throw new CoordinatorException(e.Code, $"reshare {op.Id}: {e.Message}");
+            }
+        }
+        finally
+        {
+            runGate.Release();
+            runs.TryRemove(op.Id, out _);
+        }
+    }
+
+    /// <summary>Stores a status change and records it in the audit log.</summary>
+    private ReshareOperation Move(ReshareOperation op, OperationStatus to, string? problem, string? actor = null)
+    {
+        var moved = op.MoveTo(to, Now, problem);
+        store.Put(moved);
+        Record(AuditKinds.ReshareStatus, op.Quorum, op.Id, new
+        {
+            from = op.Status.Name(), to = to.Name(), event_id = moved.EventId, transcript_hash = moved.TranscriptHash, problem = moved.Problem,
+            wallets = moved.Wallets.Select(w => new { wallet = w.Wallet, epoch = to == OperationStatus.Committed ? w.Epoch + 1 : w.Epoch }),
+        }, actor);
+        return moved;
+    }
+
+    private static object Describe(ReshareOperation op) => new
+    {
+        reason = op.Reason.KindName, note = op.Reason.Note, wallets = op.Wallets.Select(w => new { wallet = w.Wallet, epoch = w.Epoch }),
+        old_members = op.OldMembers, old_threshold = op.OldThreshold, new_members = op.NewMembers, new_threshold = op.NewThreshold,
+        allow_offline = op.AllowOffline, window_start = op.Window is { } w ? MaintenanceWindow.Format(w.Start) : null,
+        window_end = op.Window is { } w2 ? MaintenanceWindow.Format(w2.End) : null, policy = op.Policy,
+    };
+
+    /// <summary>Hex of the transcript hash the new members confirmed, from the commit certificate.</summary>
+    private string? TranscriptHash(EventEntry ev)
+    {
+        if (ev.Certificate is null) return null;
+        var cert = Rotor.Rpc.Node.CommitRequest.Parser.ParseFrom(ev.Certificate);
+        var first = cert.Certificate.FirstOrDefault();
+        if (first is null) return null;
+        var scheme = Rotor.Protocols.Schemes.Parse(engine.RequireWallet(ev.Wallets[0].Wallet).Scheme);
+        return Convert.ToHexStringLower(Rotor.Protocols.Resharing.SignedReshareConfirmation.Decode(scheme, first.Signed.Span).Confirmation.TranscriptHash);
+    }
+
+    // ------------------------------------------------------------------ the scheduler's heartbeat
+
+    /// <summary>
+    /// Applies the scheduler to every open operation (start inside the window after a preflight, expire when the
+    /// window closed first, settle operations left running by a restart), keeps each rotation policy's next refresh
+    /// scheduled and marks backups made obsolete by commits.
+    /// </summary>
+    public async Task TickAsync()
+    {
+        if (!await tickGate.WaitAsync(0)) return;
+        try
+        {
+            OperatorContext.Set(null);
+            foreach (var op in store.List(activeOnly: true))
+            {
+                if (runs.ContainsKey(op.Id)) continue;
+                switch (Scheduler.Decide(op, clock()))
+                {
+                    case Decision.Start when op.Status == OperationStatus.Scheduled:
+                        await TryStartAsync(op);
+                        break;
+                    case Decision.Expire:
+                        Move(op, OperationStatus.Expired, "the window closed before the reshare could start" + (op.Problem is null ? "" : $" ({op.Problem})"), OperatorContext.Coordinator);
+                        break;
+                    case Decision.Start or Decision.Abandon or Decision.Wait when op.Status == OperationStatus.Running:
+                        Reconcile(op);
+                        break;
+                }
+            }
+            EnsurePolicies();
+            // A run in progress marks the backups its commit makes obsolete itself, naming its operation.
+            if (runs.IsEmpty) MarkObsoleteBackups();
+            await DeliverMailAsync();
+        }
+        finally { tickGate.Release(); }
+    }
+
+    private async Task TryStartAsync(ReshareOperation op)
+    {
+        var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
+        if (preflight.Invalid.Count > 0)
+        {
+            Move(op, OperationStatus.PreflightFailed, preflight.ToString(), OperatorContext.Coordinator);
+            return;
+        }
+        if (preflight.Blocking.Count > 0)
+        {
+            if (op.Problem != preflight.ToString()) store.Put(op with { Problem = preflight.ToString() });
+            return;
+        }
+        runs[op.Id] = true;
+        _ = Task.Run(async () =>
+        {
+            try { await RunAsync(op); }
+            catch (CoordinatorException) { }
+        });
+    }
+
+    /// <summary>An operation left running by a coordinator restart takes its engine event's outcome.</summary>
+    private void Reconcile(ReshareOperation op)
+    {
+        var ev = op.EventId is { } id ? Registry.FindEvent(id) : Registry.ListEvents().LastOrDefault(x => x.Quorum == op.Quorum && x.Created >= op.Started);
+        if (ev?.Status == EventStatus.Running) return;
+        if (ev?.Status == EventStatus.Committed)
+            Move(op with { EventId = ev.Id, Certificate = ev.Certificate, TranscriptHash = TranscriptHash(ev) }, OperationStatus.Committed, null, OperatorContext.Coordinator);
+        else
+            Move(op with { EventId = ev?.Id }, OperationStatus.Failed, ev?.Error ?? "the coordinator restarted before the reshare started", OperatorContext.Coordinator);
+    }
+}

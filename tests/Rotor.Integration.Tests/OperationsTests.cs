@@ -1,0 +1,285 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Rotor.Integration.Tests;
+
+/// <summary>
+/// Coordinated reshare operations, epoch-bound backups, repair, the mailbox of an offline member and the audit log,
+/// over real processes.
+/// </summary>
+public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private const string Passphrase = "correct horse battery staple";
+
+    [Fact]
+    public async Task Backup_then_reshare_makes_it_stale_and_its_restore_is_refused_leaving_the_vault_byte_for_byte_unchanged()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519", "secp256k1");
+        var pass = SecretFile("pass", Passphrase);
+        var file = Path.Combine(cluster.Dir, $"{q.Name}-cs1.rotorbak");
+        var backup = await cluster.Ok("backup", "create", "--node", "cs1", "--wallets", string.Join(",", q.Wallets.Select(w => w.WalletId)), "--out", file, "--passphrase-file", pass);
+        Assert.Equal("current", backup["status"]!.GetValue<string>());
+        Assert.All(backup["wallets"]!.AsArray(), w => Assert.Equal(0ul, w!["epoch"]!.GetValue<ulong>()));
+
+        var reshare = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "suspected-compromise", "--note", "backup test");
+        Assert.Equal("committed", reshare["status"]!.GetValue<string>());
+        var listed = (await cluster.Ok("backup", "list", "--node", "cs1"))["backups"]!.AsArray().Single(b => b!["backupId"]!.GetValue<string>() == backup["backupId"]!.GetValue<string>())!;
+        Assert.Equal("obsolete", listed["status"]!.GetValue<string>());
+        Assert.Equal(reshare["id"]!.GetValue<string>(), listed["obsoletedBy"]!.GetValue<string>());
+
+        var verify = await cluster.Ok("backup", "verify", file, "--passphrase-file", pass);
+        Assert.True(verify["authenticated"]!.GetValue<bool>());
+        Assert.False(verify["allCurrent"]!.GetValue<bool>());
+        Assert.All(verify["shards"]!.AsArray(), s =>
+        {
+            Assert.Equal("stale", s!["status"]!.GetValue<string>());
+            Assert.Equal("epoch-behind", s["reason"]!.GetValue<string>());
+            Assert.Equal((0ul, 1ul), (s["backupEpoch"]!.GetValue<ulong>(), s["currentEpoch"]!.GetValue<ulong>()));
+        });
+
+        var vault = VaultFile("cs1");
+        Assert.Contains("vault", Path.GetFileName(vault));
+        var before = await File.ReadAllBytesAsync(vault);
+        var error = await cluster.Fails("backup", "restore", "--node", "cs1", file, "--passphrase-file", pass);
+        Assert.Contains("refused", error);
+        Assert.Contains(q.Wallets[0].WalletId, error);
+        Assert.Contains("epoch 0", error);
+        Assert.Contains("current epoch is 1", error);
+        Assert.Equal(before, await File.ReadAllBytesAsync(vault));
+        await q.CheckUsable(cluster.Api, "cs1,cs2");
+        Assert.Contains(await Log(q.Name), e => e["kind"]!.GetValue<string>() == "backup.refused");
+    }
+
+    [Fact]
+    public async Task A_current_backup_restores_onto_a_wiped_node_which_then_signs()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "bip340");
+        var keygen = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-recovery.key"));
+        var file = Path.Combine(cluster.Dir, $"{q.Name}-cs2.rotorbak");
+        await cluster.Ok("backup", "create", "--node", "cs2", "--wallets", q.Wallets[0].WalletId, "--out", file, "--recipient", keygen["publicKey"]!.GetValue<string>());
+        await WipeShards("cs2", q.Wallets[0].WalletId);
+        await cluster.Fails("sign", "--wallet", q.Wallets[0].WalletId, "--message", "00", "--signers", "cs2,cs3");
+
+        var restored = await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", keygen["keyFile"]!.GetValue<string>());
+        Assert.Equal([q.Wallets[0].WalletId], restored["restored"]!.AsArray().Select(w => w!.GetValue<string>()));
+        await q.CheckUsable(cluster.Api, "cs2,cs3");
+    }
+
+    [Fact]
+    public async Task A_lost_shard_is_repaired_from_the_other_members_without_a_backup_and_signs()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "secp256k1");
+        var wallet = q.Wallets[0].WalletId;
+        await WipeShards("cs3", wallet);
+        var plan = await cluster.Ok("reshare", "plan", "--quorum", q.Name, "--reason", "security-policy");
+        Assert.Contains(plan["preflight"]!.AsArray(), p => p!.GetValue<string>().Contains("rotor repair --node cs3"));
+
+        var repaired = await cluster.Ok("repair", "--node", "cs3", "--wallet", wallet);
+        Assert.Equal(0ul, repaired["epoch"]!.GetValue<ulong>());
+        Assert.Equal(2, repaired["helpers"]!.AsArray().Count);
+        await q.CheckUsable(cluster.Api, "cs1,cs3");
+        await Checks.SettledAsync(cluster.Api, q.Name);
+    }
+
+    [Fact]
+    public async Task A_wrong_passphrase_a_truncated_file_and_a_tampered_file_each_get_a_clear_error()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        var pass = SecretFile("pass", Passphrase);
+        var file = Path.Combine(cluster.Dir, $"{q.Name}-cs1.rotorbak");
+        await cluster.Ok("backup", "create", "--node", "cs1", "--out", file, "--passphrase-file", pass);
+        var vault = VaultFile("cs1");
+        var before = await File.ReadAllBytesAsync(vault);
+
+        var wrong = await cluster.Fails("backup", "restore", "--node", "cs1", file, "--passphrase-file", SecretFile("wrong", "incorrect horse"));
+        Assert.StartsWith("wrong passphrase:", wrong);
+
+        var bytes = await File.ReadAllBytesAsync(file);
+        var truncated = Path.Combine(cluster.Dir, $"{q.Name}-truncated.rotorbak");
+        await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length * 2 / 3)]);
+        Assert.StartsWith("truncated backup file:", await cluster.Fails("backup", "verify", truncated));
+        Assert.StartsWith("truncated backup file:", await cluster.Fails("backup", "restore", "--node", "cs1", truncated, "--passphrase-file", pass));
+
+        var json = JsonNode.Parse(bytes)!;
+        json["shards"]![0]!["epoch"] = 7;
+        var tampered = Path.Combine(cluster.Dir, $"{q.Name}-tampered.rotorbak");
+        await File.WriteAllTextAsync(tampered, json.ToJsonString());
+        var altered = await cluster.Fails("backup", "restore", "--node", "cs1", tampered, "--passphrase-file", pass);
+        Assert.StartsWith("tampered backup file:", altered);
+        Assert.Contains("altered after it was written", altered);
+        Assert.Equal(before, await File.ReadAllBytesAsync(vault));
+    }
+
+    [Fact]
+    public async Task A_scheduled_reshare_runs_inside_its_window()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        var start = DateTimeOffset.UtcNow.AddSeconds(3);
+        var op = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "compliance", "--note", "audit 2025",
+            "--window-start", Iso(start), "--window-end", Iso(start.AddMinutes(2)));
+        Assert.Equal("scheduled", op["status"]!.GetValue<string>());
+        var done = await WaitForStatus(op["id"]!.GetValue<string>(), "committed");
+        Assert.True(done["started"]!.GetValue<long>() >= start.AddSeconds(-1).ToUnixTimeMilliseconds(), "started before its window opened");
+        Assert.NotNull(done["transcriptHash"]);
+        Assert.NotNull(done["certificate"]);
+        Assert.All((await q.CheckUsable(cluster.Api, "cs1,cs2")).Values, e => Assert.Equal(1ul, e));
+        var kinds = (await Log(q.Name)).Where(e => e["subject"]?.GetValue<string>() == op["id"]!.GetValue<string>()).Select(e => e["kind"] + ":" + e["details"]!["to"]).ToList();
+        Assert.Equal(["reshare.requested:", "reshare.status:running", "reshare.status:committed"], kinds);
+    }
+
+    [Fact]
+    public async Task A_scheduled_reshare_whose_window_closes_first_expires_with_the_old_epoch_active()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        cluster.Kill("cs3");
+        try
+        {
+            var start = DateTimeOffset.UtcNow.AddSeconds(1);
+            var op = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "security-policy",
+                "--window-start", Iso(start), "--window-end", Iso(start.AddSeconds(4)));
+            var expired = await WaitForStatus(op["id"]!.GetValue<string>(), "expired");
+            Assert.Contains("window closed", expired["problem"]!.GetValue<string>());
+            Assert.Contains("cs3", expired["problem"]!.GetValue<string>());
+            Assert.All((await q.CheckUsable(cluster.Api, "cs1,cs2")).Values, e => Assert.Equal(0ul, e));
+        }
+        finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        await Checks.SettledAsync(cluster.Api, q.Name);
+    }
+
+    [Fact]
+    public async Task A_rotation_policy_schedules_its_next_refresh()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        var set = await cluster.Ok("policy", "set", "--quorum", q.Name, "--every", "90d", "--window", "Sun 02:00-04:00");
+        var next = DateTimeOffset.Parse(set["nextWindowStart"]!.GetValue<string>());
+        Assert.Equal(DayOfWeek.Sunday, next.UtcDateTime.DayOfWeek);
+        Assert.Equal(2, next.UtcDateTime.Hour);
+        Assert.InRange(next - DateTimeOffset.UtcNow, TimeSpan.FromDays(90), TimeSpan.FromDays(97));
+        var shown = (await cluster.Ok("policy", "show", "--quorum", q.Name))["policies"]!.AsArray().Single()!;
+        var opId = shown["nextOperation"]!.GetValue<string>();
+        var op = await cluster.Ok("reshare", "show", opId);
+        Assert.Equal("scheduled", op["status"]!.GetValue<string>());
+        Assert.Equal("security-policy", op["reason"]!.GetValue<string>());
+        Assert.Equal($"policy:{q.Name}", op["requestedBy"]!.GetValue<string>());
+        Assert.Equal(set["nextWindowStart"]!.GetValue<string>(), op["windowStart"]!.GetValue<string>());
+        await cluster.Ok("policy", "clear", "--quorum", q.Name);
+        Assert.Equal("cancelled", (await cluster.Ok("reshare", "show", opId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_offline_member_catches_up_after_an_allow_offline_reshare_and_signs()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519", "bip340");
+        cluster.Kill("cs3");
+        try
+        {
+            Assert.Contains("--allow-offline", await cluster.Fails("reshare", "--quorum", q.Name, "--reason", "security-policy"));
+            var r = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy", "--allow-offline", "cs3");
+            Assert.Equal("committed", r["status"]!.GetValue<string>());
+            var status = await cluster.Ok("quorum", "status", q.Name);
+            var cs3 = status["members"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "cs3")!;
+            Assert.Equal(2, cs3["sharesWaiting"]!.AsArray().Count);
+            Assert.All((await q.CheckUsable(cluster.Api, "cs1,cs2")).Values, e => Assert.Equal(1ul, e));
+        }
+        finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        await Checks.SettledAsync(cluster.Api, q.Name);
+        Assert.All((await q.CheckUsable(cluster.Api, "cs3,cs1")).Values, e => Assert.Equal(1ul, e));
+        var delivered = (await Log(q.Name)).Where(e => e["kind"]!.GetValue<string>() == "mailbox.delivered").ToList();
+        Assert.Single(delivered);
+        Assert.True(delivered[0]["details"]!["activated"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task Editing_deleting_or_reordering_one_audit_row_is_detected_by_log_verify()
+    {
+        await TestQuorum.Create(cluster.Api, "ed25519");
+        var intact = await cluster.Ok("log", "--verify");
+        Assert.True(intact["intact"]!.GetValue<bool>());
+        var audit = Path.Combine(cluster.Dir, "coordinator", "audit.db");
+
+        var original = Scalar<string>(audit, "SELECT details FROM audit WHERE seq = 2");
+        Sql(audit, "UPDATE audit SET details = '{\"threshold\":1}' WHERE seq = 2");
+        await AssertBroken(2, "edited");
+        Sql(audit, "UPDATE audit SET details = $d WHERE seq = 2", ("$d", original));
+
+        Sql(audit, "CREATE TABLE saved AS SELECT * FROM audit WHERE seq = 3; DELETE FROM audit WHERE seq = 3");
+        await AssertBroken(3, "missing");
+        Sql(audit, "INSERT INTO audit SELECT * FROM saved; DROP TABLE saved");
+
+        Sql(audit, "UPDATE audit SET seq = -4 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = -4");
+        await AssertBroken(4, "reordered");
+        Sql(audit, "UPDATE audit SET seq = -5 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -5");
+
+        Assert.True((await cluster.Ok("log", "--verify"))["intact"]!.GetValue<bool>());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private async Task AssertBroken(long seq, string why)
+    {
+        var (code, json, _) = await cluster.Run("log", "--verify");
+        Assert.Equal(3, code);
+        Assert.False(json["intact"]!.GetValue<bool>());
+        Assert.Equal(seq, json["firstBadEntry"]!.GetValue<long>());
+        Assert.Contains(why, json["problem"]!.GetValue<string>());
+    }
+
+    private async Task<List<JsonObject>> Log(string quorum) =>
+        (await cluster.Ok("log", "--quorum", quorum))["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
+
+    private async Task<JsonObject> WaitForStatus(string id, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonObject op;
+        do
+        {
+            op = await cluster.Ok("reshare", "show", id);
+            if (op["status"]!.GetValue<string>() == status) return op;
+            await Task.Delay(500);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Fail($"reshare {id} is {op["status"]}, not {status}: {op.ToJsonString()}");
+        return op;
+    }
+
+    /// <summary>Stops the node, deletes its shards of the wallet from its vault file (as a lost disk would), and starts it again.</summary>
+    private async Task WipeShards(string node, string wallet)
+    {
+        cluster.Kill(node);
+        Sql(VaultFile(node), "DELETE FROM shards WHERE key_id = $k", ("$k", wallet));
+        await cluster.Ok("cluster", "start-node", "--name", node);
+    }
+
+    private string VaultFile(string node) => Directory.GetFiles(Path.Combine(cluster.Dir, "nodes", node), "*vault*.db").Single();
+
+    private string SecretFile(string name, string content)
+    {
+        var path = Path.Combine(cluster.Dir, $"{name}-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(path, content + "\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+
+    private static void Sql(string db, string sql, params (string Name, object Value)[] args)
+    {
+        using (var c = new SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+            Assert.True(cmd.ExecuteNonQuery() > 0, $"no row changed by: {sql}");
+        }
+    }
+
+    private static T Scalar<T>(string db, string sql)
+    {
+        using var c = new SqliteConnection($"Data Source={db};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return (T)cmd.ExecuteScalar()!;
+    }
+}
