@@ -139,17 +139,32 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     public async Task<ReshareOperation> StartAsync(ReshareRequest r)
     {
         var op = Prepare(r, OperatorContext.Actor);
-        store.Put(op);
-        Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
-        if (op.Window is not null) return op;
-        var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
-        if (!preflight.Ok)
+        if (op.Window is not null)
         {
-            op = Move(op, OperationStatus.PreflightFailed, preflight.ToString());
-            throw new CoordinatorException(preflight.Invalid.Count > 0 ? StatusCode.FailedPrecondition : StatusCode.Unavailable,
-                $"reshare {op.Id} refused by its preflight, nothing changed: {preflight}");
+            store.Put(op);
+            Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
+            return op;
         }
-        return await RunAsync(op);
+        runs[op.Id] = true; // run here, not by the scheduler
+        try
+        {
+            store.Put(op);
+            Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
+            var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
+            if (!preflight.Ok)
+            {
+                op = Move(op, OperationStatus.PreflightFailed, preflight.ToString());
+                throw new CoordinatorException(preflight.Invalid.Count > 0 ? StatusCode.FailedPrecondition : StatusCode.Unavailable,
+                    $"reshare {op.Id} refused by its preflight, nothing changed: {preflight}");
+            }
+            return await RunAsync(op);
+        }
+        finally
+        {
+            if (store.Find(op.Id) is { Status: OperationStatus.Scheduled } stuck)
+                Move(stuck, OperationStatus.Failed, "interrupted before it started; nothing changed");
+            runs.TryRemove(op.Id, out _);
+        }
     }
 
     /// <summary>Cancels a scheduled operation (a running one cannot be cancelled: it commits or fails as a whole).</summary>
@@ -175,7 +190,9 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         }
         try
         {
-            op = Move(op, OperationStatus.Running, null, OperatorContext.Current ?? OperatorContext.Coordinator);
+            if (store.Find(op.Id) is not { Status: OperationStatus.Scheduled } fresh)
+                throw new CoordinatorException(StatusCode.FailedPrecondition, $"reshare {op.Id} is no longer scheduled");
+            op = Move(fresh, OperationStatus.Running, null, OperatorContext.Current ?? OperatorContext.Coordinator);
             try
             {
                 var ev = await engine.ReshareAsync(op.Quorum, op.AllWallets ? [] : op.Wallets.Select(w => w.Wallet).ToList(), $"{op.Reason} [{op.Id}]",
@@ -250,6 +267,10 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
                 if (runs.ContainsKey(op.Id)) continue;
                 switch (Scheduler.Decide(op, clock()))
                 {
+                    case Decision.Start when op.Status == OperationStatus.Scheduled && op.Window is null:
+                        // An immediate reshare whose caller is gone (a coordinator restart): never start it behind the operator's back.
+                        Move(op, OperationStatus.Failed, "interrupted before it started (the coordinator restarted); nothing changed", OperatorContext.Coordinator);
+                        break;
                     case Decision.Start when op.Status == OperationStatus.Scheduled:
                         await TryStartAsync(op);
                         break;
