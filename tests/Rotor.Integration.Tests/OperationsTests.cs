@@ -112,9 +112,11 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     }
 
     [Fact]
-    public async Task A_scheduled_reshare_runs_inside_its_window()
+    public async Task A_scheduled_reshare_runs_inside_its_window_and_auto_backup_writes_fresh_backups()
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        var keygen = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-auto.key"));
+        await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", keygen["publicKey"]!.GetValue<string>());
         var start = DateTimeOffset.UtcNow.AddSeconds(3);
         var op = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "compliance", "--note", "audit 2025",
             "--window-start", Iso(start), "--window-end", Iso(start.AddMinutes(2)));
@@ -126,6 +128,17 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.All((await q.CheckUsable(cluster.Api, "cs1,cs2")).Values, e => Assert.Equal(1ul, e));
         var kinds = (await Log(q.Name)).Where(e => e["subject"]?.GetValue<string>() == op["id"]!.GetValue<string>()).Select(e => e["kind"] + ":" + e["details"]!["to"]).ToList();
         Assert.Equal(["reshare.requested:", "reshare.status:running", "reshare.status:committed"], kinds);
+
+        foreach (var node in new[] { "cs1", "cs2", "cs3" })
+        {
+            var auto = (await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
+            Assert.Equal("current", auto["status"]!.GetValue<string>());
+            Assert.Equal(1ul, auto["wallets"]![0]!["epoch"]!.GetValue<ulong>());
+            var copy = auto["nodePath"]!.GetValue<string>();
+            Assert.StartsWith(Path.Combine(cluster.Dir, "nodes", node), copy);
+            var verdict = await cluster.Ok("backup", "verify", copy, "--key-file", keygen["keyFile"]!.GetValue<string>());
+            Assert.True(verdict["allCurrent"]!.GetValue<bool>() && verdict["authenticated"]!.GetValue<bool>());
+        }
     }
 
     [Fact]
@@ -165,6 +178,13 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal(set["nextWindowStart"]!.GetValue<string>(), op["windowStart"]!.GetValue<string>());
         await cluster.Ok("policy", "clear", "--quorum", q.Name);
         Assert.Equal("cancelled", (await cluster.Ok("reshare", "show", opId))["status"]!.GetValue<string>());
+
+        var later = DateTimeOffset.UtcNow.AddDays(1);
+        var manual = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "compliance", "--window-start", Iso(later), "--window-end", Iso(later.AddHours(1)));
+        var cancelled = await cluster.Ok("reshare", "cancel", manual["id"]!.GetValue<string>());
+        Assert.Equal("cancelled", cancelled["status"]!.GetValue<string>());
+        Assert.Contains("cancelled by", cancelled["problem"]!.GetValue<string>());
+        Assert.Contains("only a scheduled reshare", await cluster.Fails("reshare", "cancel", manual["id"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -188,6 +208,30 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         var delivered = (await Log(q.Name)).Where(e => e["kind"]!.GetValue<string>() == "mailbox.delivered").ToList();
         Assert.Single(delivered);
         Assert.True(delivered[0]["details"]!["activated"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task An_offline_member_whose_mail_fails_its_checks_is_repaired_by_the_others_and_signs()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "secp256k1");
+        cluster.Kill("cs3");
+        try
+        {
+            var r = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-incident", "--allow-offline", "cs3");
+            // Alter one byte of the last envelope held for cs3 (inside its signature): cs3 must refuse it and keep nothing.
+            var ops = Path.Combine(cluster.Dir, "coordinator", "operations.db");
+            var payload = Scalar<byte[]>(ops, $"SELECT payload FROM mailbox WHERE operation = '{r["id"]!.GetValue<string>()}'");
+            payload[^10] ^= 0x01;
+            Sql(ops, "UPDATE mailbox SET payload = $p WHERE operation = $o", ("$p", payload), ("$o", r["id"]!.GetValue<string>()));
+        }
+        finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        await Checks.SettledAsync(cluster.Api, q.Name);
+        Assert.All((await q.CheckUsable(cluster.Api, "cs3,cs2")).Values, e => Assert.Equal(1ul, e));
+        var log = await Log(q.Name);
+        var delivery = log.Single(e => e["kind"]!.GetValue<string>() == "mailbox.delivered");
+        Assert.False(delivery["details"]!["activated"]!.GetValue<bool>());
+        Assert.Contains("signature", delivery["details"]!["problem"]!.GetValue<string>());
+        Assert.Contains(log, e => e["kind"]!.GetValue<string>() == "repair.completed" && e["subject"]!.GetValue<string>() == "cs3");
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Rotor.Node.Vault;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 using Rotor.Rpc.NodeOps;
+using Rotor.Rpc.Sessions;
 using Rotor.Rpc.Tls;
 
 namespace Rotor.Node.Backups;
@@ -61,7 +62,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
     public override Task<NodeRestoreReply> RestoreBackup(NodeRestoreRequest request, ServerCallContext context) => Guard(() =>
     {
         var file = BackupFile.Parse(request.File.Span);
-        var current = request.Current.ToDictionary(p => p.KeyId, ToPackage);
+        var current = request.Current.ToDictionary(p => p.KeyId, ReshareSetup.Package);
         var verdicts = BackupAssessment.AssessAll(file, node.Name, w => current.TryGetValue(w, out var p)
             ? new CurrentShard(p, Identifier.FromUInt64(p.Group, request.MemberIndex))
             : null);
@@ -102,15 +103,6 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     private byte[] OpenSecret(SealedSecret sealedSecret, string purpose, string backupId) =>
         BackupSecrets.Open(node.Identity, node.Name, purpose, backupId, BackupSecrets.ParseKind(sealedSecret.Kind), sealedSecret.Box.Span);
-
-    private static PublicKeyPackage ToPackage(Rotor.Rpc.Node.KeyPackage p)
-    {
-        var scheme = Schemes.Parse(p.Scheme);
-        var g = scheme.Group();
-        return new PublicKeyPackage(p.KeyId, scheme, p.Epoch, (int)p.Threshold,
-            p.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(kv.Value.Span)),
-            g.DecodeElement(p.GroupPublicKey.Span));
-    }
 
     /// <summary>Turns refusals into gRPC errors whose message names the node and what is wrong.</summary>
     private Task<T> Guard<T>(Func<T> action)
