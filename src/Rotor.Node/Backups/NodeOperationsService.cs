@@ -4,7 +4,6 @@ using Google.Protobuf;
 using Rotor.Crypto;
 using Rotor.Crypto.Sharing;
 using Rotor.Node.Vault;
-using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 using Rotor.Rpc.NodeOps;
 using Rotor.Rpc.Sessions;
