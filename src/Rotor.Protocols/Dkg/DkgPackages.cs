@@ -1,9 +1,19 @@
-using System.Buffers.Binary;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 
 namespace Rotor.Protocols.Dkg;
+
+/// <summary>The DKG round a package belongs to.</summary>
+public enum DkgRound : byte
+{
+    /// <summary>Round 1, broadcast: Feldman commitment and proof of knowledge.</summary>
+    Commitments = 1,
+    /// <summary>Round 2, private: one secret share per recipient.</summary>
+    Shares = 2,
+    /// <summary>Round 3, broadcast: digests of every round-1 package received.</summary>
+    Confirmation = 3,
+}
 
 /// <summary>What every DKG package carries besides its body: the session digest, the sender and the round.</summary>
 public interface IDkgPackage
@@ -20,7 +30,7 @@ public interface IDkgPackage
 /// <summary>
 /// Round 1, broadcast to every other member: the dealer's Feldman commitment C = (a_k·G) to its random polynomial
 /// of degree t−1 and its proof of knowledge of a₀. Public. Well-formed (every point decoded), not yet verified.
-/// Wire: header ‖ t (2 bytes, big-endian) ‖ C₀ ‖ … ‖ C_{t−1} ‖ R ‖ μ.
+/// Wire: 0x01 ‖ session (64) ‖ sender ‖ t (2 bytes, big-endian) ‖ C₀ ‖ … ‖ C_{t−1} ‖ R ‖ μ.
 /// </summary>
 public sealed class Round1Package : IDkgPackage
 {
@@ -29,7 +39,7 @@ public sealed class Round1Package : IDkgPackage
 
     internal Round1Package(ReadOnlySpan<byte> session, Identifier sender, FeldmanCommitment commitment, ProofOfKnowledge proof)
     {
-        if (session.Length != DkgWire.SessionLength) throw new ArgumentException($"session digest must be {DkgWire.SessionLength} bytes");
+        if (session.Length != Wire.DigestLength) throw new ArgumentException($"session digest must be {Wire.DigestLength} bytes");
         if (commitment.Threshold > ushort.MaxValue) throw new ArgumentException("commitment too long");
         this.session = session.ToArray();
         Sender = sender;
@@ -49,32 +59,22 @@ public sealed class Round1Package : IDkgPackage
 
     public byte[] ToBytes()
     {
-        var g = Commitment.Group;
-        int h = DkgWire.HeaderLength(g);
-        var b = new byte[h + 2 + Commitment.Threshold * g.ElementLength + ProofOfKnowledge.Length(g)];
-        DkgWire.WriteHeader(b, Round, session, Sender);
-        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(h), (ushort)Commitment.Threshold);
-        int o = h + 2;
-        foreach (var c in Commitment.Coefficients)
-        {
-            c.Encoding.CopyTo(b.AsSpan(o));
-            o += g.ElementLength;
-        }
-        Proof.WriteTo(b.AsSpan(o));
-        return b;
+        var w = new WireWriter(WireType.DkgCommitments, session, Sender).Count(Commitment.Threshold);
+        foreach (var c in Commitment.Coefficients) w.Element(c);
+        return w.Element(Proof.R).Scalar(Proof.Mu).ToArray();
     }
 
     /// <summary>Decodes a package, checking every length and encoding; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
     public static Round1Package Decode(Group group, ReadOnlySpan<byte> bytes)
     {
-        var r = DkgWire.ReadHeader(group, bytes, DkgRound.Commitments, out var session, out var sender);
-        int t = r.ReadUInt16("commitment length");
+        var r = new WireReader(group, "DKG round-1 package", WireType.DkgCommitments, bytes);
+        int t = r.Count("commitment length");
         if (t == 0) throw r.Malformed("empty commitment");
         var coefficients = new Element[t];
-        for (int k = 0; k < t; k++) coefficients[k] = r.ReadElement($"commitment coefficient {k}");
-        var proof = new ProofOfKnowledge(r.ReadElement("proof R"), r.ReadScalar("proof μ"));
+        for (int k = 0; k < t; k++) coefficients[k] = r.Element($"commitment coefficient {k}");
+        var proof = new ProofOfKnowledge(r.Element("proof R"), r.Scalar("proof μ"));
         r.End();
-        return new Round1Package(session, sender, new FeldmanCommitment(coefficients), proof);
+        return new Round1Package(r.Digest, r.Sender, new FeldmanCommitment(coefficients), proof);
     }
 
     /// <summary>
@@ -96,7 +96,7 @@ public sealed class Round1Package : IDkgPackage
 
 /// <summary>
 /// Round 2, sent privately to one recipient: the dealer's polynomial evaluated at the recipient's identifier.
-/// Secret: the services layer encrypts it end to end. Wire: header ‖ recipient ‖ f(recipient).
+/// Secret: the services layer encrypts it end to end. Wire: 0x02 ‖ session (64) ‖ sender ‖ recipient ‖ f(recipient).
 /// </summary>
 public sealed class Round2Package : IDkgPackage
 {
@@ -104,7 +104,7 @@ public sealed class Round2Package : IDkgPackage
 
     internal Round2Package(ReadOnlySpan<byte> session, Identifier sender, Identifier recipient, Scalar share)
     {
-        if (session.Length != DkgWire.SessionLength) throw new ArgumentException($"session digest must be {DkgWire.SessionLength} bytes");
+        if (session.Length != Wire.DigestLength) throw new ArgumentException($"session digest must be {Wire.DigestLength} bytes");
         if (!ReferenceEquals(sender.Group, recipient.Group) || !ReferenceEquals(sender.Group, share.Group))
             throw new ArgumentException("values of different groups");
         this.session = session.ToArray();
@@ -123,25 +123,16 @@ public sealed class Round2Package : IDkgPackage
     /// <summary>f_sender(recipient). Secret.</summary>
     public Scalar Share { get; }
 
-    public byte[] ToBytes()
-    {
-        var g = Share.Group;
-        int h = DkgWire.HeaderLength(g);
-        var b = new byte[h + 2 * g.ScalarLength];
-        DkgWire.WriteHeader(b, Round, session, Sender);
-        Recipient.Scalar.WriteTo(b.AsSpan(h, g.ScalarLength));
-        Share.WriteTo(b.AsSpan(h + g.ScalarLength, g.ScalarLength));
-        return b;
-    }
+    public byte[] ToBytes() => new WireWriter(WireType.DkgShares, session, Sender).Identifier(Recipient).Scalar(Share).ToArray();
 
     /// <summary>Decodes a package, checking every length and encoding; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
     public static Round2Package Decode(Group group, ReadOnlySpan<byte> bytes)
     {
-        var r = DkgWire.ReadHeader(group, bytes, DkgRound.Shares, out var session, out var sender);
-        var recipient = r.ReadIdentifier("recipient");
-        var share = r.ReadScalar("share");
+        var r = new WireReader(group, "DKG round-2 package", WireType.DkgShares, bytes);
+        var recipient = r.Identifier("recipient");
+        var share = r.Scalar("share");
         r.End();
-        return new Round2Package(session, sender, recipient, share);
+        return new Round2Package(r.Digest, r.Sender, recipient, share);
     }
 
     /// <summary>Never prints the share.</summary>
@@ -152,18 +143,18 @@ public sealed class Round2Package : IDkgPackage
 /// Round 3, broadcast: the sender's digest of every member's round-1 package as it received it (its own included),
 /// in the session's member order. All members must confirm the same digests before the key counts, so a dealer
 /// that broadcast different commitments to different members is caught. Public.
-/// Wire: header ‖ n (2 bytes, big-endian) ‖ n × 64-byte digests.
+/// Wire: 0x03 ‖ session (64) ‖ sender ‖ n (2 bytes, big-endian) ‖ n × 64-byte digests.
 /// </summary>
 public sealed class Confirmation : IDkgPackage
 {
-    public const int DigestLength = 64;
+    public const int DigestLength = Wire.DigestLength;
 
     private readonly byte[] session;
     private readonly byte[][] digests;
 
     internal Confirmation(ReadOnlySpan<byte> session, Identifier sender, IReadOnlyList<byte[]> digests)
     {
-        if (session.Length != DkgWire.SessionLength) throw new ArgumentException($"session digest must be {DkgWire.SessionLength} bytes");
+        if (session.Length != Wire.DigestLength) throw new ArgumentException($"session digest must be {Wire.DigestLength} bytes");
         if (digests.Count > ushort.MaxValue || digests.Any(d => d.Length != DigestLength)) throw new ArgumentException("bad digest list");
         this.session = session.ToArray();
         Sender = sender;
@@ -183,24 +174,20 @@ public sealed class Confirmation : IDkgPackage
 
     public byte[] ToBytes()
     {
-        var g = Sender.Group;
-        int h = DkgWire.HeaderLength(g);
-        var b = new byte[h + 2 + digests.Length * DigestLength];
-        DkgWire.WriteHeader(b, Round, session, Sender);
-        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(h), (ushort)digests.Length);
-        for (int i = 0; i < digests.Length; i++) digests[i].CopyTo(b, h + 2 + i * DigestLength);
-        return b;
+        var w = new WireWriter(WireType.DkgConfirmation, session, Sender).Count(digests.Length);
+        foreach (var d in digests) w.Bytes(d);
+        return w.ToArray();
     }
 
     /// <summary>Decodes a confirmation, checking every length; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
     public static Confirmation Decode(Group group, ReadOnlySpan<byte> bytes)
     {
-        var r = DkgWire.ReadHeader(group, bytes, DkgRound.Confirmation, out var session, out var sender);
-        int n = r.ReadUInt16("digest count");
+        var r = new WireReader(group, "DKG confirmation", WireType.DkgConfirmation, bytes);
+        int n = r.Count("digest count");
         var digests = new byte[n][];
-        for (int i = 0; i < n; i++) digests[i] = r.ReadBytes(DigestLength, $"digest {i}").ToArray();
+        for (int i = 0; i < n; i++) digests[i] = r.Bytes(DigestLength, $"digest {i}").ToArray();
         r.End();
-        return new Confirmation(session, sender, digests);
+        return new Confirmation(r.Digest, r.Sender, digests);
     }
 
     public override string ToString() => $"Confirmation(from {Sender}, {digests.Length} digests)";

@@ -1,4 +1,3 @@
-using Rotor.Crypto;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols.Resharing;
@@ -29,7 +28,7 @@ public sealed class RepairCommitments
     /// <summary>type 0x21 | plan digest (64) | helper | count (u16 BE) | count elements.</summary>
     public byte[] ToBytes()
     {
-        var w = new WireWriter(WireType.RepairCommitments).Bytes(PlanDigest).Identifier(Helper).Count(Masks.Count);
+        var w = new WireWriter(WireType.RepairCommitments, PlanDigest, Helper).Count(Masks.Count);
         foreach (var m in Masks) w.Element(m);
         return w.ToArray();
     }
@@ -37,21 +36,11 @@ public sealed class RepairCommitments
     /// <summary>Decodes strictly; refuses with <see cref="Fault.MalformedMessage"/>, naming the helper once known.</summary>
     public static RepairCommitments Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        Identifier? helper = null;
-        try
-        {
-            var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message);
-            var digest = r.Bytes(Wire.DigestLength).ToArray();
-            helper = r.Identifier();
-            var masks = new Element[r.Count()];
-            for (int k = 0; k < masks.Length; k++) masks[k] = r.Element();
-            r.End();
-            return new RepairCommitments(digest, helper.Value, masks);
-        }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, helper, "helper");
-        }
+        var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message);
+        var masks = new Element[r.Count("mask count")];
+        for (int k = 0; k < masks.Length; k++) masks[k] = r.Element($"mask {k}");
+        r.End();
+        return new RepairCommitments(r.Digest, r.Sender, masks);
     }
 
     public override string ToString() => $"RepairCommitments(helper {Helper}, {Masks.Count} masks)";
@@ -78,25 +67,15 @@ public sealed class RepairDelta
     public Scalar Value { get; }
 
     /// <summary>type 0x22 | plan digest (64) | from | to | δ (scalars).</summary>
-    public byte[] ToBytes() => new WireWriter(WireType.RepairDelta).Bytes(PlanDigest).Identifier(From).Identifier(To).Scalar(Value).ToArray();
+    public byte[] ToBytes() => new WireWriter(WireType.RepairDelta, PlanDigest, From).Identifier(To).Scalar(Value).ToArray();
 
     public static RepairDelta Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        Identifier? from = null;
-        try
-        {
-            var r = new WireReader(scheme.Group(), "repair delta", WireType.RepairDelta, message);
-            var digest = r.Bytes(Wire.DigestLength).ToArray();
-            from = r.Identifier();
-            var to = r.Identifier();
-            var value = r.Scalar();
-            r.End();
-            return new RepairDelta(digest, from.Value, to, value);
-        }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, from, "helper");
-        }
+        var r = new WireReader(scheme.Group(), "repair delta", WireType.RepairDelta, message);
+        var to = r.Identifier("recipient helper");
+        var value = r.Scalar("value");
+        r.End();
+        return new RepairDelta(r.Digest, r.Sender, to, value);
     }
 
     /// <summary>Never prints the value.</summary>
@@ -131,29 +110,19 @@ public sealed class RepairSigma
     /// <summary>type 0x23 | plan digest (64) | helper | σ | count (u16 BE) | count × (helper | digest (64)).</summary>
     public byte[] ToBytes()
     {
-        var w = new WireWriter(WireType.RepairSigma).Bytes(PlanDigest).Identifier(Helper).Scalar(Value).Count(Seen.Count);
+        var w = new WireWriter(WireType.RepairSigma, PlanDigest, Helper).Scalar(Value).Count(Seen.Count);
         foreach (var d in Seen) w.Identifier(d.Dealer).Bytes(d.Digest);
         return w.ToArray();
     }
 
     public static RepairSigma Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        Identifier? helper = null;
-        try
-        {
-            var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message);
-            var digest = r.Bytes(Wire.DigestLength).ToArray();
-            helper = r.Identifier();
-            var value = r.Scalar();
-            var seen = new DealerDigest[r.Count()];
-            for (int k = 0; k < seen.Length; k++) seen[k] = new DealerDigest(r.Identifier(), r.Bytes(Wire.DigestLength).ToArray());
-            r.End();
-            return new RepairSigma(digest, helper.Value, value, seen);
-        }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, helper, "helper");
-        }
+        var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message);
+        var value = r.Scalar("value");
+        var seen = new DealerDigest[r.Count("digest count")];
+        for (int k = 0; k < seen.Length; k++) seen[k] = new DealerDigest(r.Identifier($"helper {k}"), r.Bytes(Wire.DigestLength, $"digest {k}").ToArray());
+        r.End();
+        return new RepairSigma(r.Digest, r.Sender, value, seen);
     }
 
     /// <summary>Never prints the value.</summary>

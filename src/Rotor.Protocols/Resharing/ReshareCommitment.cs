@@ -1,4 +1,3 @@
-using Rotor.Crypto;
 using Rotor.Crypto.Sharing;
 
 namespace Rotor.Protocols.Resharing;
@@ -26,7 +25,7 @@ public sealed class ReshareCommitment
     /// <summary>type 0x11 | plan digest (64) | dealer (scalar) | count (u16 BE) | count elements.</summary>
     public byte[] ToBytes()
     {
-        var w = new WireWriter(WireType.ReshareCommitment).Bytes(PlanDigest).Identifier(Dealer).Count(Commitment.Threshold);
+        var w = new WireWriter(WireType.ReshareCommitment, PlanDigest, Dealer).Count(Commitment.Threshold);
         foreach (var c in Commitment.Coefficients) w.Element(c);
         return w.ToArray();
     }
@@ -37,24 +36,13 @@ public sealed class ReshareCommitment
     /// </summary>
     public static ReshareCommitment Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        const string what = "reshare commitment";
-        Identifier? dealer = null;
-        try
-        {
-            var r = new WireReader(scheme.Group(), what, WireType.ReshareCommitment, message);
-            var digest = r.Bytes(Wire.DigestLength).ToArray();
-            dealer = r.Identifier();
-            int n = r.Count();
-            if (n == 0) throw new InvalidEncodingException(what, EncodingError.WrongLength, "no coefficients");
-            var cs = new Crypto.Groups.Element[n];
-            for (int k = 0; k < n; k++) cs[k] = r.Element();
-            r.End();
-            return new ReshareCommitment(digest, dealer.Value, new FeldmanCommitment(cs));
-        }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, dealer, "dealer");
-        }
+        var r = new WireReader(scheme.Group(), "reshare commitment", WireType.ReshareCommitment, message);
+        int n = r.Count("coefficient count");
+        if (n == 0) throw r.Malformed("no coefficients");
+        var cs = new Crypto.Groups.Element[n];
+        for (int k = 0; k < n; k++) cs[k] = r.Element($"coefficient {k}");
+        r.End();
+        return new ReshareCommitment(r.Digest, r.Sender, new FeldmanCommitment(cs));
     }
 
     public override string ToString() => $"ReshareCommitment(dealer {Dealer}, {Commitment.Threshold} coefficients)";

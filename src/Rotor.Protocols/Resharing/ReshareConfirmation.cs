@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Rotor.Crypto;
 using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
@@ -45,7 +44,7 @@ public sealed class ReshareConfirmation
     /// <summary>type 0x13 | event digest (64) | member | count (u16 BE) | count × (dealer | digest (64)).</summary>
     public byte[] ToBytes()
     {
-        var w = new WireWriter(WireType.ReshareConfirmation).Bytes(EventDigest).Identifier(Member).Count(DealerDigests.Count);
+        var w = new WireWriter(WireType.ReshareConfirmation, EventDigest, Member).Count(DealerDigests.Count);
         foreach (var d in DealerDigests) w.Identifier(d.Dealer).Bytes(d.Digest);
         return w.ToArray();
     }
@@ -53,27 +52,16 @@ public sealed class ReshareConfirmation
     /// <summary>Decodes strictly (dealers strictly ascending); refuses with <see cref="Fault.MalformedMessage"/>, naming the member once known.</summary>
     public static ReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        const string what = "reshare confirmation";
-        Identifier? member = null;
-        try
+        var r = new WireReader(scheme.Group(), "reshare confirmation", WireType.ReshareConfirmation, message);
+        var ds = new DealerDigest[r.Count("dealer count")];
+        for (int i = 0; i < ds.Length; i++)
         {
-            var r = new WireReader(scheme.Group(), what, WireType.ReshareConfirmation, message);
-            var ev = r.Bytes(Wire.DigestLength).ToArray();
-            member = r.Identifier();
-            var ds = new DealerDigest[r.Count()];
-            for (int i = 0; i < ds.Length; i++)
-            {
-                ds[i] = new DealerDigest(r.Identifier(), r.Bytes(Wire.DigestLength).ToArray());
-                if (i > 0 && ds[i].Dealer.CompareTo(ds[i - 1].Dealer) <= 0)
-                    throw new InvalidEncodingException(what, EncodingError.NonCanonical, "dealers are not in strictly ascending order");
-            }
-            r.End();
-            return new ReshareConfirmation(ev, member.Value, ds);
+            ds[i] = new DealerDigest(r.Identifier($"dealer {i}"), r.Bytes(Wire.DigestLength, $"digest {i}").ToArray());
+            if (i > 0 && ds[i].Dealer.CompareTo(ds[i - 1].Dealer) <= 0)
+                throw r.Malformed("dealers are not in strictly ascending order");
         }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, member, "new member");
-        }
+        r.End();
+        return new ReshareConfirmation(r.Digest, r.Sender, ds);
     }
 
     /// <summary>What the member signs: a domain-separation prefix, then <see cref="ToBytes"/>.</summary>

@@ -1,4 +1,3 @@
-using Rotor.Crypto;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
 
@@ -31,26 +30,16 @@ public sealed class ReshareSubShare
 
     /// <summary>type 0x12 | plan digest (64) | dealer | recipient | value (scalars). Secret bytes: encrypt them.</summary>
     public byte[] ToBytes() =>
-        new WireWriter(WireType.ReshareSubShare).Bytes(PlanDigest).Identifier(Dealer).Identifier(Recipient).Scalar(Value).ToArray();
+        new WireWriter(WireType.ReshareSubShare, PlanDigest, Dealer).Identifier(Recipient).Scalar(Value).ToArray();
 
     /// <summary>Decodes strictly; a bad message is refused with <see cref="Fault.MalformedMessage"/>, naming the dealer once known.</summary>
     public static ReshareSubShare Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
-        Identifier? dealer = null;
-        try
-        {
-            var r = new WireReader(scheme.Group(), "reshare sub-share", WireType.ReshareSubShare, message);
-            var digest = r.Bytes(Wire.DigestLength).ToArray();
-            dealer = r.Identifier();
-            var recipient = r.Identifier();
-            var value = r.Scalar();
-            r.End();
-            return new ReshareSubShare(digest, dealer.Value, recipient, value);
-        }
-        catch (InvalidEncodingException e)
-        {
-            throw Wire.Malformed(e, dealer, "dealer");
-        }
+        var r = new WireReader(scheme.Group(), "reshare sub-share", WireType.ReshareSubShare, message);
+        var recipient = r.Identifier("recipient");
+        var value = r.Scalar("value");
+        r.End();
+        return new ReshareSubShare(r.Digest, r.Sender, recipient, value);
     }
 
     /// <summary>Never prints the value.</summary>

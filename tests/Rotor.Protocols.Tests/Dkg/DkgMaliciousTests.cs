@@ -130,15 +130,15 @@ public class DkgMaliciousTests
     {
         var run = new Run(scheme);
         var g = run.Group;
-        int body = 2 + DkgWire.SessionLength + g.ScalarLength + 2;
+        int body = Wire.HeaderLength(g) + 2;
         foreach (var corrupt in new Func<byte[], byte[]>[]
         {
             b => { b.AsSpan(body + g.ElementLength, g.ElementLength).Fill(0xff); return b; }, // C₁: not an encoding (y ≥ p; bad SEC1 prefix)
             b => { g.Identity.Encoding.CopyTo(b.AsSpan(body)); return b; },                 // C₀ = identity
             b => b[..^1],                                                                    // truncated
             b => [.. b, 0],                                                                  // trailing byte
-            b => { b[0] = 2; return b; },                                                    // unknown version
-            b => { b[1] = (byte)DkgRound.Shares; return b; },                                // round-2 marker
+            b => { b[0] = 0x7f; return b; },                                                 // unknown type
+            b => { b[0] = (byte)WireType.DkgShares; return b; },                             // round-2 type
             b => { b[body - 1] = T + 1; return b; },                                         // claims one more coefficient
         })
         {
@@ -154,7 +154,7 @@ public class DkgMaliciousTests
     {
         var run = new Run(Scheme.Ed25519);
         var bytes = run.Round1[0].Package.ToBytes();
-        bytes.AsSpan(2 + DkgWire.SessionLength, 32).Clear(); // identifier 0
+        bytes.AsSpan(Wire.SenderOffset, 32).Clear(); // identifier 0
         var e = Refused(() => Round1Package.Decode(run.Group, bytes));
         Assert.Equal(Fault.MalformedMessage, e.Fault);
         Assert.Empty(e.Culprits);

@@ -39,14 +39,14 @@ public class DkgWireTests
     public void MalformedSharesAndConfirmationsAreBlamedOnTheirSender(Scheme scheme)
     {
         var (_, share, confirmation, g) = OneRun(scheme);
-        int h = DkgWire.HeaderLength(g);
+        int h = Wire.HeaderLength(g);
         var badShares = new[]
         {
             share.ToBytes()[..^1],
             [.. share.ToBytes(), 7],
             Patch(share.ToBytes(), h + g.ScalarLength, Enumerable.Repeat((byte)0xff, g.ScalarLength).ToArray()), // share ≥ order
             Patch(share.ToBytes(), h, new byte[g.ScalarLength]),                                                   // recipient 0
-            Patch(share.ToBytes(), 1, [(byte)DkgRound.Confirmation]),
+            Patch(share.ToBytes(), 0, [(byte)WireType.DkgConfirmation]),                                          // another message type
         };
         foreach (var b in badShares)
         {
