@@ -37,10 +37,13 @@ public sealed class Output(bool json)
 
     public Task Progress(string what, Func<Task> step) => Progress(what, async () => { await step(); return 0; });
 
-    /// <summary>A line of human output (suppressed in --json mode).</summary>
-    public void Line(string markup)
+    /// <summary>
+    /// A line of human output (suppressed in --json mode): markup in the literal text, every interpolated value
+    /// shown as plain text (names, paths and messages may contain '[' or ']').
+    /// </summary>
+    public void Line(FormattableString markup)
     {
-        if (!Json) AnsiConsole.MarkupLine(markup);
+        if (!Json) AnsiConsole.MarkupLineInterpolated(markup);
     }
 
     /// <summary>Runs a command body and turns every failure into a clear message and a non-zero exit.</summary>

@@ -38,6 +38,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// <summary>Registers a node: fetches its certificate over mutual TLS, checks it names the node and carries identity keys.</summary>
     public async Task<NodeEntry> AddNodeAsync(string name, string endpoint)
     {
+        RequireName("node", name);
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme != "https")
             throw new CoordinatorException(StatusCode.InvalidArgument, $"endpoint '{endpoint}' is not an https:// URL");
         NodeInfo info;
@@ -98,7 +99,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 
     public QuorumEntry CreateQuorum(string name, int threshold, IReadOnlyList<string> members)
     {
-        if (string.IsNullOrWhiteSpace(name)) throw new CoordinatorException(StatusCode.InvalidArgument, "quorum name is empty");
+        RequireName("quorum", name);
         if (members.Count == 0) throw new CoordinatorException(StatusCode.InvalidArgument, "a quorum needs members");
         if (members.Distinct().Count() != members.Count) throw new CoordinatorException(StatusCode.InvalidArgument, "a member is listed twice");
         foreach (var m in members) RequireNode(m);
@@ -109,6 +110,13 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.AlreadyExists, e.Message); }
         Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.QuorumCreated, name, name, new { threshold, members });
         return created;
+    }
+
+    /// <summary>Node and quorum names are 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-' (they appear in logs, paths and terminals).</summary>
+    private static void RequireName(string what, string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"invalid {what} name '{name}': use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
     }
 
     public QuorumEntry RequireQuorum(string name) =>

@@ -36,6 +36,7 @@ public sealed class Registry : IDisposable
 
     public Registry(string path)
     {
+        Rotor.Rpc.Tls.SecretFiles.CreatePrivate(path);
         db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         db.Open();
         Exec("""

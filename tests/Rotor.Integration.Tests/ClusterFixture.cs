@@ -49,6 +49,9 @@ public class ClusterFixture : IAsyncLifetime
 
     public Task<(int Code, JsonObject Json, string Error)> Run(params string[] args) => RotorProcess.Run([.. args, "--dir", Dir]);
 
+    /// <summary>Runs rotor against this cluster with readable (not JSON) output.</summary>
+    public Task<(int Code, string Output, string Error)> RunText(params string[] args) => RotorProcess.RunText([.. args, "--dir", Dir]);
+
     /// <summary>The pids cluster.json records.</summary>
     public IEnumerable<(string Name, int Pid)> Processes()
     {

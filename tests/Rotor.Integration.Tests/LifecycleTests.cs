@@ -64,5 +64,20 @@ public sealed class LifecycleTests(FourNodeCluster cluster) : IClassFixture<Four
         Assert.Contains("no wallet 'nope'", await cluster.Fails("sign", "--wallet", "nope", "--message", "00"));
         var status = await cluster.Ok("quorum", "status", "cli");
         Assert.Equal(3, status["members"]!.AsArray().Count);
+        Assert.Contains("invalid quorum name 'bad[x]'", await cluster.Fails("quorum", "create", "--name", "bad[x]", "--threshold", "1", "--members", "cs1"));
+    }
+
+    [Fact]
+    public async Task Readable_output_shows_names_and_plans_as_plain_text()
+    {
+        await cluster.Ok("quorum", "create", "--name", "readable", "--threshold", "2", "--members", "cs1,cs2,cs3");
+        var w = (await cluster.Ok("wallet", "create", "--quorum", "readable", "--scheme", "ed25519"))["walletId"]!.GetValue<string>();
+        var (code, output, error) = await cluster.RunText("reshare", "plan", "--quorum", "readable", "--reason", "compliance", "--note", "[not markup]");
+        Assert.True(code == 0, $"reshare plan failed ({code}): {error}");
+        Assert.Contains("[not markup]", output);
+        Assert.Contains("2-of-{cs1, cs2, cs3}", output);
+        Assert.Contains(w, output);
+        Assert.Contains("backups made obsolete by the commit", output);
+        Assert.Empty(error);
     }
 }

@@ -11,10 +11,24 @@ public static class RotorProcess
     /// <summary>Runs rotor with --json; returns exit code, the parsed stdout object and stderr.</summary>
     public static async Task<(int Code, JsonObject Json, string Error)> Run(params string[] args)
     {
+        var (code, text, error) = await RunText([.. args, "--json"]);
+        JsonObject json;
+        try { json = JsonNode.Parse(text)?.AsObject() ?? throw new FormatException("empty"); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"rotor {string.Join(' ', args)} printed no single JSON object (exit {code}): {text}\n{error}");
+        }
+        return (code, json, error);
+    }
+
+    /// <summary>Runs rotor as given (readable output unless the arguments say --json); returns exit code, stdout and stderr.</summary>
+    public static async Task<(int Code, string Output, string Error)> RunText(params string[] args)
+    {
         var (exe, prefix) = Command.Value;
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in prefix.Concat(args).Append("--json")) psi.ArgumentList.Add(a);
+        foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment.Remove("ROTOR_TEST_CRASH_AT");
+        psi.Environment["COLUMNS"] = "200";
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -25,14 +39,7 @@ public static class RotorProcess
             p.Kill(entireProcessTree: true);
             throw new TimeoutException($"rotor {string.Join(' ', args)} did not finish within 3 minutes");
         }
-        var text = await stdout;
-        JsonObject json;
-        try { json = JsonNode.Parse(text)?.AsObject() ?? throw new FormatException("empty"); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
-        {
-            throw new InvalidOperationException($"rotor {string.Join(' ', args)} printed no single JSON object (exit {p.ExitCode}): {text}\n{await stderr}");
-        }
-        return (p.ExitCode, json, await stderr);
+        return (p.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Runs rotor and asserts success.</summary>

@@ -50,6 +50,14 @@ public sealed class ShareVaultTests : IDisposable
     }
 
     [Fact]
+    public void Vault_file_is_created_readable_by_its_owner_only()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix file modes");
+        using (var v = OpenVault()) v.PutActive([Deal(Scheme.Ed25519, "w1")[0]]);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(VaultPath));
+    }
+
+    [Fact]
     public void Wrong_master_secret_is_refused()
     {
         using (var v = OpenVault()) v.PutActive([Deal(Scheme.Ed25519, "w1")[0]]);

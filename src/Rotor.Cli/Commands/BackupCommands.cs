@@ -63,7 +63,7 @@ public static class BackupCommands
             SecretFiles.Write(path, b.File.ToByteArray());
             var json = Json(b);
             json["file"] = Path.GetFullPath(path);
-            o.Result(json, () => o.Line($"backup [bold]{b.Id}[/] of {b.Node}: {string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}"))} -> {Markup.Escape(path)}"));
+            o.Result(json, () => o.Line($"backup [bold]{b.Id}[/] of {b.Node}: {string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}"))} -> {path}"));
         }));
         return cmd;
     }
@@ -101,7 +101,9 @@ public static class BackupCommands
             };
             o.Result(json, () =>
             {
-                o.Line($"backup [bold]{v.BackupId}[/] of {v.Node}: {(v.Authenticated ? "[green]authenticated[/]" : "[yellow]not authenticated (no passphrase or key given): binding fields as the file states them[/]")}, registry: {Markup.Escape(v.RegisteredStatus)}");
+                o.Line(v.Authenticated
+                    ? (FormattableString)$"backup [bold]{v.BackupId}[/] of {v.Node}: [green]authenticated[/], registry: {v.RegisteredStatus}"
+                    : $"backup [bold]{v.BackupId}[/] of {v.Node}: [yellow]not authenticated (no passphrase or key given): binding fields as the file states them[/], registry: {v.RegisteredStatus}");
                 var table = new Table().AddColumns("wallet", "backup epoch", "current epoch", "status", "why");
                 foreach (var s in v.Shards)
                     table.AddRow(s.Wallet, s.BackupEpoch.ToString(), s.CurrentEpoch.ToString(), s.Current ? "[green]current[/]" : "[red]stale[/]", Markup.Escape(s.Explanation));
@@ -181,7 +183,7 @@ public static class BackupCommands
             finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(priv); }
             var pub = Convert.ToHexStringLower(key.PublicKey);
             o.Result(new JsonObject { ["publicKey"] = pub, ["keyFile"] = Path.GetFullPath(path) },
-                () => o.Line($"recipient public key [bold]{pub}[/] (private key in {Markup.Escape(path)}, keep it offline)"));
+                () => o.Line($"recipient public key [bold]{pub}[/] (private key in {path}, keep it offline)"));
             return Task.CompletedTask;
         }));
         return cmd;

@@ -38,7 +38,7 @@ public static class ClusterCommands
             var c = LocalCluster.From(p.GetValue(ddir));
             var stopped = c.Down();
             o.Result(new JsonObject { ["dir"] = c.Dir, ["stopped"] = new JsonArray(stopped.Select(s => (JsonNode)s).ToArray()) },
-                () => o.Line(stopped.Count == 0 ? "nothing was running" : $"stopped {string.Join(", ", stopped)}"));
+                () => o.Line(stopped.Count == 0 ? (FormattableString)$"nothing was running" : $"stopped {string.Join(", ", stopped)}"));
             return Task.CompletedTask;
         }));
 
@@ -62,7 +62,7 @@ public static class ClusterCommands
         stop.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
             var stopped = LocalCluster.From(p.GetValue(xdir)).StopOne(p.GetValue(xname)!);
-            o.Result(new JsonObject { ["name"] = p.GetValue(xname), ["stopped"] = stopped }, () => o.Line(stopped ? "stopped" : "was not running"));
+            o.Result(new JsonObject { ["name"] = p.GetValue(xname), ["stopped"] = stopped }, () => o.Line(stopped ? (FormattableString)$"stopped" : $"was not running"));
             return Task.CompletedTask;
         }));
 

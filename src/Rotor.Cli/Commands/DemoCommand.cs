@@ -39,7 +39,7 @@ public static class DemoCommand
         var walletsOut = new JsonArray();
         try
         {
-            o.Line($"data in [bold]{Markup.Escape(cluster.Dir)}[/]");
+            o.Line($"data in [bold]{cluster.Dir}[/]");
             await o.Progress("starting a coordinator and nodes cs1, cs2, cs3", () => cluster.UpAsync(3));
             using var client = cluster.Connect();
             var api = client.Coordinator;
@@ -92,7 +92,7 @@ public static class DemoCommand
                 }
                 catch (RpcException e)
                 {
-                    o.Line($"[grey]old shard refused: {Markup.Escape(e.Status.Detail)}[/]");
+                    o.Line($"[grey]old shard refused: {e.Status.Detail}[/]");
                     checks.Add(($"signing {w.WalletId} with an old (epoch {w.Epoch}) shard is refused", true));
                 }
             }

@@ -153,7 +153,7 @@ public static class OperationCommands
             using var client = LocalCluster.From(p.GetValue(cdir)).Connect();
             var r = await client.Operations.ClearPolicyAsync(new PolicyQuery { Quorum = p.GetValue(cquorum)! });
             o.Result(new JsonObject { ["cleared"] = p.GetValue(cquorum), ["policies"] = new JsonArray(r.Policies.Select(x => (JsonNode)Json(x)).ToArray()) },
-                () => o.Line($"policy of {Markup.Escape(p.GetValue(cquorum)!)} removed"));
+                () => o.Line($"policy of {p.GetValue(cquorum)!} removed"));
         }));
 
         policy.Add(set);
@@ -184,8 +184,8 @@ public static class OperationCommands
                         ["intact"] = v.Intact, ["entries"] = v.Entries, ["firstBadEntry"] = v.Intact ? null : v.FirstBadSeq, ["problem"] = v.Intact ? null : v.Problem,
                         ["headHash"] = v.Intact ? v.HeadHash : null, ["publicKey"] = v.PublicKey,
                     }, () => o.Line(v.Intact
-                        ? $"[green]audit log intact[/]: {v.Entries} entries, head {v.HeadHash[..16]}…, key {v.PublicKey}"
-                        : $"[red]audit log NOT intact[/] at entry {v.FirstBadSeq}: {Markup.Escape(v.Problem)}"));
+                        ? (FormattableString)$"[green]audit log intact[/]: {v.Entries} entries, head {v.HeadHash[..16]}…, key {v.PublicKey}"
+                        : $"[red]audit log NOT intact[/] at entry {v.FirstBadSeq}: {v.Problem}"));
                     return;
                 }
                 var r = await client.Operations.ReadLogAsync(new LogQuery { Quorum = p.GetValue(quorum) ?? "" });
@@ -200,11 +200,10 @@ public static class OperationCommands
                     }).ToArray()),
                 }, () =>
                 {
-                    var table = new Table().AddColumns("#", "time", "kind", "quorum", "subject", "by", "details");
+                    // One entry per line, like a log (a table wraps the details into unreadable columns).
                     foreach (var e in r.Entries)
-                        table.AddRow(e.Seq.ToString(), DateTimeOffset.FromUnixTimeMilliseconds(e.Time).ToString("u"), e.Kind, Markup.Escape(e.Quorum), Markup.Escape(e.Subject),
-                            Markup.Escape(e.Actor), Markup.Escape(e.Details.Length > 120 ? e.Details[..117] + "..." : e.Details));
-                    AnsiConsole.Write(table);
+                        AnsiConsole.MarkupLineInterpolated(
+                            $"[grey]{e.Seq,5}  {DateTimeOffset.FromUnixTimeMilliseconds(e.Time):u}[/]  [bold]{e.Kind}[/] {e.Subject}{(e.Quorum.Length > 0 ? $" (quorum {e.Quorum})" : "")} by {e.Actor}  [grey]{e.Details}[/]");
                 });
             });
             return code != 0 ? code : intact ? 0 : 3;
@@ -232,18 +231,32 @@ public static class OperationCommands
 
     private static void Print(ReshareOperationRecord r)
     {
-        AnsiConsole.MarkupLine($"{(r.Id.Length > 0 ? $"reshare [bold]{r.Id}[/]" : "[bold]plan[/]")} of quorum {Markup.Escape(r.Quorum)}: {r.Kind}, {Status(r.Status)}");
-        AnsiConsole.MarkupLine($"  reason: {Markup.Escape(r.Reason)}{(r.Note.Length > 0 ? " — " + Markup.Escape(r.Note) : "")}, requested by {Markup.Escape(r.RequestedBy)}");
-        AnsiConsole.MarkupLine($"  members: {r.OldThreshold}-of-[{string.Join(", ", r.OldMembers)}] -> {r.NewThreshold}-of-[{string.Join(", ", r.NewMembers)}]" +
-                               (r.AllowOffline.Count > 0 ? $" (may be offline: {string.Join(", ", r.AllowOffline)})" : ""));
-        AnsiConsole.MarkupLine($"  wallets: {string.Join(", ", r.Wallets.Select(w => $"{w.Wallet} {w.OldEpoch}->{w.NewEpoch}"))}");
-        if (r.WindowStart.Length > 0) AnsiConsole.MarkupLine($"  window: {r.WindowStart} – {r.WindowEnd}");
+        static string E(string s) => Markup.Escape(s);
+        static string Members(uint t, IEnumerable<string> m) => E($"{t}-of-{{{string.Join(", ", m)}}}");
+        AnsiConsole.MarkupLine($"{(r.Id.Length > 0 ? $"reshare [bold]{E(r.Id)}[/]" : "[bold]plan[/] (dry run, nothing changed)")} of quorum [bold]{E(r.Quorum)}[/]: {E(r.Kind)}, {Status(r.Status)}");
+        AnsiConsole.MarkupLine($"  reason:   {E(r.Reason)}{(r.Note.Length > 0 ? " — " + E(r.Note) : "")}; requested by {E(r.RequestedBy)}");
+        AnsiConsole.MarkupLine($"  members:  {Members(r.OldThreshold, r.OldMembers)} -> {Members(r.NewThreshold, r.NewMembers)}" +
+                               (r.AllowOffline.Count > 0 ? E($" (may be offline: {string.Join(", ", r.AllowOffline)})") : ""));
+        if (r.WindowStart.Length > 0) AnsiConsole.MarkupLine($"  window:   {E(r.WindowStart)} – {E(r.WindowEnd)}");
+        if (r.Wallets.Count > 0)
+        {
+            var wallets = new Table().AddColumns("wallet", "epoch now", "epoch after");
+            foreach (var w in r.Wallets) wallets.AddRow(E(w.Wallet), w.OldEpoch.ToString(), w.NewEpoch.ToString());
+            AnsiConsole.Write(wallets);
+        }
         if (r.Nodes.Count > 0)
-            AnsiConsole.MarkupLine("  nodes: " + string.Join(", ", r.Nodes.Select(n => $"{n.Name} ({n.Role}) {(n.Online ? "[green]online[/]" : n.AllowedOffline ? "[yellow]offline, allowed[/]" : "[red]offline[/]")}")));
-        foreach (var f in r.Preflight) AnsiConsole.MarkupLine($"  [yellow]preflight:[/] {Markup.Escape(f)}");
-        if (r.ObsoleteBackups.Count > 0) AnsiConsole.MarkupLine($"  backups made obsolete by the commit: {string.Join(", ", r.ObsoleteBackups)}");
-        if (r.EventId.Length > 0) AnsiConsole.MarkupLine($"  event {r.EventId}{(r.TranscriptHash.Length > 0 ? $", transcript {r.TranscriptHash[..16]}…" : "")}");
-        if (r.Problem.Length > 0) AnsiConsole.MarkupLine($"  [red]{Markup.Escape(r.Problem)}[/]");
+        {
+            var nodes = new Table().AddColumns("node", "role", "now");
+            foreach (var n in r.Nodes)
+                nodes.AddRow(E(n.Name), E(n.Role), n.Online ? "[green]online[/]" : n.AllowedOffline ? "[yellow]offline (allowed)[/]" : "[red]offline[/]");
+            AnsiConsole.Write(nodes);
+        }
+        foreach (var f in r.Preflight) AnsiConsole.MarkupLine($"  [yellow]preflight:[/] {E(f)}");
+        AnsiConsole.MarkupLine(r.ObsoleteBackups.Count > 0
+            ? $"  backups made obsolete by the commit: {E(string.Join(", ", r.ObsoleteBackups))}"
+            : "  backups made obsolete by the commit: none registered");
+        if (r.EventId.Length > 0) AnsiConsole.MarkupLine($"  event {E(r.EventId)}{(r.TranscriptHash.Length > 0 ? $", transcript {E(r.TranscriptHash[..16])}…" : "")}");
+        if (r.Problem.Length > 0) AnsiConsole.MarkupLine($"  [red]{E(r.Problem)}[/]");
     }
 
     private static string Status(string s) => s switch
@@ -262,7 +275,8 @@ public static class OperationCommands
     private static void Print(IEnumerable<PolicyRecord> policies)
     {
         var table = new Table().AddColumns("quorum", "every", "window (UTC)", "next refresh", "operation");
-        foreach (var r in policies) table.AddRow(r.Quorum, r.Every, r.Window, $"{r.NextWindowStart} – {r.NextWindowEnd}", r.NextOperation);
+        foreach (var r in policies)
+            table.AddRow(Markup.Escape(r.Quorum), Markup.Escape(r.Every), Markup.Escape(r.Window), Markup.Escape($"{r.NextWindowStart} – {r.NextWindowEnd}"), Markup.Escape(r.NextOperation));
         AnsiConsole.Write(table);
     }
 }

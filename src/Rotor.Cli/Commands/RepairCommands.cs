@@ -49,7 +49,7 @@ public static class RepairCommands
             using var client = LocalCluster.From(p.GetValue(dir)).Connect();
             var r2 = await client.Operations.SetQuorumOptionsAsync(req);
             o.Result(new JsonObject { ["quorum"] = r2.Quorum, ["autoBackup"] = r2.AutoBackupRecipient.Length > 0, ["recipient"] = r2.AutoBackupRecipient.Length > 0 ? r2.AutoBackupRecipient : null },
-                () => o.Line(r2.AutoBackupRecipient.Length > 0 ? $"quorum {r2.Quorum}: automatic backups sealed to {r2.AutoBackupRecipient}" : $"quorum {r2.Quorum}: automatic backups off"));
+                () => o.Line(r2.AutoBackupRecipient.Length > 0 ? (FormattableString)$"quorum {r2.Quorum}: automatic backups sealed to {r2.AutoBackupRecipient}" : $"quorum {r2.Quorum}: automatic backups off"));
         }));
         return cmd;
     }

@@ -32,7 +32,7 @@ public static class SimulateCommand
             try
             {
                 result = Simulator.Run(s, parse.GetValue(threshold), parse.GetValue(members), messages, steps,
-                    progress: output.Json ? null : m => output.Line($"[grey]{Markup.Escape(m)}[/]"));
+                    progress: output.Json ? null : m => output.Line($"[grey]{m}[/]"));
             }
             catch (ArgumentException e)
             {

@@ -56,6 +56,7 @@ public sealed class ShareVault : IDisposable
     {
         var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterSecret.ToArray(), 32,
             "rotor/vault/v1"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes("vault key for " + nodeName));
+        Rotor.Rpc.Tls.SecretFiles.CreatePrivate(path);
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         db.Open();
         var vault = new ShareVault(db, key, nodeName, path);

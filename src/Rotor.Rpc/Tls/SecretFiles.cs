@@ -21,6 +21,18 @@ public static class SecretFiles
         f.Flush(flushToDisk: true);
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> empty with mode 0600 if it does not exist, so that a database opened there
+    /// afterwards (and its journal, which SQLite creates with the database's mode) is private to its owner.
+    /// </summary>
+    public static void CreatePrivate(string path)
+    {
+        if (File.Exists(path)) return;
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var _ = new FileStream(path, options);
+    }
+
     /// <summary>Reads a secret file after <see cref="CheckPermissions"/>.</summary>
     public static string Read(string path)
     {
