@@ -7,10 +7,11 @@ namespace Rotor.Bench;
 /// <summary>A whole DKG (rounds 1 and 2 and the confirmation round) with every member in one process.</summary>
 public class DkgBenchmarks
 {
-    [Params(Scheme.Ed25519, Scheme.Secp256k1, Scheme.Bip340)]
+    [ParamsSource(typeof(Quorums), nameof(Quorums.Schemes))]
     public Scheme Scheme { get; set; }
 
-    [Params("2-of-3", "3-of-5", "7-of-10", "34-of-50")]
+    /// <summary>"t-of-n".</summary>
+    [ParamsSource(typeof(Quorums), nameof(Quorums.All))]
     public string Quorum { get; set; } = "";
 
     [Benchmark]

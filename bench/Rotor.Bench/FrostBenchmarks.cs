@@ -12,11 +12,11 @@ namespace Rotor.Bench;
 /// </summary>
 public class FrostSigningBenchmarks
 {
-    [Params(Scheme.Ed25519, Scheme.Secp256k1, Scheme.Bip340)]
+    [ParamsSource(typeof(Quorums), nameof(Quorums.Schemes))]
     public Scheme Scheme { get; set; }
 
     /// <summary>"t-of-n".</summary>
-    [Params("2-of-3", "3-of-5", "7-of-10", "34-of-50")]
+    [ParamsSource(typeof(Quorums), nameof(Quorums.All))]
     public string Quorum { get; set; } = "";
 
     private KeyShare[] signers = [];
@@ -32,8 +32,21 @@ public class FrostSigningBenchmarks
     [Benchmark] public byte[] Sign() => FrostCoordinator.SignInProcess(signers, message);
 }
 
-internal static class Quorums
+/// <summary>
+/// The cases of the protocol benchmarks: every scheme and quorum, or those named in the environment variables
+/// <c>ROTOR_BENCH_SCHEMES</c> (e.g. <c>secp256k1,bip340</c>) and <c>ROTOR_BENCH_QUORUMS</c> (e.g. <c>2-of-3,3-of-5</c>).
+/// </summary>
+public static class Quorums
 {
+    public static IEnumerable<Scheme> Schemes() =>
+        Selected("ROTOR_BENCH_SCHEMES", "ed25519,secp256k1,bip340").Select(Rotor.Protocols.Schemes.Parse);
+
+    public static IEnumerable<string> All() => Selected("ROTOR_BENCH_QUORUMS", "2-of-3,3-of-5,7-of-10,34-of-50");
+
+    private static string[] Selected(string variable, string all) =>
+        (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : all)
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
     public static (int T, int N) Parse(string quorum)
     {
         var parts = quorum.Split("-of-");

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
@@ -9,19 +10,22 @@ namespace Rotor.Bench;
 
 /// <summary>
 /// One refresh (same members and threshold, epoch e → e+1), every party's work in one process: plan, t dealers,
-/// every new member's verification and combination, signed confirmations, certificate and commit.
+/// every new member's verification and combination, signed confirmations, certificate and commit. The members'
+/// node identities are long-term keys that exist before any reshare, so they are made in the setup.
 /// </summary>
 public class ReshareBenchmarks
 {
-    [Params(Scheme.Ed25519, Scheme.Secp256k1, Scheme.Bip340)]
+    [ParamsSource(typeof(Quorums), nameof(Quorums.Schemes))]
     public Scheme Scheme { get; set; }
 
-    [Params("2-of-3", "3-of-5", "7-of-10", "34-of-50")]
+    /// <summary>"t-of-n".</summary>
+    [ParamsSource(typeof(Quorums), nameof(Quorums.All))]
     public string Quorum { get; set; } = "";
 
     private KeyShare[] dealers = [];
     private Identifier[] members = [];
     private int threshold;
+    private Dictionary<Identifier, NodeIdentity> identities = [];
 
     [GlobalSetup]
     public void Setup()
@@ -30,9 +34,16 @@ public class ReshareBenchmarks
         var shares = TestKeys.Deal(Scheme, threshold, n).Shares;
         dealers = shares.Take(threshold).ToArray();
         members = shares.Select(s => s.Identifier).ToArray();
+        identities = members.ToDictionary(m => m, _ => NodeIdentity.Create());
     }
 
-    [Benchmark] public KeyShare[] Refresh() => Reshare.RunInProcess(dealers, members, threshold);
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var id in identities.Values) id.Dispose();
+    }
+
+    [Benchmark] public KeyShare[] Refresh() => Reshare.RunInProcess(dealers, members, threshold, identities);
 }
 
 /// <summary>
@@ -47,6 +58,7 @@ public class ReshareBatchBenchmarks
 
     private IReadOnlyList<KeyShare>[] wallets = [];
     private Identifier[] members = [];
+    private Dictionary<Identifier, NodeIdentity> identities = [];
 
     [GlobalSetup]
     public void Setup()
@@ -55,7 +67,14 @@ public class ReshareBatchBenchmarks
             .Select(i => (IReadOnlyList<KeyShare>)TestKeys.Deal(Scheme.Ed25519, 2, 3, $"wallet-{i:D5}").Shares.Take(2).ToArray())
             .ToArray();
         members = TestKeys.Ids(Scheme.Ed25519.Group(), 3);
+        identities = members.ToDictionary(m => m, _ => NodeIdentity.Create());
     }
 
-    [Benchmark] public KeyShare[][] RefreshBatch() => Reshare.RunInProcessBatch(wallets, members, 2);
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var id in identities.Values) id.Dispose();
+    }
+
+    [Benchmark] public KeyShare[][] RefreshBatch() => Reshare.RunInProcessBatch(wallets, members, 2, identities);
 }

@@ -99,6 +99,78 @@ public class GroupPerformancePathTests
         Assert.Equal(K1.FromPoint(expected), K1.MultiMulVartime(ks, ps));
     }
 
+    /// <summary>
+    /// Straus with GLV splitting against BouncyCastle's own multiplication: edge scalars (0, 1, small identifiers,
+    /// 2^144 around the split, n−1), the identity as a point, and sums mixing short and long scalars.
+    /// </summary>
+    [Fact]
+    public void Secp256k1StrausMatchesBouncyCastleOnEdgeAndMixedScalars()
+    {
+        var n = K1.Order;
+        var rng = new Random(11);
+        var p = K1.MulBase(K1.RandomScalar()) + K1.Generator;          // computed, not normalised
+        var edges = new BigInteger[] { 0, 1, 2, 3, 7, 50, 255, (BigInteger.One << 64) - 1, BigInteger.One << 144,
+            (BigInteger.One << 144) + 1, BigInteger.One << 200, n - 2, n - 1 };
+        foreach (var v in edges)
+        {
+            var k = K1.ReduceWide(v.ToByteArray(isUnsigned: true, isBigEndian: true));
+            var expected = K1.FromPoint(K1.Point(p).Multiply(Secp256k1Group.ToBc(k)));
+            Assert.Equal(expected, p * k);
+            Assert.Equal(K1.Identity, K1.Identity * k);
+        }
+        for (int round = 0; round < 20; round++)
+        {
+            int count = 1 + rng.Next(12);
+            var ks = new Scalar[count];
+            var ps = new Element[count];
+            var expected = K1.Curve.Infinity;
+            for (int i = 0; i < count; i++)
+            {
+                var bytes = new byte[1 + rng.Next(32)];
+                rng.NextBytes(bytes);
+                ks[i] = rng.Next(5) == 0 ? K1.Zero : K1.ReduceWide(bytes);
+                ps[i] = rng.Next(6) == 0 ? K1.Identity : rng.Next(2) == 0 ? K1.MulBase(K1.RandomScalar()) : p + K1.MulBase(K1.RandomScalar());
+                expected = expected.Add(K1.Point(ps[i]).Multiply(Secp256k1Group.ToBc(ks[i])));
+            }
+            Assert.Equal(K1.FromPoint(expected), K1.MultiMulVartime(ks, ps));
+        }
+        // P and −P, and P with λ-multiples of itself: sums that pass through the identity and through doublings
+        var three = K1.ScalarFromUInt64(3);
+        Assert.Equal(K1.Identity, K1.MultiMulVartime([three, three], [p, -p]));
+        Assert.Equal(p * K1.ScalarFromUInt64(9), K1.MultiMulVartime([three, K1.ScalarFromUInt64(6)], [p, p]));
+    }
+
+    /// <summary>
+    /// The windowed k·G against BouncyCastle's fixed-point comb on random scalars and on the edges: 0 (the
+    /// identity), 1, small values, single windows (15, 16, 2^252), all-ones windows and n−2, n−1.
+    /// </summary>
+    [Fact]
+    public void Secp256k1MulBaseMatchesBouncyCastleComb()
+    {
+        var n = K1.Order;
+        var edges = new List<BigInteger> { 0, 1, 2, 15, 16, 17, 255, 256, BigInteger.One << 128, BigInteger.One << 252,
+            (BigInteger.One << 252) - 1, (BigInteger.One << 255) + 1, n - 2, n - 1, n >> 1, (n >> 1) + 1 };
+        var rng = new Random(7);
+        var comb = new Org.BouncyCastle.Math.EC.Multiplier.FixedPointCombMultiplier();
+        var scalars = edges.Select(FromInteger).Concat(Enumerable.Range(0, 200).Select(_ => K1.RandomScalar())).ToList();
+        foreach (var k in scalars)
+        {
+            var expected = K1.FromPoint(comb.Multiply(K1.G, Secp256k1Group.ToBc(k)));
+            var actual = K1.MulBase(k);
+            Assert.Equal(expected, actual);
+            Assert.Equal(expected.ToBytes(), actual.ToBytes());
+        }
+        Assert.True(K1.MulBase(K1.Zero).Equals(K1.Identity));
+        Assert.Equal(K1.Generator, K1.MulBase(K1.One));
+        Assert.Equal(-K1.Generator, K1.MulBase(-K1.One));
+
+        static Scalar FromInteger(BigInteger v)
+        {
+            var be = v.ToByteArray(isUnsigned: true, isBigEndian: true);
+            return K1.DecodeScalar(new byte[32 - be.Length].Concat(be).ToArray());
+        }
+    }
+
     public static TheoryData<string> Groups => GroupTests.Groups;
 
     [Theory, MemberData(nameof(Groups))]

@@ -1,6 +1,6 @@
 namespace Rotor.Crypto.Groups;
 
-/// <summary>Scalar recoding and window choice shared by the Pippenger multi-scalar multiplications (public data only).</summary>
+/// <summary>Scalar recoding and window choice shared by the Straus and Pippenger multi-scalar multiplications (public data only).</summary>
 internal static class MsmDigits
 {
     /// <summary>The bit length of the largest scalar.</summary>
@@ -57,5 +57,53 @@ internal static class MsmDigits
             digits[w] = (short)d;
         }
         if (carry != 0) throw new ArgumentException("scalar too long for the windows");
+    }
+
+    /// <summary>The wNAF width for a scalar of this many bits: a table of 2^(w-2) odd multiples pays off only for
+    /// long scalars (small ones, e.g. identifiers in Horner's rule, get plain NAF and no table).</summary>
+    public static int WnafWidth(int bits) => bits <= 24 ? 2 : bits <= 48 ? 3 : bits <= 160 ? 4 : 5;
+
+    /// <summary>Width-w NAF: odd digits |d| &lt; 2^(w-1), at most one non-zero in any w consecutive positions.</summary>
+    public static sbyte[] Wnaf(in UInt256 k, int w)
+    {
+        var naf = new sbyte[258];
+        Span<ulong> x = [k.L0, k.L1, k.L2, k.L3, 0];
+        int full = 1 << w, halfW = 1 << (w - 1);
+        int i = 0;
+        while ((x[0] | x[1] | x[2] | x[3] | x[4]) != 0)
+        {
+            if ((x[0] & 1) == 1)
+            {
+                int mod = (int)(x[0] & (ulong)(full - 1));
+                int d = mod >= halfW ? mod - full : mod;
+                naf[i] = (sbyte)d;
+                if (d > 0) SubSmall(x, (ulong)d); else AddSmall(x, (ulong)(-d));
+            }
+            // x >>= 1
+            for (int l = 0; l < 4; l++) x[l] = (x[l] >> 1) | (x[l + 1] << 63);
+            x[4] >>= 1;
+            i++;
+        }
+        return naf;
+    }
+
+    private static void SubSmall(Span<ulong> x, ulong v)
+    {
+        for (int l = 0; l < x.Length && v != 0; l++)
+        {
+            ulong old = x[l];
+            x[l] = old - v;
+            v = old < v ? 1UL : 0UL;
+        }
+    }
+
+    private static void AddSmall(Span<ulong> x, ulong v)
+    {
+        for (int l = 0; l < x.Length && v != 0; l++)
+        {
+            ulong old = x[l];
+            x[l] = old + v;
+            v = x[l] < old ? 1UL : 0UL;
+        }
     }
 }

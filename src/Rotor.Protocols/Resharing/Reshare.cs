@@ -7,8 +7,8 @@ namespace Rotor.Protocols.Resharing;
 
 /// <summary>
 /// Runs whole reshares inside this process, every party's work included: plan, dealing, verification, signed
-/// confirmations under throwaway identity keys, certificate and commit (for simulation, tests and benchmarks:
-/// a real deployment runs each party on its own node).
+/// confirmations (under the members' node identities, or throwaway ones), certificate and commit (for simulation,
+/// tests and benchmarks: a real deployment runs each party on its own node).
 /// </summary>
 public static class Reshare
 {
@@ -23,17 +23,47 @@ public static class Reshare
         RunInProcessBatch([oldShares], newMembers, newThreshold)[0];
 
     /// <summary>
+    /// <see cref="RunInProcess(IReadOnlyList{KeyShare}, IReadOnlyList{Identifier}, int)"/> with the new members'
+    /// long-term node identities, which sign the confirmations.
+    /// </summary>
+    public static KeyShare[] RunInProcess(IReadOnlyList<KeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold,
+        IReadOnlyDictionary<Identifier, NodeIdentity> identities) =>
+        RunInProcessBatch([oldShares], newMembers, newThreshold, identities)[0];
+
+    /// <summary>
     /// Reshares many keys of one scheme to the same new members in one event (each key from its own old
     /// shares), with one batch verification per new member and one confirmation per member for the whole event.
+    /// The members sign their confirmations under throwaway identity keys made for the run.
     /// Returns, per key in the order given, the committed new shares in ascending member order.
     /// </summary>
     public static KeyShare[][] RunInProcessBatch(IReadOnlyList<IReadOnlyList<KeyShare>> wallets, IReadOnlyList<Identifier> newMembers, int newThreshold)
+    {
+        var identities = newMembers.Distinct().ToDictionary(m => m, _ => NodeIdentity.Create());
+        try
+        {
+            return RunInProcessBatch(wallets, newMembers, newThreshold, identities);
+        }
+        finally
+        {
+            foreach (var id in identities.Values) id.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RunInProcessBatch(IReadOnlyList{IReadOnlyList{KeyShare}}, IReadOnlyList{Identifier}, int)"/> with
+    /// the new members' long-term node identities (as nodes hold them before any reshare): each member signs its
+    /// confirmation with its own, and the certificate is checked against their public keys.
+    /// </summary>
+    public static KeyShare[][] RunInProcessBatch(IReadOnlyList<IReadOnlyList<KeyShare>> wallets, IReadOnlyList<Identifier> newMembers, int newThreshold,
+        IReadOnlyDictionary<Identifier, NodeIdentity> identities)
     {
         if (wallets.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no keys to reshare");
         var plans = wallets.Select(w => Plan(w, newMembers, newThreshold)).ToArray();
         // Parties are independent: dealers (per key) and new members run in parallel, as their nodes would,
         // unless the whole run is too small to pay for the threads.
         var members = plans[0].NewMembers;
+        foreach (var m in members)
+            if (!identities.ContainsKey(m)) throw new ProtocolException(Fault.InvalidUsage, $"no node identity for new member {m}");
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = plans.Length * members.Count * newThreshold < ParallelWork ? 1 : -1 };
         var dealings = new ReshareDealing[plans.Length][];
         Parallel.For(0, plans.Length, parallel, k => dealings[k] = wallets[k].Select(s => ReshareDealer.Deal(plans[k], s)).ToArray());
@@ -42,23 +72,15 @@ public static class Reshare
         Parallel.For(0, members.Count, parallel, j => outputs[j] = ReshareMember.Receive(members[j],
             plans.Select((p, k) => new ReshareInbox(p, commitments[k], dealings[k].Select(d => d.For(members[j])).ToArray())).ToArray()));
 
-        var identities = members.ToDictionary(m => m, _ => NodeIdentity.Create());
-        try
-        {
-            var signed = outputs.Select(o => o.Confirmation.Sign(identities[o.Confirmation.Member])).ToArray();
-            var certificate = ReshareCertificate.Verify(outputs[0].Event, signed, identities.ToDictionary(kv => kv.Key, kv => kv.Value.Public));
-            var byPlan = Enumerable.Range(0, plans.Length).ToDictionary(k => plans[k]);
-            var result = new KeyShare[plans.Length][];
-            for (int k = 0; k < plans.Length; k++) result[k] = new KeyShare[members.Count];
-            for (int j = 0; j < members.Count; j++)
-                foreach (var pending in outputs[j].Shares)
-                    result[byPlan[pending.Plan]][j] = pending.Commit(certificate);
-            return result;
-        }
-        finally
-        {
-            foreach (var id in identities.Values) id.Dispose();
-        }
+        var signed = outputs.Select(o => o.Confirmation.Sign(identities[o.Confirmation.Member])).ToArray();
+        var certificate = ReshareCertificate.Verify(outputs[0].Event, signed, members.ToDictionary(m => m, m => identities[m].Public));
+        var byPlan = Enumerable.Range(0, plans.Length).ToDictionary(k => plans[k]);
+        var result = new KeyShare[plans.Length][];
+        for (int k = 0; k < plans.Length; k++) result[k] = new KeyShare[members.Count];
+        for (int j = 0; j < members.Count; j++)
+            foreach (var pending in outputs[j].Shares)
+                result[byPlan[pending.Plan]][j] = pending.Commit(certificate);
+        return result;
     }
 
     /// <summary>A plan with a fresh session for the newest epoch among the shares; a share of another key or epoch is refused.</summary>

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols.Frost;
@@ -141,6 +142,29 @@ public class ReshareTests
             Assert.All(fresh[i], s => Assert.Equal($"wallet-{i:D2}", s.KeyId));
             Assert.Equal(keys[i].Secret, TestKeys.Interpolate(fresh[i].Take(2)));
             Assert.Equal(keys[i].Secret, TestKeys.Interpolate([fresh[i][0], fresh[i][2]]));
+        }
+    }
+
+    [Fact]
+    public void AnInProcessReshareUsesTheMembersOwnIdentitiesAndRefusesAMissingOne()
+    {
+        var key = TestKeys.Deal(Scheme.Secp256k1, 2, 3);
+        var ids = key.Shares.Select(s => s.Identifier).ToArray();
+        var identities = ids.ToDictionary(m => m, _ => NodeIdentity.Create());
+        try
+        {
+            var fresh = Reshare.RunInProcess(key.Shares.Take(2).ToArray(), ids, 2, identities);
+            Assert.Equal(key.Secret, TestKeys.Interpolate(fresh.Skip(1)));
+            Assert.All(fresh, s => Assert.Equal(key.Shares[0].Epoch + 1, s.Epoch));
+
+            var missing = identities.Where(kv => kv.Key != ids[2]).ToDictionary();
+            var e = Assert.Throws<ProtocolException>(() => Reshare.RunInProcess(fresh.Take(2).ToArray(), ids, 2, missing));
+            Assert.Equal(Fault.InvalidUsage, e.Fault);
+            Assert.Contains(ids[2].ToString(), e.Message);
+        }
+        finally
+        {
+            foreach (var id in identities.Values) id.Dispose();
         }
     }
 }

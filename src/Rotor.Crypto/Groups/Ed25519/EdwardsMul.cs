@@ -3,10 +3,6 @@ namespace Rotor.Crypto.Groups.Ed25519;
 /// <summary>Variable-time scalar multiplication for public data: wNAF, Straus (interleaved wNAF) and Pippenger.</summary>
 internal static class EdwardsMul
 {
-    /// <summary>The wNAF width for a scalar of this many bits: a table of 2^(w-2) odd multiples pays off only for
-    /// long scalars (small ones, e.g. identifiers in Horner's rule, get plain NAF and no table).</summary>
-    private static int WindowFor(int bits) => bits <= 24 ? 2 : bits <= 48 ? 3 : bits <= 160 ? 4 : 5;
-
     /// <summary>Below this many points Straus is used, from it on Pippenger (measured on x64).</summary>
     internal const int PippengerThreshold = 64;
 
@@ -34,8 +30,8 @@ internal static class EdwardsMul
         int top = -1;
         for (int j = 0; j < n; j++)
         {
-            int w = WindowFor(MsmDigits.MaxBitLength([scalars[j]]));
-            var naf = nafs[j] = Wnaf(scalars[j], w);
+            int w = MsmDigits.WnafWidth(MsmDigits.MaxBitLength([scalars[j]]));
+            var naf = nafs[j] = MsmDigits.Wnaf(scalars[j], w);
             int tj = -1;
             for (int i = 0; i < naf.Length; i++) if (naf[i] != 0) { busy[i] = true; tj = i; }
             if (tj < 0) continue;
@@ -136,49 +132,5 @@ internal static class EdwardsMul
             table[i] = q.ToCached();
         }
         return table;
-    }
-
-    /// <summary>Width-w NAF: odd digits |d| &lt; 2^(w-1), at most one non-zero in any w consecutive positions.</summary>
-    internal static sbyte[] Wnaf(in UInt256 k, int w)
-    {
-        var naf = new sbyte[258];
-        Span<ulong> x = [k.L0, k.L1, k.L2, k.L3, 0];
-        int full = 1 << w, halfW = 1 << (w - 1);
-        int i = 0;
-        while ((x[0] | x[1] | x[2] | x[3] | x[4]) != 0)
-        {
-            if ((x[0] & 1) == 1)
-            {
-                int mod = (int)(x[0] & (ulong)(full - 1));
-                int d = mod >= halfW ? mod - full : mod;
-                naf[i] = (sbyte)d;
-                if (d > 0) SubSmall(x, (ulong)d); else AddSmall(x, (ulong)(-d));
-            }
-            // x >>= 1
-            for (int l = 0; l < 4; l++) x[l] = (x[l] >> 1) | (x[l + 1] << 63);
-            x[4] >>= 1;
-            i++;
-        }
-        return naf;
-    }
-
-    private static void SubSmall(Span<ulong> x, ulong v)
-    {
-        for (int l = 0; l < x.Length && v != 0; l++)
-        {
-            ulong old = x[l];
-            x[l] = old - v;
-            v = old < v ? 1UL : 0UL;
-        }
-    }
-
-    private static void AddSmall(Span<ulong> x, ulong v)
-    {
-        for (int l = 0; l < x.Length && v != 0; l++)
-        {
-            ulong old = x[l];
-            x[l] = old + v;
-            v = x[l] < old ? 1UL : 0UL;
-        }
     }
 }

@@ -1,7 +1,7 @@
 using System.Numerics;
 using Org.BouncyCastle.Crypto.EC;
 using Org.BouncyCastle.Math.EC;
-using Org.BouncyCastle.Math.EC.Multiplier;
+using Org.BouncyCastle.Math.EC.Endo;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
 namespace Rotor.Crypto.Groups.Secp256k1;
@@ -10,7 +10,9 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// secp256k1 (SEC 2) through BouncyCastle. Elements encode as 33-byte SEC1 compressed points; the identity,
 /// which has no SEC1 compressed form, encodes as 33 zero bytes (RFC 9591 never serialises it). Scalars encode
 /// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). k·G for a secret k
-/// uses BouncyCastle's fixed-point comb; public multiplications use its GLV/wNAF multiplier.
+/// uses fixed windows over BouncyCastle's constant-time lookup tables and point arithmetic
+/// (<see cref="Secp256k1BaseMul"/>); public multiplications are Straus with the GLV endomorphism or Pippenger
+/// over BouncyCastle's points (<see cref="Secp256k1Mul"/>).
 /// </summary>
 public sealed class Secp256k1Group : Group
 {
@@ -22,7 +24,8 @@ public sealed class Secp256k1Group : Group
     private readonly BigInteger order;
     private readonly Element identity;
     private readonly Element generator;
-    private readonly FixedPointCombMultiplier comb = new();
+    private readonly Secp256k1BaseMul baseMul;
+    private readonly GlvEndomorphism glv;
 
     private Secp256k1Group()
     {
@@ -33,7 +36,8 @@ public sealed class Secp256k1Group : Group
         field = new MontgomeryField(order);
         identity = new Secp256k1Element(this, Curve.Infinity);
         generator = new Secp256k1Element(this, G);
-        FixedPointUtilities.Precompute(G);
+        baseMul = new Secp256k1BaseMul(Curve, G, p.N);
+        glv = (GlvEndomorphism)Curve.GetEndomorphism();
     }
 
     public override string Name => "secp256k1";
@@ -102,7 +106,7 @@ public sealed class Secp256k1Group : Group
     public override Element MulBase(Scalar k)
     {
         CheckMine(k);
-        return new Secp256k1Element(this, comb.Multiply(G, ToBc(k)).Normalize());
+        return new Secp256k1Element(this, baseMul.Multiply(k.Value));
     }
 
     public override Element Add(Element a, Element b) => new Secp256k1Element(this, Point(a).Add(Point(b)));
@@ -112,7 +116,7 @@ public sealed class Secp256k1Group : Group
     public override Element MulVartime(Element p, Scalar k)
     {
         CheckMine(k);
-        return new Secp256k1Element(this, Point(p).Multiply(ToBc(k)));
+        return new Secp256k1Element(this, Secp256k1Mul.Straus(Curve, glv, [k.Value], [Point(p)]));
     }
 
     public override Element MultiMulVartime(ReadOnlySpan<Scalar> scalars, ReadOnlySpan<Element> points)
@@ -125,15 +129,11 @@ public sealed class Secp256k1Group : Group
             CheckMine(scalars[i]);
             ps[i] = Point(points[i]);
         }
-        if (ps.Length >= Secp256k1Mul.PippengerThreshold)
-        {
-            var raw = new UInt256[ps.Length];
-            for (int i = 0; i < raw.Length; i++) raw[i] = scalars[i].Value;
-            return new Secp256k1Element(this, Secp256k1Mul.Pippenger(Curve, raw, ps));
-        }
-        var ks = new BcBigInteger[ps.Length];
-        for (int i = 0; i < ks.Length; i++) ks[i] = ToBc(scalars[i]);
-        return new Secp256k1Element(this, ECAlgorithms.SumOfMultiplies(ps, ks));
+        var ks = new UInt256[ps.Length];
+        for (int i = 0; i < ks.Length; i++) ks[i] = scalars[i].Value;
+        return new Secp256k1Element(this, ps.Length >= Secp256k1Mul.PippengerThreshold
+            ? Secp256k1Mul.Pippenger(Curve, ks, ps)
+            : Secp256k1Mul.Straus(Curve, glv, ks, ps));
     }
 
     /// <summary>Normalises the points of many elements with one field inversion and caches their encodings.</summary>
