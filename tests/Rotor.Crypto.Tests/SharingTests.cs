@@ -97,6 +97,52 @@ public class SharingTests
         Assert.Equal([1, 4, 7], mixed.Verify().Order().ToArray());
     }
 
+    /// <summary>
+    /// A single share check with short-factor equalities (a refresh by dealers 1..t: Lagrange weights 2 and −1) is
+    /// checked item by item; it must still accept the honest items and name exactly the bad ones.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SmallBatchesCheckedOneByOneNameEveryBadItem(bool ed)
+    {
+        Group g = ed ? Groups.Ed25519.Ed25519Group.Instance : Groups.Secp256k1.Secp256k1Group.Instance;
+        var x = Identifier.FromUInt64(g, 3);
+        var poly = Polynomial.Random(g.RandomScalar(), 2);
+        var y1 = g.MulBase(g.RandomScalar());
+        var y2 = g.MulBase(g.RandomScalar());
+        var two = g.ScalarFromUInt64(2);
+        var minusOne = -g.One;
+
+        FeldmanBatch<string> Batch(Scalar share, Element left1, Element left2)
+        {
+            var b = new FeldmanBatch<string>(g);
+            b.AddShare("share", poly.Commit(), x.Scalar, share);
+            b.AddEquality("two", left1, two, y1);
+            b.AddEquality("minus-one", left2, minusOne, y2);
+            return b;
+        }
+
+        var share = poly.Evaluate(x);
+        Assert.Empty(Batch(share, y1 + y1, -y2).Verify());
+        Assert.Equal(["share"], Batch(share + g.One, y1 + y1, -y2).Verify());
+        Assert.Equal(["minus-one", "two"], Batch(share, y1, y2).Verify().Order().ToArray());
+        Assert.Equal(["minus-one", "share", "two"], Batch(share - g.One, y1 + y2, y2 + y2).Verify().Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ACommitmentWithAKnownConstantTermEqualsTheFullCommitment(bool ed)
+    {
+        Group g = ed ? Groups.Ed25519.Ed25519Group.Instance : Groups.Secp256k1.Secp256k1Group.Instance;
+        var poly = Polynomial.Random(g.RandomScalar(), 3);
+        Assert.Equal(poly.Commit(), poly.Commit(g.MulBase(poly.Coefficients[0])));
+        var y = g.MulBase(g.RandomScalar());
+        foreach (var k in new[] { g.One, -g.One, g.ScalarFromUInt64(3), -g.ScalarFromUInt64(3), g.RandomScalar(), -g.RandomScalar() })
+            Assert.Equal(g.MultiMulVartime([k], [y]), y * k);
+    }
+
     [Fact]
     public void CompensatingErrorsFromTwoDealersAreStillCaught()
     {

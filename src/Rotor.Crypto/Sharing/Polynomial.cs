@@ -43,4 +43,18 @@ public sealed class Polynomial
 
     /// <summary>The Feldman commitment (a_k·G)_k, each coefficient multiplied in constant time.</summary>
     public FeldmanCommitment Commit() => new(coefficients.Select(c => Group.MulBase(c)).ToArray());
+
+    /// <summary>
+    /// The commitment when the constant term's image a₀·G is already public (a reshare dealer's λ_i·Y_i): only
+    /// the other coefficients are multiplied by G. The caller vouches that <paramref name="constantTerm"/> is a₀·G;
+    /// a wrong one makes the commitment inconsistent with the shares, which every recipient's check catches.
+    /// </summary>
+    public FeldmanCommitment Commit(Element constantTerm)
+    {
+        if (!ReferenceEquals(constantTerm.Group, Group)) throw new ArgumentException("constant term of another group");
+        var c = new Element[coefficients.Length];
+        c[0] = constantTerm;
+        for (int i = 1; i < c.Length; i++) c[i] = Group.MulBase(coefficients[i]);
+        return new FeldmanCommitment(c);
+    }
 }

@@ -46,7 +46,10 @@ public static class ReshareDealer
     {
         CheckShare(plan, share);
         var poly = DealingPolynomial(plan.Weight(share.Identifier), share.SigningShare, plan.NewThreshold);
-        var commitment = new ReshareCommitment(plan.Digest, share.Identifier, poly.Commit());
+        // C_i0 = z_i·G = λ_i·Y_i: the share's own check (s_i·G = Y_i) makes the public product equal to the secret
+        // one, and it is a short multiplication where λ_i is a small integer (dealers 1..t) instead of a k·G.
+        var constantTerm = share.VerifyingShare * plan.Weight(share.Identifier);
+        var commitment = new ReshareCommitment(plan.Digest, share.Identifier, poly.Commit(constantTerm));
         var subShares = plan.NewMembers.Select(j => new ReshareSubShare(plan.Digest, share.Identifier, j, poly.Evaluate(j))).ToArray();
         return new ReshareDealing(commitment, subShares);
     }

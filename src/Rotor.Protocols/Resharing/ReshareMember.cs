@@ -144,21 +144,23 @@ public static class ReshareMember
     /// <summary>Per dealer (ascending), SHA-512 over its commitment messages in event order.</summary>
     private static ReshareConfirmation Confirm(ReshareEvent ev, Identifier me, Received[] received)
     {
-        var hashes = new SortedDictionary<Identifier, IncrementalHash>();
-        try
+        var messages = new SortedDictionary<Identifier, List<byte[]>>();
+        foreach (var r in received)
+            for (int i = 0; i < r.Commitments.Length; i++)
+            {
+                var d = r.Plan.Dealers[i];
+                if (!messages.TryGetValue(d, out var list)) messages.Add(d, list = []);
+                list.Add(r.Commitments[i].ToBytes());
+            }
+        return new ReshareConfirmation(ev.Digest, me, messages.Select(kv => new DealerDigest(kv.Key, Sha512(kv.Value))).ToArray());
+
+        static byte[] Sha512(List<byte[]> parts)
         {
-            foreach (var r in received)
-                for (int i = 0; i < r.Commitments.Length; i++)
-                {
-                    var d = r.Plan.Dealers[i];
-                    if (!hashes.TryGetValue(d, out var h)) hashes.Add(d, h = IncrementalHash.CreateHash(HashAlgorithmName.SHA512));
-                    h.AppendData(r.Commitments[i].ToBytes());
-                }
-            return new ReshareConfirmation(ev.Digest, me, hashes.Select(kv => new DealerDigest(kv.Key, kv.Value.GetHashAndReset())).ToArray());
-        }
-        finally
-        {
-            foreach (var h in hashes.Values) h.Dispose();
+            if (parts.Count == 1) return SHA512.HashData(parts[0]);
+            var all = new byte[parts.Sum(p => p.Length)];
+            int at = 0;
+            foreach (var p in parts) { p.CopyTo(all, at); at += p.Length; }
+            return SHA512.HashData(all);
         }
     }
 

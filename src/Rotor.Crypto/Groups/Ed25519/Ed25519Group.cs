@@ -161,9 +161,12 @@ public sealed unsafe class Ed25519Group : Group
 
     public override Element Negate(Element a) => new Ed25519Element(this, EdwardsPoint.Negate(Point(a)));
 
+    /// <summary>k·P, or (−k)·(−P) when −k is the shorter scalar (a factor −1 or −3 is then a tiny multiplication).</summary>
     public override Element MulVartime(Element p, Scalar k)
     {
         CheckMine(k);
+        var neg = -k;
+        if (MsmDigits.MaxBitLength([neg.Value]) < MsmDigits.MaxBitLength([k.Value])) (p, k) = (Negate(p), neg);
         return new Ed25519Element(this, EdwardsMul.Mul(Point(p), k.Value));
     }
 
