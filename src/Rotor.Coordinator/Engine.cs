@@ -80,6 +80,10 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         return h;
     }
 
+    /// <summary>A node's health from the last heartbeat if it was seen online in the last 2 s; otherwise polled now.</summary>
+    private async Task<NodeHealth> RecentHealth(NodeEntry node) =>
+        HealthOf(node.Name) is { Online: true } h && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - h.LastSeen < 2_000 ? h : await PollAsync(node);
+
     public async Task PollAllAsync() => await Task.WhenAll(registry.ListNodes().Select(PollAsync));
 
     private NodeEntry RequireNode(string name) =>
@@ -254,7 +258,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         else
         {
             var members = epoch.Members.Select(RequireNode).ToList();
-            var polled = await Task.WhenAll(members.Select(PollAsync));
+            var polled = await Task.WhenAll(members.Select(RecentHealth));
             signers = members.Where((m, i) => polled[i].Online).Take(epoch.Threshold).ToList();
             if (signers.Count < epoch.Threshold)
                 throw new CoordinatorException(StatusCode.Unavailable,
