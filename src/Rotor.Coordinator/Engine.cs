@@ -7,10 +7,14 @@ using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Frost;
 using Rotor.Protocols.Keys;
+using Rotor.Rpc;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
 
 namespace Rotor.Coordinator;
+
+/// <summary>One entry for the audit log: kind, quorum, subject and details (public data only).</summary>
+public sealed record AuditRecord(string Kind, string? Quorum, string? Subject, object Details);
 
 /// <summary>A node's health as last polled.</summary>
 public sealed record NodeHealth(bool Online, NodeStatus? Status, long LastSeen, string? Error);
@@ -30,6 +34,9 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 
     /// <summary>Receives what the engine does for the audit log: kind, quorum, subject and details (public data only).</summary>
     public Action<string, string?, string?, object>? Audit { get; set; }
+
+    /// <summary>Receives many audit records at once (e.g. every wallet of a key generation), to be logged together.</summary>
+    public Action<IReadOnlyList<AuditRecord>>? AuditAll { get; set; }
 
     public SessionDriver Driver { get; } = new(clients, TimeSpan.FromMilliseconds(config.NodeCallTimeoutMillis));
 
@@ -131,8 +138,28 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     public WalletEntry RequireWallet(string id) =>
         registry.FindWallet(id) ?? throw new CoordinatorException(StatusCode.NotFound, $"no wallet '{id}'");
 
-    /// <summary>The validated public key package of a wallet's epoch, rebuilt from the registry.</summary>
+    /// <summary>
+    /// The validated public key package of a wallet's epoch, rebuilt from the registry. Packages that passed are
+    /// remembered by every field they were built from (public data only), so signing does not decode and check
+    /// the same package again.
+    /// </summary>
     public PublicKeyPackage PublicPackage(WalletEntry wallet, WalletEpoch epoch)
+    {
+        var source = string.Join('|', wallet.Id, wallet.Scheme, wallet.PublicKey, epoch.Epoch, epoch.Threshold,
+            string.Join(',', epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}")));
+        if (validPackages.TryGetValue(source, out var known)) return known;
+        var package = BuildPackage(wallet, epoch);
+        if (validPackages.Count >= MaxValidPackages) validPackages.Clear();
+        validPackages[source] = package;
+        return package;
+    }
+
+    /// <summary>Validated packages kept by <see cref="PublicPackage"/>; emptied when full.</summary>
+    private const int MaxValidPackages = 4096;
+
+    private readonly ConcurrentDictionary<string, PublicKeyPackage> validPackages = new();
+
+    private static PublicKeyPackage BuildPackage(WalletEntry wallet, WalletEpoch epoch)
     {
         var scheme = Schemes.Parse(wallet.Scheme);
         var g = scheme.Group();
@@ -170,19 +197,19 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         start.Dkg.Parties.AddRange(members.Select(ToParty));
         var outputs = await Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'", count);
         var packages = AgreedPackages(outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key).Keys), "key generation");
-        var records = ids.Select(id =>
+        var records = Batches.Map(ids, id =>
         {
             var s = packages[id];
             if (s.Epoch != 0 || s.Threshold != quorum.Threshold || s.Scheme != scheme.Name())
                 throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
             var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
             var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null);
-            PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
+            BuildPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
-        }).ToList();
+        });
         registry.AddWallets(records);
-        foreach (var (w, _) in records)
-            Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, w.Id, new { scheme = w.Scheme, public_key = w.PublicKey, epoch = w.Epoch, threshold = quorum.Threshold, members = quorum.Members });
+        AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,
+            new { scheme = r.wallet.Scheme, public_key = r.wallet.PublicKey, epoch = r.wallet.Epoch, threshold = quorum.Threshold, members = quorum.Members })).ToList());
         return records.Select(r => r.wallet).ToList();
     }
 
@@ -202,12 +229,16 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             }
             foreach (var (id, s) in reference)
             {
-                if (!map.TryGetValue(id, out var other) || JsonSerializer.Serialize(other, Json) != JsonSerializer.Serialize(s, Json))
+                if (!map.TryGetValue(id, out var other) || !Same(other, s))
                     throw new CoordinatorException(StatusCode.Aborted, $"{what}: nodes '{referenceNode}' and '{node}' disagree on the public key package of '{id}'");
             }
         }
         return reference ?? throw new CoordinatorException(StatusCode.Aborted, $"{what}: no output");
     }
+
+    private static bool Same(KeyPackageSummary a, KeyPackageSummary b) =>
+        a.KeyId == b.KeyId && a.Scheme == b.Scheme && a.Epoch == b.Epoch && a.Threshold == b.Threshold && a.GroupPublicKey == b.GroupPublicKey
+        && a.VerifyingShares.Count == b.VerifyingShares.Count && a.VerifyingShares.All(kv => b.VerifyingShares.TryGetValue(kv.Key, out var y) && y == kv.Value);
 
     private static T Decode<T>(byte[] bytes, string node)
     {
@@ -255,23 +286,28 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             signers = signerNames.Distinct().Select(RequireNode).ToList();
             await RequireOnline(signers, $"signing with wallet '{walletId}'");
         }
-        else
-        {
-            var members = epoch.Members.Select(RequireNode).ToList();
-            var polled = await Task.WhenAll(members.Select(RecentHealth));
-            signers = members.Where((m, i) => polled[i].Online).Take(epoch.Threshold).ToList();
-            if (signers.Count < epoch.Threshold)
-                throw new CoordinatorException(StatusCode.Unavailable,
-                    $"signing with wallet '{walletId}' needs {epoch.Threshold} online members; offline: {string.Join(", ", members.Where((m, i) => !polled[i].Online).Select(m => m.Name))}");
-        }
+        else signers = await OnlineSigners(walletId, epoch, pollNow: false);
         var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
-        var start = new StartRequest
+        StartRequest Start(IEnumerable<NodeEntry> chosen)
         {
-            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
-            Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message) },
-        };
-        start.Sign.Signers.AddRange(signers.Select(ToParty));
-        var round1 = await Driver.CallAll(signers, (c, _) => c.StartAsync(start, deadline: Driver.Deadline()).ResponseAsync, what, "round 1");
+            var start = new StartRequest
+            {
+                Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+                Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message) },
+            };
+            start.Sign.Signers.AddRange(chosen.Select(ToParty));
+            return start;
+        }
+        Task<Dictionary<string, StepReply>> Round1(StartRequest start) =>
+            Driver.CallAll(signers, (c, _) => c.StartAsync(start, deadline: Driver.Deadline()).ResponseAsync, what, "round 1");
+        Dictionary<string, StepReply> round1;
+        try { round1 = await Round1(Start(signers)); }
+        catch (CoordinatorException e) when (e.Code == StatusCode.Unavailable && signerNames.Count == 0)
+        {
+            // The signers were chosen from the last heartbeat: one has gone since. Poll every member now and choose again.
+            signers = await OnlineSigners(walletId, epoch, pollNow: true);
+            round1 = await Round1(Start(signers));
+        }
         try
         {
             var commitments = round1.Select(r => Decode<SigningCommitmentsData>(r.Value.Output.ToByteArray(), r.Key).Validate(pub.Scheme)).ToList();
@@ -294,6 +330,21 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             await AbortAll(signers, round1);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The first threshold online members of the epoch, by the last heartbeat's health when it is at most 2 s old
+    /// (or by polling them now); refuses, naming the offline members, when fewer than the threshold are online.
+    /// </summary>
+    private async Task<List<NodeEntry>> OnlineSigners(string walletId, WalletEpoch epoch, bool pollNow)
+    {
+        var members = epoch.Members.Select(RequireNode).ToList();
+        var polled = await Task.WhenAll(members.Select(m => pollNow ? PollAsync(m) : RecentHealth(m)));
+        var signers = members.Where((m, i) => polled[i].Online).Take(epoch.Threshold).ToList();
+        if (signers.Count < epoch.Threshold)
+            throw new CoordinatorException(StatusCode.Unavailable,
+                $"signing with wallet '{walletId}' needs {epoch.Threshold} online members; offline: {string.Join(", ", members.Where((m, i) => !polled[i].Online).Select(m => m.Name))}");
+        return signers;
     }
 
     private async Task AbortAll(IReadOnlyList<NodeEntry> nodes, Dictionary<string, StepReply> started)

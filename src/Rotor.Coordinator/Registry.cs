@@ -40,7 +40,7 @@ public sealed class Registry : IDisposable
         db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         db.Open();
         Exec("""
-            PRAGMA journal_mode = DELETE;
+            PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, idx INTEGER NOT NULL UNIQUE,
                 certificate BLOB NOT NULL, signing_key TEXT NOT NULL, agreement_key TEXT NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0);

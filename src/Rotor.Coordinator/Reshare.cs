@@ -4,6 +4,7 @@ using Rotor.Crypto.Envelopes;
 using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Protocols;
+using Rotor.Rpc;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
 using Rotor.Rpc.Sessions;
@@ -97,7 +98,7 @@ public sealed partial class Engine
                         : throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: an envelope for '{to}', who is not a member of this reshare")).Add(envelope));
                 var results = newNodes.Except(absent).ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
-                newEpochs = wallets.Select(w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
+                newEpochs = Batches.Map(wallets, w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
                 certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!), Start = start };
                 foreach (var (node, r) in results)
                 {
@@ -129,7 +130,7 @@ public sealed partial class Engine
                 confirmed_by = certificate.Certificate.Select(c => c.Node).Distinct(), absent = absent.Select(a => a.Name),
             });
             if (CrashAt == "coordinator-after-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-commit");
-            await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
+            await SendCommitAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList(), ev.Id, certificate);
             return registry.FindEvent(ev.Id)!;
         }
         finally { reshareGate.Release(); }
@@ -151,7 +152,7 @@ public sealed partial class Engine
         if (s.Epoch != w.Epoch + 1 || s.Threshold != newThreshold || !s.VerifyingShares.Keys.Order().SequenceEqual(newNodes.Select(n => n.Index).Order()))
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back at epoch {s.Epoch}, threshold {s.Threshold}, {s.VerifyingShares.Count} members");
         var epoch = new WalletEpoch(w.Id, s.Epoch, s.Threshold, newNodes.Select(n => n.Name).ToList(), s.VerifyingShares, eventId);
-        PublicPackage(w, epoch);
+        BuildPackage(w, epoch);
         return epoch;
     }
 
@@ -177,6 +178,22 @@ public sealed partial class Engine
                 await SettleNodeAsync(n, status, wallets);
             }
             catch (RpcException) { }
+        }));
+    }
+
+    /// <summary>
+    /// Right after the commit point: sends the commit certificate to every participant and old member at once (no
+    /// status round trip first; a commit is idempotent on the node). A node the operations desk holds (its mailbox
+    /// comes first), one already being sent this commit, or one that fails is left to the heartbeat's settlement.
+    /// </summary>
+    private async Task SendCommitAsync(IReadOnlyList<NodeEntry> nodes, string eventId, CommitRequest certificate)
+    {
+        await Task.WhenAll(nodes.Select(async n =>
+        {
+            if (HoldSettlement?.Invoke(n.Name) == true || !committing.TryAdd((n.Name, eventId), 0)) return;
+            try { await clients.For(n).CommitAsync(certificate, deadline: DateTime.UtcNow.AddMinutes(10)); }
+            catch (RpcException) { }
+            finally { committing.TryRemove((n.Name, eventId), out _); }
         }));
     }
 

@@ -32,7 +32,7 @@ public static class BenchCommand
     {
         if (signs < 1 || refreshes < 1 || batch < 0) throw new CliException("--signs and --refreshes must be at least 1, --batch at least 0");
         var cluster = new LocalCluster(dir ?? Path.Combine(Path.GetTempPath(), "rotor-bench-" + Guid.NewGuid().ToString("N")[..8]));
-        var result = new JsonObject { ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}" };
+        var result = new JsonObject { ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}", ["loadAverageAtStart"] = LoadAverage() };
         try
         {
             await o.Progress("starting a coordinator and three nodes", () => cluster.UpAsync(3));
@@ -44,7 +44,12 @@ public static class BenchCommand
             var wallet = (await api.CreateWalletsAsync(new CreateWalletsRequest { Quorum = q.Name, Scheme = "ed25519", Count = 1 })).Wallets[0];
 
             var message = ByteString.CopyFrom(new byte[32]);
-            for (int i = 0; i < 10; i++) await api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message });
+            // Warm-up before anything is timed: JIT tiers, connection pools and the processes' caches settle.
+            await o.Progress("warming up", async () =>
+            {
+                for (int i = 0; i < WarmUpSignatures; i++) await api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message });
+                for (int i = 0; i < WarmUpRefreshes; i++) await api.ReshareAsync(new ReshareRequest { Quorum = q.Name, Reason = "bench warm-up" });
+            });
             var signing = await o.Progress($"timing {signs} signatures", () => Time(signs, () => api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message }).ResponseAsync));
             result["signing"] = Stats(signing);
 
@@ -71,6 +76,7 @@ public static class BenchCommand
                     ["refreshSeconds"] = Math.Round(reshare.Elapsed.TotalSeconds, 2), ["status"] = r.Status,
                 };
             }
+            result["loadAverageAtEnd"] = LoadAverage();
             result["nodePeakMemoryMiB"] = new JsonObject(cluster.State().Nodes.OrderBy(n => n.Name)
                 .Select(n => KeyValuePair.Create(n.Name, (JsonNode?)PeakMiB(n.Pid))));
         }
@@ -85,10 +91,18 @@ public static class BenchCommand
             t.AddRow("single-wallet refresh", Describe(result["singleWalletRefresh"]!));
             if (result["batch"] is JsonObject b)
                 t.AddRow($"batch of {b["wallets"]} Ed25519 wallets", $"keygen {b["keygenSeconds"]} s, refresh in one event {b["refreshSeconds"]} s ({b["status"]})");
+            t.AddRow("load average (1, 5, 15 min) at start, at end", $"{result["loadAverageAtStart"]}; {result["loadAverageAtEnd"]}");
             t.AddRow("node peak memory (VmHWM)", string.Join(", ", result["nodePeakMemoryMiB"]!.AsObject().Select(kv => $"{kv.Key} {kv.Value} MiB")));
             AnsiConsole.Write(t);
         });
     }
+
+    /// <summary>Signatures and single-wallet refreshes made before timing.</summary>
+    private const int WarmUpSignatures = 50, WarmUpRefreshes = 3;
+
+    /// <summary>The machine's load averages (1, 5, 15 min) from /proc/loadavg; null where it is not available.</summary>
+    private static string? LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : null;
 
     private static async Task<double[]> Time(int count, Func<Task> call)
     {

@@ -77,7 +77,7 @@ public sealed class AuditLog : IDisposable
         using (var cmd = db.CreateCommand())
         {
             cmd.CommandText = """
-                PRAGMA journal_mode = DELETE;
+                PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = FULL;
                 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, quorum TEXT,
                     subject TEXT, actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
@@ -95,29 +95,47 @@ public sealed class AuditLog : IDisposable
     /// <summary>
     /// Appends an entry; <paramref name="details"/> is serialized to a JSON object (snake_case). Returns the stored entry.
     /// </summary>
-    public AuditEntry Append(string kind, string actor, string? quorum, string? subject, object details)
+    public AuditEntry Append(string kind, string actor, string? quorum, string? subject, object details) =>
+        AppendAll(actor, [(kind, quorum, subject, details)])[0];
+
+    /// <summary>
+    /// Appends entries in order, in one transaction (one flush to disk however many there are: a key generation of
+    /// thousands of wallets logs one entry per wallet). The head is signed once, at the last entry.
+    /// </summary>
+    public IReadOnlyList<AuditEntry> AppendAll(string actor, IReadOnlyList<(string Kind, string? Quorum, string? Subject, object Details)> items)
     {
-        if (string.IsNullOrWhiteSpace(kind)) throw new ArgumentException("audit entry kind is empty");
         if (string.IsNullOrWhiteSpace(actor)) throw new ArgumentException("audit entry actor is empty");
-        var json = JsonSerializer.Serialize(details, details.GetType(), Json);
-        if (!json.StartsWith('{')) throw new ArgumentException("audit entry details must be a JSON object");
+        var prepared = items.Select(i =>
+        {
+            if (string.IsNullOrWhiteSpace(i.Kind)) throw new ArgumentException("audit entry kind is empty");
+            var json = JsonSerializer.Serialize(i.Details, i.Details.GetType(), Json);
+            if (!json.StartsWith('{')) throw new ArgumentException("audit entry details must be a JSON object");
+            return (i.Kind, i.Quorum, i.Subject, Json: json);
+        }).ToList();
+        if (prepared.Count == 0) return [];
         lock (db)
         {
             using var tx = db.BeginTransaction();
             var (lastSeq, lastHash) = Last(tx);
-            var seq = lastSeq + 1;
             var time = Math.Max(clock().ToUnixTimeMilliseconds(), LastTime(tx));
-            var hash = EntryHash(seq, time, kind, quorum, subject, actor, json, lastHash);
-            var entry = new AuditEntry(seq, time, kind, quorum, subject, actor, json, lastHash, hash, key.Sign(SignedEntry(hash)));
-            Exec(tx, """
-                INSERT INTO audit (seq, time, kind, quorum, subject, actor, details, prev_hash, hash, signature)
-                VALUES ($seq, $t, $k, $q, $s, $a, $d, $p, $h, $sig)
-                """, ("$seq", seq), ("$t", time), ("$k", kind), ("$q", (object?)quorum ?? DBNull.Value), ("$s", (object?)subject ?? DBNull.Value),
-                ("$a", actor), ("$d", json), ("$p", lastHash), ("$h", hash), ("$sig", entry.Signature));
+            var entries = new List<AuditEntry>(prepared.Count);
+            foreach (var (kind, quorum, subject, json) in prepared)
+            {
+                var seq = lastSeq + 1;
+                var hash = EntryHash(seq, time, kind, quorum, subject, actor, json, lastHash);
+                var entry = new AuditEntry(seq, time, kind, quorum, subject, actor, json, lastHash, hash, key.Sign(SignedEntry(hash)));
+                Exec(tx, """
+                    INSERT INTO audit (seq, time, kind, quorum, subject, actor, details, prev_hash, hash, signature)
+                    VALUES ($seq, $t, $k, $q, $s, $a, $d, $p, $h, $sig)
+                    """, ("$seq", seq), ("$t", time), ("$k", kind), ("$q", (object?)quorum ?? DBNull.Value), ("$s", (object?)subject ?? DBNull.Value),
+                    ("$a", actor), ("$d", json), ("$p", lastHash), ("$h", hash), ("$sig", entry.Signature));
+                entries.Add(entry);
+                (lastSeq, lastHash) = (seq, hash);
+            }
             Exec(tx, "INSERT OR REPLACE INTO head (id, seq, hash, signature) VALUES (1, $seq, $h, $sig)",
-                ("$seq", seq), ("$h", hash), ("$sig", key.Sign(SignedHead(seq, hash))));
+                ("$seq", lastSeq), ("$h", lastHash), ("$sig", key.Sign(SignedHead(lastSeq, lastHash))));
             tx.Commit();
-            return entry;
+            return entries;
         }
     }
 

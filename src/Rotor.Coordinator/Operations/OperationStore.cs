@@ -32,7 +32,7 @@ public sealed class OperationStore : IDisposable
         db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         db.Open();
         Exec("""
-            PRAGMA journal_mode = DELETE;
+            PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, quorum TEXT NOT NULL, status TEXT NOT NULL, created INTEGER NOT NULL, record TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS policies (quorum TEXT PRIMARY KEY, every TEXT NOT NULL, window TEXT NOT NULL, set_by TEXT NOT NULL, set_at INTEGER NOT NULL);

@@ -40,6 +40,10 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     public void Record(string kind, string? quorum, string? subject, object details, string? actor = null) =>
         audit.Append(kind, actor ?? OperatorContext.Actor, quorum, subject, details);
 
+    /// <summary>Records many entries of the current operator in one transaction.</summary>
+    public void RecordAll(IReadOnlyList<AuditRecord> records) =>
+        audit.AppendAll(OperatorContext.Actor, records.Select(r => (r.Kind, r.Quorum, r.Subject, r.Details)).ToList());
+
     // ------------------------------------------------------------------ planning
 
     /// <summary>Validates a request against the registry and makes the operation it describes (scheduled, not stored).</summary>

@@ -24,6 +24,7 @@ public static class OperationsHosting
         var store = new OperationStore(Path.Combine(dir, OperationsFile));
         var desk = new OperationsDesk(engine, store, audit, clients, () => DateTimeOffset.UtcNow);
         engine.Audit = (kind, quorum, subject, details) => desk.Record(kind, quorum, subject, details);
+        engine.AuditAll = desk.RecordAll;
         engine.HoldSettlement = desk.HoldsSettlement;
         builder.Services.AddSingleton(desk);
         builder.Services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<OperatorInterceptor>());

@@ -46,7 +46,7 @@ public sealed class ReshareSession : INodeSession, IHasParties
         if (IsDealer)
             foreach (var plan in events.Values.SelectMany(e => e.Plans))
             {
-                var share = node.WithVault(v => v.GetActive(plan.KeyId))
+                var share = node.WithVault(v => v.GetActive(plan.KeyId, plan.Current))
                     ?? throw new SessionRefusedException($"node '{node.Name}' holds no shard of key '{plan.KeyId}' to deal");
                 if (share.Epoch != plan.Current.Epoch)
                     throw new SessionRefusedException($"node '{node.Name}' holds key '{plan.KeyId}' at epoch {share.Epoch}, the reshare is from epoch {plan.Current.Epoch}");

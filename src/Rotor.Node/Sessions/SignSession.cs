@@ -62,8 +62,7 @@ public sealed class SignSession : INodeSession
             if (!signers.Names.Any(n => signers.IdentifierOf(share.Scheme, n) == id))
                 throw new SessionRefusedException($"signing package names member {id}, who is not among this session's signers");
         // A reshare may have committed since round 1: never sign with a shard that is no longer active.
-        var current = node.WithVault(v => v.GetActive(share.KeyId));
-        if (current is null || current.Epoch != share.Epoch)
+        if (node.WithVault(v => v.ActiveEpoch(share.KeyId)) != share.Epoch)
             throw new SessionRefusedException($"key '{share.KeyId}' epoch {share.Epoch} was superseded during signing; retry with the new epoch");
         var sigShare = FrostSigner.Sign(package, nonces, share);
         return StepResult.Finish(Json.Encode(sigShare.ToData()));

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Rotor.Crypto.Hashing;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 
 namespace Rotor.Node.Vault;
@@ -25,6 +27,8 @@ public sealed record PendingEvent(string EventId, byte[] SessionId, byte[] Trans
 /// The node's share vault: a SQLite file in which every shard, and the node's identity key, is encrypted with
 /// AES-256-GCM under the vault key. The associated data binds node name, key id, epoch and state, so a
 /// ciphertext moved to another row, node or state does not decrypt. Erasures use SQLite's secure_delete.
+/// Write-ahead logging with synchronous=FULL: every transaction is durable when it returns, at one flush of the
+/// log; the log is checkpointed and truncated after every erasure.
 /// </summary>
 public sealed class ShareVault : IDisposable
 {
@@ -64,7 +68,7 @@ public sealed class ShareVault : IDisposable
         {
             vault.Exec("""
                 PRAGMA secure_delete = ON;
-                PRAGMA journal_mode = DELETE;
+                PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = FULL;
                 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS shards (
@@ -141,14 +145,23 @@ public sealed class ShareVault : IDisposable
     }
 
     /// <summary>The active share of a key, or null. Throws if the stored ciphertext fails authentication.</summary>
-    public KeyShare? GetActive(string keyId)
+    public KeyShare? GetActive(string keyId) => GetActive(keyId, null);
+
+    /// <summary>
+    /// The active share of a key, or null. When the stored share's public part is exactly <paramref name="expected"/>
+    /// (a package the caller has validated, e.g. a reshare plan's), it is not validated again: only the share's own
+    /// checks are made (membership, s·G against its verification share).
+    /// </summary>
+    public KeyShare? GetActive(string keyId, PublicKeyPackage? expected)
     {
         var epochs = ActiveEpochs(keyId);
-        return epochs.Count == 0 ? null : Get(keyId, epochs.Max(), ShardState.Active);
+        return epochs.Count == 0 ? null : Get(keyId, epochs.Max(), ShardState.Active, expected);
     }
 
     /// <summary>The share of a key at an epoch in the given state; null if there is none.</summary>
-    public KeyShare? Get(string keyId, ulong epoch, ShardState state)
+    public KeyShare? Get(string keyId, ulong epoch, ShardState state) => Get(keyId, epoch, state, null);
+
+    private KeyShare? Get(string keyId, ulong epoch, ShardState state, PublicKeyPackage? expected)
     {
         using var cmd = Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
             ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
@@ -159,11 +172,63 @@ public sealed class ShareVault : IDisposable
         try
         {
             var data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record");
-            var share = data.Validate();
-            if (share.KeyId != keyId || share.Epoch != epoch) throw new VaultException($"{what}: record names key '{share.KeyId}' epoch {share.Epoch}");
-            return share;
+            try
+            {
+                var share = Validate(data, expected);
+                if (share.KeyId != keyId || share.Epoch != epoch) throw new VaultException($"{what}: record names key '{share.KeyId}' epoch {share.Epoch}");
+                return share;
+            }
+            finally { CryptographicOperations.ZeroMemory(data.SigningShare); }
         }
         finally { CryptographicOperations.ZeroMemory(plain); }
+    }
+
+    /// <summary>
+    /// <see cref="KeyShareData.Validate"/>, with the public part checked once: a public key package that passed
+    /// validation is remembered by the digest of every public field, so a share read again (each signature reads
+    /// its share) only has its own checks redone (membership, and s·G against its verification share). No
+    /// secret is kept.
+    /// </summary>
+    private KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
+    {
+        var digest = PublicDigest(data.KeyId, data.Scheme, data.Epoch, data.Threshold, data.Members, data.VerifyingShares, data.GroupPublicKey);
+        var pub = expected is not null && digest == PublicDigest(expected) ? expected : validPackages.GetValueOrDefault(digest);
+        if (pub is not null)
+        {
+            var g = pub.Group;
+            return KeyShare.Create(pub, Identifier.Decode(g, data.Identifier), g.DecodeScalar(data.SigningShare));
+        }
+        var share = data.Validate();
+        if (validPackages.Count >= MaxValidPackages) validPackages.Clear();
+        validPackages[digest] = share.Public;
+        return share;
+    }
+
+    /// <summary>Validated public packages kept; emptied when full (a batch reads each share once anyway).</summary>
+    private const int MaxValidPackages = 4096;
+
+    private readonly Dictionary<string, PublicKeyPackage> validPackages = [];
+
+    /// <summary>A package's digest in the form <see cref="KeyShare.ToData"/> stores it (members ascending).</summary>
+    private static string PublicDigest(PublicKeyPackage p) =>
+        PublicDigest(p.KeyId, p.Scheme.Name(), p.Epoch, p.Threshold, p.Members.Select(m => m.ToBytes()).ToArray(),
+            p.Members.Select(m => p.VerifyingShare(m).ToBytes()).ToArray(), p.GroupPublicKey.ToBytes());
+
+    private static string PublicDigest(string keyId, string scheme, ulong epoch, int threshold, byte[][] members, byte[][] verifyingShares, byte[] groupKey)
+    {
+        using var t = new Transcript("rotor/vault/public-package/v1");
+        t.Append("key-id", keyId).Append("scheme", scheme).Append("epoch", epoch).Append("threshold", (ulong)threshold).Append("members", (ulong)members.Length);
+        foreach (var m in members) t.Append("member", m);
+        t.Append("verifying-shares", (ulong)verifyingShares.Length);
+        foreach (var y in verifyingShares) t.Append("verifying-share", y);
+        return Convert.ToHexStringLower(t.Append("group-public-key", groupKey).Digest());
+    }
+
+    /// <summary>The active epoch of a key, or null: what signing checks, without decrypting the shard again.</summary>
+    public ulong? ActiveEpoch(string keyId)
+    {
+        var epochs = ActiveEpochs(keyId);
+        return epochs.Count == 0 ? null : epochs.Max();
     }
 
     /// <summary>Every stored shard (key id, epoch, state, event), no secret.</summary>
@@ -228,6 +293,7 @@ public sealed class ShareVault : IDisposable
         }
         Exec("DELETE FROM pending_events WHERE event_id = $e", ("$e", eventId));
         tx.Commit();
+        ForgetErased();
         return (activated, erased);
     }
 
@@ -243,7 +309,19 @@ public sealed class ShareVault : IDisposable
         Exec("DELETE FROM shards WHERE state = 'pending' AND event_id = $e", ("$e", eventId));
         Exec("DELETE FROM pending_events WHERE event_id = $e", ("$e", eventId));
         tx.Commit();
+        ForgetErased();
         return pending;
+    }
+
+    /// <summary>
+    /// After an erasure: copies the write-ahead log into the file (where secure_delete has zeroed the erased rows)
+    /// and truncates it, so that no earlier page image of an erased shard stays in the log.
+    /// </summary>
+    private void ForgetErased()
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        cmd.ExecuteNonQuery();
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
 using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
@@ -16,8 +18,37 @@ namespace Rotor.Rpc.Sessions;
 /// </summary>
 public static class ReshareSetup
 {
-    /// <summary>The events by scheme; throws ArgumentException or ProtocolException naming what is inconsistent.</summary>
+    /// <summary>
+    /// The events by scheme; throws ArgumentException or ProtocolException naming what is inconsistent. The same
+    /// parameters give the same events (public, immutable data), so the last few built are remembered by a digest
+    /// of the parameters and nonce: a node checks a commit certificate against the event it ran without decoding
+    /// and validating every wallet's package a second time. Wallets are validated on every core (<see cref="Batches"/>).
+    /// </summary>
     public static IReadOnlyDictionary<Scheme, ReshareEvent> Events(ReshareParams p, ReadOnlySpan<byte> nonce)
+    {
+        var digest = Convert.ToHexStringLower(SHA256.HashData([.. SHA256.HashData(p.ToByteArray()), .. nonce]));
+        lock (recent)
+        {
+            var known = recent.Find(r => r.Digest == digest);
+            if (known is not null) return known.Events;
+        }
+        var events = Build(p, nonce);
+        lock (recent)
+        {
+            if (recent.Count >= MaxRecent) recent.RemoveAt(0);
+            recent.Add(new Built(digest, events));
+        }
+        return events;
+    }
+
+    /// <summary>Events remembered: a reshare's start and its commit are moments apart, and one reshare runs at a time.</summary>
+    private const int MaxRecent = 2;
+
+    private static readonly List<Built> recent = [];
+
+    private sealed record Built(string Digest, IReadOnlyDictionary<Scheme, ReshareEvent> Events);
+
+    private static Dictionary<Scheme, ReshareEvent> Build(ReshareParams p, ReadOnlySpan<byte> nonce)
     {
         if (p.Wallets.Count == 0) throw new ArgumentException("a reshare needs at least one wallet");
         if (p.Wallets.Select(w => w.KeyId).Distinct().Count() != p.Wallets.Count) throw new ArgumentException("a wallet is listed twice");
@@ -28,11 +59,11 @@ public static class ReshareSetup
             var g = group.Key.Group();
             var newMembers = p.NewMembers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
             var dealers = p.Dealers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
-            var plans = group.Select(w =>
+            var plans = Batches.Map(group.ToArray(), w =>
             {
                 var current = Package(w);
                 return ResharePlan.Create(SessionId.ForReshare(current, newMembers, (int)p.NewThreshold, n), current, dealers);
-            }).ToList();
+            });
             events[group.Key] = ReshareEvent.Create(plans);
         }
         return events;

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Rotor.Crypto.Envelopes;
 
@@ -36,14 +38,36 @@ public sealed class PeerTrust
         return null;
     }
 
-    /// <summary>Checks a node's DER certificate for <paramref name="expectedName"/> and returns the identity keys it carries.</summary>
+    /// <summary>
+    /// Checks a node's DER certificate for <paramref name="expectedName"/> and returns the identity keys it carries.
+    /// A certificate that passed is remembered (by its SHA-256 and the name) until it or the root expires: every
+    /// session presents the same few certificates, and building an X.509 chain for each costs more than the
+    /// signing itself. Only accepted public data is kept; a refused certificate is checked again every time.
+    /// </summary>
     public IdentityKeys NodeIdentity(ReadOnlySpan<byte> der, string expectedName)
     {
+        var key = (Convert.ToHexStringLower(SHA256.HashData(der)), expectedName);
+        var now = DateTime.UtcNow;
+        if (accepted.TryGetValue(key, out var known) && now >= known.NotBefore && now <= known.NotAfter) return known.Keys;
         using var cert = X509CertificateLoader.LoadCertificate(der);
         var error = Check(cert, CertificateRole.Server, expectedName);
         if (error is not null) throw new UnauthorizedAccessException($"node '{expectedName}': {error}");
-        return IdentityExtension.Read(cert) ?? throw new UnauthorizedAccessException($"node '{expectedName}': certificate carries no identity keys");
+        var keys = IdentityExtension.Read(cert) ?? throw new UnauthorizedAccessException($"node '{expectedName}': certificate carries no identity keys");
+        if (accepted.Count >= MaxAccepted) accepted.Clear();
+        accepted[key] = new Accepted(keys, Later(cert.NotBefore, Root.NotBefore), Earlier(cert.NotAfter, Root.NotAfter));
+        return keys;
     }
+
+    /// <summary>Accepted node certificates: far more than a cluster has nodes; the cache is simply emptied when full.</summary>
+    private const int MaxAccepted = 1024;
+
+    private readonly ConcurrentDictionary<(string Sha256, string Name), Accepted> accepted = new();
+
+    private sealed record Accepted(IdentityKeys Keys, DateTime NotBefore, DateTime NotAfter);
+
+    private static DateTime Later(DateTime a, DateTime b) => a.ToUniversalTime() > b.ToUniversalTime() ? a.ToUniversalTime() : b.ToUniversalTime();
+
+    private static DateTime Earlier(DateTime a, DateTime b) => a.ToUniversalTime() < b.ToUniversalTime() ? a.ToUniversalTime() : b.ToUniversalTime();
 
     /// <summary>The subject's common name.</summary>
     public static string CommonName(X509Certificate2 certificate) => certificate.GetNameInfo(X509NameType.SimpleName, false);
