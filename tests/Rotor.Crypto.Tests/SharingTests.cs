@@ -130,6 +130,29 @@ public class SharingTests
         Assert.Equal(["minus-one", "share", "two"], Batch(share - g.One, y1 + y2, y2 + y2).Verify().Order().ToArray());
     }
 
+    /// <summary>Public values (proof responses) join the multi-scalar multiplication; a wrong one is still named.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PublicSharesAreBatchedAndABadOneIsNamed(bool ed)
+    {
+        Group g = ed ? Groups.Ed25519.Ed25519Group.Instance : Groups.Secp256k1.Secp256k1Group.Instance;
+        var polys = Enumerable.Range(0, 4).Select(_ => Polynomial.Random(g.RandomScalar(), 1)).ToArray();
+        var xs = polys.Select(_ => g.RandomScalar()).ToArray();      // long points, as a challenge is
+        FeldmanBatch<int> Batch(int bad, bool withSecret)
+        {
+            var b = new FeldmanBatch<int>(g);
+            for (int i = 0; i < polys.Length; i++)
+                b.AddPublicShare(i, polys[i].Commit(), xs[i], polys[i].Evaluate(xs[i]) + (i == bad ? g.One : g.Zero));
+            if (withSecret) b.AddShare(9, polys[0].Commit(), xs[1], polys[0].Evaluate(xs[1]));
+            return b;
+        }
+        Assert.Empty(Batch(-1, false).Verify());
+        Assert.Empty(Batch(-1, true).Verify());
+        Assert.Equal([2], Batch(2, false).Verify());
+        Assert.Equal([1], Batch(1, true).Verify());
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -22,11 +22,19 @@ public sealed class FeldmanBatch<TTag>
 
     public int Count => items.Count;
 
-    /// <summary>Queues the check share·G = commitment(x).</summary>
-    public void AddShare(TTag tag, FeldmanCommitment commitment, Scalar x, Scalar share)
+    /// <summary>Queues the check share·G = commitment(x) for a secret share (multiplied by G in constant time).</summary>
+    public void AddShare(TTag tag, FeldmanCommitment commitment, Scalar x, Scalar share) => AddShare(tag, commitment, x, share, secret: true);
+
+    /// <summary>
+    /// Queues the check value·G = commitment(x) for a public value, such as a proof of knowledge's response: it
+    /// joins the variable-time multi-scalar multiplication as a term on G instead of a constant-time k·G.
+    /// </summary>
+    public void AddPublicShare(TTag tag, FeldmanCommitment commitment, Scalar x, Scalar value) => AddShare(tag, commitment, x, value, secret: false);
+
+    private void AddShare(TTag tag, FeldmanCommitment commitment, Scalar x, Scalar share, bool secret)
     {
         if (!ReferenceEquals(commitment.Group, group)) throw new ArgumentException("commitment of another group");
-        items.Add(new Item(tag, commitment, x, share, null, null));
+        items.Add(new Item(tag, commitment, x, share, null, null, secret));
     }
 
     /// <summary>Queues the check left = right for public elements.</summary>
@@ -34,7 +42,7 @@ public sealed class FeldmanBatch<TTag>
 
     /// <summary>Queues the check left = factor·right for public elements and a public factor (the product enters the one MSM, so it costs no separate multiplication).</summary>
     public void AddEquality(TTag tag, Element left, Scalar factor, Element right) =>
-        items.Add(new Item(tag, null, factor, default, left, right));
+        items.Add(new Item(tag, null, factor, default, left, right, false));
 
     /// <summary>
     /// Tags of the items that fail (empty when all hold). One MSM when all hold, or, when that is cheaper, each
@@ -70,11 +78,15 @@ public sealed class FeldmanBatch<TTag>
         return true;
     }
 
-    /// <summary>Σ r_k·C_k(x_k) + Σ r'_k·(P_k − f_k·Q_k) = (Σ r_k·s_k)·G, the left side as multi-scalar multiplications.</summary>
+    /// <summary>
+    /// Σ r_k·C_k(x_k) + Σ r'_k·(P_k − f_k·Q_k) = (Σ r_k·s_k)·G, the left side as multi-scalar multiplications; the
+    /// public values' part of the right side joins them as a term on G, the secret part is one constant-time k·G.
+    /// </summary>
     private bool BatchHolds()
     {
         var terms = new Terms(group);
         var secretSum = group.Zero;
+        var publicSum = group.Zero;
         var random = RandomNumberGenerator.GetBytes(16 * items.Count);
         for (int i = 0; i < items.Count; i++)
         {
@@ -82,7 +94,8 @@ public sealed class FeldmanBatch<TTag>
             var r = group.ReduceWide(random.AsSpan(16 * i, 16));
             if (it.Commitment is { } c)
             {
-                secretSum += r * it.Share;
+                if (it.Secret) secretSum += r * it.Share;
+                else publicSum += r * it.Share;
                 var coef = r;
                 foreach (var cj in c.Coefficients)
                 {
@@ -96,7 +109,9 @@ public sealed class FeldmanBatch<TTag>
                 terms.Add(-(r * it.X), it.Right!);
             }
         }
-        return terms.Sum().Equals(group.MulBase(secretSum));
+        if (!publicSum.IsZero) terms.Add(-publicSum, group.Generator);
+        var sum = terms.Sum();
+        return items.Any(i => i.Secret) ? sum.Equals(group.MulBase(secretSum)) : sum.IsIdentity;
     }
 
     /// <summary>
@@ -140,5 +155,5 @@ public sealed class FeldmanBatch<TTag>
     private static int ShortestBitLength(Scalar k) => Math.Min(BitLength(k), BitLength(-k));
 
     /// <summary>A share check (Commitment, X, Share) or an equality Left = X·Right.</summary>
-    private sealed record Item(TTag Tag, FeldmanCommitment? Commitment, Scalar X, Scalar Share, Element? Left, Element? Right);
+    private sealed record Item(TTag Tag, FeldmanCommitment? Commitment, Scalar X, Scalar Share, Element? Left, Element? Right, bool Secret);
 }

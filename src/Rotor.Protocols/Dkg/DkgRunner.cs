@@ -20,28 +20,32 @@ public static class DkgRunner
             Enumerable.Range(1, memberCount).Select(i => Identifier.FromUInt64(group, (ulong)i)).ToArray());
     }
 
+    /// <summary>Members × threshold (the work of a round grows with both) below which the members run one after another.</summary>
+    private const int ParallelWork = 256;
+
     /// <summary>
     /// A DKG among the given members; returns their key shares in ascending identifier order. The members
-    /// work in parallel within each round, as separate nodes would.
+    /// work in parallel within each round, as separate nodes would, unless the run is too small to pay for the threads.
     /// </summary>
     public static KeyShare[] RunInProcess(Scheme scheme, string keyId, int threshold, IReadOnlyList<Identifier> members)
     {
         var session = SessionId.ForDkg(keyId, scheme, members, threshold);
         var ids = session.NewMembers;
-        var round1 = Each(ids.Count, i => DkgParticipant.Start(session, ids[i]));
-        var round2 = Each(ids.Count, i => round1[i].State.ReceiveRound1(Others(round1, i).Select(r => r.Package)));
-        var round3 = Each(ids.Count, i => round2[i].State.ReceiveRound2(Others(round2, i).Select(r => r.Packages[ids[i]])));
-        return Each(ids.Count, i => round3[i].State.Finish(Others(round3, i).Select(r => r.Confirmation)));
+        bool parallel = ids.Count * threshold >= ParallelWork;
+        var round1 = Each(ids.Count, parallel, i => DkgParticipant.Start(session, ids[i]));
+        var round2 = Each(ids.Count, parallel, i => round1[i].State.ReceiveRound1(Others(round1, i).Select(r => r.Package)));
+        var round3 = Each(ids.Count, parallel, i => round2[i].State.ReceiveRound2(Others(round2, i).Select(r => r.Packages[ids[i]])));
+        return Each(ids.Count, parallel, i => round3[i].State.Finish(Others(round3, i).Select(r => r.Confirmation)));
     }
 
     private static IEnumerable<T> Others<T>(T[] all, int me) => all.Where((_, j) => j != me);
 
-    private static T[] Each<T>(int count, Func<int, T> step)
+    private static T[] Each<T>(int count, bool parallel, Func<int, T> step)
     {
         var results = new T[count];
         try
         {
-            Parallel.For(0, count, i => results[i] = step(i));
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallel ? -1 : 1 }, i => results[i] = step(i));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

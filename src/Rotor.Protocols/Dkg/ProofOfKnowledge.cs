@@ -66,7 +66,7 @@ public sealed class ProofOfKnowledge
     /// X = c against the commitment (R, C₀), so proofs and shares share one verifier.
     /// </summary>
     internal void AddTo(FeldmanBatch<Identifier> batch, Ciphersuite suite, Identifier dealer, Element constantTerm) =>
-        batch.AddShare(dealer, new FeldmanCommitment([R, constantTerm]), Challenge(suite, dealer, constantTerm, R), Mu);
+        batch.AddPublicShare(dealer, new FeldmanCommitment([R, constantTerm]), Challenge(suite, dealer, constantTerm, R), Mu);
 
     public override string ToString() => $"ProofOfKnowledge({R.ToHex()})";
 }
