@@ -10,6 +10,7 @@ using Rotor.Protocols.Keys;
 using Rotor.Rpc;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Coordinator;
 
@@ -139,25 +140,18 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         registry.FindWallet(id) ?? throw new CoordinatorException(StatusCode.NotFound, $"no wallet '{id}'");
 
     /// <summary>
-    /// The validated public key package of a wallet's epoch, rebuilt from the registry. Packages that passed are
-    /// remembered by every field they were built from (public data only), so signing does not decode and check
-    /// the same package again.
+    /// The validated public key package of a wallet's epoch, rebuilt from the registry; validated once per process
+    /// (<see cref="ValidatedPackages"/>: signing does not decode and check the same package again).
     /// </summary>
     public PublicKeyPackage PublicPackage(WalletEntry wallet, WalletEpoch epoch)
     {
-        var source = string.Join('|', wallet.Id, wallet.Scheme, wallet.PublicKey, epoch.Epoch, epoch.Threshold,
-            string.Join(',', epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}")));
-        if (validPackages.TryGetValue(source, out var known)) return known;
-        var package = BuildPackage(wallet, epoch);
-        if (validPackages.Count >= MaxValidPackages) validPackages.Clear();
-        validPackages[source] = package;
-        return package;
+        var digest = Schemes.TryParse(wallet.Scheme, out var scheme)
+            ? ValidatedPackages.Digest(wallet.Id, wallet.Scheme, epoch.Epoch, epoch.Threshold,
+                epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => (scheme.Group().ScalarFromUInt64(kv.Key).ToBytes(), Convert.FromHexString(kv.Value))),
+                Convert.FromHexString(wallet.PublicKey))
+            : "";
+        return ValidatedPackages.Shared.GetOrValidate(digest, () => BuildPackage(wallet, epoch));
     }
-
-    /// <summary>Validated packages kept by <see cref="PublicPackage"/>; emptied when full.</summary>
-    private const int MaxValidPackages = 4096;
-
-    private readonly ConcurrentDictionary<string, PublicKeyPackage> validPackages = new();
 
     private static PublicKeyPackage BuildPackage(WalletEntry wallet, WalletEpoch epoch)
     {
@@ -204,7 +198,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
                 throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
             var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
             var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null);
-            BuildPackage(wallet, epoch); // validates consistency of the verification shares with the group key
+            PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
         registry.AddWallets(records);
@@ -288,16 +282,44 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         }
         else signers = await OnlineSigners(walletId, epoch, pollNow: false);
         var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
-        StartRequest Start(IEnumerable<NodeEntry> chosen)
+        StartRequest Start(IEnumerable<NodeEntry> chosen, SigningPackage? package = null)
         {
             var start = new StartRequest
             {
                 Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
-                Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message) },
+                Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message), Presign = PresignAhead },
             };
             start.Sign.Signers.AddRange(chosen.Select(ToParty));
+            if (package is not null) start.Sign.SigningPackage = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
             return start;
         }
+        Signature Finish(SigningPackage package, Dictionary<string, StepReply> replies)
+        {
+            var shares = replies.Select(r => Decode<SignatureShareData>(r.Value.Output.ToByteArray(), r.Key).Validate(pub.Scheme)).ToList();
+            var signature = FrostCoordinator.Aggregate(package, shares, pub);
+            if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, signature))
+                throw new CoordinatorException(StatusCode.Internal, $"{what}: the aggregate signature does not verify");
+            KeepPresigned(replies, wallet.Id, epochNumber, pub);
+            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, signature, Display(wallet).PublicKey);
+        }
+
+        // One round when every signer committed in advance: the signing package goes out with the start.
+        if (TakePresigned(signers, wallet.Id, epochNumber) is { } ready)
+        {
+            var package = SigningPackage.Create(pub, ready, message);
+            try
+            {
+                var replies = await Driver.CallAll(signers, (c, _) => c.StartAsync(Start(signers, package), deadline: Driver.Deadline()).ResponseAsync, what, "signing");
+                return Finish(package, replies);
+            }
+            catch (CoordinatorException e) when (e.Code is StatusCode.FailedPrecondition or StatusCode.Unavailable)
+            {
+                // A signer lost its nonces (a restart) or is gone: sign in two rounds (choosing again if needed).
+                ForgetPresigned(signers, wallet.Id, epochNumber);
+            }
+            catch (ProtocolException e) { throw new CoordinatorException(StatusCode.Aborted, $"{what}: {e.Message}"); }
+        }
+
         Task<Dictionary<string, StepReply>> Round1(StartRequest start) =>
             Driver.CallAll(signers, (c, _) => c.StartAsync(start, deadline: Driver.Deadline()).ResponseAsync, what, "round 1");
         Dictionary<string, StepReply> round1;
@@ -314,11 +336,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             var package = SigningPackage.Create(pub, commitments, message);
             var input = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
             var round2 = await Driver.CallAll(signers, (c, n) => c.StepAsync(new StepRequest { SessionId = round1[n.Name].SessionId, CoordinatorInput = input }, deadline: Driver.Deadline()).ResponseAsync, what, "round 2");
-            var shares = round2.Select(r => Decode<SignatureShareData>(r.Value.Output.ToByteArray(), r.Key).Validate(pub.Scheme)).ToList();
-            var signature = FrostCoordinator.Aggregate(package, shares, pub);
-            if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, signature))
-                throw new CoordinatorException(StatusCode.Internal, $"{what}: the aggregate signature does not verify");
-            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, signature, Display(wallet).PublicKey);
+            return Finish(package, round2);
         }
         catch (ProtocolException e)
         {
@@ -330,6 +348,69 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             await AbortAll(signers, round1);
             throw;
         }
+    }
+
+    /// <summary>Commitments each signer is asked to make in advance, with every signature, for the next one.</summary>
+    private const uint PresignAhead = 1;
+
+    /// <summary>Commitments kept per node, wallet and epoch (a signer keeps at most 4 sets of nonces per key).</summary>
+    private const int PresignedKept = 4;
+
+    /// <summary>
+    /// Commitments signers made in advance, by node, wallet and epoch. Public data; each is handed out at most once
+    /// (taken out of its queue), and a node refuses nonces it no longer holds, so none is ever used twice.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string Node, string Wallet, ulong Epoch), ConcurrentQueue<SigningCommitments>> presigned = new();
+
+    /// <summary>One commitment made in advance for every signer, or null (and none taken) if any signer has none.</summary>
+    private List<SigningCommitments>? TakePresigned(IReadOnlyList<NodeEntry> signers, string walletId, ulong epoch)
+    {
+        var taken = new List<SigningCommitments>();
+        foreach (var s in signers)
+        {
+            if (presigned.TryGetValue((s.Name, walletId, epoch), out var queue) && queue.TryDequeue(out var c))
+            {
+                taken.Add(c);
+                continue;
+            }
+            // Put back the ones taken: they were never sent.
+            foreach (var (t, n) in taken.Zip(signers)) presigned.GetOrAdd((n.Name, walletId, epoch), _ => new ConcurrentQueue<SigningCommitments>()).Enqueue(t);
+            return null;
+        }
+        return taken;
+    }
+
+    /// <summary>
+    /// Keeps the commitments the signers made in advance, each checked to decode and to be the signer's own for this
+    /// wallet and epoch. One that fails is not kept (the signature already made stands; that signer's next signature
+    /// simply takes two rounds).
+    /// </summary>
+    private void KeepPresigned(Dictionary<string, StepReply> replies, string walletId, ulong epoch, PublicKeyPackage pub)
+    {
+        foreach (var (node, reply) in replies)
+        {
+            var id = Identifier.FromUInt64(pub.Group, RequireNode(node).Index);
+            var queue = presigned.GetOrAdd((node, walletId, epoch), _ => new ConcurrentQueue<SigningCommitments>());
+            foreach (var bytes in reply.Presigned)
+            {
+                SigningCommitments c;
+                try { c = JsonSerializer.Deserialize<SigningCommitmentsData>(bytes.Span, Json)?.Validate(pub.Scheme) ?? throw new JsonException("empty"); }
+                catch (Exception e) when (e is JsonException or ProtocolException) { continue; }
+                if (c.Identifier == id && c.KeyId == walletId && c.Epoch == epoch && queue.Count < PresignedKept) queue.Enqueue(c);
+            }
+        }
+    }
+
+    /// <summary>Drops the commitments made in advance by these signers for a wallet's epoch.</summary>
+    private void ForgetPresigned(IReadOnlyList<NodeEntry> signers, string walletId, ulong epoch)
+    {
+        foreach (var s in signers) presigned.TryRemove((s.Name, walletId, epoch), out _);
+    }
+
+    /// <summary>Drops every commitment made in advance for these wallets (a reshare gave them a new epoch).</summary>
+    private void ForgetPresigned(IReadOnlySet<string> walletIds)
+    {
+        foreach (var key in presigned.Keys.Where(k => walletIds.Contains(k.Wallet)).ToList()) presigned.TryRemove(key, out _);
     }
 
     /// <summary>

@@ -124,6 +124,7 @@ public sealed partial class Engine
 
             // The commit point: from here on the new epochs are the wallets' epochs.
             registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers);
+            ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
             {
                 status = EventStatus.Committed, wallets = newEpochs.Select(e => new { wallet = e.WalletId, epoch = e.Epoch }),
@@ -152,7 +153,7 @@ public sealed partial class Engine
         if (s.Epoch != w.Epoch + 1 || s.Threshold != newThreshold || !s.VerifyingShares.Keys.Order().SequenceEqual(newNodes.Select(n => n.Index).Order()))
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back at epoch {s.Epoch}, threshold {s.Threshold}, {s.VerifyingShares.Count} members");
         var epoch = new WalletEpoch(w.Id, s.Epoch, s.Threshold, newNodes.Select(n => n.Name).ToList(), s.VerifyingShares, eventId);
-        BuildPackage(w, epoch);
+        PublicPackage(w, epoch);
         return epoch;
     }
 

@@ -21,6 +21,9 @@ public sealed class NodeState : IDisposable
 
     public string Name { get; }
     public NodeIdentity Identity { get; }
+
+    /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
+    public PresignPool Presigns { get; } = new();
     public PeerTrust Trust { get; }
 
     /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>

@@ -96,6 +96,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         }
         CrashPoint.Hit("before-activating");
         var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, eraseBelow));
+        node.Presigns.Forget(activated.Concat(erased).Select(s => s.KeyId).ToHashSet());
         var reply = new SettleReply();
         reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         reply.Erased.AddRange(erased.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
@@ -128,6 +129,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     {
         var result = Guard(() => step(session), session);
         var reply = new StepReply { SessionId = ByteString.CopyFrom(session.Id), Output = ByteString.CopyFrom(result.Output), Done = result.Done };
+        if (result.Presigned is { } presigned) reply.Presigned.AddRange(presigned.Select(c => ByteString.CopyFrom(c)));
         var parties = (session as IHasParties)?.Parties;
         foreach (var m in result.Messages)
         {

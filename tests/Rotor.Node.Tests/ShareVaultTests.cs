@@ -118,6 +118,39 @@ public sealed class ShareVaultTests : IDisposable
     }
 
     [Fact]
+    public void After_an_erasure_the_write_ahead_log_holds_nothing()
+    {
+        var old = Deal(Scheme.Ed25519, "w1")[0];
+        var next = TestKeys.Deal(Scheme.Ed25519, 2, 3, "w1", 1).Shares[0];
+        using var v = OpenVault();
+        v.PutActive([old]);
+        v.PutPending("ev1", [1], new byte[64], [next]);
+        Assert.True(new FileInfo(VaultPath + "-wal").Length > 0);
+        v.Activate("ev1", new Dictionary<string, ulong>());
+        Assert.Equal(0, new FileInfo(VaultPath + "-wal").Length);
+        var raw = File.ReadAllBytes(VaultPath);
+        Assert.True(raw.AsSpan().IndexOf(old.SigningShare.ToBytes()) < 0);
+    }
+
+    [Theory]
+    [InlineData(Scheme.Ed25519)]
+    [InlineData(Scheme.Secp256k1)]
+    public void A_share_read_against_its_validated_package_is_the_stored_share(Scheme scheme)
+    {
+        var shares = TestKeys.Deal(scheme, 2, 3, "w1", 3).Shares;
+        var other = TestKeys.Deal(scheme, 2, 3, "w1", 3).Shares[1];
+        using var v = OpenVault();
+        v.PutActive([shares[1]]);
+        var read = v.GetActive("w1", shares[0].Public)!;
+        Assert.Same(shares[0].Public, read.Public);
+        Assert.Equal(shares[1].SigningShare.ToBytes(), read.SigningShare.ToBytes());
+        // A package that is not the stored one is no short cut: the stored share is validated and returned as stored.
+        var again = v.GetActive("w1", other.Public)!;
+        Assert.NotSame(other.Public, again.Public);
+        Assert.Equal(shares[1].VerifyingShare, again.VerifyingShare);
+    }
+
+    [Fact]
     public void Discard_keeps_the_active_epoch()
     {
         var old = Deal(Scheme.Ed25519, "w1")[0];

@@ -171,6 +171,10 @@ public sealed class LocalCluster(string directory)
         foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment["ROTOR_LOG"] = Path.Combine(LogDir, name + ".log");
         psi.Environment.Remove("ROTOR_TEST_CRASH_AT");
+        // Long-running services: every method compiled fully optimised at its first call instead of tiered (quick
+        // unoptimised code first, recompiled after many calls), so requests are fast from the start; a second more
+        // at start-up. The short-lived CLI itself stays tiered.
+        psi.Environment.TryAdd("DOTNET_TieredCompilation", "0");
         if (environment is not null) foreach (var (k, v) in environment) psi.Environment[k] = v;
         var process = Process.Start(psi) ?? throw new CliException($"could not start {name}");
         var deadline = DateTime.UtcNow.AddSeconds(60);

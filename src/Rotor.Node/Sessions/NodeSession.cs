@@ -10,7 +10,8 @@ namespace Rotor.Node.Sessions;
 public sealed record PeerMessage(string Peer, string Label, byte[] Payload);
 
 /// <summary>What one step of a session produces: messages for peers, public output for the coordinator, and whether it is over.</summary>
-public sealed record StepResult(IReadOnlyList<PeerMessage> Messages, byte[] Output, bool Done)
+/// <param name="Presigned">Signing only: commitments made in advance for later signatures (public).</param>
+public sealed record StepResult(IReadOnlyList<PeerMessage> Messages, byte[] Output, bool Done, IReadOnlyList<byte[]>? Presigned = null)
 {
     public static StepResult Send(IReadOnlyList<PeerMessage> messages) => new(messages, [], false);
     public static StepResult Finish(byte[] output) => new([], output, true);

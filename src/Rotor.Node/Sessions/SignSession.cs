@@ -9,7 +9,9 @@ namespace Rotor.Node.Sessions;
 /// FROST signing on this node (RFC 9591 section 5.1–5.2): <see cref="Start"/> commits to fresh nonces with the
 /// active share of the requested epoch; <see cref="Step"/> takes the coordinator's signing package, checks it is
 /// for the message and signers this session was opened for, and returns this node's signature share. A request
-/// for an epoch the node does not hold active (an old, erased shard) is refused.
+/// for an epoch the node does not hold active (an old, erased shard) is refused. With a signing package in its
+/// parameters it signs in one round, with nonces it committed to in advance (<see cref="PresignPool"/>); either
+/// way it can make commitments in advance for later signatures.
 /// </summary>
 public sealed class SignSession : INodeSession
 {
@@ -17,6 +19,8 @@ public sealed class SignSession : INodeSession
     private readonly KeyShare share;
     private readonly byte[] message;
     private readonly SessionParties signers;
+    private readonly byte[] oneRoundPackage;
+    private readonly int presign;
     private SigningNonces? nonces;
 
     public SignSession(NodeState node, SignParams p, ReadOnlySpan<byte> nonce)
@@ -34,6 +38,8 @@ public sealed class SignSession : INodeSession
         if (signers.IdentifierOf(share.Scheme, node.Name) != share.Identifier)
             throw new SessionRefusedException($"node '{node.Name}' is member {share.Identifier} of key '{p.KeyId}', not {signers.IndexOf(node.Name)}");
         message = p.Message.ToByteArray();
+        oneRoundPackage = p.SigningPackage.ToByteArray();
+        presign = (int)Math.Min(p.Presign, PresignPool.PerKey);
         using var t = new Transcript("rotor/node-session/sign/v1");
         t.Append("key-id", p.KeyId).Append("epoch", p.Epoch).Append("message", message).Append("nonce", nonce);
         signers.AppendTo(t, "signers");
@@ -44,28 +50,60 @@ public sealed class SignSession : INodeSession
 
     public string Description => $"signing with key '{share.KeyId}' epoch {share.Epoch}";
 
+    /// <summary>
+    /// Round 1: commits to fresh nonces. In one-round signing (a signing package built from commitments made in
+    /// advance), signs at once with the nonces behind this node's commitment, taken out of the pool.
+    /// </summary>
     public StepResult Start()
     {
-        var (n, commitments) = FrostSigner.Commit(share);
-        nonces = n;
-        return new StepResult([], Json.Encode(commitments.ToData()), false);
+        if (oneRoundPackage.Length == 0)
+        {
+            var (n, commitments) = FrostSigner.Commit(share);
+            nonces = n;
+            return new StepResult([], Json.Encode(commitments.ToData()), false);
+        }
+        var package = CheckPackage(oneRoundPackage);
+        var mine = package.Commitments.FirstOrDefault(c => c.Identifier == share.Identifier)
+            ?? throw new SessionRefusedException($"the signing package has no commitment of member {share.Identifier}");
+        nonces = node.Presigns.Take(mine)
+            ?? throw new SessionRefusedException("it holds no nonces for the commitment the signing package names (made in advance and lost on a restart, or already used)");
+        return Sign(package);
     }
 
     public StepResult Step(IReadOnlyList<PeerMessage> inbound, ReadOnlySpan<byte> coordinatorInput)
     {
-        if (nonces is null) throw new SessionRefusedException("signing session has not committed yet");
+        if (nonces is null || oneRoundPackage.Length > 0) throw new SessionRefusedException("signing session has not committed yet");
         if (inbound.Count > 0) throw new SessionRefusedException("signing takes no node-to-node messages");
-        var package = Json.Decode<SigningPackageData>(coordinatorInput, "signing package").Validate(share.Public);
+        return Sign(CheckPackage(coordinatorInput));
+    }
+
+    /// <summary>The coordinator's signing package, checked: for this key and epoch, this message, and signers of this session only.</summary>
+    private SigningPackage CheckPackage(ReadOnlySpan<byte> input)
+    {
+        var package = Json.Decode<SigningPackageData>(input, "signing package").Validate(share.Public);
         if (!package.Message.SequenceEqual(message))
             throw new SessionRefusedException("the signing package is for another message than this session was opened for");
         foreach (var id in package.Signers)
             if (!signers.Names.Any(n => signers.IdentifierOf(share.Scheme, n) == id))
                 throw new SessionRefusedException($"signing package names member {id}, who is not among this session's signers");
+        return package;
+    }
+
+    /// <summary>Round 2: this node's signature share, then as many fresh commitments as were asked for.</summary>
+    private StepResult Sign(SigningPackage package)
+    {
         // A reshare may have committed since round 1: never sign with a shard that is no longer active.
         if (node.WithVault(v => v.ActiveEpoch(share.KeyId)) != share.Epoch)
             throw new SessionRefusedException($"key '{share.KeyId}' epoch {share.Epoch} was superseded during signing; retry with the new epoch");
-        var sigShare = FrostSigner.Sign(package, nonces, share);
-        return StepResult.Finish(Json.Encode(sigShare.ToData()));
+        var sigShare = FrostSigner.Sign(package, nonces!, share);
+        var presigned = new List<byte[]>();
+        for (int i = 0; i < presign; i++)
+        {
+            var (n, commitments) = FrostSigner.Commit(share);
+            if (!node.Presigns.Add(n)) break;
+            presigned.Add(Json.Encode(commitments.ToData()));
+        }
+        return new StepResult([], Json.Encode(sigShare.ToData()), true, presigned);
     }
 
     public void Dispose() => nonces = null;

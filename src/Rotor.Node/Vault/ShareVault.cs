@@ -5,6 +5,7 @@ using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Node.Vault;
 
@@ -184,44 +185,24 @@ public sealed class ShareVault : IDisposable
     }
 
     /// <summary>
-    /// <see cref="KeyShareData.Validate"/>, with the public part checked once: a public key package that passed
-    /// validation is remembered by the digest of every public field, so a share read again (each signature reads
-    /// its share) only has its own checks redone (membership, and s·G against its verification share). No
-    /// secret is kept.
+    /// <see cref="KeyShareData.Validate"/>, with the public part checked once per process: a package that passed
+    /// validation is remembered (<see cref="ValidatedPackages"/>), so a share read again (each signature reads its
+    /// share) only has its own checks redone (membership, and s·G against its verification share). No secret is kept.
     /// </summary>
-    private KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
+    private static KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
     {
-        var digest = PublicDigest(data.KeyId, data.Scheme, data.Epoch, data.Threshold, data.Members, data.VerifyingShares, data.GroupPublicKey);
-        var pub = expected is not null && digest == PublicDigest(expected) ? expected : validPackages.GetValueOrDefault(digest);
-        if (pub is not null)
+        if (data.Members.Length != data.VerifyingShares.Length) return data.Validate();
+        var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
+            data.Members.Zip(data.VerifyingShares), data.GroupPublicKey);
+        var pub = expected is not null && digest == ValidatedPackages.Digest(expected) ? expected : ValidatedPackages.Shared.Find(digest);
+        if (pub is null)
         {
-            var g = pub.Group;
-            return KeyShare.Create(pub, Identifier.Decode(g, data.Identifier), g.DecodeScalar(data.SigningShare));
+            var share = data.Validate();
+            ValidatedPackages.Shared.GetOrValidate(digest, () => share.Public);
+            return share;
         }
-        var share = data.Validate();
-        if (validPackages.Count >= MaxValidPackages) validPackages.Clear();
-        validPackages[digest] = share.Public;
-        return share;
-    }
-
-    /// <summary>Validated public packages kept; emptied when full (a batch reads each share once anyway).</summary>
-    private const int MaxValidPackages = 4096;
-
-    private readonly Dictionary<string, PublicKeyPackage> validPackages = [];
-
-    /// <summary>A package's digest in the form <see cref="KeyShare.ToData"/> stores it (members ascending).</summary>
-    private static string PublicDigest(PublicKeyPackage p) =>
-        PublicDigest(p.KeyId, p.Scheme.Name(), p.Epoch, p.Threshold, p.Members.Select(m => m.ToBytes()).ToArray(),
-            p.Members.Select(m => p.VerifyingShare(m).ToBytes()).ToArray(), p.GroupPublicKey.ToBytes());
-
-    private static string PublicDigest(string keyId, string scheme, ulong epoch, int threshold, byte[][] members, byte[][] verifyingShares, byte[] groupKey)
-    {
-        using var t = new Transcript("rotor/vault/public-package/v1");
-        t.Append("key-id", keyId).Append("scheme", scheme).Append("epoch", epoch).Append("threshold", (ulong)threshold).Append("members", (ulong)members.Length);
-        foreach (var m in members) t.Append("member", m);
-        t.Append("verifying-shares", (ulong)verifyingShares.Length);
-        foreach (var y in verifyingShares) t.Append("verifying-share", y);
-        return Convert.ToHexStringLower(t.Append("group-public-key", groupKey).Digest());
+        var g = pub.Group;
+        return KeyShare.Create(pub, Identifier.Decode(g, data.Identifier), g.DecodeScalar(data.SigningShare));
     }
 
     /// <summary>The active epoch of a key, or null: what signing checks, without decrypting the shard again.</summary>
@@ -398,6 +379,7 @@ public sealed class ShareVault : IDisposable
                 throw new VaultException($"vault {Path} already holds key '{share.KeyId}' epoch {share.Epoch}");
             }
             writes++;
+            ValidatedPackages.Shared.Remember(share.Public);
         }
         finally { CryptographicOperations.ZeroMemory(plain); }
     }

@@ -69,8 +69,10 @@ public static class ReshareSetup
         return events;
     }
 
-    /// <summary>Decodes and validates a wallet's public package.</summary>
-    public static PublicKeyPackage Package(KeyPackage w)
+    /// <summary>Decodes and validates a wallet's public package (once per process: <see cref="ValidatedPackages"/>).</summary>
+    public static PublicKeyPackage Package(KeyPackage w) => ValidatedPackages.Shared.GetOrValidate(ValidatedPackages.Digest(w), () => Decode(w));
+
+    private static PublicKeyPackage Decode(KeyPackage w)
     {
         var scheme = Schemes.Parse(w.Scheme);
         var g = scheme.Group();
