@@ -48,6 +48,19 @@ public sealed class CrashTests(ClusterFixture cluster) : IClassFixture<ClusterFi
     }
 
     [Fact]
+    public async Task A_signer_restarted_with_its_advance_nonces_lost_still_signs()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519");
+        var w = q.Wallets[0];
+        // The first signature takes two rounds and leaves commitments made in advance; the second uses them.
+        for (int i = 0; i < 2; i++) Checks.Verifies(await Api.Sign(w.WalletId, "cs1,cs2", message: [(byte)i]), w.PublicKey);
+        cluster.Kill("cs2");
+        await cluster.Ok("cluster", "start-node", "--name", "cs2");
+        // The coordinator still holds cs2's commitments, whose nonces died with the process: it falls back to two rounds.
+        for (int i = 2; i < 4; i++) Checks.Verifies(await Api.Sign(w.WalletId, "cs1,cs2", message: [(byte)i]), w.PublicKey);
+    }
+
+    [Fact]
     public async Task Signing_during_a_reshare_succeeds_or_fails_cleanly()
     {
         var q = await TestQuorum.Create(Api, "ed25519");
