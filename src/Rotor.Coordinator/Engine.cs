@@ -307,9 +307,10 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         if (TakePresigned(signers, wallet.Id, epochNumber) is { } ready)
         {
             var package = SigningPackage.Create(pub, ready, message);
+            var start = Start(signers, package);
             try
             {
-                var replies = await Driver.CallAll(signers, (c, _) => c.StartAsync(Start(signers, package), deadline: Driver.Deadline()).ResponseAsync, what, "signing");
+                var replies = await Driver.CallAll(signers, (c, _) => c.StartAsync(start, deadline: Driver.Deadline()).ResponseAsync, what, "signing");
                 return Finish(package, replies);
             }
             catch (CoordinatorException e) when (e.Code is StatusCode.FailedPrecondition or StatusCode.Unavailable)
@@ -356,28 +357,38 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// <summary>Commitments kept per node, wallet and epoch (a signer keeps at most 4 sets of nonces per key).</summary>
     private const int PresignedKept = 4;
 
-    /// <summary>
-    /// Commitments signers made in advance, by node, wallet and epoch. Public data; each is handed out at most once
-    /// (taken out of its queue), and a node refuses nonces it no longer holds, so none is ever used twice.
-    /// </summary>
-    private readonly ConcurrentDictionary<(string Node, string Wallet, ulong Epoch), ConcurrentQueue<SigningCommitments>> presigned = new();
+    /// <summary>Commitments older than this are not used (a node keeps unused nonces for 10 minutes).</summary>
+    private static readonly TimeSpan PresignedFresh = TimeSpan.FromMinutes(8);
 
-    /// <summary>One commitment made in advance for every signer, or null (and none taken) if any signer has none.</summary>
+    /// <summary>
+    /// Commitments signers made in advance, by node, wallet and epoch, with when they arrived. Public data; each is
+    /// handed out at most once (taken out of its queue), and a node refuses nonces it no longer holds, so none is
+    /// ever used twice.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string Node, string Wallet, ulong Epoch), ConcurrentQueue<(SigningCommitments Commitments, DateTime Made)>> presigned = new();
+
+    /// <summary>One fresh commitment made in advance for every signer, or null (and none taken) if any signer has none.</summary>
     private List<SigningCommitments>? TakePresigned(IReadOnlyList<NodeEntry> signers, string walletId, ulong epoch)
     {
-        var taken = new List<SigningCommitments>();
+        var taken = new List<(SigningCommitments, DateTime)>();
+        var oldest = DateTime.UtcNow - PresignedFresh;
         foreach (var s in signers)
         {
-            if (presigned.TryGetValue((s.Name, walletId, epoch), out var queue) && queue.TryDequeue(out var c))
+            if (presigned.TryGetValue((s.Name, walletId, epoch), out var queue))
             {
-                taken.Add(c);
-                continue;
+                (SigningCommitments Commitments, DateTime Made) c;
+                while (queue.TryDequeue(out c) && c.Made < oldest) { }
+                if (c.Commitments is not null && c.Made >= oldest)
+                {
+                    taken.Add(c);
+                    continue;
+                }
             }
             // Put back the ones taken: they were never sent.
-            foreach (var (t, n) in taken.Zip(signers)) presigned.GetOrAdd((n.Name, walletId, epoch), _ => new ConcurrentQueue<SigningCommitments>()).Enqueue(t);
+            foreach (var (t, n) in taken.Zip(signers)) presigned.GetOrAdd((n.Name, walletId, epoch), _ => new()).Enqueue(t);
             return null;
         }
-        return taken;
+        return taken.Select(t => t.Item1).ToList();
     }
 
     /// <summary>
@@ -390,13 +401,13 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         foreach (var (node, reply) in replies)
         {
             var id = Identifier.FromUInt64(pub.Group, RequireNode(node).Index);
-            var queue = presigned.GetOrAdd((node, walletId, epoch), _ => new ConcurrentQueue<SigningCommitments>());
+            var queue = presigned.GetOrAdd((node, walletId, epoch), _ => new());
             foreach (var bytes in reply.Presigned)
             {
                 SigningCommitments c;
                 try { c = JsonSerializer.Deserialize<SigningCommitmentsData>(bytes.Span, Json)?.Validate(pub.Scheme) ?? throw new JsonException("empty"); }
                 catch (Exception e) when (e is JsonException or ProtocolException) { continue; }
-                if (c.Identifier == id && c.KeyId == walletId && c.Epoch == epoch && queue.Count < PresignedKept) queue.Enqueue(c);
+                if (c.Identifier == id && c.KeyId == walletId && c.Epoch == epoch && queue.Count < PresignedKept) queue.Enqueue((c, DateTime.UtcNow));
             }
         }
     }
