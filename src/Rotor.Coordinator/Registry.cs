@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Rotor.Rpc.Storage;
 
 namespace Rotor.Coordinator;
 
@@ -31,17 +32,11 @@ public sealed record EventEntry(string Id, string Quorum, string Reason, string 
 /// </summary>
 public sealed class Registry : IDisposable
 {
-    private readonly SqliteConnection db;
-    private SqliteTransaction? current;
+    private readonly SqliteDatabase db;
 
     public Registry(string path)
     {
-        Rotor.Rpc.Tls.SecretFiles.CreatePrivate(path);
-        db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        Exec("""
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
+        db = new SqliteDatabase(path, """
             CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, idx INTEGER NOT NULL UNIQUE,
                 certificate BLOB NOT NULL, signing_key TEXT NOT NULL, agreement_key TEXT NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS quorums (name TEXT PRIMARY KEY, threshold INTEGER NOT NULL, members TEXT NOT NULL);
@@ -66,11 +61,11 @@ public sealed class Registry : IDisposable
             {
                 if (existing.SigningKey != signingKey || existing.AgreementKey != agreementKey)
                     throw new InvalidOperationException($"node '{name}' is already registered with other identity keys");
-                Exec("UPDATE nodes SET endpoint = $e, certificate = $c WHERE name = $n", ("$e", endpoint), ("$c", certificate), ("$n", name));
+                db.Exec("UPDATE nodes SET endpoint = $e, certificate = $c WHERE name = $n", ("$e", endpoint), ("$c", certificate), ("$n", name));
                 return FindNode(name)!;
             }
-            var index = Scalar<long?>("SELECT MAX(idx) FROM nodes") is { } max ? (ulong)max + 1 : 1;
-            Exec("INSERT INTO nodes (name, endpoint, idx, certificate, signing_key, agreement_key) VALUES ($n, $e, $i, $c, $s, $a)",
+            var index = db.Scalar<long?>("SELECT MAX(idx) FROM nodes") is { } max ? (ulong)max + 1 : 1;
+            db.Exec("INSERT INTO nodes (name, endpoint, idx, certificate, signing_key, agreement_key) VALUES ($n, $e, $i, $c, $s, $a)",
                 ("$n", name), ("$e", endpoint), ("$i", (long)index), ("$c", certificate), ("$s", signingKey), ("$a", agreementKey));
             return FindNode(name)!;
         }
@@ -82,7 +77,7 @@ public sealed class Registry : IDisposable
 
     public void Seen(string name, long unixMillis)
     {
-        lock (db) Exec("UPDATE nodes SET last_seen = $t WHERE name = $n", ("$t", unixMillis), ("$n", name));
+        lock (db) db.Exec("UPDATE nodes SET last_seen = $t WHERE name = $n", ("$t", unixMillis), ("$n", name));
     }
 
     // ------------------------------------------------------------------ quorums
@@ -92,7 +87,7 @@ public sealed class Registry : IDisposable
         lock (db)
         {
             if (FindQuorum(name) is not null) throw new InvalidOperationException($"quorum '{name}' already exists");
-            Exec("INSERT INTO quorums (name, threshold, members) VALUES ($n, $t, $m)", ("$n", name), ("$t", threshold), ("$m", JsonSerializer.Serialize(members)));
+            db.Exec("INSERT INTO quorums (name, threshold, members) VALUES ($n, $t, $m)", ("$n", name), ("$t", threshold), ("$m", JsonSerializer.Serialize(members)));
             return FindQuorum(name)!;
         }
     }
@@ -101,7 +96,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT name, threshold, members FROM quorums WHERE name = $n", ("$n", name));
+            using var cmd = db.Command("SELECT name, threshold, members FROM quorums WHERE name = $n", ("$n", name));
             using var r = cmd.ExecuteReader();
             return r.Read() ? new QuorumEntry(r.GetString(0), r.GetInt32(1), JsonSerializer.Deserialize<string[]>(r.GetString(2))!) : null;
         }
@@ -114,10 +109,10 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var tx = Begin();
+            using var tx = db.Begin();
             foreach (var (w, e) in wallets)
             {
-                Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created) VALUES ($i, $s, $q, $p, $e, $c)",
+                db.Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created) VALUES ($i, $s, $q, $p, $e, $c)",
                     ("$i", w.Id), ("$s", w.Scheme), ("$q", w.Quorum), ("$p", w.PublicKey), ("$e", (long)w.Epoch), ("$c", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 InsertEpoch(e);
             }
@@ -134,7 +129,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT wallet, epoch, threshold, members, verifying_shares, event_id FROM wallet_epochs WHERE wallet = $w AND epoch = $e",
+            using var cmd = db.Command("SELECT wallet, epoch, threshold, members, verifying_shares, event_id FROM wallet_epochs WHERE wallet = $w AND epoch = $e",
                 ("$w", wallet), ("$e", (long)epoch));
             using var r = cmd.ExecuteReader();
             return r.Read()
@@ -149,7 +144,7 @@ public sealed class Registry : IDisposable
     public void AddEvent(EventEntry e)
     {
         lock (db)
-            Exec("""
+            db.Exec("""
                 INSERT INTO events (id, quorum, reason, status, wallets, old_members, new_members, old_threshold, new_threshold, created)
                 VALUES ($i, $q, $r, $s, $w, $om, $nm, $ot, $nt, $c)
                 """,
@@ -167,16 +162,16 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var tx = Begin();
+            using var tx = db.Begin();
             var ev = FindEvent(eventId) ?? throw new InvalidOperationException($"no event {eventId}");
             if (ev.Status != EventStatus.Running) throw new InvalidOperationException($"event {eventId} is {ev.Status}, not running");
             foreach (var e in newEpochs)
             {
                 InsertEpoch(e);
-                Exec("UPDATE wallets SET epoch = $e WHERE id = $w", ("$e", (long)e.Epoch), ("$w", e.WalletId));
+                db.Exec("UPDATE wallets SET epoch = $e WHERE id = $w", ("$e", (long)e.Epoch), ("$w", e.WalletId));
             }
-            Exec("UPDATE quorums SET threshold = $t, members = $m WHERE name = $q", ("$t", threshold), ("$m", JsonSerializer.Serialize(members)), ("$q", quorum));
-            Exec("UPDATE events SET status = $s, certificate = $c WHERE id = $i", ("$s", EventStatus.Committed), ("$c", certificate), ("$i", eventId));
+            db.Exec("UPDATE quorums SET threshold = $t, members = $m WHERE name = $q", ("$t", threshold), ("$m", JsonSerializer.Serialize(members)), ("$q", quorum));
+            db.Exec("UPDATE events SET status = $s, certificate = $c WHERE id = $i", ("$s", EventStatus.Committed), ("$c", certificate), ("$i", eventId));
             tx.Commit();
         }
     }
@@ -186,7 +181,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("UPDATE events SET status = $s, error = $e WHERE id = $i AND status = $r",
+            using var cmd = db.Command("UPDATE events SET status = $s, error = $e WHERE id = $i AND status = $r",
                 ("$s", EventStatus.Failed), ("$e", error), ("$i", eventId), ("$r", EventStatus.Running));
             return cmd.ExecuteNonQuery() == 1;
         }
@@ -204,7 +199,7 @@ public sealed class Registry : IDisposable
     private sealed record WalletRef(string Wallet, ulong OldEpoch);
 
     private void InsertEpoch(WalletEpoch e) =>
-        Exec("INSERT INTO wallet_epochs (wallet, epoch, threshold, members, verifying_shares, event_id) VALUES ($w, $e, $t, $m, $v, $ev)",
+        db.Exec("INSERT INTO wallet_epochs (wallet, epoch, threshold, members, verifying_shares, event_id) VALUES ($w, $e, $t, $m, $v, $ev)",
             ("$w", e.WalletId), ("$e", (long)e.Epoch), ("$t", e.Threshold), ("$m", JsonSerializer.Serialize(e.Members)),
             ("$v", JsonSerializer.Serialize(e.VerifyingShares)), ("$ev", (object?)e.EventId ?? DBNull.Value));
 
@@ -212,7 +207,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT name, endpoint, idx, certificate, signing_key, agreement_key, last_seen FROM nodes " + where, args);
+            using var cmd = db.Command("SELECT name, endpoint, idx, certificate, signing_key, agreement_key, last_seen FROM nodes " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<NodeEntry>();
             while (r.Read())
@@ -225,7 +220,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT id, scheme, quorum, public_key, epoch FROM wallets " + where, args);
+            using var cmd = db.Command("SELECT id, scheme, quorum, public_key, epoch FROM wallets " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<WalletEntry>();
             while (r.Read()) list.Add(new WalletEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (ulong)r.GetInt64(4)));
@@ -237,7 +232,7 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT id, quorum, reason, status, wallets, old_members, new_members, old_threshold, new_threshold, certificate, created, error FROM events " + where, args);
+            using var cmd = db.Command("SELECT id, quorum, reason, status, wallets, old_members, new_members, old_threshold, new_threshold, certificate, created, error FROM events " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<EventEntry>();
             while (r.Read())
@@ -247,50 +242,5 @@ public sealed class Registry : IDisposable
                     r.GetInt32(7), r.GetInt32(8), r.IsDBNull(9) ? null : (byte[])r[9], r.GetInt64(10), r.IsDBNull(11) ? null : r.GetString(11)));
             return list;
         }
-    }
-
-    private T? Scalar<T>(string sql)
-    {
-        using var cmd = Command(sql);
-        var v = cmd.ExecuteScalar();
-        return v is null or DBNull ? default : (T)Convert.ChangeType(v, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T));
-    }
-
-    private void Exec(string sql, params (string Name, object Value)[] args)
-    {
-        using var cmd = Command(sql, args);
-        cmd.ExecuteNonQuery();
-    }
-
-    private Tx Begin() => new(this, db.BeginTransaction());
-
-    private sealed class Tx : IDisposable
-    {
-        private readonly Registry owner;
-        private readonly SqliteTransaction inner;
-
-        public Tx(Registry owner, SqliteTransaction inner)
-        {
-            this.owner = owner;
-            this.inner = inner;
-            owner.current = inner;
-        }
-
-        public void Commit() => inner.Commit();
-
-        public void Dispose()
-        {
-            inner.Dispose();
-            owner.current = null;
-        }
-    }
-
-    private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = current;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-        return cmd;
     }
 }

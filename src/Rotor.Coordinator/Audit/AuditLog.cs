@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Rotor.Rpc.Storage;
 using Rotor.Crypto.Hashing;
 
 namespace Rotor.Coordinator.Audit;
@@ -58,11 +59,11 @@ public sealed class AuditLog : IDisposable
     private static readonly byte[] Genesis = new byte[64];
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private readonly SqliteConnection db;
+    private readonly SqliteDatabase db;
     private readonly AuditKey key;
     private readonly Func<DateTimeOffset> clock;
 
-    private AuditLog(SqliteConnection db, AuditKey key, Func<DateTimeOffset> clock)
+    private AuditLog(SqliteDatabase db, AuditKey key, Func<DateTimeOffset> clock)
     {
         this.db = db;
         this.key = key;
@@ -72,20 +73,12 @@ public sealed class AuditLog : IDisposable
     /// <summary>Opens (or creates) the log at <paramref name="path"/>; entries are signed with <paramref name="key"/> (the caller keeps it).</summary>
     public static AuditLog Open(string path, AuditKey key, Func<DateTimeOffset>? clock = null)
     {
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        using (var cmd = db.CreateCommand())
-        {
-            cmd.CommandText = """
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = FULL;
-                CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, quorum TEXT,
-                    subject TEXT, actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
-                CREATE INDEX IF NOT EXISTS audit_quorum ON audit (quorum);
-                CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
-                """;
-            cmd.ExecuteNonQuery();
-        }
+        var db = new SqliteDatabase(path, """
+            CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, quorum TEXT,
+                subject TEXT, actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS audit_quorum ON audit (quorum);
+            CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
+            """);
         return new AuditLog(db, key, clock ?? (() => DateTimeOffset.UtcNow));
     }
 
@@ -115,16 +108,16 @@ public sealed class AuditLog : IDisposable
         if (prepared.Count == 0) return [];
         lock (db)
         {
-            using var tx = db.BeginTransaction();
-            var (lastSeq, lastHash) = Last(tx);
-            var time = Math.Max(clock().ToUnixTimeMilliseconds(), LastTime(tx));
+            using var tx = db.Begin();
+            var (lastSeq, lastHash) = Last();
+            var time = Math.Max(clock().ToUnixTimeMilliseconds(), db.Scalar<long>("SELECT COALESCE(MAX(time), 0) FROM audit"));
             var entries = new List<AuditEntry>(prepared.Count);
             foreach (var (kind, quorum, subject, json) in prepared)
             {
                 var seq = lastSeq + 1;
                 var hash = EntryHash(seq, time, kind, quorum, subject, actor, json, lastHash);
                 var entry = new AuditEntry(seq, time, kind, quorum, subject, actor, json, lastHash, hash, key.Sign(SignedEntry(hash)));
-                Exec(tx, """
+                db.Exec("""
                     INSERT INTO audit (seq, time, kind, quorum, subject, actor, details, prev_hash, hash, signature)
                     VALUES ($seq, $t, $k, $q, $s, $a, $d, $p, $h, $sig)
                     """, ("$seq", seq), ("$t", time), ("$k", kind), ("$q", (object?)quorum ?? DBNull.Value), ("$s", (object?)subject ?? DBNull.Value),
@@ -132,7 +125,7 @@ public sealed class AuditLog : IDisposable
                 entries.Add(entry);
                 (lastSeq, lastHash) = (seq, hash);
             }
-            Exec(tx, "INSERT OR REPLACE INTO head (id, seq, hash, signature) VALUES (1, $seq, $h, $sig)",
+            db.Exec("INSERT OR REPLACE INTO head (id, seq, hash, signature) VALUES (1, $seq, $h, $sig)",
                 ("$seq", lastSeq), ("$h", lastHash), ("$sig", key.Sign(SignedHead(lastSeq, lastHash))));
             tx.Commit();
             return entries;
@@ -144,10 +137,8 @@ public sealed class AuditLog : IDisposable
     {
         lock (db)
         {
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = "SELECT seq, time, kind, quorum, subject, actor, details, prev_hash, hash, signature FROM audit"
-                + (quorum is null ? "" : " WHERE quorum = $q") + " ORDER BY seq";
-            if (quorum is not null) cmd.Parameters.AddWithValue("$q", quorum);
+            using var cmd = db.Command("SELECT seq, time, kind, quorum, subject, actor, details, prev_hash, hash, signature FROM audit"
+                + (quorum is null ? " ORDER BY seq" : " WHERE quorum = $q ORDER BY seq"), quorum is null ? [] : [("$q", quorum)]);
             using var r = cmd.ExecuteReader();
             var list = new List<AuditEntry>();
             while (r.Read())
@@ -163,8 +154,7 @@ public sealed class AuditLog : IDisposable
         (long, byte[], byte[])? head;
         lock (db)
         {
-            using var cmd = db.CreateCommand();
-            cmd.CommandText = "SELECT seq, hash, signature FROM head WHERE id = 1";
+            using var cmd = db.Command("SELECT seq, hash, signature FROM head WHERE id = 1");
             using var r = cmd.ExecuteReader();
             head = r.Read() ? (r.GetInt64(0), Blob(r, 1), Blob(r, 2)) : null;
         }
@@ -238,30 +228,11 @@ public sealed class AuditLog : IDisposable
         return t.Append("seq", (ulong)seq).Append("hash", hash).Digest();
     }
 
-    private (long Seq, byte[] Hash) Last(SqliteTransaction tx)
+    private (long Seq, byte[] Hash) Last()
     {
-        using var cmd = db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+        using var cmd = db.Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
         using var r = cmd.ExecuteReader();
         return r.Read() ? (r.GetInt64(0), Blob(r, 1)) : (0, Genesis);
-    }
-
-    private long LastTime(SqliteTransaction tx)
-    {
-        using var cmd = db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT COALESCE(MAX(time), 0) FROM audit";
-        return (long)cmd.ExecuteScalar()!;
-    }
-
-    private void Exec(SqliteTransaction tx, string sql, params (string Name, object Value)[] args)
-    {
-        using var cmd = db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-        cmd.ExecuteNonQuery();
     }
 
     private static byte[] Blob(SqliteDataReader r, int i) => (byte[])r[i];

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Rotor.Rpc.Storage;
 
 namespace Rotor.Coordinator.Operations;
 
@@ -25,15 +26,11 @@ public static class StoreStatus
 public sealed class OperationStore : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-    private readonly SqliteConnection db;
+    private readonly SqliteDatabase db;
 
     public OperationStore(string path)
     {
-        db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        Exec("""
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
+        db = new SqliteDatabase(path, """
             CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, quorum TEXT NOT NULL, status TEXT NOT NULL, created INTEGER NOT NULL, record TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS policies (quorum TEXT PRIMARY KEY, every TEXT NOT NULL, window TEXT NOT NULL, set_by TEXT NOT NULL, set_at INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS quorum_options (quorum TEXT PRIMARY KEY, auto_backup_recipient TEXT);
@@ -49,7 +46,7 @@ public sealed class OperationStore : IDisposable
     public void Put(ReshareOperation op)
     {
         lock (db)
-            Exec("INSERT OR REPLACE INTO operations (id, quorum, status, created, record) VALUES ($i, $q, $s, $c, $r)",
+            db.Exec("INSERT OR REPLACE INTO operations (id, quorum, status, created, record) VALUES ($i, $q, $s, $c, $r)",
                 ("$i", op.Id), ("$q", op.Quorum), ("$s", op.Status.Name()), ("$c", op.Created), ("$r", JsonSerializer.Serialize(OperationRow.From(op), Json)));
     }
 
@@ -70,20 +67,20 @@ public sealed class OperationStore : IDisposable
     public void PutPolicy(RotationPolicy p)
     {
         lock (db)
-            Exec("INSERT OR REPLACE INTO policies (quorum, every, window, set_by, set_at) VALUES ($q, $e, $w, $b, $t)",
+            db.Exec("INSERT OR REPLACE INTO policies (quorum, every, window, set_by, set_at) VALUES ($q, $e, $w, $b, $t)",
                 ("$q", p.Quorum), ("$e", p.Every.Text), ("$w", p.Window.ToString()), ("$b", p.SetBy), ("$t", p.SetAt));
     }
 
     public bool DeletePolicy(string quorum)
     {
-        lock (db) return ExecCount("DELETE FROM policies WHERE quorum = $q", ("$q", quorum)) > 0;
+        lock (db) return db.Exec("DELETE FROM policies WHERE quorum = $q", ("$q", quorum)) > 0;
     }
 
     public IReadOnlyList<RotationPolicy> Policies(string? quorum = null)
     {
         lock (db)
         {
-            using var cmd = Command("SELECT quorum, every, window, set_by, set_at FROM policies" + (quorum is null ? "" : " WHERE quorum = $q") + " ORDER BY quorum",
+            using var cmd = db.Command("SELECT quorum, every, window, set_by, set_at FROM policies" + (quorum is null ? "" : " WHERE quorum = $q") + " ORDER BY quorum",
                 quorum is null ? [] : [("$q", quorum)]);
             using var r = cmd.ExecuteReader();
             var list = new List<RotationPolicy>();
@@ -98,7 +95,7 @@ public sealed class OperationStore : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT auto_backup_recipient FROM quorum_options WHERE quorum = $q", ("$q", quorum));
+            using var cmd = db.Command("SELECT auto_backup_recipient FROM quorum_options WHERE quorum = $q", ("$q", quorum));
             return cmd.ExecuteScalar() as string;
         }
     }
@@ -106,7 +103,7 @@ public sealed class OperationStore : IDisposable
     public void SetAutoBackupRecipient(string quorum, string? recipientHex)
     {
         lock (db)
-            Exec("INSERT OR REPLACE INTO quorum_options (quorum, auto_backup_recipient) VALUES ($q, $r)", ("$q", quorum), ("$r", (object?)recipientHex ?? DBNull.Value));
+            db.Exec("INSERT OR REPLACE INTO quorum_options (quorum, auto_backup_recipient) VALUES ($q, $r)", ("$q", quorum), ("$r", (object?)recipientHex ?? DBNull.Value));
     }
 
     // ------------------------------------------------------------------ backups
@@ -114,7 +111,7 @@ public sealed class OperationStore : IDisposable
     public void AddBackup(BackupEntry b)
     {
         lock (db)
-            Exec("""
+            db.Exec("""
                 INSERT INTO backups (id, node, shards, created, fingerprint, mode, status, node_path)
                 VALUES ($i, $n, $s, $c, $f, $m, $st, $p)
                 """, ("$i", b.Id), ("$n", b.Node), ("$s", JsonSerializer.Serialize(b.Shards, Json)), ("$c", b.Created), ("$f", b.Fingerprint),
@@ -130,7 +127,7 @@ public sealed class OperationStore : IDisposable
     public bool MarkObsolete(string id, string cause, long at)
     {
         lock (db)
-            return ExecCount("UPDATE backups SET status = $o, obsoleted_by = $c, obsoleted_at = $t WHERE id = $i AND status = $cur",
+            return db.Exec("UPDATE backups SET status = $o, obsoleted_by = $c, obsoleted_at = $t WHERE id = $i AND status = $cur",
                 ("$o", StoreStatus.Obsolete), ("$c", cause), ("$t", at), ("$i", id), ("$cur", StoreStatus.Current)) == 1;
     }
 
@@ -140,10 +137,10 @@ public sealed class OperationStore : IDisposable
     {
         lock (db)
         {
-            Exec("INSERT INTO mailbox (operation, event_id, node, wallets, new_epoch, created, status, payload) VALUES ($o, $e, $n, $w, $ne, $c, $s, $p)",
+            db.Exec("INSERT INTO mailbox (operation, event_id, node, wallets, new_epoch, created, status, payload) VALUES ($o, $e, $n, $w, $ne, $c, $s, $p)",
                 ("$o", operation), ("$e", eventId), ("$n", node), ("$w", JsonSerializer.Serialize(wallets)), ("$ne", (long)newEpoch), ("$c", created),
                 ("$s", StoreStatus.Waiting), ("$p", payload));
-            using var cmd = Command("SELECT last_insert_rowid()");
+            using var cmd = db.Command("SELECT last_insert_rowid()");
             return (long)cmd.ExecuteScalar()!;
         }
     }
@@ -156,7 +153,7 @@ public sealed class OperationStore : IDisposable
             var args = new List<(string, object)>();
             if (node is not null) { where.Add("node = $n"); args.Add(("$n", node)); }
             if (waitingOnly) { where.Add("status = $w"); args.Add(("$w", StoreStatus.Waiting)); }
-            using var cmd = Command("SELECT id, operation, event_id, node, wallets, new_epoch, created, status, payload FROM mailbox "
+            using var cmd = db.Command("SELECT id, operation, event_id, node, wallets, new_epoch, created, status, payload FROM mailbox "
                 + (where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id", args.ToArray());
             using var r = cmd.ExecuteReader();
             var list = new List<MailboxEntry>();
@@ -169,7 +166,7 @@ public sealed class OperationStore : IDisposable
 
     public void SetMailStatus(long id, string status)
     {
-        lock (db) Exec("UPDATE mailbox SET status = $s WHERE id = $i", ("$s", status), ("$i", id));
+        lock (db) db.Exec("UPDATE mailbox SET status = $s WHERE id = $i", ("$s", status), ("$i", id));
     }
 
     public void Dispose() => db.Dispose();
@@ -180,7 +177,7 @@ public sealed class OperationStore : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT record FROM operations " + where, args);
+            using var cmd = db.Command("SELECT record FROM operations " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<ReshareOperation>();
             while (r.Read()) list.Add(JsonSerializer.Deserialize<OperationRow>(r.GetString(0), Json)!.ToOperation());
@@ -192,7 +189,7 @@ public sealed class OperationStore : IDisposable
     {
         lock (db)
         {
-            using var cmd = Command("SELECT id, node, shards, created, fingerprint, mode, status, obsoleted_by, obsoleted_at, node_path FROM backups " + where, args);
+            using var cmd = db.Command("SELECT id, node, shards, created, fingerprint, mode, status, obsoleted_by, obsoleted_at, node_path FROM backups " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<BackupEntry>();
             while (r.Read())
@@ -201,22 +198,6 @@ public sealed class OperationStore : IDisposable
                     r.IsDBNull(9) ? null : r.GetString(9)));
             return list;
         }
-    }
-
-    private void Exec(string sql, params (string Name, object Value)[] args) => ExecCount(sql, args);
-
-    private int ExecCount(string sql, params (string Name, object Value)[] args)
-    {
-        using var cmd = Command(sql, args);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-        return cmd;
     }
 
     /// <summary>The stored form of an operation.</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Rotor.Rpc.Storage;
 using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
@@ -36,12 +37,11 @@ public sealed class ShareVault : IDisposable
     private const int NonceLength = 12, TagLength = 16;
     private static readonly byte[] CheckPlaintext = "rotor vault check v1"u8.ToArray();
 
-    private readonly SqliteConnection db;
+    private readonly SqliteDatabase db;
     private readonly byte[] key;
     private readonly string node;
-    private SqliteTransaction? current;
 
-    private ShareVault(SqliteConnection db, byte[] key, string node, string path)
+    private ShareVault(SqliteDatabase db, byte[] key, string node, string path)
     {
         this.db = db;
         this.key = key;
@@ -59,25 +59,20 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     public static ShareVault Open(string path, string nodeName, ReadOnlySpan<byte> masterSecret)
     {
+        var db = new SqliteDatabase(path, """
+            PRAGMA secure_delete = ON;
+            CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS shards (
+                key_id TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL, event_id TEXT,
+                nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (key_id, epoch));
+            CREATE TABLE IF NOT EXISTS pending_events (
+                event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, transcript_hash BLOB NOT NULL);
+            """);
         var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterSecret.ToArray(), 32,
             "rotor/vault/v1"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes("vault key for " + nodeName));
-        Rotor.Rpc.Tls.SecretFiles.CreatePrivate(path);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
         var vault = new ShareVault(db, key, nodeName, path);
         try
         {
-            vault.Exec("""
-                PRAGMA secure_delete = ON;
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = FULL;
-                CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
-                CREATE TABLE IF NOT EXISTS shards (
-                    key_id TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL, event_id TEXT,
-                    nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (key_id, epoch));
-                CREATE TABLE IF NOT EXISTS pending_events (
-                    event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, transcript_hash BLOB NOT NULL);
-                """);
             vault.CheckKey();
             return vault;
         }
@@ -94,7 +89,7 @@ public sealed class ShareVault : IDisposable
     public void PutSecret(string name, ReadOnlySpan<byte> secret)
     {
         var (nonce, ct) = Seal(secret, SecretAad(name));
-        using var cmd = Command("INSERT INTO meta (name, nonce, ciphertext) VALUES ($n, $nonce, $ct)", ("$n", name), ("$nonce", nonce), ("$ct", ct));
+        using var cmd = db.Command("INSERT INTO meta (name, nonce, ciphertext) VALUES ($n, $nonce, $ct)", ("$n", name), ("$nonce", nonce), ("$ct", ct));
         try { cmd.ExecuteNonQuery(); }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) { throw new VaultException($"vault {Path} already holds secret '{name}'"); }
     }
@@ -102,7 +97,7 @@ public sealed class ShareVault : IDisposable
     /// <summary>A named secret, or null if absent. The caller wipes it after use.</summary>
     public byte[]? GetSecret(string name)
     {
-        using var cmd = Command("SELECT nonce, ciphertext FROM meta WHERE name = $n", ("$n", name));
+        using var cmd = db.Command("SELECT nonce, ciphertext FROM meta WHERE name = $n", ("$n", name));
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return null;
         return Open((byte[])r[0], (byte[])r[1], SecretAad(name), $"secret '{name}'");
@@ -113,7 +108,7 @@ public sealed class ShareVault : IDisposable
     /// <summary>Stores a share as the active epoch of a new key (after DKG). Refuses an existing key.</summary>
     public void PutActive(IEnumerable<KeyShare> shares)
     {
-        using var tx = Begin();
+        using var tx = db.Begin();
         foreach (var share in shares)
         {
             if (ActiveEpochs(share.KeyId).Count > 0) throw new VaultException($"vault {Path} already holds key '{share.KeyId}'");
@@ -128,8 +123,8 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares)
     {
-        using var tx = Begin();
-        using (var ev = Command("INSERT INTO pending_events (event_id, session_id, transcript_hash) VALUES ($e, $s, $h)",
+        using var tx = db.Begin();
+        using (var ev = db.Command("INSERT INTO pending_events (event_id, session_id, transcript_hash) VALUES ($e, $s, $h)",
                    ("$e", eventId), ("$s", sessionId.ToArray()), ("$h", transcriptHash.ToArray())))
         {
             try { ev.ExecuteNonQuery(); }
@@ -164,7 +159,7 @@ public sealed class ShareVault : IDisposable
 
     private KeyShare? Get(string keyId, ulong epoch, ShardState state, PublicKeyPackage? expected)
     {
-        using var cmd = Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
+        using var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
             ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return null;
@@ -215,7 +210,7 @@ public sealed class ShareVault : IDisposable
     /// <summary>Every stored shard (key id, epoch, state, event), no secret.</summary>
     public IReadOnlyList<ShardInfo> List()
     {
-        using var cmd = Command("SELECT key_id, epoch, state, event_id FROM shards ORDER BY key_id, epoch");
+        using var cmd = db.Command("SELECT key_id, epoch, state, event_id FROM shards ORDER BY key_id, epoch");
         using var r = cmd.ExecuteReader();
         var list = new List<ShardInfo>();
         while (r.Read())
@@ -226,7 +221,7 @@ public sealed class ShareVault : IDisposable
     /// <summary>The reshare events with pending shards.</summary>
     public IReadOnlyList<PendingEvent> PendingEvents()
     {
-        using var cmd = Command("SELECT event_id, session_id, transcript_hash FROM pending_events ORDER BY event_id");
+        using var cmd = db.Command("SELECT event_id, session_id, transcript_hash FROM pending_events ORDER BY event_id");
         using var r = cmd.ExecuteReader();
         var list = new List<PendingEvent>();
         while (r.Read()) list.Add(new PendingEvent(r.GetString(0), (byte[])r[1], (byte[])r[2]));
@@ -240,7 +235,7 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     public (IReadOnlyList<ShardInfo> Activated, IReadOnlyList<ShardInfo> Erased) Activate(string eventId, IReadOnlyDictionary<string, ulong> eraseBelow)
     {
-        using var tx = Begin();
+        using var tx = db.Begin();
         var pending = List().Where(s => s.State == ShardState.Pending && s.EventId == eventId).ToList();
         var activated = new List<ShardInfo>();
         var erased = new List<ShardInfo>();
@@ -248,7 +243,7 @@ public sealed class ShareVault : IDisposable
         {
             // Re-encrypt under the active state's associated data (authenticating the pending record first).
             var what = $"shard of key '{p.KeyId}' epoch {p.Epoch} (pending)";
-            using (var cmd = Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e", ("$k", p.KeyId), ("$e", (long)p.Epoch)))
+            using (var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e", ("$k", p.KeyId), ("$e", (long)p.Epoch)))
             using (var r = cmd.ExecuteReader())
             {
                 r.Read();
@@ -285,7 +280,7 @@ public sealed class ShareVault : IDisposable
     /// <summary>Discards an event's pending shards; the active epochs stay. Returns what was discarded.</summary>
     public IReadOnlyList<ShardInfo> Discard(string eventId)
     {
-        using var tx = Begin();
+        using var tx = db.Begin();
         var pending = List().Where(s => s.State == ShardState.Pending && s.EventId == eventId).ToList();
         Exec("DELETE FROM shards WHERE state = 'pending' AND event_id = $e", ("$e", eventId));
         Exec("DELETE FROM pending_events WHERE event_id = $e", ("$e", eventId));
@@ -300,9 +295,7 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     private void ForgetErased()
     {
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-        cmd.ExecuteNonQuery();
+        db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
     /// <summary>
@@ -330,7 +323,7 @@ public sealed class ShareVault : IDisposable
         try
         {
             CheckKey();
-            using var cmd = Command("SELECT key_id, epoch, state, nonce, ciphertext FROM shards");
+            using var cmd = db.Command("SELECT key_id, epoch, state, nonce, ciphertext FROM shards");
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -358,7 +351,7 @@ public sealed class ShareVault : IDisposable
 
     private List<ulong> ActiveEpochs(string keyId)
     {
-        using var cmd = Command("SELECT epoch FROM shards WHERE key_id = $k AND state = 'active'", ("$k", keyId));
+        using var cmd = db.Command("SELECT epoch FROM shards WHERE key_id = $k AND state = 'active'", ("$k", keyId));
         using var r = cmd.ExecuteReader();
         var list = new List<ulong>();
         while (r.Read()) list.Add((ulong)r.GetInt64(0));
@@ -371,7 +364,7 @@ public sealed class ShareVault : IDisposable
         try
         {
             var (nonce, ct) = Seal(plain, ShardAad(share.KeyId, share.Epoch, state));
-            using var cmd = Command("INSERT INTO shards (key_id, epoch, state, event_id, nonce, ciphertext) VALUES ($k, $e, $s, $ev, $n, $c)",
+            using var cmd = db.Command("INSERT INTO shards (key_id, epoch, state, event_id, nonce, ciphertext) VALUES ($k, $e, $s, $ev, $n, $c)",
                 ("$k", share.KeyId), ("$e", (long)share.Epoch), ("$s", StateName(state)), ("$ev", (object?)eventId ?? DBNull.Value), ("$n", nonce), ("$c", ct));
             try { cmd.ExecuteNonQuery(); }
             catch (SqliteException e) when (e.SqliteErrorCode == 19)
@@ -386,7 +379,7 @@ public sealed class ShareVault : IDisposable
 
     private void CheckKey()
     {
-        using var cmd = Command("SELECT nonce, ciphertext FROM meta WHERE name = 'check'");
+        using var cmd = db.Command("SELECT nonce, ciphertext FROM meta WHERE name = 'check'");
         using var r = cmd.ExecuteReader();
         if (r.Read())
         {
@@ -437,42 +430,8 @@ public sealed class ShareVault : IDisposable
 
     private void Exec(string sql, params (string Name, object Value)[] args)
     {
-        using var cmd = Command(sql, args);
-        cmd.ExecuteNonQuery();
+        db.Exec(sql, args);
         writes++;
-    }
-
-    private Transaction Begin() => new(this, db.BeginTransaction());
-
-    /// <summary>The open transaction; every command created while it is open joins it.</summary>
-    private sealed class Transaction : IDisposable
-    {
-        private readonly ShareVault vault;
-        private readonly SqliteTransaction inner;
-
-        public Transaction(ShareVault vault, SqliteTransaction inner)
-        {
-            this.vault = vault;
-            this.inner = inner;
-            vault.current = inner;
-        }
-
-        public void Commit() => inner.Commit();
-
-        public void Dispose()
-        {
-            inner.Dispose();
-            vault.current = null;
-        }
-    }
-
-    private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.Transaction = current;
-        cmd.CommandText = sql;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-        return cmd;
     }
 
     private static string StateName(ShardState s) => s == ShardState.Active ? "active" : "pending";
