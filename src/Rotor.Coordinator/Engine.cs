@@ -124,11 +124,11 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         return created;
     }
 
-    /// <summary>Node and quorum names are 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-' (they appear in logs, paths and terminals).</summary>
+    /// <summary>The node and quorum name rule (<see cref="Names"/>), as an invalid-argument error of the API.</summary>
     private static void RequireName(string what, string name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            throw new CoordinatorException(StatusCode.InvalidArgument, $"invalid {what} name '{name}': use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
+        try { Names.Validate(what, name); }
+        catch (ArgumentException e) { throw new CoordinatorException(StatusCode.InvalidArgument, e.Message); }
     }
 
     public QuorumEntry RequireQuorum(string name) =>

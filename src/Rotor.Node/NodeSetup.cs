@@ -18,8 +18,7 @@ public static class NodeSetup
     /// </summary>
     public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0")
     {
-        if (string.IsNullOrEmpty(name) || name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new ArgumentException($"invalid node name '{name}': use 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_'");
+        Rotor.Rpc.Names.Validate("node", name);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
         Directory.CreateDirectory(directory);
