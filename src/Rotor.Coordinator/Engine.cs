@@ -291,7 +291,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             };
             start.Sign.Signers.AddRange(chosen.Select(ToParty));
             if (package is not null) start.Sign.SigningPackage = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
-            return start;
+            return Governance.ActionContext.Attach(start);
         }
         Signature Finish(SigningPackage package, Dictionary<string, StepReply> replies)
         {
