@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Rotor.Protocols.Governance;
 using Rotor.Rpc.Node;
+using Authorization = Rotor.Rpc.Node.Authorization;
 
 namespace Rotor.Cli.Governance;
 
