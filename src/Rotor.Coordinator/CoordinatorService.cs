@@ -72,6 +72,11 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     public override Task<SignReply> Sign(SignRequest request, ServerCallContext context) => Guard(async () =>
     {
         var s = await engine.SignAsync(request.WalletId, request.Message.ToByteArray(), request.Signers.ToList(), request.HasEpoch ? request.Epoch : null);
+        return SignReplyOf(s);
+    });
+
+    internal static SignReply SignReplyOf(Engine.Signature s)
+    {
         var reply = new SignReply
         {
             WalletId = s.Wallet.Id, Scheme = s.Wallet.Scheme, Epoch = s.Epoch, Message = ByteString.CopyFrom(s.Message),
@@ -79,7 +84,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         };
         reply.Signers.AddRange(s.Signers);
         return reply;
-    });
+    }
 
     public override Task<ReshareReply> Reshare(ReshareRequest request, ServerCallContext context) => Guard(async () =>
     {
@@ -124,7 +129,9 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         return r;
     }
 
-    private WalletRecord ToRecord(WalletEntry w)
+    private WalletRecord ToRecord(WalletEntry w) => WalletRecordOf(engine, w);
+
+    internal static WalletRecord WalletRecordOf(Engine engine, WalletEntry w)
     {
         var (key, address) = Engine.Display(w);
         var epoch = engine.Registry.FindEpoch(w.Id, w.Epoch)!;
