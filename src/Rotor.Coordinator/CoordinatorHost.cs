@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Rotor.Coordinator.Governance;
 using Rotor.Coordinator.Operations;
 using Rotor.Rpc;
 using Rotor.Rpc.Tls;
@@ -52,11 +53,13 @@ public static class CoordinatorHost
             o.Interceptors.Add<AdminTokenInterceptor>(token);
         });
         builder.Services.AddHostedService(_ => new Monitor(engine, TimeSpan.FromMilliseconds(config.HeartbeatMillis)));
-        builder.AddOperations(engine, clients, config);
+        var operations = builder.AddOperations(engine, clients, config);
+        builder.AddRequests(engine, operations, clients, config);
         builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust, allowedClients: null));
         var app = builder.Build();
         app.MapGrpcService<CoordinatorService>();
         app.MapOperations();
+        app.MapRequests();
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             clients.Dispose();

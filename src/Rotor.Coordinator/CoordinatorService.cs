@@ -73,6 +73,11 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     {
         using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
         var s = await engine.SignAsync(request.WalletId, request.Message.ToByteArray(), request.Signers.ToList(), request.HasEpoch ? request.Epoch : null);
+        return SignReplyOf(s);
+    });
+
+    internal static SignReply SignReplyOf(Engine.Signature s)
+    {
         var reply = new SignReply
         {
             WalletId = s.Wallet.Id, Scheme = s.Wallet.Scheme, Epoch = s.Epoch, Message = ByteString.CopyFrom(s.Message),
@@ -80,7 +85,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         };
         reply.Signers.AddRange(s.Signers);
         return reply;
-    });
+    }
 
     public override Task<ReshareReply> Reshare(ReshareRequest request, ServerCallContext context) => Guard(async () =>
     {
@@ -125,7 +130,9 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         return r;
     }
 
-    private WalletRecord ToRecord(WalletEntry w)
+    private WalletRecord ToRecord(WalletEntry w) => WalletRecordOf(engine, w);
+
+    internal static WalletRecord WalletRecordOf(Engine engine, WalletEntry w)
     {
         var (key, address) = Engine.Display(w);
         var epoch = engine.Registry.FindEpoch(w.Id, w.Epoch)!;

@@ -73,10 +73,14 @@ public sealed class LocalCluster(string directory)
     /// Makes whatever is missing (CA, coordinator, nodes cs1..csN), starts every process not running (the nodes in
     /// parallel) and registers the nodes. <paramref name="coordinatorEnvironment"/> is for tests (fault injection).
     /// </summary>
-    public async Task<ClusterState> UpAsync(int nodes, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
+    public async Task<ClusterState> UpAsync(int nodes, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null,
+        Protocols.Governance.GovernancePolicy? pin = null)
     {
         if (nodes < 1 || nodes > 64) throw new CliException($"--nodes {nodes} is outside 1..64");
         Directory.CreateDirectory(Dir);
+        if (pin is not null && File.Exists(GovernancePath) && !Governance().Equals(pin))
+            throw new CliException($"the cluster in {Dir} already pins another governance policy ({GovernancePath}); change it with rotor governance set");
+        Governance(pin);
         if (!File.Exists(Path.Combine(CaDir, ClusterCa.CertificateFile))) ClusterCa.Create(CaDir).Dispose();
         if (!File.Exists(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName))) CoordinatorHost.Init(CoordinatorDir, CaDir);
         var state = State();
@@ -226,6 +230,8 @@ public sealed class ClusterClient(Grpc.Net.Client.GrpcChannel channel, Grpc.Core
     public Rotor.Rpc.Coordinator.Coordinator.CoordinatorClient Coordinator { get; } = new(invoker);
 
     public Rotor.Rpc.Operations.Operations.OperationsClient Operations { get; } = new(invoker);
+
+    public Rotor.Rpc.Requests.Requests.RequestsClient Requests { get; } = new(invoker);
 
     public void Dispose() => channel.Dispose();
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Rpc.Requests;
 using Rotor.Crypto.Envelopes;
 using Rotor.Node.Backups;
 using Rotor.Rpc.Coordinator;
@@ -38,13 +40,15 @@ public static class BackupCommands
         var output = new Option<string>("--out") { Description = "File to write (must not exist)", Required = true };
         var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the passphrase (Argon2id)" };
         var recipient = new Option<string?>("--recipient") { Description = "X25519 public key (hex) to seal the backup to (see rotor backup keygen)" };
-        cmd.Add(dir); cmd.Add(node); cmd.Add(wallets); cmd.Add(output); cmd.Add(passphrase); cmd.Add(recipient);
+        var approveWith = RequestFlow.ApproveWith();
+        cmd.Add(dir); cmd.Add(node); cmd.Add(wallets); cmd.Add(output); cmd.Add(passphrase); cmd.Add(recipient); cmd.Add(approveWith);
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var nodeName = p.GetValue(node)!;
             var path = p.GetValue(output)!;
             if (File.Exists(path)) throw new CliException($"--out {path} already exists; backups are never overwritten");
-            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            using var client = cluster.Connect();
             var id = BackupFile.NewId();
             var req = new CreateBackupRequest { Node = nodeName, BackupId = id };
             req.Wallets.AddRange(RootCommandBuilder.List(p.GetValue(wallets)));
@@ -59,11 +63,21 @@ public static class BackupCommands
                 default:
                     throw new CliException("give exactly one of --passphrase-file and --recipient");
             }
-            var b = await o.Progress($"backing up {nodeName}", async () => await client.Operations.CreateBackupAsync(req));
+            var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Backup = req }, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"backing up {nodeName}");
+            if (RequestFlow.Outcome(request, o) is not { } outcome)
+            {
+                o.Line($"when approved, write the file with: rotor approve {request.Id} --key FILE --out {path} (or rotor requests show {request.Id} --out {path})");
+                return;
+            }
+            var b = outcome.Backup;
             SecretFiles.Write(path, b.File.ToByteArray());
             var json = Json(b);
             json["file"] = Path.GetFullPath(path);
-            o.Result(json, () => o.Line($"backup [bold]{b.Id}[/] of {b.Node}: {string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}"))} -> {path}"));
+            o.Result(RequestFlow.Stamp(json, request), () =>
+            {
+                RequestFlow.PrintApproved(o, request);
+                o.Line($"backup [bold]{b.Id}[/] of {b.Node}: {string.Join(", ", b.Shards.Select(s => $"{s.Wallet}@{s.Epoch}"))} -> {path}");
+            });
         }));
         return cmd;
     }
@@ -121,7 +135,8 @@ public static class BackupCommands
         var file = new Argument<string>("file") { Description = "The backup file" };
         var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the backup's passphrase" };
         var keyFile = new Option<string?>("--key-file") { Description = "The recipient's private key file, for a recipient backup" };
-        cmd.Add(dir); cmd.Add(node); cmd.Add(file); cmd.Add(passphrase); cmd.Add(keyFile);
+        var approveWith = RequestFlow.ApproveWith();
+        cmd.Add(dir); cmd.Add(node); cmd.Add(file); cmd.Add(passphrase); cmd.Add(keyFile); cmd.Add(approveWith);
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var nodeName = p.GetValue(node)!;
@@ -135,12 +150,19 @@ public static class BackupCommands
             // Check the file here first: a wrong passphrase or an altered file is named before anything is sent.
             var key = BackupSecrets.ToKey(kind, secret, out var owned);
             using (owned) await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key))));
-            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            using var client = cluster.Connect();
             var sealedKey = await Seal(client, nodeName, NodeOperationsService.RestorePurpose, parsed.Id, kind, secret);
-            var r = await o.Progress($"restoring onto {nodeName}", async () => await client.Operations.RestoreBackupAsync(
-                new RestoreBackupRequest { Node = nodeName, File = ByteString.CopyFrom(bytes), Key = sealedKey }));
-            o.Result(new JsonObject { ["backupId"] = r.BackupId, ["node"] = r.Node, ["restored"] = Records.Strings(r.Restored), ["alreadyHeld"] = Records.Strings(r.AlreadyHeld) },
-                () => o.Line($"backup [bold]{r.BackupId}[/] restored onto {r.Node}: {string.Join(", ", r.Restored)}{(r.AlreadyHeld.Count > 0 ? $" (already held: {string.Join(", ", r.AlreadyHeld)})" : "")}"));
+            var spec = new ActionSpec { Restore = new RestoreBackupRequest { Node = nodeName, File = ByteString.CopyFrom(bytes), Key = sealedKey } };
+            var request = await RequestFlow.SubmitAsync(client, spec, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"restoring onto {nodeName}");
+            if (RequestFlow.Outcome(request, o) is not { } outcome) return;
+            var r = outcome.Restore;
+            o.Result(RequestFlow.Stamp(new JsonObject { ["backupId"] = r.BackupId, ["node"] = r.Node, ["restored"] = Records.Strings(r.Restored), ["alreadyHeld"] = Records.Strings(r.AlreadyHeld) }, request),
+                () =>
+                {
+                    RequestFlow.PrintApproved(o, request);
+                    o.Line($"backup [bold]{r.BackupId}[/] restored onto {r.Node}: {string.Join(", ", r.Restored)}{(r.AlreadyHeld.Count > 0 ? $" (already held: {string.Join(", ", r.AlreadyHeld)})" : "")}");
+                });
         }));
         return cmd;
     }

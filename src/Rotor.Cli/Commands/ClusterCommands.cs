@@ -17,12 +17,22 @@ public static class ClusterCommands
         var dir = RootCommandBuilder.Dir();
         var nodes = new Option<int>("--nodes") { Description = "Number of nodes", DefaultValueFactory = _ => 3 };
         var coordinatorEnv = TestEnvironment("--test-coordinator-env");
-        up.Add(dir); up.Add(nodes); up.Add(coordinatorEnv);
+        var approvers = new Option<string?>("--approvers") { Description = "Approvers every node pins: NAME=PUBKEY or PUBKEY (Ed25519, hex), comma-separated (default: a local operator key DIR/operator.key, one approval per action)" };
+        var approvals = new Option<int?>("--approvals") { Description = "How many approvals every action class needs (with --approvers)" };
+        up.Add(dir); up.Add(nodes); up.Add(coordinatorEnv); up.Add(approvers); up.Add(approvals);
         up.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var c = LocalCluster.From(p.GetValue(dir));
-            await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), ParseEnvironment(p.GetValue(coordinatorEnv))));
-            await PrintStatus(o, c);
+            var pin = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), null);
+            var fresh = !File.Exists(c.GovernancePath);
+            var madeKey = fresh && pin is null && !File.Exists(c.OperatorKeyPath);
+            await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), ParseEnvironment(p.GetValue(coordinatorEnv)), pin));
+            var policy = c.Governance();
+            if (pin is null && File.Exists(c.OperatorKeyPath) && policy.Approvers.Count == 1 && policy.Approvers[0].Key == Governance.OperatorKeyFile.PublicKey(c.OperatorKeyPath))
+                o.Line($"[yellow]local development:[/] {(madeKey ? "made" : "using")} the operator key {c.OperatorKeyPath} (0600), pinned by every node with one approval per action; commands given --dir approve with it");
+            else
+                o.Line($"every node pins {policy.Approvers.Count} approver(s) ({string.Join(", ", policy.Approvers.Select(a => a.Name))}); approvals needed: {string.Join(", ", Rotor.Protocols.Governance.Actions.Classes.Select(k => $"{Rotor.Protocols.Governance.Actions.Name(k)} {policy.Required(k)}"))}");
+            await PrintStatus(o, c, policy);
         }));
 
         var status = new Command("status", "Show the processes and each node's health");
@@ -81,7 +91,7 @@ public static class ClusterCommands
             kv => kv[1]);
     }
 
-    private static async Task PrintStatus(Output o, LocalCluster c)
+    private static async Task PrintStatus(Output o, LocalCluster c, Rotor.Protocols.Governance.GovernancePolicy? policy = null)
     {
         var state = c.State();
         var coordinatorRunning = state.Coordinator is not null && LocalCluster.IsRunning(state.Coordinator.Pid);
@@ -107,6 +117,16 @@ public static class ClusterCommands
             ["coordinator"] = state.Coordinator is null ? null : new JsonObject { ["pid"] = state.Coordinator.Pid, ["running"] = coordinatorRunning, ["endpoint"] = state.Coordinator.Endpoint },
             ["nodes"] = nodes,
         };
+        if (policy is not null)
+        {
+            result["governance"] = new JsonObject
+            {
+                ["approvers"] = new JsonArray(policy.Approvers.Select(a => (JsonNode)new JsonObject { ["name"] = a.Name, ["key"] = a.Key }).ToArray()),
+                ["approvals"] = new JsonObject(Rotor.Protocols.Governance.Actions.Classes.Select(k => KeyValuePair.Create(Rotor.Protocols.Governance.Actions.Name(k), (JsonNode?)policy.Required(k)))),
+                ["operatorKey"] = File.Exists(c.OperatorKeyPath) ? c.OperatorKeyPath : null,
+                ["digest"] = policy.Digest(),
+            };
+        }
         o.Result(result, () =>
         {
             AnsiConsole.MarkupLine($"cluster in [bold]{Markup.Escape(c.Dir)}[/]: coordinator {(coordinatorRunning ? $"[green]running[/] at {state.Coordinator!.Endpoint}" : "[red]not running[/]")}");

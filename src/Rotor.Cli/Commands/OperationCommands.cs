@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Rpc.Requests;
 using Rotor.Rpc.Operations;
 using Spectre.Console;
 
@@ -24,11 +26,17 @@ public static class OperationCommands
         public Option<int> Threshold { get; } = new("--threshold") { Description = "New threshold (default: unchanged)" };
         public Option<string?> AllowOffline { get; } = new("--allow-offline") { Description = "New members that may be offline: their shares wait in the coordinator's mailbox" };
 
+        public Option<string?> ApproveWith { get; } = RequestFlow.ApproveWith();
+
+        /// <summary>The key files to approve with (<c>--approve-with</c>, else the cluster's operator.key).</summary>
+        public IReadOnlyList<string> Keys(ParseResult p, LocalCluster cluster) => RequestFlow.KeyFiles(p.GetValue(ApproveWith), cluster);
+
         public SpecOptions() => Reason.AcceptOnlyFromAmong("security-policy", "suspected-compromise", "personnel-change", "compliance", "security-incident");
 
-        public void AddTo(Command c)
+        public void AddTo(Command c, bool approvals = true)
         {
             c.Add(Dir); c.Add(Quorum); c.Add(Wallets); c.Add(Reason); c.Add(Note); c.Add(Members); c.Add(Threshold); c.Add(AllowOffline);
+            if (approvals) c.Add(ApproveWith);
         }
 
         public ReshareSpec Read(ParseResult p)
@@ -46,7 +54,7 @@ public static class OperationCommands
     {
         var plan = new Command("plan", "Dry run: the wallets, the nodes needed and which are online, what changes, which backups become obsolete");
         var planSpec = new SpecOptions();
-        planSpec.AddTo(plan);
+        planSpec.AddTo(plan, approvals: false);
         plan.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             using var client = LocalCluster.From(p.GetValue(planSpec.Dir)).Connect();
@@ -62,12 +70,19 @@ public static class OperationCommands
         schedule.Add(start); schedule.Add(end);
         schedule.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(spec.Dir)).Connect();
+            var cluster = LocalCluster.From(p.GetValue(spec.Dir));
+            using var client = cluster.Connect();
             var s = spec.Read(p);
             s.WindowStart = p.GetValue(start)!;
             s.WindowEnd = p.GetValue(end)!;
-            var r = await client.Operations.StartReshareAsync(s);
-            o.Result(Json(r), () => Print(r));
+            var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Reshare = s }, spec.Keys(p, cluster), o, "scheduling the reshare");
+            if (RequestFlow.Outcome(request, o) is not { } outcome) return;
+            var r = outcome.Reshare;
+            o.Result(RequestFlow.Stamp(Json(r), request), () =>
+            {
+                RequestFlow.PrintApproved(o, request);
+                Print(r);
+            });
         }));
 
         var cancel = new Command("cancel", "Cancel a scheduled reshare");
@@ -125,12 +140,27 @@ public static class OperationCommands
         var quorum = new Option<string>("--quorum") { Description = "Quorum name", Required = true };
         var every = new Option<string>("--every") { Description = "Interval, e.g. 90d, 2w, 12h", Required = true };
         var window = new Option<string>("--window") { Description = "Window, e.g. \"Sun 02:00-04:00\" or \"daily 01:00-02:00\" (UTC)", Required = true };
-        set.Add(dir); set.Add(quorum); set.Add(every); set.Add(window);
+        var valid = new Option<string?>("--valid-for") { Description = "How long the approved policy lets the scheduler refresh, e.g. 365d (default), 2w, 12h" };
+        var approveWith = RequestFlow.ApproveWith();
+        set.Add(dir); set.Add(quorum); set.Add(every); set.Add(window); set.Add(valid); set.Add(approveWith);
         set.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
-            var r = await client.Operations.SetPolicyAsync(new PolicySpec { Quorum = p.GetValue(quorum)!, Every = p.GetValue(every)!, Window = p.GetValue(window)! });
-            o.Result(Json(r), () => Print([r]));
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            using var client = cluster.Connect();
+            var spec = new ActionSpec { RotationPolicy = new PolicySpec { Quorum = p.GetValue(quorum)!, Every = p.GetValue(every)!, Window = p.GetValue(window)! } };
+            if (p.GetValue(valid) is { } v)
+            {
+                try { spec.LifetimeSeconds = (ulong)Rotor.Coordinator.Operations.RotationInterval.Parse(v).Value.TotalSeconds; }
+                catch (ArgumentException e) { throw new CliException($"--valid-for: {e.Message}"); }
+            }
+            var request = await RequestFlow.SubmitAsync(client, spec, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, "setting the rotation policy");
+            if (RequestFlow.Outcome(request, o) is not { } outcome) return;
+            var r = outcome.RotationPolicy;
+            o.Result(RequestFlow.Stamp(Json(r), request), () =>
+            {
+                RequestFlow.PrintApproved(o, request);
+                Print([r]);
+            });
         }));
 
         var show = new Command("show", "Policies and when each one's next refresh runs");

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Rpc.Requests;
 using Rotor.Rpc.Operations;
 
 namespace Rotor.Cli.Commands;
@@ -15,15 +17,23 @@ public static class RepairCommands
         var node = new Option<string>("--node") { Description = "The node whose shard is rebuilt", Required = true };
         var wallet = new Option<string>("--wallet") { Description = "Wallet id", Required = true };
         var helpers = new Option<string?>("--helpers") { Description = "Comma-separated helping members (default: the first threshold online members)" };
-        cmd.Add(dir); cmd.Add(node); cmd.Add(wallet); cmd.Add(helpers);
+        var approveWith = RequestFlow.ApproveWith();
+        cmd.Add(dir); cmd.Add(node); cmd.Add(wallet); cmd.Add(helpers); cmd.Add(approveWith);
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            using var client = cluster.Connect();
             var req = new RepairRequest { Node = p.GetValue(node)!, Wallet = p.GetValue(wallet)! };
             req.Helpers.AddRange(RootCommandBuilder.List(p.GetValue(helpers)));
-            var r = await o.Progress($"repairing {req.Node}", async () => await client.Operations.RepairAsync(req));
-            o.Result(new JsonObject { ["node"] = r.Node, ["wallet"] = r.Wallet, ["epoch"] = r.Epoch, ["helpers"] = Records.Strings(r.Helpers) },
-                () => o.Line($"{r.Node}'s shard of [bold]{r.Wallet}[/] epoch {r.Epoch} rebuilt with {string.Join(", ", r.Helpers)}"));
+            var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Repair = req }, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"repairing {req.Node}");
+            if (RequestFlow.Outcome(request, o) is not { } outcome) return;
+            var r = outcome.Repair;
+            o.Result(RequestFlow.Stamp(new JsonObject { ["node"] = r.Node, ["wallet"] = r.Wallet, ["epoch"] = r.Epoch, ["helpers"] = Records.Strings(r.Helpers) }, request),
+                () =>
+                {
+                    RequestFlow.PrintApproved(o, request);
+                    o.Line($"{r.Node}'s shard of [bold]{r.Wallet}[/] epoch {r.Epoch} rebuilt with {string.Join(", ", r.Helpers)}");
+                });
         }));
         return cmd;
     }

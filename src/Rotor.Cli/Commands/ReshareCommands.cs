@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Rpc.Requests;
 
 namespace Rotor.Cli.Commands;
 
@@ -16,12 +18,19 @@ public static class ReshareCommands
         spec.AddTo(reshare);
         reshare.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(spec.Dir)).Connect();
-            var r = await o.Progress("resharing", async () => await client.Operations.StartReshareAsync(spec.Read(p)));
+            var cluster = LocalCluster.From(p.GetValue(spec.Dir));
+            using var client = cluster.Connect();
+            var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Reshare = spec.Read(p) }, spec.Keys(p, cluster), o, "resharing");
+            if (RequestFlow.Outcome(request, o) is not { } outcome) return;
+            var r = outcome.Reshare;
             var json = OperationCommands.Json(r);
             json["oldEpoch"] = r.Wallets.Min(w => w.OldEpoch);
             json["newEpoch"] = r.Wallets.Max(w => w.NewEpoch);
-            o.Result(json, () => o.Line($"reshare [bold]{r.Id}[/] (event {r.EventId}): {r.Wallets.Count} wallet(s) epoch {r.Wallets.Min(w => w.OldEpoch)} -> {r.Wallets.Max(w => w.NewEpoch)}, {r.Status}"));
+            o.Result(RequestFlow.Stamp(json, request), () =>
+            {
+                RequestFlow.PrintApproved(o, request);
+                o.Line($"reshare [bold]{r.Id}[/] (event {r.EventId}): {r.Wallets.Count} wallet(s) epoch {r.Wallets.Min(w => w.OldEpoch)} -> {r.Wallets.Max(w => w.NewEpoch)}, {r.Status}");
+            });
         }));
         OperationCommands.AddReshareSubcommands(reshare);
         return reshare;

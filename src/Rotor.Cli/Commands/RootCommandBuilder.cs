@@ -31,6 +31,10 @@ public static class RootCommandBuilder
         root.Add(OperationCommands.Log());
         root.Add(BackupCommands.Create());
         root.Add(RepairCommands.Repair());
+        root.Add(GovernanceCommands.Operator());
+        root.Add(GovernanceCommands.Requests());
+        root.Add(GovernanceCommands.Approve());
+        root.Add(GovernanceCommands.GovernanceCommand());
         root.Add(SimulateCommand.Create());
         root.Add(BenchCommand.Create());
         return root;

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Rpc.Requests;
 using Rotor.Rpc.Coordinator;
 using Spectre.Console;
 
@@ -19,16 +21,24 @@ public static class WalletCommands
         var scheme = new Option<string>("--scheme") { Description = "ed25519, secp256k1 or bip340", Required = true };
         scheme.AcceptOnlyFromAmong("ed25519", "secp256k1", "bip340");
         var count = new Option<int>("--count") { Description = "Create this many wallets in one DKG session (the result is a list)", DefaultValueFactory = _ => 1 };
-        create.Add(dir); create.Add(quorum); create.Add(scheme); create.Add(count);
+        var approveWith = RequestFlow.ApproveWith();
+        create.Add(dir); create.Add(quorum); create.Add(scheme); create.Add(count); create.Add(approveWith);
         create.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            using var client = cluster.Connect();
             var n = p.GetValue(count);
             if (n < 1) throw new CliException($"--count {n} must be at least 1");
-            var list = await o.Progress("running distributed key generation", async () => await client.Coordinator.CreateWalletsAsync(
-                new CreateWalletsRequest { Quorum = p.GetValue(quorum)!, Scheme = p.GetValue(scheme)!, Count = (uint)n }));
+            var spec = new ActionSpec { CreateWallets = new CreateWalletsRequest { Quorum = p.GetValue(quorum)!, Scheme = p.GetValue(scheme)!, Count = (uint)n } };
+            var r = await RequestFlow.SubmitAsync(client, spec, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, "running distributed key generation");
+            if (RequestFlow.Outcome(r, o) is not { } outcome) return;
+            var list = outcome.Wallets;
             var result = n == 1 ? Records.Wallet(list.Wallets[0]) : new JsonObject { ["wallets"] = new JsonArray(list.Wallets.Select(w => (JsonNode)Records.Wallet(w)).ToArray()) };
-            o.Result(result, () => Print(list.Wallets.Take(20)));
+            o.Result(RequestFlow.Stamp(result, r), () =>
+            {
+                RequestFlow.PrintApproved(o, r);
+                Print(list.Wallets.Take(20));
+            });
         }));
 
         var listCmd = new Command("list", "List wallets");

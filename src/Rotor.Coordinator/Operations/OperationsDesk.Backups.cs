@@ -22,6 +22,7 @@ public sealed partial class OperationsDesk
         var entry = engine.Registry.FindNode(node) ?? throw new CoordinatorException(StatusCode.NotFound, $"no node named '{node}' is registered");
         var request = new NodeBackupRequest { BackupId = backupId, KeepOnNode = keepOnNode };
         request.Wallets.AddRange(wallets);
+        if (Governance.ActionContext.Current is { } approval) request.Authorization = approval;
         if (lockRequest.Passphrase is { } p) request.Passphrase = p;
         else if (lockRequest.Recipient is { } r) request.Recipient = ByteString.CopyFrom(r);
         else throw new CoordinatorException(StatusCode.InvalidArgument, "a backup needs --passphrase-file or --recipient");
@@ -83,6 +84,7 @@ public sealed partial class OperationsDesk
                 $"restore of backup {file.Id} onto node '{node}' refused, nothing changed: {string.Join("; ", stale.Select(v => v.Explanation))}");
         }
         var request = new NodeRestoreRequest { File = ByteString.CopyFrom(bytes), Key = key, MemberIndex = entry.Index };
+        if (Governance.ActionContext.Current is { } approval) request.Authorization = approval;
         foreach (var s in file.Shards)
         {
             var w = engine.RequireWallet(s.Wallet);

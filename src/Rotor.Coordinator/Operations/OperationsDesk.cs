@@ -32,6 +32,12 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
 
     public AuditLog Audit => audit;
 
+    /// <summary>
+    /// The operators' approval a reshare operation runs under when nothing on the calling flow carries one (the
+    /// scheduler starting a scheduled reshare or a rotation policy's refresh): set by the request desk.
+    /// </summary>
+    public Func<ReshareOperation, Rotor.Rpc.Node.Authorization?>? Approval { get; set; }
+
     private Registry Registry => engine.Registry;
 
     private long Now => clock().ToUnixTimeMilliseconds();
@@ -197,6 +203,7 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
             if (store.Find(op.Id) is not { Status: OperationStatus.Scheduled } fresh)
                 throw new CoordinatorException(StatusCode.FailedPrecondition, $"reshare {op.Id} is no longer scheduled");
             op = Move(fresh, OperationStatus.Running, null, OperatorContext.Current ?? OperatorContext.Coordinator);
+            using var approval = Governance.ActionContext.Use(Governance.ActionContext.Current ?? Approval?.Invoke(op));
             try
             {
                 var ev = await engine.ReshareAsync(op.Quorum, op.AllWallets ? [] : op.Wallets.Select(w => w.Wallet).ToList(), $"{op.Reason} [{op.Id}]",

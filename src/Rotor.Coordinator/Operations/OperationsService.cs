@@ -74,7 +74,10 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         });
     });
 
-    public override Task<BackupRecord> CreateBackup(CreateBackupRequest request, ServerCallContext context) => Guard(async () =>
+    public override Task<BackupRecord> CreateBackup(CreateBackupRequest request, ServerCallContext context) => Guard(() => CreateBackup(desk, request));
+
+    /// <summary>Runs a backup request through the desk; the record carries the file.</summary>
+    internal static async Task<BackupRecord> CreateBackup(OperationsDesk desk, CreateBackupRequest request)
     {
         var lockRequest = request.LockCase switch
         {
@@ -86,7 +89,7 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         var record = ToRecord(entry);
         record.File = ByteString.CopyFrom(file);
         return record;
-    });
+    }
 
     public override Task<BackupVerdicts> VerifyBackup(VerifyBackupRequest request, ServerCallContext context) => Guard(() =>
     {
@@ -100,7 +103,10 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         return Task.FromResult(reply);
     });
 
-    public override Task<RestoreReply> RestoreBackup(RestoreBackupRequest request, ServerCallContext context) => Guard(async () =>
+    public override Task<RestoreReply> RestoreBackup(RestoreBackupRequest request, ServerCallContext context) => Guard(() => RestoreBackup(desk, request));
+
+    /// <summary>Runs a restore request through the desk.</summary>
+    internal static async Task<RestoreReply> RestoreBackup(OperationsDesk desk, RestoreBackupRequest request)
     {
         var r = await desk.RestoreBackupAsync(request.Node, request.File.ToByteArray(),
             new Rotor.Rpc.NodeOps.SealedSecret { Kind = request.Key.Kind, Box = request.Key.Box });
@@ -109,7 +115,7 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         reply.Restored.AddRange(r.Restored);
         reply.AlreadyHeld.AddRange(r.AlreadyHeld);
         return reply;
-    });
+    }
 
     public override Task<BackupList> ListBackups(ListBackupsRequest request, ServerCallContext context) => Guard(() =>
     {
@@ -141,10 +147,10 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
 
     // ------------------------------------------------------------------ mapping
 
-    private static ReshareRequest ToRequest(ReshareSpec s) => new(s.Quorum, s.Wallets.ToList(), s.Reason, s.Note, s.Members.ToList(), (int)s.Threshold,
+    internal static ReshareRequest ToRequest(ReshareSpec s) => new(s.Quorum, s.Wallets.ToList(), s.Reason, s.Note, s.Members.ToList(), (int)s.Threshold,
         s.AllowOffline.ToList(), s.WindowStart.Length > 0 ? s.WindowStart : null, s.WindowEnd.Length > 0 ? s.WindowEnd : null);
 
-    private static ReshareOperationRecord ToRecord(OperationView v, string? kind = null)
+    internal static ReshareOperationRecord ToRecord(OperationView v, string? kind = null)
     {
         var o = v.Operation;
         var r = new ReshareOperationRecord
@@ -166,7 +172,7 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         return r;
     }
 
-    private static PolicyRecord ToRecord(PolicyView v) => new()
+    internal static PolicyRecord ToRecord(PolicyView v) => new()
     {
         Quorum = v.Policy.Quorum, Every = v.Policy.Every.Text, Window = v.Policy.Window.ToString(), SetBy = v.Policy.SetBy, SetAt = v.Policy.SetAt,
         LastRefresh = v.LastRefresh, NextWindowStart = MaintenanceWindow.Format(v.Next.Start), NextWindowEnd = MaintenanceWindow.Format(v.Next.End),
