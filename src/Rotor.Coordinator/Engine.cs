@@ -151,7 +151,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     {
         var digest = Schemes.TryParse(wallet.Scheme, out var scheme)
             ? ValidatedPackages.Digest(wallet.Id, wallet.Scheme, epoch.Epoch, epoch.Threshold,
-                epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => (scheme.Group().ScalarFromUInt64(kv.Key).ToBytes(), Convert.FromHexString(kv.Value))),
+                epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => (scheme.Group().ScalarFromUInt64(kv.Key).ToBytes(), Convert.FromHexString(kv.Value),
+                    epoch.MemberKeys is { } k && k.TryGetValue(kv.Key, out var key) ? Convert.FromHexString(key) : [])),
                 Convert.FromHexString(wallet.PublicKey))
             : "";
         return ValidatedPackages.Shared.GetOrValidate(digest, () => BuildPackage(wallet, epoch));
@@ -162,7 +163,10 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         var scheme = Schemes.Parse(wallet.Scheme);
         var g = scheme.Group();
         var shares = epoch.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(Convert.FromHexString(kv.Value)));
-        return new PublicKeyPackage(wallet.Id, scheme, epoch.Epoch, epoch.Threshold, shares, g.DecodeElement(Convert.FromHexString(wallet.PublicKey)));
+        var pub = new PublicKeyPackage(wallet.Id, scheme, epoch.Epoch, epoch.Threshold, shares, g.DecodeElement(Convert.FromHexString(wallet.PublicKey)));
+        return epoch.MemberKeys is { Count: > 0 } keys
+            ? pub.WithMemberKeys(keys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => Convert.FromHexString(kv.Value)))
+            : pub;
     }
 
     /// <summary>The wallet's key as the scheme shows it (bip340: x-only), hex, and its address.</summary>
@@ -201,7 +205,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             if (s.Epoch != 0 || s.Threshold != quorum.Threshold || s.Scheme != scheme.Name())
                 throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
             var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
-            var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null);
+            var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null, s.MemberKeys);
             PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
@@ -236,7 +240,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 
     private static bool Same(KeyPackageSummary a, KeyPackageSummary b) =>
         a.KeyId == b.KeyId && a.Scheme == b.Scheme && a.Epoch == b.Epoch && a.Threshold == b.Threshold && a.GroupPublicKey == b.GroupPublicKey
-        && a.VerifyingShares.Count == b.VerifyingShares.Count && a.VerifyingShares.All(kv => b.VerifyingShares.TryGetValue(kv.Key, out var y) && y == kv.Value);
+        && a.VerifyingShares.Count == b.VerifyingShares.Count && a.VerifyingShares.All(kv => b.VerifyingShares.TryGetValue(kv.Key, out var y) && y == kv.Value)
+        && a.MemberKeys.Count == b.MemberKeys.Count && a.MemberKeys.All(kv => b.MemberKeys.TryGetValue(kv.Key, out var k) && k == kv.Value);
 
     private static T Decode<T>(byte[] bytes, string node)
     {

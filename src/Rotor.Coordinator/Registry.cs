@@ -14,7 +14,10 @@ public sealed record QuorumEntry(string Name, int Threshold, IReadOnlyList<strin
 public sealed record WalletEntry(string Id, string Scheme, string Quorum, string PublicKey, ulong Epoch);
 
 /// <summary>One epoch of a wallet: who holds shares, the threshold and each member's verification share (hex, by member index).</summary>
-public sealed record WalletEpoch(string WalletId, ulong Epoch, int Threshold, IReadOnlyList<string> Members, IReadOnlyDictionary<ulong, string> VerifyingShares, string? EventId);
+/// <param name="MemberKeys">Member index → that member's node identity key (Ed25519, hex), as the key's package records it
+/// (certified at key generation and reshare); null for an epoch recorded before packages bound identities.</param>
+public sealed record WalletEpoch(string WalletId, ulong Epoch, int Threshold, IReadOnlyList<string> Members, IReadOnlyDictionary<ulong, string> VerifyingShares, string? EventId,
+    IReadOnlyDictionary<ulong, string>? MemberKeys = null);
 
 /// <summary>Where a reshare event stands.</summary>
 public static class EventStatus
@@ -48,6 +51,31 @@ public sealed class Registry : IDisposable
                 wallets TEXT NOT NULL, old_members TEXT NOT NULL, new_members TEXT NOT NULL, old_threshold INTEGER NOT NULL,
                 new_threshold INTEGER NOT NULL, certificate BLOB, created INTEGER NOT NULL, error TEXT);
             """);
+        AddColumn("wallet_epochs", "member_keys TEXT");
+        AddColumn("events", "start BLOB");
+    }
+
+    /// <summary>Adds a column to a table made by an earlier version (no-op when it is there).</summary>
+    private void AddColumn(string table, string column)
+    {
+        try { db.Exec($"ALTER TABLE {table} ADD COLUMN {column}"); }
+        catch (SqliteException e) when (e.Message.Contains("duplicate column")) { }
+    }
+
+    /// <summary>Keeps the request that started a reshare event (public): settlement rebuilds the event from it.</summary>
+    public void SetEventStart(string eventId, byte[] start)
+    {
+        lock (db) db.Exec("UPDATE events SET start = $s WHERE id = $i", ("$s", start), ("$i", eventId));
+    }
+
+    /// <summary>The request that started a reshare event, or null.</summary>
+    public byte[]? EventStart(string eventId)
+    {
+        lock (db)
+        {
+            using var cmd = db.Command("SELECT start FROM events WHERE id = $i", ("$i", eventId));
+            return cmd.ExecuteScalar() as byte[];
+        }
     }
 
     // ------------------------------------------------------------------ nodes
@@ -129,12 +157,13 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = db.Command("SELECT wallet, epoch, threshold, members, verifying_shares, event_id FROM wallet_epochs WHERE wallet = $w AND epoch = $e",
+            using var cmd = db.Command("SELECT wallet, epoch, threshold, members, verifying_shares, event_id, member_keys FROM wallet_epochs WHERE wallet = $w AND epoch = $e",
                 ("$w", wallet), ("$e", (long)epoch));
             using var r = cmd.ExecuteReader();
             return r.Read()
                 ? new WalletEpoch(r.GetString(0), (ulong)r.GetInt64(1), r.GetInt32(2), JsonSerializer.Deserialize<string[]>(r.GetString(3))!,
-                    JsonSerializer.Deserialize<Dictionary<ulong, string>>(r.GetString(4))!, r.IsDBNull(5) ? null : r.GetString(5))
+                    JsonSerializer.Deserialize<Dictionary<ulong, string>>(r.GetString(4))!, r.IsDBNull(5) ? null : r.GetString(5),
+                    r.IsDBNull(6) ? null : JsonSerializer.Deserialize<Dictionary<ulong, string>>(r.GetString(6)))
                 : null;
         }
     }
@@ -158,13 +187,20 @@ public sealed class Registry : IDisposable
     /// The commit point of a reshare: in one transaction, records the commit certificate, every wallet's new epoch
     /// (public data) and the quorum's new members and threshold. Only a running event can commit.
     /// </summary>
-    public void CommitEvent(string eventId, byte[] certificate, IReadOnlyList<WalletEpoch> newEpochs, string quorum, int threshold, IReadOnlyList<string> members)
+    /// <param name="completing">
+    /// Settlement completing an event marked failed whose every required new member had confirmed (the coordinator
+    /// stopped before its commit point): a failed event may then commit too, with the certificate rebuilt from the
+    /// confirmations the members kept. Never a committed one.
+    /// </param>
+    public void CommitEvent(string eventId, byte[] certificate, IReadOnlyList<WalletEpoch> newEpochs, string quorum, int threshold, IReadOnlyList<string> members,
+        bool completing = false)
     {
         lock (db)
         {
             using var tx = db.Begin();
             var ev = FindEvent(eventId) ?? throw new InvalidOperationException($"no event {eventId}");
-            if (ev.Status != EventStatus.Running) throw new InvalidOperationException($"event {eventId} is {ev.Status}, not running");
+            if (ev.Status != EventStatus.Running && !(completing && ev.Status == EventStatus.Failed))
+                throw new InvalidOperationException($"event {eventId} is {ev.Status}, not running");
             foreach (var e in newEpochs)
             {
                 InsertEpoch(e);
@@ -199,9 +235,10 @@ public sealed class Registry : IDisposable
     private sealed record WalletRef(string Wallet, ulong OldEpoch);
 
     private void InsertEpoch(WalletEpoch e) =>
-        db.Exec("INSERT INTO wallet_epochs (wallet, epoch, threshold, members, verifying_shares, event_id) VALUES ($w, $e, $t, $m, $v, $ev)",
+        db.Exec("INSERT INTO wallet_epochs (wallet, epoch, threshold, members, verifying_shares, event_id, member_keys) VALUES ($w, $e, $t, $m, $v, $ev, $k)",
             ("$w", e.WalletId), ("$e", (long)e.Epoch), ("$t", e.Threshold), ("$m", JsonSerializer.Serialize(e.Members)),
-            ("$v", JsonSerializer.Serialize(e.VerifyingShares)), ("$ev", (object?)e.EventId ?? DBNull.Value));
+            ("$v", JsonSerializer.Serialize(e.VerifyingShares)), ("$ev", (object?)e.EventId ?? DBNull.Value),
+            ("$k", e.MemberKeys is { Count: > 0 } k ? JsonSerializer.Serialize(k) : DBNull.Value));
 
     private IReadOnlyList<NodeEntry> Nodes(string where, params (string, object)[] args)
     {

@@ -86,6 +86,7 @@ public sealed partial class Engine
             start.Reshare.Dealers.AddRange(dealers.Select(ToParty));
             start.Reshare.NewMembers.AddRange(newNodes.Select(ToParty));
             start.Reshare.Absent.AddRange(absent.Select(a => a.Name));
+            registry.SetEventStart(ev.Id, start.ToByteArray());
             var held = absent.ToDictionary(a => a.Name, _ => new List<byte[]>());
 
             CommitRequest certificate;
@@ -97,17 +98,7 @@ public sealed partial class Engine
                     hold: absent.Count == 0 ? null : (to, envelope) => (held.TryGetValue(to, out var list) ? list
                         : throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: an envelope for '{to}', who is not a member of this reshare")).Add(envelope));
                 var results = newNodes.Except(absent).ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
-                var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {ev.Id}");
-                newEpochs = Batches.Map(wallets, w => CheckNewEpoch(w, packages, newNodes, newThreshold, ev.Id)).ToList();
-                certificate = new CommitRequest { EventId = ev.Id, SessionId = ByteString.CopyFrom(sessionId!), Start = start };
-                foreach (var (node, r) in results)
-                {
-                    if (r.Confirmations.Count == 0) throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: '{node}' sent no confirmation");
-                    certificate.Certificate.AddRange(r.Confirmations.Select(c => new Confirmation { Node = node, Scheme = c.Key, Signed = ByteString.CopyFrom(Convert.FromHexString(c.Value)) }));
-                }
-                certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
-                // The coordinator checks the certificate exactly as the nodes will before it records the commit.
-                ReshareSetup.VerifyCertificate(certificate, party => new IdentityKeys(Convert.FromHexString(RequireNode(party.Name).SigningKey), Convert.FromHexString(RequireNode(party.Name).AgreementKey)));
+                (certificate, newEpochs) = BuildCertificate(ev.Id, start, sessionId!, wallets, newNodes, newThreshold, results);
                 if (options?.CommitBy is { } by && DateTimeOffset.UtcNow >= by)
                     throw new CoordinatorException(StatusCode.DeadlineExceeded, $"the maintenance window closed at {by:u} before the commit");
                 foreach (var (to, envelopes) in held) options!.Hold(ev.Id, to, envelopes);
@@ -117,6 +108,7 @@ public sealed partial class Engine
             {
                 registry.FailEvent(ev.Id, e.Message);
                 Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = e.Message });
+                discardProofs.TryRemove(ev.Id, out _);
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
                     $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
@@ -137,10 +129,34 @@ public sealed partial class Engine
         finally { reshareGate.Release(); }
     }
 
+    /// <summary>
+    /// Checks the new holders' outputs (one public package per wallet, all alike, the group key kept, members' identity keys
+    /// the registry's) and assembles and verifies the commit certificate, exactly as the nodes will verify it.
+    /// </summary>
+    private (CommitRequest Certificate, List<WalletEpoch> NewEpochs) BuildCertificate(string eventId, StartRequest start, byte[] sessionId,
+        IReadOnlyList<WalletEntry> wallets, IReadOnlyList<NodeEntry> newNodes, int newThreshold, Dictionary<string, ReshareOutput> results)
+    {
+        var packages = AgreedPackages(results.ToDictionary(r => r.Key, r => r.Value.Keys), $"reshare {eventId}");
+        var newEpochs = Batches.Map(wallets, w => CheckNewEpoch(w, packages, newNodes, newThreshold, eventId)).ToList();
+        var certificate = new CommitRequest { EventId = eventId, SessionId = ByteString.CopyFrom(sessionId), Start = start };
+        foreach (var (node, r) in results)
+        {
+            if (r.Confirmations.Count == 0) throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: '{node}' sent no confirmation");
+            certificate.Certificate.AddRange(r.Confirmations.Select(c => new Confirmation { Node = node, Scheme = c.Key, Signed = ByteString.CopyFrom(Convert.FromHexString(c.Value)) }));
+        }
+        // Kept for older nodes only: no node reads it (it is outside the verified certificate).
+        certificate.Wallets.AddRange(newEpochs.Select(e => new Rotor.Rpc.Node.WalletEpoch { KeyId = e.WalletId, Epoch = e.Epoch }));
+        // The coordinator checks the certificate exactly as the nodes will before it records the commit.
+        ReshareSetup.VerifyCertificate(certificate, party => new IdentityKeys(Convert.FromHexString(RequireNode(party.Name).SigningKey), Convert.FromHexString(RequireNode(party.Name).AgreementKey)));
+        return (certificate, newEpochs);
+    }
+
     internal static KeyPackage ToKeyPackage(WalletEntry w, WalletEpoch e)
     {
         var p = new KeyPackage { KeyId = w.Id, Scheme = w.Scheme, Epoch = e.Epoch, Threshold = (uint)e.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(w.PublicKey)) };
         foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
+        if (e.MemberKeys is { } keys)
+            foreach (var (index, key) in keys) p.MemberKeys.Add(index, ByteString.CopyFrom(Convert.FromHexString(key)));
         return p;
     }
 
@@ -152,7 +168,10 @@ public sealed partial class Engine
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' would change its public key");
         if (s.Epoch != w.Epoch + 1 || s.Threshold != newThreshold || !s.VerifyingShares.Keys.Order().SequenceEqual(newNodes.Select(n => n.Index).Order()))
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back at epoch {s.Epoch}, threshold {s.Threshold}, {s.VerifyingShares.Count} members");
-        var epoch = new WalletEpoch(w.Id, s.Epoch, s.Threshold, newNodes.Select(n => n.Name).ToList(), s.VerifyingShares, eventId);
+        foreach (var n in newNodes)
+            if (!s.MemberKeys.TryGetValue(n.Index, out var k) || !string.Equals(k, n.SigningKey, StringComparison.OrdinalIgnoreCase))
+                throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back without '{n.Name}''s identity key for identifier {n.Index}");
+        var epoch = new WalletEpoch(w.Id, s.Epoch, s.Threshold, newNodes.Select(n => n.Name).ToList(), s.VerifyingShares, eventId, s.MemberKeys);
         PublicPackage(w, epoch);
         return epoch;
     }
@@ -205,6 +224,7 @@ public sealed partial class Engine
         var client = clients.For(node);
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
+        var supersede = new Dictionary<string, byte[]>();
         var events = new Dictionary<string, EventEntry?>();
         var committedBy = new Dictionary<(string, ulong), string?>();
         EventEntry? Event(string id) => events.TryGetValue(id, out var e) ? e : events[id] = registry.FindEvent(id);
@@ -213,15 +233,26 @@ public sealed partial class Engine
             if (s.State == "pending")
             {
                 var ev = Event(s.EventId);
-                if (ev is null || ev.Status == EventStatus.Failed) toDiscard.Add(s.EventId);
+                // A later committed event took the wallet to this epoch or beyond: its certificate supersedes the pending shard.
+                if (ev?.Status != EventStatus.Committed && wallets.TryGetValue(s.KeyId, out var sw) && sw.Epoch >= s.Epoch
+                    && CommittedBy(sw) is { } later && later != s.EventId && Event(later)?.Certificate is { } laterCert)
+                    supersede[s.EventId] = laterCert;
+                else if (ev is null || ev.Status == EventStatus.Failed) toDiscard.Add(s.EventId);
                 else if (ev.Status == EventStatus.Committed) toCommit.Add(ev.Id);
             }
             else if (wallets.TryGetValue(s.KeyId, out var w) && s.Epoch < w.Epoch && CommittedBy(w) is { } evId)
                 toCommit.Add(evId);
         }
         string? CommittedBy(WalletEntry w) => committedBy.TryGetValue((w.Id, w.Epoch), out var id) ? id : committedBy[(w.Id, w.Epoch)] = registry.FindEpoch(w.Id, w.Epoch)?.EventId;
-        foreach (var id in toDiscard)
-            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = Event(id)?.Error ?? "unknown event" }, deadline: DateTime.UtcNow.AddSeconds(10));
+        foreach (var (id, cert) in supersede)
+            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = "superseded", SupersededBy = CommitRequest.Parser.ParseFrom(cert) },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+        foreach (var id in toDiscard.Except(supersede.Keys))
+        {
+            // A node discards only with proof that the event can never commit; without one its pending shards stay.
+            var proof = await DiscardProofAsync(id, Event(id));
+            if (proof is not null) await client.DiscardAsync(proof, deadline: DateTime.UtcNow.AddSeconds(10));
+        }
         foreach (var id in toCommit)
         {
             // A commit already on its way to this node is not sent again (a big batch takes longer than a heartbeat).
@@ -233,6 +264,75 @@ public sealed partial class Engine
             }
             finally { committing.TryRemove((node.Name, id), out _); }
         }
+    }
+
+    /// <summary>Proofs that failed events can never commit, by event id (renunciations are signed once and do not change).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DiscardRequest> discardProofs = new();
+
+    /// <summary>
+    /// The proof that lets nodes discard their pending shards of a failed event: the new members that did not confirm it
+    /// are asked to renounce it (each records that it never will, and signs so); once the renunciations rule out any
+    /// commit certificate, the discard carries them with the start request. When instead every required member had
+    /// confirmed (the coordinator stopped between their confirmations and its commit point), their kept outputs make a
+    /// valid certificate and the event is completed: committed and sent to the nodes, so nothing is lost either way.
+    /// Null while neither is possible (members offline): the pending shards stay, and a later heartbeat tries again.
+    /// </summary>
+    private async Task<DiscardRequest?> DiscardProofAsync(string eventId, EventEntry? ev)
+    {
+        if (discardProofs.TryGetValue(eventId, out var known)) return known;
+        if (ev is null || registry.EventStart(eventId) is not { } bytes) return null;
+        var start = StartRequest.Parser.ParseFrom(bytes);
+        var p = start.Reshare;
+        var renunciations = new List<Renunciation>();
+        var confirmed = new Dictionary<string, ReshareOutput>();
+        await Task.WhenAll(p.NewMembers.Select(async m =>
+        {
+            if (registry.FindNode(m.Name) is not { } node) return;
+            try
+            {
+                var reply = await clients.For(node).RenounceAsync(new RenounceRequest { Start = start }, deadline: DateTime.UtcNow.AddSeconds(10));
+                lock (confirmed)
+                {
+                    if (reply.Renunciation is { } r) renunciations.Add(r);
+                    else if (!reply.ConfirmedOutput.IsEmpty) confirmed[m.Name] = Decode<ReshareOutput>(reply.ConfirmedOutput.ToByteArray(), m.Name);
+                }
+            }
+            catch (RpcException) { }
+        }));
+        if (ReshareSetup.CertificateImpossible(p, renunciations.Select(r => r.Node).ToList()))
+        {
+            var proof = new DiscardRequest { EventId = eventId, Reason = ev.Error ?? "failed", Start = start };
+            proof.Renunciations.AddRange(renunciations.OrderBy(r => r.Node, StringComparer.Ordinal));
+            return discardProofs[eventId] = proof;
+        }
+        if (renunciations.Count == 0 && p.NewMembers.All(m => confirmed.ContainsKey(m.Name) || p.Absent.Contains(m.Name)))
+            await CompleteAsync(ev, start, confirmed);
+        return null;
+    }
+
+    /// <summary>Commits a failed event from the confirmations its members kept (see <see cref="DiscardProofAsync"/>).</summary>
+    private async Task CompleteAsync(EventEntry ev, StartRequest start, Dictionary<string, ReshareOutput> confirmed)
+    {
+        if (!await reshareGate.WaitAsync(TimeSpan.FromSeconds(1))) return;
+        try
+        {
+            var wallets = ev.Wallets.Select(w => RequireWallet(w.Wallet)).ToList();
+            if (wallets.Zip(ev.Wallets).Any(x => x.First.Epoch != x.Second.OldEpoch)) return;
+            var newNodes = start.Reshare.NewMembers.Select(m => RequireNode(m.Name)).ToList();
+            var threshold = (int)start.Reshare.NewThreshold;
+            var (certificate, newEpochs) = BuildCertificate(ev.Id, start, [], wallets, newNodes, threshold, confirmed);
+            registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, ev.Quorum, threshold, newNodes.Select(n => n.Name).ToList(), completing: true);
+            ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
+            Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, ev.Quorum, ev.Id, new
+            {
+                status = EventStatus.Committed, completed_after = ev.Error, wallets = newEpochs.Select(e => new { wallet = e.WalletId, epoch = e.Epoch }),
+                confirmed_by = confirmed.Keys,
+            });
+            var nodes = start.Reshare.NewMembers.Select(m => m.Name).Concat(ev.OldMembers).Distinct().Select(RequireNode).ToList();
+            await SendCommitAsync(nodes, ev.Id, certificate);
+        }
+        catch (Exception e) when (e is CoordinatorException or ProtocolException or ArgumentException or InvalidOperationException) { }
+        finally { reshareGate.Release(); }
     }
 
     /// <summary>After a restart: an event left running (the coordinator died before its commit) has failed.</summary>

@@ -5,6 +5,7 @@ using Rotor.Crypto.Envelopes;
 using Rotor.Node.Sessions;
 using Rotor.Node.Vault;
 using Rotor.Protocols;
+using Rotor.Protocols.Resharing;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Sessions;
 
@@ -116,31 +117,140 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
 
     private SettleReply CommitNow(CommitRequest request) => Guard(() =>
     {
-        var eraseBelow = request.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch);
-        if (!node.WithVault(v => v.HasWorkFor(request.EventId, eraseBelow))) return new SettleReply();
+        var start = request.Start?.Reshare ?? throw new ArgumentException($"the commit certificate of reshare {request.EventId} carries no reshare start request");
+        // A cheap look before any verification (unverified, it only decides that there is nothing to do): pending shards of
+        // the event, or shards of its keys older than their new epochs. CommitRequest.wallets is never read.
+        var newEpochs = start.Wallets.GroupBy(w => w.KeyId).ToDictionary(g => g.Key, g => g.Max(w => w.Epoch) + 1);
+        if (!node.WithVault(v => v.HasWorkFor(request.EventId, newEpochs))) return new SettleReply();
         var certificates = ReshareSetup.VerifyCertificate(request, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
+        var sessionId = ReshareSession.SessionIdOf(node, request.Start!);
         var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
         if (pending is not null)
         {
             var confirmed = certificates.OrderBy(c => c.Key).SelectMany(c => c.Value.TranscriptHash).ToArray();
-            if (!pending.SessionId.AsSpan().SequenceEqual(request.SessionId.Span) || !pending.TranscriptHash.AsSpan().SequenceEqual(confirmed))
+            if (!pending.SessionId.AsSpan().SequenceEqual(sessionId) || !pending.TranscriptHash.AsSpan().SequenceEqual(confirmed))
                 throw new SessionRefusedException($"the commit certificate of reshare {request.EventId} does not confirm this node's transcript");
         }
+        var eraseBelow = EraseBelow(request.EventId, certificates);
         CrashPoint.Hit("before-activating");
         var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, eraseBelow));
+        var superseded = node.WithVault(v => v.DiscardSuperseded(
+            certificates.Values.SelectMany(c => c.Event.Plans).ToDictionary(p => p.KeyId, p => p.NewEpoch), request.EventId));
         node.Presigns.Forget(activated.Concat(erased).Select(s => s.KeyId).ToHashSet());
         var reply = new SettleReply();
         reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         reply.Erased.AddRange(erased.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        reply.Discarded.AddRange(superseded.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
     });
 
-    /// <summary>Discards the pending shards of a failed reshare event; the active epochs stay.</summary>
+    /// <summary>
+    /// What a verified certificate allows this node to erase: for each wallet of the event, the epochs older than its new
+    /// epoch, and only when the node then holds that new epoch (pending shards of this event, or already active) or is an
+    /// old member that leaves (its identity is recorded in the old package, not among the new members). Before erasing an
+    /// older epoch it checks that the certified event keeps the group key: the confirmations' new group keys equal the old
+    /// packages' (the certificate binds them), and every share it would erase has the old package's group key (the whole
+    /// old package when it is of the same epoch). Any mismatch refuses the commit; nothing is erased.
+    /// </summary>
+    private Dictionary<string, ulong> EraseBelow(string eventId, IReadOnlyDictionary<Scheme, ReshareCertificate> certificates)
+    {
+        var me = node.Identity.Public.SigningKey.ToArray();
+        bool Mine(IEnumerable<byte[]> keys) => keys.Any(k => k.AsSpan().SequenceEqual(me));
+        var eraseBelow = new Dictionary<string, ulong>();
+        node.WithVault(v =>
+        {
+            var held = v.List();
+            foreach (var cert in certificates.Values)
+            {
+                var keepsKeys = cert.KeepsGroupKeys(cert.Event.Plans.Select(p => p.Current));
+                foreach (var plan in cert.Event.Plans)
+                {
+                    var mine = held.Where(s => s.KeyId == plan.KeyId).ToList();
+                    var older = mine.Where(s => s.State == ShardState.Active && s.Epoch < plan.NewEpoch).ToList();
+                    if (older.Count == 0) continue;
+                    bool holdsNew = mine.Any(s => s.Epoch == plan.NewEpoch && (s.State == ShardState.Active || s.EventId == eventId));
+                    bool leaves = Mine(plan.Current.MemberKeys.Values) && !Mine(plan.Session.NewMemberKeys.Values);
+                    if (!holdsNew && !leaves) continue;
+                    if (!keepsKeys)
+                        throw new SessionRefusedException($"the certified reshare {eventId} does not keep the group keys of its wallets: nothing erased");
+                    foreach (var o in older)
+                    {
+                        var share = v.Get(o.KeyId, o.Epoch, ShardState.Active)!;
+                        if (!share.GroupPublicKey.Equals(plan.Current.GroupPublicKey) || (share.Epoch == plan.Current.Epoch && !share.Public.SameAs(plan.Current)))
+                            throw new SessionRefusedException($"the certified reshare {eventId} is of another public package of key '{plan.KeyId}' than the epoch {o.Epoch} this node holds: nothing erased");
+                    }
+                    eraseBelow[plan.KeyId] = plan.NewEpoch;
+                }
+            }
+        });
+        return eraseBelow;
+    }
+
+    /// <summary>
+    /// Discards the pending shards of a failed reshare event, only with proof that it can never commit: either the
+    /// start request and signed renunciations of enough of its new members that no commit certificate can exist any
+    /// more (each checked under the identity key of the member's CA-issued certificate, for the session this node's
+    /// pending shards came from), or a verified commit certificate of a later event that took the same keys to the
+    /// pending epoch or beyond. Without it nothing is discarded. The active epochs stay.
+    /// </summary>
     public override Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
     {
         var reply = new SettleReply();
+        if (request.SupersededBy is { } later)
+        {
+            if (later.EventId == request.EventId) throw new ArgumentException($"reshare {request.EventId} cannot supersede itself");
+            var certificates = ReshareSetup.VerifyCertificate(later, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
+            var gone = node.WithVault(v => v.DiscardSuperseded(certificates.Values.SelectMany(c => c.Event.Plans).ToDictionary(p => p.KeyId, p => p.NewEpoch), later.EventId));
+            reply.Discarded.AddRange(gone.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+            return reply;
+        }
+        var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
+        if (pending is null) return reply;
+        var start = request.Start?.Reshare is { } p && p.EventId == request.EventId ? request.Start
+            : throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of reshare {request.EventId}: a discard needs proof that the event can never commit (its start request with renunciations, or a later certificate)");
+        var sessionId = ReshareSession.SessionIdOf(node, start);
+        if (!pending.SessionId.AsSpan().SequenceEqual(sessionId))
+            throw new SessionRefusedException($"the start request given is not the one this node's pending shards of reshare {request.EventId} came from");
+        var renounced = new HashSet<string>();
+        foreach (var r in request.Renunciations)
+        {
+            var party = start.Reshare.NewMembers.FirstOrDefault(m => m.Name == r.Node)
+                ?? throw new SessionRefusedException($"renunciation by '{r.Node}', who is not a new member of reshare {request.EventId}");
+            if (r.EventId != request.EventId || !r.SessionId.Span.SequenceEqual(sessionId))
+                throw new SessionRefusedException($"the renunciation by '{r.Node}' is for another event or session than reshare {request.EventId}");
+            var keys = node.Trust.NodeIdentity(party.Certificate.Span, party.Name);
+            if (!keys.Verify(ReshareSetup.RenunciationBytes(request.EventId, sessionId), r.Signature.Span))
+                throw new SessionRefusedException($"the renunciation by '{r.Node}' does not verify under its identity key");
+            renounced.Add(r.Node);
+        }
+        if (!ReshareSetup.CertificateImpossible(start.Reshare, renounced))
+            throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of reshare {request.EventId}: {renounced.Count} renunciation(s) ({string.Join(", ", renounced.Order())}) do not rule out a commit certificate");
         reply.Discarded.AddRange(node.WithVault(v => v.Discard(request.EventId)).Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
+    }));
+
+    /// <summary>
+    /// A new member's renunciation of a reshare event it has not confirmed: recorded durably before it is signed, so the
+    /// node refuses ever to confirm the event afterwards (ReshareSession, ShareVault.PutPending). A member that did
+    /// confirm does not renounce; it returns the output it confirmed with (public), so that the event can be completed.
+    /// </summary>
+    public override Task<RenounceReply> Renounce(RenounceRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    {
+        var start = request.Start?.Reshare is not null ? request.Start : throw new ArgumentException("renounce without a reshare start request");
+        var p = start.Reshare;
+        if (!p.NewMembers.Any(m => m.Name == node.Name))
+            throw new SessionRefusedException($"node '{node.Name}' is not a new member of reshare {p.EventId}: nothing to renounce");
+        var sessionId = ReshareSession.SessionIdOf(node, start);
+        var confirmed = node.WithVault(v => v.Renounce(p.EventId, sessionId));
+        if (confirmed is not null) return new RenounceReply { ConfirmedOutput = ByteString.CopyFrom(confirmed) };
+        return new RenounceReply
+        {
+            Renunciation = new Renunciation
+            {
+                Node = node.Name, EventId = p.EventId, SessionId = ByteString.CopyFrom(sessionId),
+                Signature = ByteString.CopyFrom(node.Identity.Sign(ReshareSetup.RenunciationBytes(p.EventId, sessionId))),
+            },
+        };
     }));
 
     public override Task<AbortReply> Abort(AbortRequest request, ServerCallContext context)

@@ -97,16 +97,25 @@ internal ref struct WireReader
     private Identifier? sender;
     private int position;
 
-    /// <summary>Reads and checks the header; the reader is then positioned at the body.</summary>
-    public WireReader(Group group, string what, WireType type, ReadOnlySpan<byte> message)
+    /// <summary>
+    /// Reads and checks the header; the reader is then positioned at the body. <paramref name="from"/> is the
+    /// authenticated sender (the identifier of the party whose signed envelope carried the message), when the caller
+    /// knows it: the sender field must then equal it (else <see cref="Fault.UnexpectedSender"/>), and every refusal
+    /// blames it, never the party the body names, so no sender can frame another.
+    /// </summary>
+    public WireReader(Group group, string what, WireType type, ReadOnlySpan<byte> message, Identifier? from = null)
     {
         this.group = group;
         this.what = what;
         this.message = message;
+        sender = from;
         if (message.Length < Wire.HeaderLength(group))
             throw Malformed($"{message.Length} bytes is shorter than its {Wire.HeaderLength(group)}-byte header");
         position = Wire.SenderOffset;
-        sender = Identifier("sender");
+        var named = Identifier("sender");
+        if (from is { } f && named != f)
+            throw new ProtocolException(Fault.UnexpectedSender, $"{what} sent by {f} names {named} as its sender", f);
+        sender = named;
         if (message[0] != (byte)type)
             throw Malformed($"type byte 0x{message[0]:x2}, expected 0x{(byte)type:x2}");
         Digest = message.Slice(1, Wire.DigestLength).ToArray();

@@ -22,7 +22,9 @@ public sealed partial class NodeOperationsService
         var start = commit.Start;
         if (start?.Reshare is null || !start.Reshare.Absent.Contains(node.Name))
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"node '{node.Name}': reshare {commit.EventId} did not leave this node out; nothing to catch up"));
-        var wallets = commit.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch);
+        // The event's wallets at their new epochs, from the start request the certificate is verified against (never
+        // CommitRequest.wallets, which no signature covers).
+        var wallets = start.Reshare.Wallets.GroupBy(w => w.KeyId).ToDictionary(g => g.Key, g => g.Max(w => w.Epoch) + 1);
         if (node.WithVault(v => wallets.All(w => v.GetActive(w.Key)?.Epoch == w.Value)))
             return Reply(true, "");
         try
@@ -51,7 +53,7 @@ public sealed partial class NodeOperationsService
         CatchUpReply Reply(bool activated, string problem)
         {
             var reply = new CatchUpReply { Activated = activated, Problem = problem };
-            if (activated) reply.Wallets.AddRange(commit.Wallets);
+            if (activated) reply.Wallets.AddRange(wallets.Select(w => new Rotor.Rpc.Node.WalletEpoch { KeyId = w.Key, Epoch = w.Value }));
             return reply;
         }
     }

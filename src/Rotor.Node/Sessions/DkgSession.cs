@@ -40,7 +40,11 @@ public sealed class DkgSession : INodeSession, IHasParties
         peers = Parties.Names.Where(n => n != node.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var members = Rounds.Identifiers(Parties, scheme);
         var n = nonce.ToArray();
-        sessions = p.KeyIds.ToDictionary(k => k, k => SessionId.ForDkg(k, scheme, members, (int)p.Threshold, n));
+        // Every member's identity key (from its CA-checked certificate) is bound into the session, so all members agree on
+        // who holds each identifier (every message, the confirmations included, carries the session digest), and recorded
+        // in the key's package.
+        var memberKeys = Parties.MemberKeys(scheme, Parties.Names);
+        sessions = p.KeyIds.ToDictionary(k => k, k => SessionId.ForDkg(k, scheme, members, (int)p.Threshold, n, memberKeys));
         var existing = node.WithVault(v => p.KeyIds.FirstOrDefault(k => v.GetActive(k) is not null));
         if (existing is not null) throw new SessionRefusedException($"node '{node.Name}' already holds key '{existing}'");
         using var t = new Transcript("rotor/node-session/dkg/v1");
@@ -73,7 +77,7 @@ public sealed class DkgSession : INodeSession, IHasParties
             var outgoing = peers.ToDictionary(p => p, _ => new List<(string, byte[])>());
             foreach (var (keyId, state) in round1)
             {
-                var (s2, shares) = state.ReceiveRound1(peers.Select(p => Round1Package.Decode(group, Rounds.For(batches[p], keyId, p))));
+                var (s2, shares) = state.ReceiveRound1(peers.Select(p => Round1Package.Decode(group, Rounds.For(batches[p], keyId, p), Parties.IdentifierOf(scheme, p))));
                 next[keyId] = s2;
                 foreach (var p in peers) outgoing[p].Add((keyId, shares[Parties.IdentifierOf(scheme, p)].ToBytes()));
             }
@@ -87,7 +91,7 @@ public sealed class DkgSession : INodeSession, IHasParties
             var confirmations = new List<(string, byte[])>();
             foreach (var (keyId, state) in round2)
             {
-                var (s3, confirmation) = state.ReceiveRound2(peers.Select(p => Round2Package.Decode(group, Rounds.For(batches[p], keyId, p))));
+                var (s3, confirmation) = state.ReceiveRound2(peers.Select(p => Round2Package.Decode(group, Rounds.For(batches[p], keyId, p), Parties.IdentifierOf(scheme, p))));
                 next[keyId] = s3;
                 confirmations.Add((keyId, confirmation.ToBytes()));
             }
@@ -98,7 +102,7 @@ public sealed class DkgSession : INodeSession, IHasParties
         if (confirming is not null)
         {
             var batches = Rounds.Collect(inbound, ConfirmLabel, peers);
-            var shares = confirming.Select(c => c.Value.Finish(peers.Select(p => Rotor.Protocols.Dkg.Confirmation.Decode(group, Rounds.For(batches[p], c.Key, p))))).ToList();
+            var shares = confirming.Select(c => c.Value.Finish(peers.Select(p => Rotor.Protocols.Dkg.Confirmation.Decode(group, Rounds.For(batches[p], c.Key, p), Parties.IdentifierOf(scheme, p))))).ToList();
             node.WithVault(v => v.PutActive(shares));
             confirming = null;
             return StepResult.Finish(Json.Encode(new DkgOutput { Keys = shares.Select(s => Rounds.Summary(s.Public, Parties)).ToList() }));

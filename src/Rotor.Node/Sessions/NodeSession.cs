@@ -71,6 +71,27 @@ public sealed class SessionParties
 
     public IdentityKeys? KeysOf(string name) => parties.TryGetValue(name, out var p) ? p.Keys : null;
 
+    /// <summary>Each party's identity signing key (raw Ed25519) by its identifier under <paramref name="scheme"/>.</summary>
+    public Dictionary<Identifier, byte[]> MemberKeys(Scheme scheme, IEnumerable<string> names) =>
+        names.ToDictionary(n => IdentifierOf(scheme, n), n => parties[n].Keys.SigningKey.ToArray());
+
+    /// <summary>
+    /// Refuses a party whose authenticated identity (its CA-issued certificate) is not the node that
+    /// <paramref name="package"/> records for the identifier the party is given: it does not hold that identifier.
+    /// A package that records no member identities is refused as well.
+    /// </summary>
+    public void CheckHolds(Rotor.Protocols.Keys.PublicKeyPackage package, string name, string role)
+    {
+        if (!package.IsBound)
+            throw new SessionRefusedException($"key '{package.KeyId}' epoch {package.Epoch} records no member identities: refused (it cannot tell who holds which identifier)");
+        var id = IdentifierOf(package.Scheme, name);
+        var recorded = package.MemberKey(id);
+        if (recorded is null)
+            throw new SessionRefusedException($"{role} '{name}' is given identifier {IndexOf(name)}, which is not a member of key '{package.KeyId}' epoch {package.Epoch}");
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(recorded, parties[name].Keys.SigningKey))
+            throw new SessionRefusedException($"{role} '{name}' is not the node recorded for identifier {IndexOf(name)} of key '{package.KeyId}' epoch {package.Epoch} (its certificate carries another identity key)");
+    }
+
     /// <summary>Appends every party's name, index and identity keys, in name order, to a transcript.</summary>
     public void AppendTo(Transcript t, string label)
     {

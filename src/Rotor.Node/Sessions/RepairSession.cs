@@ -43,6 +43,10 @@ public sealed class RepairSession : INodeSession, IHasParties
         var scheme = current.Scheme;
         plan = RepairPlan.Create(SessionId.ForRepair(current, nonce), current, Parties.IdentifierOf(scheme, target),
             helpers.Select(h => Parties.IdentifierOf(scheme, h)).ToArray());
+        // Who stands behind each identifier: the target and every helper must be the node the package records for the
+        // identifier it is given, so a repair never teaches one node another's share.
+        Parties.CheckHolds(current, target, "repair target");
+        foreach (var h in helpers) Parties.CheckHolds(current, h, "repair helper");
         IsTarget = node.Name == target;
         if (!IsTarget && !helpers.Contains(node.Name)) throw new SessionRefusedException($"node '{node.Name}' is not a party of this repair");
         var active = node.WithVault(v => v.GetActive(current.KeyId));
@@ -90,8 +94,8 @@ public sealed class RepairSession : INodeSession, IHasParties
         {
             if (own is null) throw new SessionRefusedException("repair helper has not started");
             var batches = Rounds.Collect(inbound, Round1Label, helpers.Where(h => h != node.Name));
-            var commitments = helpers.Select(h => h == node.Name ? own.Commitments : RepairCommitments.Decode(scheme, Rounds.For(batches[h], CommitmentsItem, h))).ToList();
-            var deltas = helpers.Select(h => h == node.Name ? own.For(Member(node.Name)) : RepairDelta.Decode(scheme, Rounds.For(batches[h], DeltaItem, h))).ToList();
+            var commitments = helpers.Select(h => h == node.Name ? own.Commitments : RepairCommitments.Decode(scheme, Rounds.For(batches[h], CommitmentsItem, h), Member(h))).ToList();
+            var deltas = helpers.Select(h => h == node.Name ? own.For(Member(node.Name)) : RepairDelta.Decode(scheme, Rounds.For(batches[h], DeltaItem, h), Member(h))).ToList();
             var sigma = RepairHelper.Finish(plan, Member(node.Name), commitments, deltas);
             own = null;
             return new StepResult([new PeerMessage(target, SigmaLabel, BatchPayload.Encode([(SigmaItem, sigma.ToBytes())]))], [], true);
@@ -99,11 +103,11 @@ public sealed class RepairSession : INodeSession, IHasParties
         if (received is null)
         {
             var batches = Rounds.Collect(inbound, Round1Label, helpers);
-            received = helpers.Select(h => RepairCommitments.Decode(scheme, Rounds.For(batches[h], CommitmentsItem, h))).ToList();
+            received = helpers.Select(h => RepairCommitments.Decode(scheme, Rounds.For(batches[h], CommitmentsItem, h), Member(h))).ToList();
             return StepResult.Send([]);
         }
         var sigmas = Rounds.Collect(inbound, SigmaLabel, helpers);
-        var share = RepairTarget.Complete(plan, received, helpers.Select(h => RepairSigma.Decode(scheme, Rounds.For(sigmas[h], SigmaItem, h))).ToList());
+        var share = RepairTarget.Complete(plan, received, helpers.Select(h => RepairSigma.Decode(scheme, Rounds.For(sigmas[h], SigmaItem, h), Member(h))).ToList());
         node.WithVault(v =>
         {
             if (v.GetActive(share.KeyId) is null) v.PutActive([share]);
@@ -111,7 +115,7 @@ public sealed class RepairSession : INodeSession, IHasParties
             {
                 // An older epoch is active: install the repaired share and erase the older epoch in one step.
                 var eventId = "repair-" + Convert.ToHexStringLower(Id.AsSpan(0, 8));
-                v.PutPending(eventId, Id, plan.Digest, [share]);
+                v.PutPending(eventId, Id, plan.Digest, [share], null);
                 v.Activate(eventId, new Dictionary<string, ulong>());
             }
         });

@@ -43,6 +43,12 @@ public sealed class ReshareSession : INodeSession, IHasParties
         IsNewHolder = newMembers.Contains(node.Name);
         if (!IsDealer && !IsNewHolder) throw new SessionRefusedException($"node '{node.Name}' is neither a dealer nor a new holder of reshare {eventId}");
         events = ReshareSetup.Events(p, nonce);
+        // Who stands behind each identifier: every dealer must be the node the old package records for its identifier,
+        // so no node can deal (or have dealt to it) under an identifier it does not hold.
+        foreach (var plan in events.Values.SelectMany(e => e.Plans))
+            foreach (var d in dealers) Parties.CheckHolds(plan.Current, d, "dealer");
+        if (IsNewHolder && node.WithVault(v => v.IsRenounced(eventId)))
+            throw new SessionRefusedException($"node '{node.Name}' has renounced reshare {eventId}: it will never confirm it");
         if (IsDealer)
             foreach (var plan in events.Values.SelectMany(e => e.Plans))
             {
@@ -54,13 +60,27 @@ public sealed class ReshareSession : INodeSession, IHasParties
             }
         if (IsNewHolder && node.WithVault(v => v.PendingEvents().Any(e => e.EventId == eventId)))
             throw new SessionRefusedException($"node '{node.Name}' already holds pending shards of reshare {eventId}");
+        Id = SessionIdOf(eventId, events, Parties, p);
+    }
+
+    /// <summary>The node-level session id of a reshare (what envelopes, pending shards and renunciations are bound to).</summary>
+    public static byte[] SessionIdOf(string eventId, IReadOnlyDictionary<Scheme, ReshareEvent> events, SessionParties parties, ReshareParams p)
+    {
         using var t = new Transcript("rotor/node-session/reshare/v1");
         t.Append("event-id", eventId);
         foreach (var (scheme, ev) in events.OrderBy(e => e.Key)) t.Append("event", scheme.Name()).Append("event-digest", ev.Digest);
-        Parties.AppendTo(t, "parties");
+        parties.AppendTo(t, "parties");
         t.Append("absent.count", (ulong)p.Absent.Count);
         foreach (var a in p.Absent.Order(StringComparer.Ordinal)) t.Append("absent", a);
-        Id = t.Digest();
+        return t.Digest();
+    }
+
+    /// <summary>The session id a reshare's start request gives on this node (parties checked against the cluster CA).</summary>
+    public static byte[] SessionIdOf(NodeState node, StartRequest start)
+    {
+        var p = start.Reshare ?? throw new SessionRefusedException("not a reshare start request");
+        var parties = new SessionParties(p.Dealers.Concat(p.NewMembers).DistinctBy(x => x.Name), node.Trust, node.Name, node.Identity.Public);
+        return SessionIdOf(p.EventId, ReshareSetup.Events(p, start.Nonce.Span), parties, p);
     }
 
     public SessionParties Parties { get; }
@@ -119,8 +139,9 @@ public sealed class ReshareSession : INodeSession, IHasParties
                 foreach (var d in dealers)
                 {
                     var (c, s) = d == node.Name ? ownDealing![plan.KeyId] : Items(batches[d], plan.KeyId, d);
-                    commitments.Add(ReshareCommitment.Decode(scheme, c));
-                    subShares.Add(ReshareSubShare.Decode(scheme, s));
+                    var from = Parties.IdentifierOf(scheme, d);
+                    commitments.Add(ReshareCommitment.Decode(scheme, c, from));
+                    subShares.Add(ReshareSubShare.Decode(scheme, s, from));
                 }
                 return new ReshareInbox(plan, commitments, subShares);
             }).ToList();
@@ -134,9 +155,10 @@ public sealed class ReshareSession : INodeSession, IHasParties
                 output.Keys.Add(Rounds.Summary(s.Share.Public, Parties));
             }
         }
-        node.WithVault(v => v.PutPending(eventId, Id, hashes.SelectMany(h => h).ToArray(), pending));
+        var encoded = Json.Encode(output);
+        node.WithVault(v => v.PutPending(eventId, Id, hashes.SelectMany(h => h).ToArray(), pending, encoded));
         CrashPoint.Hit("after-storing-pending");
-        return StepResult.Finish(Json.Encode(output));
+        return StepResult.Finish(encoded);
     }
 
     private static (byte[] Commitment, byte[] SubShare) Items(Dictionary<string, byte[]> batch, string keyId, string dealer)

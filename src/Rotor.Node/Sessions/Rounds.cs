@@ -41,6 +41,7 @@ internal static class Rounds
             GroupPublicKey = pub.GroupPublicKey.ToHex(),
             VerifyingShares = pub.Members.ToDictionary(m => byId.TryGetValue(m, out var i) ? i : throw new SessionRefusedException($"member {m} is not a party"),
                 m => pub.VerifyingShare(m).ToHex()),
+            MemberKeys = pub.IsBound ? pub.Members.ToDictionary(m => byId[m], m => Convert.ToHexStringLower(pub.MemberKey(m)!)) : [],
         };
     }
 

@@ -67,6 +67,10 @@ public sealed class ShareVault : IDisposable
                 nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (key_id, epoch));
             CREATE TABLE IF NOT EXISTS pending_events (
                 event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, transcript_hash BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS confirmed_events (
+                event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, output BLOB);
+            CREATE TABLE IF NOT EXISTS renounced_events (
+                event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL);
             """);
         var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterSecret.ToArray(), 32,
             "rotor/vault/v1"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes("vault key for " + nodeName));
@@ -129,9 +133,15 @@ public sealed class ShareVault : IDisposable
     /// Stores the new shares of a reshare event as pending, with the event's session id and transcript hash,
     /// in one transaction. The active epochs stay untouched. A node that joins in the reshare has no active epoch.
     /// </summary>
-    public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares)
+    /// <param name="output">The node's public output for the event (signed confirmations, new packages), kept with the
+    /// durable record that it confirmed the event; null for a repair.</param>
+    public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares, byte[]? output = null)
     {
         using var tx = db.Begin();
+        if (IsRenounced(eventId)) throw new VaultException($"this node has renounced reshare {eventId}: it never confirms it");
+        if (output is not null)
+            db.Exec("INSERT OR REPLACE INTO confirmed_events (event_id, session_id, output) VALUES ($e, $s, $o)",
+                ("$e", eventId), ("$s", sessionId.ToArray()), ("$o", output));
         using (var ev = db.Command("INSERT INTO pending_events (event_id, session_id, transcript_hash) VALUES ($e, $s, $h)",
                    ("$e", eventId), ("$s", sessionId.ToArray()), ("$h", transcriptHash.ToArray())))
         {
@@ -194,9 +204,9 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     private static KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
     {
-        if (data.Members.Length != data.VerifyingShares.Length) return data.Validate();
+        if (data.Members.Length != data.VerifyingShares.Length || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length)) return data.Validate();
         var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
-            data.Members.Zip(data.VerifyingShares), data.GroupPublicKey);
+            data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
         var pub = expected is not null && digest == ValidatedPackages.Digest(expected) ? expected : ValidatedPackages.Shared.Find(digest);
         if (pub is null)
         {
@@ -284,6 +294,52 @@ public sealed class ShareVault : IDisposable
     /// <summary>Whether committing <paramref name="eventId"/> would change anything: pending shards of it, or epochs below the given ones.</summary>
     public bool HasWorkFor(string eventId, IReadOnlyDictionary<string, ulong> eraseBelow) =>
         List().Any(s => (s.State == ShardState.Pending && s.EventId == eventId) || (eraseBelow.TryGetValue(s.KeyId, out var below) && s.Epoch < below));
+
+    /// <summary>Whether this node has renounced the event (it will never confirm it).</summary>
+    public bool IsRenounced(string eventId)
+    {
+        using var cmd = db.Command("SELECT 1 FROM renounced_events WHERE event_id = $e", ("$e", eventId));
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    /// <summary>
+    /// Renounces an event durably unless this node confirmed it: returns null when renounced (now or before, for this
+    /// session id), or the output it confirmed with. Refuses a renunciation of the same event id under another session.
+    /// </summary>
+    public byte[]? Renounce(string eventId, ReadOnlySpan<byte> sessionId)
+    {
+        using var tx = db.Begin();
+        using (var c = db.Command("SELECT session_id, output FROM confirmed_events WHERE event_id = $e", ("$e", eventId)))
+        using (var r = c.ExecuteReader())
+            if (r.Read()) return r.IsDBNull(1) ? [] : (byte[])r[1];
+        using (var c = db.Command("SELECT session_id FROM renounced_events WHERE event_id = $e", ("$e", eventId)))
+            if (c.ExecuteScalar() is byte[] known)
+            {
+                if (!CryptographicOperations.FixedTimeEquals(known, sessionId))
+                    throw new VaultException($"reshare {eventId} was renounced under another session");
+                return null;
+            }
+        Exec("INSERT INTO renounced_events (event_id, session_id) VALUES ($e, $s)", ("$e", eventId), ("$s", sessionId.ToArray()));
+        tx.Commit();
+        return null;
+    }
+
+    /// <summary>
+    /// Discards pending shards of events other than <paramref name="exceptEvent"/> whose key a verified later event took to
+    /// <paramref name="superseded"/>'s epoch or beyond (they can never be used). Returns what was discarded.
+    /// </summary>
+    public IReadOnlyList<ShardInfo> DiscardSuperseded(IReadOnlyDictionary<string, ulong> superseded, string exceptEvent)
+    {
+        var gone = List().Where(s => s.State == ShardState.Pending && s.EventId != exceptEvent &&
+                                     superseded.TryGetValue(s.KeyId, out var e) && s.Epoch <= e).ToList();
+        if (gone.Count == 0) return gone;
+        using var tx = db.Begin();
+        foreach (var g in gone) Exec("DELETE FROM shards WHERE key_id = $k AND epoch = $e AND state = 'pending'", ("$k", g.KeyId), ("$e", (long)g.Epoch));
+        Exec("DELETE FROM pending_events WHERE event_id NOT IN (SELECT DISTINCT event_id FROM shards WHERE state = 'pending' AND event_id IS NOT NULL)");
+        tx.Commit();
+        ForgetErased();
+        return gone;
+    }
 
     /// <summary>Discards an event's pending shards; the active epochs stay. Returns what was discarded.</summary>
     public IReadOnlyList<ShardInfo> Discard(string eventId)

@@ -65,9 +65,9 @@ public sealed class Round1Package : IDkgPackage
     }
 
     /// <summary>Decodes a package, checking every length and encoding; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
-    public static Round1Package Decode(Group group, ReadOnlySpan<byte> bytes)
+    public static Round1Package Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null)
     {
-        var r = new WireReader(group, "DKG round-1 package", WireType.DkgCommitments, bytes);
+        var r = new WireReader(group, "DKG round-1 package", WireType.DkgCommitments, bytes, from);
         int t = r.Count("commitment length");
         if (t == 0) throw r.Malformed("empty commitment");
         var coefficients = new Element[t];
@@ -126,9 +126,9 @@ public sealed class Round2Package : IDkgPackage
     public byte[] ToBytes() => new WireWriter(WireType.DkgShares, session, Sender).Identifier(Recipient).Scalar(Share).ToArray();
 
     /// <summary>Decodes a package, checking every length and encoding; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
-    public static Round2Package Decode(Group group, ReadOnlySpan<byte> bytes)
+    public static Round2Package Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null)
     {
-        var r = new WireReader(group, "DKG round-2 package", WireType.DkgShares, bytes);
+        var r = new WireReader(group, "DKG round-2 package", WireType.DkgShares, bytes, from);
         var recipient = r.Identifier("recipient");
         var share = r.Scalar("share");
         r.End();
@@ -180,9 +180,9 @@ public sealed class Confirmation : IDkgPackage
     }
 
     /// <summary>Decodes a confirmation, checking every length; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
-    public static Confirmation Decode(Group group, ReadOnlySpan<byte> bytes)
+    public static Confirmation Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null)
     {
-        var r = new WireReader(group, "DKG confirmation", WireType.DkgConfirmation, bytes);
+        var r = new WireReader(group, "DKG confirmation", WireType.DkgConfirmation, bytes, from);
         int n = r.Count("digest count");
         var digests = new byte[n][];
         for (int i = 0; i < n; i++) digests[i] = r.Bytes(DigestLength, $"digest {i}").ToArray();

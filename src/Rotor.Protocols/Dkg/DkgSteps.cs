@@ -110,7 +110,7 @@ internal static class DkgSteps
         PublicKeyPackage pub;
         try
         {
-            pub = PublicKeyPackage.FromCommitment(session.KeyId, session.Scheme, session.NewEpoch, session.NewMembers, aggregate);
+            pub = PublicKeyPackage.FromCommitment(session.KeyId, session.Scheme, session.NewEpoch, session.NewMembers, aggregate, session.NewMemberKeys);
         }
         catch (ArgumentException e)
         {

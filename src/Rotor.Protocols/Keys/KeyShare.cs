@@ -66,6 +66,7 @@ public sealed class KeyShare
         Members = Members.Select(m => m.ToBytes()).ToArray(),
         VerifyingShares = Members.Select(m => Public.VerifyingShare(m).ToBytes()).ToArray(),
         GroupPublicKey = GroupPublicKey.ToBytes(),
+        MemberKeys = Public.IsBound ? Members.Select(m => Public.MemberKey(m)!.ToArray()).ToArray() : [],
     };
 
     public override string ToString() => $"KeyShare({KeyId}, {Scheme.Name()}, epoch {Epoch}, member {Identifier}, {Threshold}-of-{Members.Count})";
@@ -87,6 +88,9 @@ public sealed class KeyShareData
     public byte[][] VerifyingShares { get; set; } = [];
     public byte[] GroupPublicKey { get; set; } = [];
 
+    /// <summary>Each member's node identity key (raw Ed25519), in <see cref="Members"/> order; empty for an unbound share.</summary>
+    public byte[][] MemberKeys { get; set; } = [];
+
     /// <summary>Decodes every field and checks the whole share; throws ArgumentException or InvalidEncodingException naming what is wrong.</summary>
     public KeyShare Validate()
     {
@@ -101,6 +105,18 @@ public sealed class KeyShareData
             if (!shares.TryAdd(id, group.DecodeElement(VerifyingShares[i]))) throw new ArgumentException($"member {id} appears twice");
         }
         var pub = new PublicKeyPackage(KeyId, scheme, Epoch, Threshold, shares, group.DecodeElement(GroupPublicKey));
+        if (MemberKeys.Length > 0) pub = pub.WithMemberKeys(MemberKeysById(group));
         return KeyShare.Create(pub, Rotor.Crypto.Sharing.Identifier.Decode(group, Identifier), group.DecodeScalar(SigningShare));
+    }
+
+    /// <summary>The member keys by identifier; refuses a count other than the members'.</summary>
+    public Dictionary<Identifier, byte[]> MemberKeysById(Group group)
+    {
+        if (MemberKeys.Length != Members.Length)
+            throw new ArgumentException($"{Members.Length} members but {MemberKeys.Length} member identity keys");
+        var keys = new Dictionary<Identifier, byte[]>();
+        for (int i = 0; i < Members.Length; i++)
+            if (!keys.TryAdd(Rotor.Crypto.Sharing.Identifier.Decode(group, Members[i]), MemberKeys[i])) throw new ArgumentException("a member appears twice");
+        return keys;
     }
 }

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using Rotor.Crypto.Groups;
+using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 
 namespace Rotor.Protocols.Keys;
@@ -7,10 +9,18 @@ namespace Rotor.Protocols.Keys;
 /// The public side of one epoch of a threshold key: who holds shares, the threshold, every member's public
 /// verification share Y_i = s_i·G and the group public key Y. Validated on construction: the verification
 /// shares lie on one polynomial of degree t−1 whose value at 0 is Y.
+/// A package may also record, for every member identifier, the Ed25519 identity public key of the node that holds
+/// it (<see cref="MemberKeys"/>, certified at key generation and at every reshare): who stands behind each
+/// identifier. A package without them is unbound; the node services refuse to deal, help or repair for one.
 /// </summary>
 public sealed class PublicKeyPackage
 {
+    /// <summary>Bytes of a member's identity key (a raw Ed25519 public key).</summary>
+    public const int MemberKeyLength = 32;
+
     private readonly Dictionary<Identifier, Element> verifyingShares;
+    private readonly Dictionary<Identifier, byte[]> memberKeys = [];
+    private byte[]? digest;
 
     public PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
         IReadOnlyDictionary<Identifier, Element> verifyingShares, Element groupPublicKey)
@@ -23,12 +33,34 @@ public sealed class PublicKeyPackage
     /// Consistent by construction, so no interpolation check is needed. The commitment's length is the threshold.
     /// </summary>
     public static PublicKeyPackage FromCommitment(string keyId, Scheme scheme, ulong epoch,
-        IReadOnlyList<Identifier> members, FeldmanCommitment commitment)
+        IReadOnlyList<Identifier> members, FeldmanCommitment commitment, IReadOnlyDictionary<Identifier, byte[]>? memberKeys = null)
     {
         var shares = new Dictionary<Identifier, Element>();
         foreach (var m in members)
             if (!shares.TryAdd(m, commitment.Evaluate(m))) throw new ArgumentException($"member {m} appears twice");
-        return new PublicKeyPackage(keyId, scheme, epoch, commitment.Threshold, shares, commitment.ConstantTerm, checkConsistency: false);
+        var pub = new PublicKeyPackage(keyId, scheme, epoch, commitment.Threshold, shares, commitment.ConstantTerm, checkConsistency: false);
+        return memberKeys is null || memberKeys.Count == 0 ? pub : pub.WithMemberKeys(memberKeys);
+    }
+
+    /// <summary>
+    /// The same package recording each member's identity key; refuses keys for other identifiers than exactly the
+    /// members, or of the wrong length.
+    /// </summary>
+    public PublicKeyPackage WithMemberKeys(IReadOnlyDictionary<Identifier, byte[]> keys)
+    {
+        CheckMemberKeys(Members, keys);
+        var bound = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false);
+        foreach (var (id, k) in keys) bound.memberKeys[id] = k.ToArray();
+        return bound;
+    }
+
+    /// <summary>Refuses member keys that are not one 32-byte key for each of exactly these members.</summary>
+    public static void CheckMemberKeys(IReadOnlyList<Identifier> members, IReadOnlyDictionary<Identifier, byte[]> keys)
+    {
+        if (keys.Count != members.Count || members.Any(m => !keys.ContainsKey(m)))
+            throw new ArgumentException($"member identity keys are given for {keys.Count} identifiers, not for exactly the {members.Count} members");
+        foreach (var (id, k) in keys)
+            if (k.Length != MemberKeyLength) throw new ArgumentException($"member {id}: identity key of {k.Length} bytes, expected {MemberKeyLength}");
     }
 
     private PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
@@ -74,6 +106,35 @@ public sealed class PublicKeyPackage
         verifyingShares.TryGetValue(id, out var y) ? y : throw new ArgumentException($"{id} is not a member of key {KeyId} epoch {Epoch}");
 
     public bool IsMember(Identifier id) => verifyingShares.ContainsKey(id);
+
+    /// <summary>Each member's identity key (raw Ed25519 public key); empty for an unbound package.</summary>
+    public IReadOnlyDictionary<Identifier, byte[]> MemberKeys => memberKeys;
+
+    /// <summary>Whether the package records who holds each identifier.</summary>
+    public bool IsBound => memberKeys.Count > 0;
+
+    /// <summary>The identity key recorded for a member, or null (unbound package, or not a member).</summary>
+    public byte[]? MemberKey(Identifier id) => memberKeys.TryGetValue(id, out var k) ? k : null;
+
+    /// <summary>
+    /// 64 bytes over every public field (<c>rotor/public-package/v1</c>): key id, scheme, epoch, threshold, group key,
+    /// each member's identifier, verification share and identity key. Reshare and repair sessions bind it.
+    /// </summary>
+    public byte[] Digest => digest ??= ComputeDigest();
+
+    /// <summary>Whether two packages are the same in every public field (member keys included).</summary>
+    public bool SameAs(PublicKeyPackage other) =>
+        ReferenceEquals(this, other) || CryptographicOperations.FixedTimeEquals(Digest, other.Digest);
+
+    private byte[] ComputeDigest()
+    {
+        using var t = new Transcript("rotor/public-package/v1");
+        t.Append("key-id", KeyId).Append("scheme", Scheme.Name()).Append("epoch", Epoch).Append("threshold", (ulong)Threshold)
+         .Append("group-public-key", GroupPublicKey.ToBytes()).Append("members", (ulong)Members.Count);
+        foreach (var m in Members)
+            t.Append("member", m.ToBytes()).Append("verifying-share", verifyingShares[m].ToBytes()).Append("identity", MemberKey(m) ?? []);
+        return t.Digest();
+    }
 
     /// <summary>Interpolates Y from the first t verification shares and checks every other share against the same polynomial.</summary>
     private void CheckConsistency()

@@ -46,7 +46,7 @@ public static class RepairHelper
             throw new ProtocolException(Fault.StaleShare,
                 $"member {me}'s share is of key {share.KeyId} ({share.Scheme.Name()}) epoch {share.Epoch}, but the repair is of key {plan.KeyId} ({plan.Scheme.Name()}) epoch {plan.Current.Epoch}", me);
         if (!plan.IsHelper(me)) throw new ProtocolException(Fault.InvalidUsage, $"member {me} is not a helper of {plan}");
-        if (!share.VerifyingShare.Equals(plan.Current.VerifyingShare(me)))
+        if (!share.Public.SameAs(plan.Current))
             throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s share is of another public package than the plan's for key {plan.KeyId} epoch {plan.Current.Epoch}");
         var deltas = RepairSteps.Deltas(plan.Weight(me), share.SigningShare, plan.Helpers.Count);
         var masks = deltas.Select(d => plan.Group.MulBase(d)).ToArray();

@@ -34,9 +34,9 @@ public sealed class RepairCommitments
     }
 
     /// <summary>Decodes strictly; refuses with <see cref="Fault.MalformedMessage"/>, naming the helper once known.</summary>
-    public static RepairCommitments Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static RepairCommitments Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message);
+        var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message, from);
         var masks = new Element[r.Count("mask count")];
         for (int k = 0; k < masks.Length; k++) masks[k] = r.Element($"mask {k}");
         r.End();
@@ -69,9 +69,9 @@ public sealed class RepairDelta
     /// <summary>type 0x22 | plan digest (64) | from | to | δ (scalars).</summary>
     public byte[] ToBytes() => new WireWriter(WireType.RepairDelta, PlanDigest, From).Identifier(To).Scalar(Value).ToArray();
 
-    public static RepairDelta Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static RepairDelta Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "repair delta", WireType.RepairDelta, message);
+        var r = new WireReader(scheme.Group(), "repair delta", WireType.RepairDelta, message, from);
         var to = r.Identifier("recipient helper");
         var value = r.Scalar("value");
         r.End();
@@ -115,9 +115,9 @@ public sealed class RepairSigma
         return w.ToArray();
     }
 
-    public static RepairSigma Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static RepairSigma Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message);
+        var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message, from);
         var value = r.Scalar("value");
         var seen = new DealerDigest[r.Count("digest count")];
         for (int k = 0; k < seen.Length; k++) seen[k] = new DealerDigest(r.Identifier($"helper {k}"), r.Bytes(Wire.DigestLength, $"digest {k}").ToArray());

@@ -84,6 +84,8 @@ public sealed class RepairPlan
         if (s.KeyId != p.KeyId || s.Scheme != p.Scheme || s.OldEpoch != p.Epoch || s.NewEpoch != p.Epoch ||
             s.OldThreshold != p.Threshold || s.NewThreshold != p.Threshold || !s.OldMembers.SequenceEqual(p.Members) || !s.NewMembers.SequenceEqual(p.Members))
             throw new ProtocolException(Fault.WrongSession, $"session {s} is not a repair of key {p.KeyId} epoch {p.Epoch} ({p.Threshold}-of-{p.Members.Count})");
+        if (!s.BindsOldPackage(p))
+            throw new ProtocolException(Fault.WrongSession, $"session {s} does not bind this public package of key {p.KeyId} epoch {p.Epoch}");
     }
 
     private static Identifier[] CheckHelpers(PublicKeyPackage p, Identifier target, IReadOnlyList<Identifier> helpers)

@@ -23,6 +23,17 @@ public sealed class ReshareCertificate
     /// <summary>The transcript hash every new member confirmed.</summary>
     public byte[] TranscriptHash { get; }
 
+    /// <summary>
+    /// The new group keys every confirming member computed (<see cref="ReshareConfirmation.GroupKeys"/>; one value, since
+    /// the transcript hash binds it). A holder of the old epoch checks it equals
+    /// <see cref="ReshareConfirmation.GroupKeysDigest"/> of its own group keys before erasing (<see cref="KeepsGroupKeys"/>).
+    /// </summary>
+    public byte[] GroupKeys => Confirmations[0].Confirmation.GroupKeys;
+
+    /// <summary>Whether the certified event keeps every key's group key as in the old packages given (in event order).</summary>
+    public bool KeepsGroupKeys(IEnumerable<Rotor.Protocols.Keys.PublicKeyPackage> oldPackages) =>
+        CryptographicOperations.FixedTimeEquals(GroupKeys, ReshareConfirmation.GroupKeysDigest(oldPackages.Select(p => (p.KeyId, p.GroupPublicKey))));
+
     /// <summary>One per confirming new member, in member order (every new member unless some were allowed to be absent).</summary>
     public IReadOnlyList<SignedReshareConfirmation> Confirmations { get; }
 

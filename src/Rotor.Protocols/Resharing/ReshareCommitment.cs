@@ -34,9 +34,9 @@ public sealed class ReshareCommitment
     /// Decodes strictly (exact length, canonical scalar, every element valid and not the identity). A bad
     /// message is refused with <see cref="Fault.MalformedMessage"/>, naming the dealer once its identifier has decoded.
     /// </summary>
-    public static ReshareCommitment Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static ReshareCommitment Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "reshare commitment", WireType.ReshareCommitment, message);
+        var r = new WireReader(scheme.Group(), "reshare commitment", WireType.ReshareCommitment, message, from);
         int n = r.Count("coefficient count");
         if (n == 0) throw r.Malformed("no coefficients");
         var cs = new Crypto.Groups.Element[n];

@@ -22,12 +22,40 @@ public sealed class ReshareConfirmation
 {
     private static readonly byte[] SigningDomain = Encoding.UTF8.GetBytes("rotor/reshare/confirmation/v1\0");
 
-    internal ReshareConfirmation(byte[] eventDigest, Identifier member, IReadOnlyList<DealerDigest> dealerDigests)
+    internal ReshareConfirmation(byte[] eventDigest, Identifier member, byte[] groupKeys, byte[] aggregateCommitments, IReadOnlyList<DealerDigest> dealerDigests)
     {
         EventDigest = eventDigest;
         Member = member;
+        GroupKeys = groupKeys;
+        AggregateCommitments = aggregateCommitments;
         DealerDigests = dealerDigests;
-        TranscriptHash = ComputeTranscriptHash(eventDigest, dealerDigests);
+        TranscriptHash = ComputeTranscriptHash(eventDigest, groupKeys, aggregateCommitments, dealerDigests);
+    }
+
+    /// <summary>
+    /// 64 bytes over every key of the event (event order): its key id and the new epoch's group key Y' as the member
+    /// computed it (<see cref="GroupKeysDigest"/>). An old member checks it against the group keys it holds before it
+    /// erases anything: a certified event keeps every Y.
+    /// </summary>
+    public byte[] GroupKeys { get; }
+
+    /// <summary>64 bytes over every key's aggregate commitment C = Σ_i C_i (key id, coefficients), event order.</summary>
+    public byte[] AggregateCommitments { get; }
+
+    /// <summary>The digest <see cref="GroupKeys"/> holds for these keys and group keys (in event order: key-id order).</summary>
+    public static byte[] GroupKeysDigest(IEnumerable<(string KeyId, Rotor.Crypto.Groups.Element GroupKey)> keys)
+    {
+        using var t = new Transcript("rotor/reshare/group-keys/v1");
+        foreach (var (k, y) in keys) t.Append("key-id", k).Append("group-key", y);
+        return t.Digest();
+    }
+
+    /// <summary>The digest <see cref="AggregateCommitments"/> holds.</summary>
+    public static byte[] AggregateCommitmentsDigest(IEnumerable<(string KeyId, FeldmanCommitment Commitment)> keys)
+    {
+        using var t = new Transcript("rotor/reshare/aggregate-commitments/v1");
+        foreach (var (k, c) in keys) t.Append("key-id", k).Append("commitment", c.Coefficients);
+        return t.Digest();
     }
 
     /// <summary><see cref="ReshareEvent.Digest"/> of the event confirmed.</summary>
@@ -41,18 +69,20 @@ public sealed class ReshareConfirmation
     /// <summary>64-byte hash of the event digest and every dealer digest: the whole public transcript of the event.</summary>
     public byte[] TranscriptHash { get; }
 
-    /// <summary>type 0x13 | event digest (64) | member | count (u16 BE) | count × (dealer | digest (64)).</summary>
+    /// <summary>type 0x13 | event digest (64) | member | group keys (64) | aggregate commitments (64) | count (u16 BE) | count × (dealer | digest (64)).</summary>
     public byte[] ToBytes()
     {
-        var w = new WireWriter(WireType.ReshareConfirmation, EventDigest, Member).Count(DealerDigests.Count);
+        var w = new WireWriter(WireType.ReshareConfirmation, EventDigest, Member).Bytes(GroupKeys).Bytes(AggregateCommitments).Count(DealerDigests.Count);
         foreach (var d in DealerDigests) w.Identifier(d.Dealer).Bytes(d.Digest);
         return w.ToArray();
     }
 
     /// <summary>Decodes strictly (dealers strictly ascending); refuses with <see cref="Fault.MalformedMessage"/>, naming the member once known.</summary>
-    public static ReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static ReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "reshare confirmation", WireType.ReshareConfirmation, message);
+        var r = new WireReader(scheme.Group(), "reshare confirmation", WireType.ReshareConfirmation, message, from);
+        var groupKeys = r.Bytes(Wire.DigestLength, "group keys").ToArray();
+        var aggregate = r.Bytes(Wire.DigestLength, "aggregate commitments").ToArray();
         var ds = new DealerDigest[r.Count("dealer count")];
         for (int i = 0; i < ds.Length; i++)
         {
@@ -61,7 +91,7 @@ public sealed class ReshareConfirmation
                 throw r.Malformed("dealers are not in strictly ascending order");
         }
         r.End();
-        return new ReshareConfirmation(r.Digest, r.Sender, ds);
+        return new ReshareConfirmation(r.Digest, r.Sender, groupKeys, aggregate, ds);
     }
 
     /// <summary>What the member signs: a domain-separation prefix, then <see cref="ToBytes"/>.</summary>
@@ -72,10 +102,10 @@ public sealed class ReshareConfirmation
 
     public override string ToString() => $"ReshareConfirmation(member {Member}, transcript {Convert.ToHexStringLower(TranscriptHash.AsSpan(0, 8))})";
 
-    private static byte[] ComputeTranscriptHash(byte[] eventDigest, IReadOnlyList<DealerDigest> dealerDigests)
+    private static byte[] ComputeTranscriptHash(byte[] eventDigest, byte[] groupKeys, byte[] aggregate, IReadOnlyList<DealerDigest> dealerDigests)
     {
-        using var t = new Transcript("rotor/reshare/transcript/v1");
-        t.Append("event", eventDigest).Append("dealers", (ulong)dealerDigests.Count);
+        using var t = new Transcript("rotor/reshare/transcript/v2");
+        t.Append("event", eventDigest).Append("group-keys", groupKeys).Append("aggregate-commitments", aggregate).Append("dealers", (ulong)dealerDigests.Count);
         foreach (var d in dealerDigests) t.Append("dealer", d.Dealer.Scalar).Append("commitments", d.Digest);
         return t.Digest();
     }
@@ -100,11 +130,11 @@ public sealed class SignedReshareConfirmation
     /// <summary>The confirmation's bytes, then the 64-byte signature.</summary>
     public byte[] ToBytes() => [.. Confirmation.ToBytes(), .. Signature];
 
-    public static SignedReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static SignedReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
         if (message.Length < SignatureLength + 1)
             throw new ProtocolException(Fault.MalformedMessage, "signed reshare confirmation: message too short");
-        var c = ReshareConfirmation.Decode(scheme, message[..^SignatureLength]);
+        var c = ReshareConfirmation.Decode(scheme, message[..^SignatureLength], from);
         return new SignedReshareConfirmation(c, message[^SignatureLength..].ToArray());
     }
 

@@ -70,8 +70,5 @@ public static class ReshareDealer
             throw new ProtocolException(Fault.InvalidUsage, $"member {id}'s share is of another public package than the plan's for key {plan.KeyId} epoch {plan.Current.Epoch}");
     }
 
-    private static bool SamePackage(PublicKeyPackage a, PublicKeyPackage b) =>
-        ReferenceEquals(a, b) ||
-        (a.Threshold == b.Threshold && a.GroupPublicKey.Equals(b.GroupPublicKey) && a.Members.SequenceEqual(b.Members) &&
-         a.Members.All(m => a.VerifyingShare(m).Equals(b.VerifyingShare(m))));
+    private static bool SamePackage(PublicKeyPackage a, PublicKeyPackage b) => a.SameAs(b);
 }

@@ -152,7 +152,9 @@ public static class ReshareMember
                 if (!messages.TryGetValue(d, out var list)) messages.Add(d, list = []);
                 list.Add(r.Commitments[i].ToBytes());
             }
-        return new ReshareConfirmation(ev.Digest, me, messages.Select(kv => new DealerDigest(kv.Key, Sha512(kv.Value))).ToArray());
+        var groupKeys = ReshareConfirmation.GroupKeysDigest(received.Select(r => (r.Plan.KeyId, r.Aggregate.ConstantTerm)));
+        var aggregate = ReshareConfirmation.AggregateCommitmentsDigest(received.Select(r => (r.Plan.KeyId, r.Aggregate)));
+        return new ReshareConfirmation(ev.Digest, me, groupKeys, aggregate, messages.Select(kv => new DealerDigest(kv.Key, Sha512(kv.Value))).ToArray());
 
         static byte[] Sha512(List<byte[]> parts)
         {
@@ -168,7 +170,7 @@ public static class ReshareMember
     private static KeyShare NewShare(Received r, Identifier me)
     {
         var plan = r.Plan;
-        var pub = PublicKeyPackage.FromCommitment(plan.KeyId, plan.Scheme, plan.NewEpoch, plan.NewMembers, r.Aggregate);
+        var pub = PublicKeyPackage.FromCommitment(plan.KeyId, plan.Scheme, plan.NewEpoch, plan.NewMembers, r.Aggregate, plan.Session.NewMemberKeys);
         return KeyShare.FromVerified(pub, me, r.Sum);
     }
 

@@ -103,6 +103,8 @@ public sealed class ResharePlan
         if (s.KeyId != p.KeyId || s.Scheme != p.Scheme || s.OldEpoch != p.Epoch || s.OldThreshold != p.Threshold || !s.OldMembers.SequenceEqual(p.Members))
             throw new ProtocolException(Fault.WrongSession,
                 $"session {s} reshares key {s.KeyId} epoch {s.OldEpoch} ({s.OldThreshold}-of-{s.OldMembers.Count}), not key {p.KeyId} epoch {p.Epoch} ({p.Threshold}-of-{p.Members.Count})");
+        if (!s.BindsOldPackage(p))
+            throw new ProtocolException(Fault.WrongSession, $"session {s} does not bind this public package of key {p.KeyId} epoch {p.Epoch}");
         if (s.NewEpoch != p.Epoch + 1)
             throw new ProtocolException(Fault.WrongSession, $"session {s} goes to epoch {s.NewEpoch}, expected {p.Epoch + 1}");
         foreach (var m in s.NewMembers)

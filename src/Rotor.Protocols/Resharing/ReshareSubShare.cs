@@ -33,9 +33,9 @@ public sealed class ReshareSubShare
         new WireWriter(WireType.ReshareSubShare, PlanDigest, Dealer).Identifier(Recipient).Scalar(Value).ToArray();
 
     /// <summary>Decodes strictly; a bad message is refused with <see cref="Fault.MalformedMessage"/>, naming the dealer once known.</summary>
-    public static ReshareSubShare Decode(Scheme scheme, ReadOnlySpan<byte> message)
+    public static ReshareSubShare Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
-        var r = new WireReader(scheme.Group(), "reshare sub-share", WireType.ReshareSubShare, message);
+        var r = new WireReader(scheme.Group(), "reshare sub-share", WireType.ReshareSubShare, message, from);
         var recipient = r.Identifier("recipient");
         var value = r.Scalar("value");
         r.End();

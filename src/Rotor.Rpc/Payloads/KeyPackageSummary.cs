@@ -15,6 +15,9 @@ public sealed class KeyPackageSummary
 
     /// <summary>Member index (protocol identifier) → verification share, hex.</summary>
     public Dictionary<ulong, string> VerifyingShares { get; set; } = [];
+
+    /// <summary>Member index → that member's node identity key (Ed25519, hex), as the key's package records it.</summary>
+    public Dictionary<ulong, string> MemberKeys { get; set; } = [];
 }
 
 /// <summary>What a node outputs when a DKG session finishes: one summary per key.</summary>

@@ -58,11 +58,14 @@ public static class ReshareSetup
         {
             var g = group.Key.Group();
             var newMembers = p.NewMembers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
+            var newKeys = new Dictionary<Identifier, byte[]>();
+            foreach (var m in p.NewMembers)
+                if (!newKeys.TryAdd(Identifier.FromUInt64(g, m.Index), MemberKey(m))) throw new ArgumentException($"new member index {m.Index} is listed twice");
             var dealers = p.Dealers.Select(m => Identifier.FromUInt64(g, m.Index)).ToArray();
             var plans = Batches.Map(group.ToArray(), w =>
             {
                 var current = Package(w);
-                return ResharePlan.Create(SessionId.ForReshare(current, newMembers, (int)p.NewThreshold, n), current, dealers);
+                return ResharePlan.Create(SessionId.ForReshare(current, newMembers, (int)p.NewThreshold, n, newKeys), current, dealers);
             });
             events[group.Key] = ReshareEvent.Create(plans);
         }
@@ -77,7 +80,34 @@ public static class ReshareSetup
         var scheme = Schemes.Parse(w.Scheme);
         var g = scheme.Group();
         var shares = w.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(kv.Value.Span));
-        return new PublicKeyPackage(w.KeyId, scheme, w.Epoch, (int)w.Threshold, shares, g.DecodeElement(w.GroupPublicKey.Span));
+        var pub = new PublicKeyPackage(w.KeyId, scheme, w.Epoch, (int)w.Threshold, shares, g.DecodeElement(w.GroupPublicKey.Span));
+        return w.MemberKeys.Count == 0 ? pub : pub.WithMemberKeys(w.MemberKeys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => kv.Value.ToByteArray()));
+    }
+
+    /// <summary>
+    /// The Ed25519 identity key a party's certificate carries (read, not chain-checked: the nodes check every
+    /// party's certificate against the cluster CA before they use it, SessionParties; the coordinator uses its registry's).
+    /// </summary>
+    public static byte[] MemberKey(Party party)
+    {
+        try
+        {
+            using var cert = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(party.Certificate.Span);
+            return (Rotor.Rpc.Tls.IdentityExtension.Read(cert) ?? throw new ArgumentException($"the certificate of '{party.Name}' carries no identity keys")).SigningKey.ToArray();
+        }
+        catch (CryptographicException e) { throw new ArgumentException($"the certificate of '{party.Name}' does not decode: {e.Message}"); }
+    }
+
+    /// <summary>The wire form of a package, members by their identifiers' small integer values (party indexes).</summary>
+    public static KeyPackage ToWire(PublicKeyPackage pub, Func<Identifier, ulong> index)
+    {
+        var w = new KeyPackage { KeyId = pub.KeyId, Scheme = pub.Scheme.Name(), Epoch = pub.Epoch, Threshold = (uint)pub.Threshold, GroupPublicKey = ByteString.CopyFrom(pub.GroupPublicKey.ToBytes()) };
+        foreach (var m in pub.Members)
+        {
+            w.VerifyingShares.Add(index(m), ByteString.CopyFrom(pub.VerifyingShare(m).ToBytes()));
+            if (pub.MemberKey(m) is { } k) w.MemberKeys.Add(index(m), ByteString.CopyFrom(k));
+        }
+        return w;
     }
 
     /// <summary>
@@ -103,5 +133,26 @@ public static class ReshareSetup
             result[scheme] = ReshareCertificate.Verify(ev, confirmations, keys, absent);
         }
         return result;
+    }
+
+    private static readonly byte[] RenunciationDomain = System.Text.Encoding.UTF8.GetBytes("rotor/reshare/renunciation/v1\0");
+
+    /// <summary>What a renunciation signs: a domain prefix, then the framed event id and the node's session id of the event.</summary>
+    public static byte[] RenunciationBytes(string eventId, ReadOnlySpan<byte> sessionId)
+    {
+        using var t = new Rotor.Crypto.Hashing.Transcript("rotor/reshare/renunciation/v1");
+        return [.. RenunciationDomain, .. t.Append("event-id", eventId).Append("session-id", sessionId).Digest()];
+    }
+
+    /// <summary>
+    /// Whether these renounced new members make a commit certificate of the event impossible: a certificate needs a
+    /// confirmation from every new member not allowed to be absent, and from at least the new threshold of them.
+    /// </summary>
+    public static bool CertificateImpossible(ReshareParams p, IReadOnlyCollection<string> renounced)
+    {
+        var members = p.NewMembers.Select(m => m.Name).ToHashSet();
+        var counted = renounced.Where(members.Contains).Distinct().ToList();
+        if (counted.Any(r => !p.Absent.Contains(r))) return true;
+        return members.Count - counted.Count < (int)p.NewThreshold;
     }
 }

@@ -61,9 +61,8 @@ public sealed class ValidatedPackages(int capacity)
         current = [];
     }
 
-    /// <summary>The digest of a package.</summary>
-    public static string Digest(PublicKeyPackage p) =>
-        Digest(p.KeyId, p.Scheme.Name(), p.Epoch, p.Threshold, p.Members.Select(m => (m.ToBytes(), p.VerifyingShare(m).ToBytes())), p.GroupPublicKey.ToBytes());
+    /// <summary>The digest of a package: hex of <see cref="PublicKeyPackage.Digest"/>.</summary>
+    public static string Digest(PublicKeyPackage p) => Convert.ToHexStringLower(p.Digest);
 
     /// <summary>The digest of a package in its wire form (members by party index).</summary>
     public static string Digest(KeyPackage w)
@@ -71,19 +70,23 @@ public sealed class ValidatedPackages(int capacity)
         if (!Schemes.TryParse(w.Scheme, out var scheme)) return "";
         var g = scheme.Group();
         return Digest(w.KeyId, w.Scheme, w.Epoch, (int)w.Threshold,
-            w.VerifyingShares.Where(kv => kv.Key != 0).OrderBy(kv => kv.Key).Select(kv => (g.ScalarFromUInt64(kv.Key).ToBytes(), kv.Value.ToByteArray())),
+            w.VerifyingShares.Where(kv => kv.Key != 0).OrderBy(kv => kv.Key)
+                .Select(kv => (g.ScalarFromUInt64(kv.Key).ToBytes(), kv.Value.ToByteArray(), w.MemberKeys.TryGetValue(kv.Key, out var k) ? k.ToByteArray() : [])),
             w.GroupPublicKey.ToByteArray());
     }
 
     /// <summary>
-    /// The digest of a package given field by field: members as identifier encodings with their verification shares'
-    /// encodings, in ascending identifier order (another order only makes a different digest, never a false match).
+    /// The digest of a package given field by field, laid out as <see cref="PublicKeyPackage.Digest"/>: members as
+    /// identifier encodings with their verification shares' and identity keys' encodings (empty when unbound), in
+    /// ascending identifier order (another order only makes a different digest, never a false match).
     /// </summary>
-    public static string Digest(string keyId, string scheme, ulong epoch, int threshold, IEnumerable<(byte[] Identifier, byte[] VerifyingShare)> members, byte[] groupKey)
+    public static string Digest(string keyId, string scheme, ulong epoch, int threshold, IEnumerable<(byte[] Identifier, byte[] VerifyingShare, byte[] MemberKey)> members, byte[] groupKey)
     {
-        using var t = new Transcript("rotor/validated-package/v1");
-        t.Append("key-id", keyId).Append("scheme", scheme).Append("epoch", epoch).Append("threshold", (ulong)threshold);
-        foreach (var (id, y) in members) t.Append("member", id).Append("verifying-share", y);
-        return Convert.ToHexStringLower(t.Append("group-public-key", groupKey).Digest());
+        var list = members.ToList();
+        using var t = new Transcript("rotor/public-package/v1");
+        t.Append("key-id", keyId).Append("scheme", scheme).Append("epoch", epoch).Append("threshold", (ulong)threshold)
+         .Append("group-public-key", groupKey).Append("members", (ulong)list.Count);
+        foreach (var (id, y, k) in list) t.Append("member", id).Append("verifying-share", y).Append("identity", k);
+        return Convert.ToHexStringLower(t.Digest());
     }
 }
