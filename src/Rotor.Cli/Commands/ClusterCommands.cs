@@ -22,7 +22,7 @@ public static class ClusterCommands
         {
             var c = LocalCluster.From(p.GetValue(dir));
             await o.Progress($"starting a cluster in {c.Dir}", () => c.UpAsync(p.GetValue(nodes), ParseEnvironment(p.GetValue(coordinatorEnv))));
-            await PrintStatus(o, c);
+            await PrintStatus(o, c, pins: true);
         }));
 
         var status = new Command("status", "Show the processes and each node's health");
@@ -81,7 +81,7 @@ public static class ClusterCommands
             kv => kv[1]);
     }
 
-    private static async Task PrintStatus(Output o, LocalCluster c)
+    private static async Task PrintStatus(Output o, LocalCluster c, bool pins = false)
     {
         var state = c.State();
         var coordinatorRunning = state.Coordinator is not null && LocalCluster.IsRunning(state.Coordinator.Pid);
@@ -107,6 +107,13 @@ public static class ClusterCommands
             ["coordinator"] = state.Coordinator is null ? null : new JsonObject { ["pid"] = state.Coordinator.Pid, ["running"] = coordinatorRunning, ["endpoint"] = state.Coordinator.Endpoint },
             ["nodes"] = nodes,
         };
+        if (pins)
+        {
+            result["backupRecipient"] = File.ReadAllText(c.BackupRecipientPublicFile).Trim();
+            result["backupRecipientKeyFile"] = c.BackupRecipientKeyFile;
+            result["auditKey"] = File.ReadAllText(c.AuditPinFile).Trim();
+            result["auditKeyFile"] = c.AuditPinFile;
+        }
         o.Result(result, () =>
         {
             AnsiConsole.MarkupLine($"cluster in [bold]{Markup.Escape(c.Dir)}[/]: coordinator {(coordinatorRunning ? $"[green]running[/] at {state.Coordinator!.Endpoint}" : "[red]not running[/]")}");
@@ -115,6 +122,12 @@ public static class ClusterCommands
                 table.AddRow(n!["name"]!.ToString(), n["pid"]!.ToString(), (bool)n["running"]! ? "[green]running[/]" : "[red]stopped[/]",
                     (bool)n["online"]! ? "[green]online[/]" : "[red]offline[/]", n["endpoint"]!.ToString());
             AnsiConsole.Write(table);
+            if (pins)
+            {
+                o.Line($"local development pins: every node accepts only this coordinator's key, and seals backups only to [bold]{result["backupRecipient"]!.ToString()}[/]");
+                o.Line($"  (private key in {c.BackupRecipientKeyFile}: keep it offline in production; rotor backup create --recipient uses it by default)");
+                o.Line($"  the audit log is verified against the key pinned in {c.AuditPinFile}");
+            }
         });
     }
 }

@@ -18,17 +18,37 @@ public static class NodeCommands
         var ca = new Option<string>("--ca") { Description = "Folder of the cluster CA (ca.crt, ca.key)", Required = true };
         var passEnv = new Option<string?>("--passphrase-env") { Description = "Derive the master secret with Argon2id from the passphrase in this environment variable instead of a key file" };
         var listen = new Option<string>("--listen") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1:0" };
-        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen);
+        var coordinatorCert = new Option<string>("--coordinator-cert")
+        {
+            Description = "The coordinator's certificate (PEM, e.g. DIR/coordinator/tls/coordinator.crt): its public key is pinned; no other coordinator is accepted",
+            Required = true,
+        };
+        var recipients = new Option<string?>("--backup-recipients")
+        {
+            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups",
+        };
+        var auditKey = new Option<string?>("--audit-key") { Description = "The coordinator's audit public key (hex, DIR/coordinator/audit.pub) the node witnesses the log's head under" };
+        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
-            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, p.GetValue(passEnv), p.GetValue(listen)!);
+            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
+                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
+            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, pins, p.GetValue(passEnv), p.GetValue(listen)!);
             o.Result(new JsonObject
             {
                 ["name"] = config.Name,
                 ["config"] = Path.Combine(config.BaseDir, NodeConfig.FileName),
                 ["signingKey"] = Convert.ToHexStringLower(identity.SigningKey),
                 ["agreementKey"] = Convert.ToHexStringLower(identity.AgreementKey),
-            }, () => o.Line($"node [bold]{config.Name}[/] created in {config.BaseDir} (identity {identity})"));
+                ["coordinatorKey"] = config.CoordinatorKey,
+                ["backupRecipients"] = new JsonArray(config.BackupRecipients.Select(r => (JsonNode)r).ToArray()),
+                ["auditKey"] = config.AuditKey,
+            }, () =>
+            {
+                o.Line($"node [bold]{config.Name}[/] created in {config.BaseDir} (identity {identity})");
+                o.Line($"  pinned coordinator key {config.CoordinatorKey}");
+                o.Line($"  backup recipients: {(config.BackupRecipients.Count == 0 ? "none (the node makes no backup)" : string.Join(", ", config.BackupRecipients))}");
+            });
             return Task.CompletedTask;
         }));
 
