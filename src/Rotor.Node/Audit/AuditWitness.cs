@@ -109,7 +109,7 @@ public sealed class AuditWitness
 
     private void Save(State s)
     {
-        node.WithVault(v => v.PutSecret(VaultSecret, JsonSerializer.SerializeToUtf8Bytes(s)));
+        node.WithVault(v => v.ReplaceSecret(VaultSecret, JsonSerializer.SerializeToUtf8Bytes(s)));
         state = s;
     }
 
