@@ -26,6 +26,12 @@ public sealed class CoordinatorConfig
 
     public string EndpointFile { get; set; } = "endpoint";
 
+    /// <summary>
+    /// The audit log's Ed25519 signing key (32-byte seed, mode 0600), made at <c>coordinator init</c>. Its public key is
+    /// pinned by the operators (cluster folder) and the nodes; keep the file apart from the database in production.
+    /// </summary>
+    public string AuditKeyFile { get; set; } = "audit.key";
+
     /// <summary>How often every node is polled for health and settled (milliseconds).</summary>
     public int HeartbeatMillis { get; set; } = 1000;
 

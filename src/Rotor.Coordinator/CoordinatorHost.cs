@@ -26,8 +26,23 @@ public static class CoordinatorHost
         ca.Issue(config.Resolve(config.CertificateDir), config.Name, CertificateRole.Server | CertificateRole.Client).Dispose();
         File.Copy(Path.Combine(caDirectory, ClusterCa.CertificateFile), config.Resolve(config.CaCertificate), overwrite: true);
         SecretFiles.Write(config.Resolve(config.AdminTokenFile), AdminToken.Create());
+        using (var auditKey = Audit.AuditKey.LoadOrCreate(config.Resolve(config.AuditKeyFile)))
+            File.WriteAllText(config.Resolve(AuditPublicKeyFile), Convert.ToHexStringLower(auditKey.PublicKey) + "\n");
         config.Save(configPath);
         return config;
+    }
+
+    /// <summary>The audit public key (hex) <c>coordinator init</c> writes next to the config, for the operators to pin.</summary>
+    public const string AuditPublicKeyFile = "audit.pub";
+
+    /// <summary>The coordinator's TLS certificate file (PEM), which the nodes pin.</summary>
+    public static string CertificateFile(CoordinatorConfig config) => Path.Combine(config.Resolve(config.CertificateDir), config.Name + ".crt");
+
+    /// <summary>The audit public key of an initialised coordinator (from its audit key file).</summary>
+    public static byte[] AuditPublicKey(CoordinatorConfig config)
+    {
+        using var key = Audit.AuditKey.LoadOrCreate(config.Resolve(config.AuditKeyFile));
+        return key.PublicKey;
     }
 
     /// <summary>Starts the coordinator; returns the started application and its endpoint.</summary>
@@ -48,15 +63,18 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(engine);
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
+            // The operator API: small requests only (the admin token is checked before a body is read, below).
+            o.MaxReceiveMessageSize = RpcChannels.MaxOperatorRequestBytes;
             o.MaxSendMessageSize = RpcChannels.MaxMessageBytes;
             o.Interceptors.Add<AdminTokenInterceptor>(token);
-        });
+        }).AddServiceOptions<CoordinatorService>(o => o.MaxReceiveMessageSize = RpcChannels.MaxOperatorCallBytes);
         builder.Services.AddHostedService(_ => new Monitor(engine, TimeSpan.FromMilliseconds(config.HeartbeatMillis)));
         var operations = builder.AddOperations(engine, clients, config);
         builder.AddRequests(engine, operations, clients, config);
-        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust, allowedClients: null));
+        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust, allowedClients: null,
+            maxRequestBytes: RpcChannels.MaxOperatorRequestBytes));
         var app = builder.Build();
+        app.UseAdminToken(token);
         app.MapGrpcService<CoordinatorService>();
         app.MapOperations();
         app.MapRequests();

@@ -71,8 +71,27 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
 
     public override Task<SignReply> Sign(SignRequest request, ServerCallContext context) => Guard(async () =>
     {
+        // Every signing request is logged: wallet, SHA-256 of the message, the signers asked for or used, and the result.
         using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
-        var s = await engine.SignAsync(request.WalletId, request.Message.ToByteArray(), request.Signers.ToList(), request.HasEpoch ? request.Epoch : null);
+        var message = request.Message.ToByteArray();
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
+        var quorum = engine.Registry.FindWallet(request.WalletId)?.Quorum;
+        Engine.Signature s;
+        try { s = await engine.SignAsync(request.WalletId, message, request.Signers.ToList(), request.HasEpoch ? request.Epoch : null); }
+        catch (Exception e) when (e is CoordinatorException or ProtocolException or ArgumentException or RotorCryptoException)
+        {
+            engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
+            {
+                wallet = request.WalletId, message_sha256 = digest, message_bytes = message.Length, signers = request.Signers.ToList(),
+                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, result = "failed", error = e.Message,
+            });
+            throw;
+        }
+        engine.Audit?.Invoke(Audit.AuditKinds.SignCompleted, quorum, request.WalletId, new
+        {
+            wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
+            result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
+        });
         return SignReplyOf(s);
     });
 
@@ -119,7 +138,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         return new NodeRecord
         {
             Name = n.Name, Endpoint = n.Endpoint, Index = n.Index, SigningKey = n.SigningKey, AgreementKey = n.AgreementKey,
-            LastSeen = Math.Max(n.LastSeen, h.LastSeen), Online = h.Online,
+            LastSeen = Math.Max(n.LastSeen, h.LastSeen), Online = h.Online, Certificate = ByteString.CopyFrom(n.Certificate),
         };
     }
 

@@ -131,7 +131,11 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// <summary>The node and quorum name rule (<see cref="Names"/>), as an invalid-argument error of the API.</summary>
     private static void RequireName(string what, string name)
     {
-        try { Names.Validate(what, name); }
+        try
+        {
+            if (what == "node") Names.ValidateNode(name);
+            else Names.Validate(what, name);
+        }
         catch (ArgumentException e) { throw new CoordinatorException(StatusCode.InvalidArgument, e.Message); }
     }
 

@@ -43,6 +43,32 @@ public sealed class NodeConfig
     /// <summary>The only client certificate name allowed to call the node.</summary>
     public string CoordinatorName { get; set; } = "coordinator";
 
+    /// <summary>
+    /// The coordinator's pinned public key: SHA-256 (hex) of its certificate's SubjectPublicKeyInfo
+    /// (<see cref="Rotor.Rpc.Tls.PeerTrust.PublicKeyPin"/>). The TLS handshake refuses any other client, even one the
+    /// cluster CA certified as <c>coordinator</c>. Required: <c>node run</c> refuses a config without it.
+    /// </summary>
+    public string? CoordinatorKey { get; set; }
+
+    /// <summary>
+    /// The X25519 public keys (hex) backups may be sealed to. The node refuses a backup to any other key. Empty: the node
+    /// makes no backup. Replaced only through <see cref="Backups.BackupRecipients.Replace"/> (an approved policy change).
+    /// </summary>
+    public List<string> BackupRecipients { get; set; } = [];
+
+    /// <summary>
+    /// The coordinator's audit public key (Ed25519, hex): the node witnesses only audit heads signed by it. When not
+    /// set, the node pins the first key it is shown (kept in its vault) and refuses any other afterwards.
+    /// </summary>
+    public string? AuditKey { get; set; }
+
+    /// <summary>An open protocol session idle longer than this is closed and its secrets wiped (seconds).</summary>
+    public int SessionIdleSeconds { get; set; } = 600;
+
+    /// <summary>The file this config was loaded from (to save a replaced recipient list).</summary>
+    [JsonIgnore]
+    public string? FilePath { get; set; }
+
     /// <summary>The folder relative paths are resolved against.</summary>
     [JsonIgnore]
     public string BaseDir { get; set; } = ".";
@@ -57,8 +83,14 @@ public sealed class NodeConfig
         if (string.IsNullOrWhiteSpace(config.Name)) throw new InvalidDataException($"node config {path} names no node");
         if (config.KeyFile is null && config.PassphraseEnv is null) throw new InvalidDataException($"node config {path} has neither keyFile nor passphraseEnv");
         config.BaseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        config.FilePath = Path.GetFullPath(path);
         return config;
     }
 
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    /// <summary>Writes the config (atomically: a temporary file renamed over the old one).</summary>
+    public void Save(string path)
+    {
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(this, Json));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
 }

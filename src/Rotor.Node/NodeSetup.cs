@@ -5,6 +5,12 @@ using Rotor.Rpc.Tls;
 
 namespace Rotor.Node;
 
+/// <summary>
+/// What a node pins at init: the coordinator's certificate (PEM file; required), the X25519 keys backups may be sealed
+/// to (none: no backup) and the coordinator's audit public key (null: the first one shown).
+/// </summary>
+public sealed record NodePins(string? CoordinatorCertificate, IReadOnlyList<byte[]> BackupRecipients, byte[]? AuditKey = null);
+
 /// <summary><c>rotor node init</c>: makes a node's master secret, vault, identity keys and CA-issued certificate.</summary>
 public static class NodeSetup
 {
@@ -16,15 +22,24 @@ public static class NodeSetup
     /// <paramref name="caDirectory"/>. With <paramref name="passphraseEnv"/>, the master secret is Argon2id of the
     /// passphrase in that environment variable; otherwise a fresh 0600 key file. Refuses an existing node.
     /// </summary>
-    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy,
-        string? passphraseEnv = null, string listen = "127.0.0.1:0")
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy, NodePins pins, string? passphraseEnv = null, string listen = "127.0.0.1:0")
     {
         policy.Validated();
-        Rotor.Rpc.Names.Validate("node", name);
+        Rotor.Rpc.Names.ValidateNode(name);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
+        // Everything pinned is checked before anything is written.
+        var coordinatorKey = CoordinatorPin(pins.CoordinatorCertificate, caDirectory);
+        if (pins.AuditKey is { Length: not 32 }) throw new ArgumentException($"the audit key must be a 32-byte Ed25519 public key, not {pins.AuditKey.Length} bytes");
+        var recipients = new Backups.BackupRecipients(pins.BackupRecipients).Pinned.Select(Convert.ToHexStringLower).ToList();
+        if (recipients.Distinct().Count() != recipients.Count) throw new ArgumentException("a backup recipient is listed twice");
         Directory.CreateDirectory(directory);
-        var config = new NodeConfig { Name = name, Listen = listen, Vault = name + "-vault.db", BaseDir = Path.GetFullPath(directory) };
+        var config = new NodeConfig
+        {
+            Name = name, Listen = listen, Vault = name + "-vault.db", BaseDir = Path.GetFullPath(directory),
+            CoordinatorKey = coordinatorKey, BackupRecipients = recipients,
+            AuditKey = pins.AuditKey is null ? null : Convert.ToHexStringLower(pins.AuditKey),
+        };
         byte[] master;
         if (passphraseEnv is null)
         {
@@ -57,6 +72,22 @@ public static class NodeSetup
         File.Copy(Path.Combine(caDirectory, ClusterCa.CertificateFile), config.Resolve(config.CaCertificate), overwrite: true);
         config.Save(configPath);
         return (config, identity.Public);
+    }
+
+    /// <summary>
+    /// The pin of the coordinator's certificate (PEM file): it must be issued by the cluster CA to
+    /// <c>coordinator</c> for client authentication; the pin is the SHA-256 of its public key.
+    /// </summary>
+    public static string CoordinatorPin(string? certificatePath, string caDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(certificatePath))
+            throw new ArgumentException("the coordinator's certificate is needed to pin it (--coordinator-cert FILE, e.g. DIR/coordinator/tls/coordinator.crt)");
+        if (!File.Exists(certificatePath)) throw new FileNotFoundException($"coordinator certificate not found: {certificatePath}");
+        using var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
+        var trust = new PeerTrust(ClusterCa.LoadRoot(Path.Combine(caDirectory, ClusterCa.CertificateFile)));
+        if (trust.Check(cert, CertificateRole.Client, Rotor.Rpc.Names.Coordinator) is { } error)
+            throw new ArgumentException($"coordinator certificate {certificatePath}: {error}");
+        return PeerTrust.PublicKeyPin(cert);
     }
 
     /// <summary>The node's master secret from its key file or passphrase. The caller wipes it.</summary>

@@ -1,22 +1,48 @@
 using System.Collections.Concurrent;
 using Rotor.Crypto.Envelopes;
+using Rotor.Node.Audit;
+using Rotor.Node.Backups;
 using Rotor.Node.Sessions;
 using Rotor.Node.Vault;
 using Rotor.Rpc.Tls;
 
 namespace Rotor.Node;
 
-/// <summary>Everything a running node holds: its name, identity, vault, trust root and open sessions.</summary>
+/// <summary>A Step on a session that was closed because it sat idle too long.</summary>
+public sealed class SessionExpiredException(string message) : Exception(message);
+
+/// <summary>
+/// Everything a running node holds: its name, identity, vault, trust root, pinned backup recipients, audit witness and
+/// open sessions. An open session idle longer than <see cref="SessionIdleLimit"/> is closed and its secrets wiped (by
+/// <see cref="Sweep"/>, which the node runs on a timer, and at once when the session is next touched).
+/// </summary>
 public sealed class NodeState : IDisposable
 {
-    private readonly ConcurrentDictionary<string, SessionSlot> sessions = new();
+    /// <summary>How many expired session ids are remembered to answer a late Step clearly.</summary>
+    private const int ExpiredMemory = 1024;
 
-    public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust)
+    private readonly ConcurrentDictionary<string, SessionSlot> sessions = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> expired = new();
+    private readonly Func<DateTimeOffset> clock;
+    private readonly Timer? sweeper;
+
+    public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust, BackupRecipients? recipients = null, byte[]? auditKey = null,
+        TimeSpan? sessionIdleLimit = null, Func<DateTimeOffset>? clock = null, bool sweepOnTimer = true)
     {
         Name = name;
         Identity = identity;
         Vault = vault;
         Trust = trust;
+        Recipients = recipients ?? new BackupRecipients([]);
+        Witness = new AuditWitness(this, auditKey);
+        SessionIdleLimit = sessionIdleLimit ?? TimeSpan.FromMinutes(10);
+        if (SessionIdleLimit <= TimeSpan.Zero) throw new ArgumentException("the session idle limit must be positive");
+        this.clock = clock ?? (() => DateTimeOffset.UtcNow);
+        if (sweepOnTimer)
+        {
+            var period = TimeSpan.FromTicks(Math.Clamp(SessionIdleLimit.Ticks / 4, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(30).Ticks));
+            sweeper = new Timer(_ => Sweep(), null, period, period);
+        }
     }
 
     public string Name { get; }
@@ -34,6 +60,15 @@ public sealed class NodeState : IDisposable
     /// <summary>Loads the pinned policy from the vault and opens the approval ledger at <paramref name="ledgerPath"/>.</summary>
     public void LoadGovernance(string ledgerPath, Func<DateTimeOffset>? clock = null) => governance = new Governance.NodeGovernance(this, ledgerPath, clock);
 
+    /// <summary>The X25519 keys this node may seal backups to.</summary>
+    public BackupRecipients Recipients { get; }
+
+    /// <summary>The node's witness of the coordinator's audit log head.</summary>
+    public AuditWitness Witness { get; }
+
+    /// <summary>An open session idle longer than this is closed and its secrets wiped.</summary>
+    public TimeSpan SessionIdleLimit { get; }
+
     /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>
     private ShareVault Vault { get; }
 
@@ -50,7 +85,7 @@ public sealed class NodeState : IDisposable
     /// <summary>Registers a new session; refuses an id already in use.</summary>
     public SessionSlot Add(INodeSession session)
     {
-        var slot = new SessionSlot(session);
+        var slot = new SessionSlot(session, clock());
         if (!sessions.TryAdd(Key(session.Id), slot))
         {
             session.Dispose();
@@ -59,31 +94,93 @@ public sealed class NodeState : IDisposable
         return slot;
     }
 
-    public SessionSlot? Find(ReadOnlySpan<byte> id) => sessions.TryGetValue(Key(id), out var s) ? s : null;
+    /// <summary>
+    /// The open session <paramref name="id"/>, or null when there is none. A session idle past the limit is closed
+    /// here and <see cref="SessionExpiredException"/> thrown, as for one the sweeper closed before.
+    /// </summary>
+    public SessionSlot? Find(ReadOnlySpan<byte> id)
+    {
+        var key = Key(id);
+        if (sessions.TryGetValue(key, out var s))
+        {
+            if (!Expire(key, s, clock())) return s;
+        }
+        if (expired.TryGetValue(key, out var when))
+            throw new SessionExpiredException(
+                $"session {key[..Math.Min(16, key.Length)]} expired: it sat idle longer than {SessionIdleLimit.TotalSeconds:0} s and was closed at {when:u}, its secrets wiped; start a new one");
+        return null;
+    }
+
+    /// <summary>Closes every session idle longer than the limit (not one in the middle of a step). Returns how many.</summary>
+    public int Sweep()
+    {
+        var now = clock();
+        var closed = 0;
+        foreach (var (key, slot) in sessions)
+            if (Expire(key, slot, now)) closed++;
+        return closed;
+    }
 
     /// <summary>Closes a session and wipes its secrets.</summary>
     public void Remove(ReadOnlySpan<byte> id)
     {
-        if (sessions.TryRemove(Key(id), out var s)) s.Session.Dispose();
+        if (sessions.TryRemove(Key(id), out var s)) s.Close();
     }
 
     public int OpenSessions => sessions.Count;
 
+    /// <summary>The time now by the node's clock (sessions record their last use with it).</summary>
+    public DateTimeOffset Now => clock();
+
     public void Dispose()
     {
-        foreach (var s in sessions.Values) s.Session.Dispose();
+        sweeper?.Dispose();
+        foreach (var s in sessions.Values) s.Close();
         sessions.Clear();
         governance?.Dispose();
         Vault.Dispose();
         Identity.Dispose();
     }
 
+    private bool Expire(string key, SessionSlot slot, DateTimeOffset now)
+    {
+        if (now - slot.LastUsed <= SessionIdleLimit) return false;
+        // A session in the middle of a step is in use, not idle.
+        if (!slot.Gate.Wait(0)) return false;
+        try
+        {
+            if (slot.Closed || now - slot.LastUsed <= SessionIdleLimit) return slot.Closed;
+            if (!sessions.TryRemove(new KeyValuePair<string, SessionSlot>(key, slot))) return false;
+            slot.Close();
+            if (expired.Count >= ExpiredMemory)
+                foreach (var old in expired.OrderBy(e => e.Value).Take(ExpiredMemory / 2).ToList()) expired.TryRemove(old.Key, out _);
+            expired[key] = now;
+            return true;
+        }
+        finally { slot.Gate.Release(); }
+    }
+
     private static string Key(ReadOnlySpan<byte> id) => Convert.ToHexStringLower(id);
 }
 
-/// <summary>An open session and the lock that keeps its steps in order.</summary>
-public sealed class SessionSlot(INodeSession session)
+/// <summary>An open session, the lock that keeps its steps in order, and when it was last used.</summary>
+public sealed class SessionSlot(INodeSession session, DateTimeOffset created)
 {
+    private long lastUsed = created.UtcTicks;
+
     public INodeSession Session { get; } = session;
     public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    public DateTimeOffset LastUsed => new(Interlocked.Read(ref lastUsed), TimeSpan.Zero);
+
+    /// <summary>True once the session was closed (ended, aborted or expired); a step that waited for the gate then stops.</summary>
+    public bool Closed { get; private set; }
+
+    public void Touch(DateTimeOffset now) => Interlocked.Exchange(ref lastUsed, now.UtcTicks);
+
+    internal void Close()
+    {
+        Closed = true;
+        Session.Dispose();
+    }
 }

@@ -60,16 +60,26 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         var slot = node.Add(session);
         await slot.Gate.WaitAsync(context.CancellationToken);
         try { return Run(session, s => s.Start()); }
-        finally { slot.Gate.Release(); }
+        finally
+        {
+            slot.Touch(node.Now);
+            slot.Gate.Release();
+        }
     }
 
     public override async Task<StepReply> Step(StepRequest request, ServerCallContext context)
     {
-        var slot = node.Find(request.SessionId.Span)
+        SessionSlot? found;
+        try { found = node.Find(request.SessionId.Span); }
+        catch (SessionExpiredException e) { throw new RpcException(new Status(StatusCode.NotFound, $"node '{node.Name}': {e.Message}")); }
+        var slot = found
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"node '{node.Name}' has no open session {Convert.ToHexStringLower(request.SessionId.Span)[..Math.Min(16, request.SessionId.Length * 2)]}"));
         await slot.Gate.WaitAsync(context.CancellationToken);
         try
         {
+            // Closed while this step waited (expired, aborted or ended): nothing of it is left to step.
+            if (slot.Closed)
+                throw new RpcException(new Status(StatusCode.NotFound, $"node '{node.Name}': session {Convert.ToHexStringLower(request.SessionId.Span)[..Math.Min(16, request.SessionId.Length * 2)]} was closed"));
             var session = slot.Session;
             var inbound = Guard(() => request.Envelopes.Select(e => OpenEnvelope(session, e.Span)).ToList(), session);
             var reply = Run(session, s => s.Step(inbound, request.CoordinatorInput.Span));
@@ -78,7 +88,11 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
                 context.GetHttpContext().Response.OnCompleted(() => { CrashPoint.Hit("after-confirming"); return Task.CompletedTask; });
             return reply;
         }
-        finally { slot.Gate.Release(); }
+        finally
+        {
+            slot.Touch(node.Now);
+            slot.Gate.Release();
+        }
     }
 
     /// <summary>

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Rotor.Rpc;
 
@@ -23,14 +25,38 @@ public static class AdminToken
     }
 }
 
-/// <summary>Refuses every call whose admin token is missing or wrong with Unauthenticated.</summary>
+/// <summary>
+/// Checks the admin token on the HTTP request's headers, before anything reads the request body: a call without the
+/// right token is answered at once with gRPC status Unauthenticated (a trailers-only response) and its body is never
+/// read nor deserialized, so an unauthenticated caller cannot make the coordinator buffer or parse a large message.
+/// </summary>
+public static class AdminTokenGate
+{
+    public const string Problem = "missing or wrong admin token";
+
+    public static IApplicationBuilder UseAdminToken(this IApplicationBuilder app, string expectedToken) => app.Use(async (context, next) =>
+    {
+        var header = context.Request.Headers[AdminToken.Header];
+        if (header.Count != 1 || !AdminToken.Matches(header[0], expectedToken))
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = ((int)StatusCode.Unauthenticated).ToString();
+            context.Response.Headers["grpc-message"] = Problem;
+            return;
+        }
+        await next(context);
+    });
+}
+
+/// <summary>Refuses every call whose admin token is missing or wrong with Unauthenticated (a second check, after <see cref="AdminTokenGate"/>).</summary>
 public sealed class AdminTokenInterceptor(string expectedToken) : Interceptor
 {
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
         if (!AdminToken.Matches(context.RequestHeaders.GetValue(AdminToken.Header), expectedToken))
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "missing or wrong admin token"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, AdminTokenGate.Problem));
         return continuation(request, context);
     }
 }

@@ -14,6 +14,16 @@ public static class RpcChannels
     public const int MaxMessageBytes = 256 << 20;
 
     /// <summary>
+    /// Largest request the operator API accepts (backup files, the largest operator requests, are read from it):
+    /// 64 MiB, a backup of about 100,000 shards. The Coordinator service's requests are far smaller:
+    /// <see cref="MaxOperatorCallBytes"/>.
+    /// </summary>
+    public const int MaxOperatorRequestBytes = 64 << 20;
+
+    /// <summary>Largest request of the Coordinator service (names, a message to sign): 1 MiB.</summary>
+    public const int MaxOperatorCallBytes = 1 << 20;
+
+    /// <summary>
     /// A channel to <paramref name="endpoint"/> that accepts only a server certificate issued by the cluster CA to
     /// <paramref name="serverName"/>, presenting <paramref name="clientCertificate"/> if given.
     /// </summary>

@@ -15,12 +15,14 @@ public static class RpcServer
     /// <summary>
     /// Listens on <paramref name="endpoint"/> (port 0 picks a free one) with <paramref name="serverCertificate"/>.
     /// When <paramref name="allowedClients"/> is given, the TLS handshake itself refuses any client that does not
-    /// present a certificate from the cluster CA naming one of them.
+    /// present a certificate from the cluster CA naming one of them and, when <paramref name="clientPin"/> is given,
+    /// accepted by it (a node pins the coordinator's public key). <paramref name="maxRequestBytes"/> caps a request body.
     /// </summary>
     public static void Listen(KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2 serverCertificate,
-        PeerTrust trust, IReadOnlySet<string>? allowedClients)
+        PeerTrust trust, IReadOnlySet<string>? allowedClients, int maxRequestBytes = RpcChannels.MaxMessageBytes,
+        Func<X509Certificate2, bool>? clientPin = null)
     {
-        kestrel.Limits.MaxRequestBodySize = RpcChannels.MaxMessageBytes;
+        kestrel.Limits.MaxRequestBodySize = maxRequestBytes;
         kestrel.Listen(endpoint, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
@@ -29,7 +31,8 @@ public static class RpcServer
                 ServerCertificate = serverCertificate,
                 ClientCertificateMode = allowedClients is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
                 ClientCertificateValidation = allowedClients is null ? null : (cert, _, _) =>
-                    trust.Check(cert, CertificateRole.Client) is null && allowedClients.Contains(PeerTrust.CommonName(cert)),
+                    trust.Check(cert, CertificateRole.Client) is null && allowedClients.Contains(PeerTrust.CommonName(cert))
+                    && (clientPin is null || clientPin(cert)),
             });
         });
     }

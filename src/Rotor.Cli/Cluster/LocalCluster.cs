@@ -31,6 +31,48 @@ public sealed class LocalCluster(string directory)
     public string CoordinatorDir => Path.Combine(Dir, "coordinator");
     public string NodeDir(string name) => Path.Combine(Dir, "nodes", name);
     private string StatePath => Path.Combine(Dir, "cluster.json");
+
+    /// <summary>The operators' pin of the coordinator's audit public key (hex): what <c>rotor log --verify</c> checks the log against.</summary>
+    public string AuditPinFile => Path.Combine(Dir, "audit-key.pub");
+
+    /// <summary>The local development backup recipient: private key (hex, 0600) and public key (hex), pinned on every node of the cluster.</summary>
+    public string BackupRecipientKeyFile => Path.Combine(Dir, "backup-recipient.key");
+
+    public string BackupRecipientPublicFile => Path.Combine(Dir, "backup-recipient.pub");
+
+    /// <summary>The cluster CA's certificate (public): node certificates are checked against it on the operator's side.</summary>
+    public string CaCertificateFile => Path.Combine(CaDir, ClusterCa.CertificateFile);
+
+    /// <summary>
+    /// What every node of this cluster pins: the coordinator's certificate, the cluster's backup recipient (made here,
+    /// private key in DIR/backup-recipient.key) and the coordinator's audit key. Makes the recipient and the operators'
+    /// audit pin on first use.
+    /// </summary>
+    public NodePins Pins()
+    {
+        var config = CoordinatorConfig.Load(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName));
+        var auditKey = CoordinatorHost.AuditPublicKey(config);
+        if (!File.Exists(AuditPinFile)) File.WriteAllText(AuditPinFile, Convert.ToHexStringLower(auditKey) + "\n");
+        if (!File.Exists(BackupRecipientPublicFile))
+        {
+            using var key = Rotor.Crypto.Envelopes.SealedBoxKey.Create();
+            var priv = key.ExportPrivate();
+            try { SecretFiles.Write(BackupRecipientKeyFile, Convert.ToHexStringLower(priv)); }
+            finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(priv); }
+            File.WriteAllText(BackupRecipientPublicFile, Convert.ToHexStringLower(key.PublicKey) + "\n");
+        }
+        var recipient = Rotor.Node.Backups.BackupRecipients.Parse(File.ReadAllText(BackupRecipientPublicFile), BackupRecipientPublicFile);
+        return new NodePins(CoordinatorHost.CertificateFile(config), [recipient], auditKey);
+    }
+
+    /// <summary>The operators' pinned audit public key: DIR/audit-key.pub.</summary>
+    public byte[]? PinnedAuditKey()
+    {
+        if (!File.Exists(AuditPinFile)) return null;
+        var text = File.ReadAllText(AuditPinFile).Trim();
+        if (text.Length != 64 || !text.All(char.IsAsciiHexDigit)) throw new CliException($"{AuditPinFile} must hold the audit public key as 64 hex digits");
+        return Convert.FromHexString(text);
+    }
     private string LogDir => Path.Combine(Dir, "logs");
 
     /// <summary>The local operator key that <c>cluster up</c> makes when no approvers are given (development only).</summary>
@@ -83,10 +125,11 @@ public sealed class LocalCluster(string directory)
         Governance(pin);
         if (!File.Exists(Path.Combine(CaDir, ClusterCa.CertificateFile))) ClusterCa.Create(CaDir).Dispose();
         if (!File.Exists(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName))) CoordinatorHost.Init(CoordinatorDir, CaDir);
+        var pins = Pins();
         var state = State();
         var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).ToList();
         foreach (var name in names)
-            if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir, Governance());
+            if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir, Governance(), pins);
         var coordinator = state.Coordinator is null || !IsRunning(state.Coordinator.Pid)
             ? StartAsync("coordinator", ["coordinator", "run", "--config", Path.Combine(CoordinatorDir, CoordinatorConfig.FileName)], Path.Combine(CoordinatorDir, "endpoint"), coordinatorEnvironment)
             : Task.FromResult(state.Coordinator);
@@ -110,7 +153,7 @@ public sealed class LocalCluster(string directory)
     {
         var state = State();
         var dir = NodeDir(name);
-        if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir, Governance());
+        if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir, Governance(), Pins());
         var existing = state.Nodes.FirstOrDefault(n => n.Name == name);
         if (existing is not null && IsRunning(existing.Pid)) throw new CliException($"node '{name}' is already running (pid {existing.Pid})");
         var entry = await StartAsync(name, ["node", "run", "--config", Path.Combine(dir, NodeConfig.FileName)], Path.Combine(dir, "endpoint"), environment);

@@ -38,8 +38,11 @@ public static class BackupCommands
         var node = new Option<string>("--node") { Description = "The node whose shards to back up", Required = true };
         var wallets = new Option<string?>("--wallets") { Description = "Comma-separated wallet ids (default: every wallet the node holds)" };
         var output = new Option<string>("--out") { Description = "File to write (must not exist)", Required = true };
-        var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the passphrase (Argon2id)" };
-        var recipient = new Option<string?>("--recipient") { Description = "X25519 public key (hex) to seal the backup to (see rotor backup keygen)" };
+        var passphrase = new Option<string?>("--passphrase-file") { Description = "No longer supported: passphrase backups would pass through the coordinator (refused with an explanation)" };
+        var recipient = new Option<string?>("--recipient")
+        {
+            Description = "X25519 public key (hex or base64) to seal the backup to; the node must have it pinned (default: the local cluster's DIR/backup-recipient.pub)",
+        };
         var approveWith = RequestFlow.ApproveWith();
         cmd.Add(dir); cmd.Add(node); cmd.Add(wallets); cmd.Add(output); cmd.Add(passphrase); cmd.Add(recipient); cmd.Add(approveWith);
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
@@ -47,22 +50,19 @@ public static class BackupCommands
             var nodeName = p.GetValue(node)!;
             var path = p.GetValue(output)!;
             if (File.Exists(path)) throw new CliException($"--out {path} already exists; backups are never overwritten");
+            if (p.GetValue(passphrase) is not null)
+                throw new CliException(PassphraseRefused + "; use --recipient with a key pinned on the node (rotor backup keygen, rotor node init --backup-recipients)");
             var cluster = LocalCluster.From(p.GetValue(dir));
+            var recipientText = p.GetValue(recipient)
+                ?? (File.Exists(cluster.BackupRecipientPublicFile) ? File.ReadAllText(cluster.BackupRecipientPublicFile).Trim()
+                    : throw new CliException($"give --recipient (an X25519 public key pinned on node '{nodeName}'); {cluster.BackupRecipientPublicFile} does not exist"));
+            byte[] recipientKey;
+            try { recipientKey = BackupRecipients.Parse(recipientText, "--recipient"); }
+            catch (ArgumentException e) { throw new CliException(e.Message); }
             using var client = cluster.Connect();
             var id = BackupFile.NewId();
-            var req = new CreateBackupRequest { Node = nodeName, BackupId = id };
+            var req = new CreateBackupRequest { Node = nodeName, BackupId = id, Recipient = Convert.ToHexStringLower(recipientKey) };
             req.Wallets.AddRange(RootCommandBuilder.List(p.GetValue(wallets)));
-            switch (p.GetValue(passphrase), p.GetValue(recipient))
-            {
-                case ({ } f, null):
-                    req.Passphrase = await Seal(client, nodeName, NodeOperationsService.CreatePurpose, id, BackupSecretKind.Passphrase, Encoding.UTF8.GetBytes(ReadPassphrase(f)));
-                    break;
-                case (null, { } r):
-                    req.Recipient = Convert.ToHexStringLower(RootCommandBuilder.Hex(r, "--recipient"));
-                    break;
-                default:
-                    throw new CliException("give exactly one of --passphrase-file and --recipient");
-            }
             var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Backup = req }, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"backing up {nodeName}");
             if (RequestFlow.Outcome(request, o) is not { } outcome)
             {
@@ -94,6 +94,7 @@ public static class BackupCommands
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var bytes = ReadBackup(p.GetValue(file)!, out var parsed);
+            RefusePassphraseFile(parsed);
             var authenticated = false;
             if (KeyFrom(p.GetValue(passphrase), p.GetValue(keyFile), out var owned) is { } key)
                 using (owned)
@@ -133,26 +134,25 @@ public static class BackupCommands
         var dir = RootCommandBuilder.Dir();
         var node = new Option<string>("--node") { Description = "The node to restore onto", Required = true };
         var file = new Argument<string>("file") { Description = "The backup file" };
-        var passphrase = new Option<string?>("--passphrase-file") { Description = "File (mode 0600) holding the backup's passphrase" };
-        var keyFile = new Option<string?>("--key-file") { Description = "The recipient's private key file, for a recipient backup" };
+        var passphrase = new Option<string?>("--passphrase-file") { Description = "No longer supported through the coordinator (refused with an explanation)" };
+        var keyFile = new Option<string?>("--key-file") { Description = "The recipient's private key file (default: the local cluster's DIR/backup-recipient.key)" };
         var approveWith = RequestFlow.ApproveWith();
         cmd.Add(dir); cmd.Add(node); cmd.Add(file); cmd.Add(passphrase); cmd.Add(keyFile); cmd.Add(approveWith);
         cmd.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var nodeName = p.GetValue(node)!;
             var bytes = ReadBackup(p.GetValue(file)!, out var parsed);
-            var (kind, secret) = (p.GetValue(passphrase), p.GetValue(keyFile)) switch
-            {
-                ({ } f, null) => (BackupSecretKind.Passphrase, Encoding.UTF8.GetBytes(ReadPassphrase(f))),
-                (null, { } k) => (BackupSecretKind.RecipientKey, ReadKeyFile(k)),
-                _ => throw new CliException("give exactly one of --passphrase-file and --key-file"),
-            };
+            RefusePassphraseFile(parsed);
+            if (p.GetValue(passphrase) is not null) throw new CliException(PassphraseRefused + "; a recipient backup is restored with --key-file");
+            var cluster = LocalCluster.From(p.GetValue(dir));
+            var keyPath = p.GetValue(keyFile)
+                ?? (File.Exists(cluster.BackupRecipientKeyFile) ? cluster.BackupRecipientKeyFile : throw new CliException("give --key-file (the recipient's private key file)"));
+            var (kind, secret) = (BackupSecretKind.RecipientKey, ReadKeyFile(keyPath));
             // Check the file here first: a wrong passphrase or an altered file is named before anything is sent.
             var key = BackupSecrets.ToKey(kind, secret, out var owned);
             using (owned) await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key))));
-            var cluster = LocalCluster.From(p.GetValue(dir));
             using var client = cluster.Connect();
-            var sealedKey = await Seal(client, nodeName, NodeOperationsService.RestorePurpose, parsed.Id, kind, secret);
+            var sealedKey = await Seal(client, cluster, nodeName, NodeOperationsService.RestorePurpose, parsed.Id, kind, secret);
             var spec = new ActionSpec { Restore = new RestoreBackupRequest { Node = nodeName, File = ByteString.CopyFrom(bytes), Key = sealedKey } };
             var request = await RequestFlow.SubmitAsync(client, spec, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"restoring onto {nodeName}");
             if (RequestFlow.Outcome(request, o) is not { } outcome) return;
@@ -220,14 +220,28 @@ public static class BackupCommands
         ["wallets"] = new JsonArray(b.Shards.Select(s => (JsonNode)new JsonObject { ["wallet"] = s.Wallet, ["epoch"] = s.Epoch }).ToArray()),
     };
 
-    /// <summary>Seals a secret to the node's X25519 identity key as the coordinator registered it.</summary>
-    private static async Task<Rotor.Rpc.Operations.SealedSecret> Seal(ClusterClient client, string node, string purpose, string backupId, BackupSecretKind kind, byte[] secret)
+    private const string PassphraseRefused =
+        "passphrase backups are no longer made or restored through the coordinator: the file would pass through it, and it could guess the passphrase offline";
+
+    /// <summary>A passphrase-locked file is never sent to the coordinator (it could be guessed offline there).</summary>
+    private static void RefusePassphraseFile(BackupFile parsed)
     {
-        var nodes = await client.Coordinator.ListNodesAsync(new ListNodesRequest());
-        var entry = nodes.Nodes.FirstOrDefault(n => n.Name == node) ?? throw new CliException($"no node named '{node}' is registered");
+        if (parsed.Mode == BackupMode.Passphrase)
+            throw new CliException($"backup {parsed.Id} is locked with a passphrase; {PassphraseRefused}. Nothing was sent.");
+    }
+
+    /// <summary>
+    /// Seals a secret to the node's X25519 identity key, taken from the node's certificate after checking it here against
+    /// the cluster CA (DIR/ca/ca.crt) and the node's name: never from a key the coordinator reports.
+    /// </summary>
+    private static async Task<Rotor.Rpc.Operations.SealedSecret> Seal(ClusterClient client, LocalCluster cluster, string node, string purpose, string backupId, BackupSecretKind kind, byte[] secret)
+    {
         try
         {
-            var box = BackupSecrets.Seal(Convert.FromHexString(entry.AgreementKey), node, purpose, backupId, kind, secret);
+            var nodes = await client.Coordinator.ListNodesAsync(new ListNodesRequest());
+            var entry = nodes.Nodes.FirstOrDefault(n => n.Name == node) ?? throw new CliException($"no node named '{node}' is registered");
+            var keys = NodeCertificates.Verify(cluster, entry.Certificate.Span, node);
+            var box = BackupSecrets.Seal(keys.AgreementKey, node, purpose, backupId, kind, secret);
             return new Rotor.Rpc.Operations.SealedSecret { Kind = kind.Name(), Box = ByteString.CopyFrom(box) };
         }
         finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret); }

@@ -32,7 +32,7 @@ public static class ClusterCommands
                 o.Line($"[yellow]local development:[/] {(madeKey ? "made" : "using")} the operator key {c.OperatorKeyPath} (0600), pinned by every node with one approval per action; commands given --dir approve with it");
             else
                 o.Line($"every node pins {policy.Approvers.Count} approver(s) ({string.Join(", ", policy.Approvers.Select(a => a.Name))}); approvals needed: {string.Join(", ", Rotor.Protocols.Governance.Actions.Classes.Select(k => $"{Rotor.Protocols.Governance.Actions.Name(k)} {policy.Required(k)}"))}");
-            await PrintStatus(o, c, policy);
+            await PrintStatus(o, c, policy, pins: true);
         }));
 
         var status = new Command("status", "Show the processes and each node's health");
@@ -91,7 +91,7 @@ public static class ClusterCommands
             kv => kv[1]);
     }
 
-    private static async Task PrintStatus(Output o, LocalCluster c, Rotor.Protocols.Governance.GovernancePolicy? policy = null)
+    private static async Task PrintStatus(Output o, LocalCluster c, Rotor.Protocols.Governance.GovernancePolicy? policy = null, bool pins = false)
     {
         var state = c.State();
         var coordinatorRunning = state.Coordinator is not null && LocalCluster.IsRunning(state.Coordinator.Pid);
@@ -127,6 +127,13 @@ public static class ClusterCommands
                 ["digest"] = policy.Digest(),
             };
         }
+        if (pins)
+        {
+            result["backupRecipient"] = File.ReadAllText(c.BackupRecipientPublicFile).Trim();
+            result["backupRecipientKeyFile"] = c.BackupRecipientKeyFile;
+            result["auditKey"] = File.ReadAllText(c.AuditPinFile).Trim();
+            result["auditKeyFile"] = c.AuditPinFile;
+        }
         o.Result(result, () =>
         {
             AnsiConsole.MarkupLine($"cluster in [bold]{Markup.Escape(c.Dir)}[/]: coordinator {(coordinatorRunning ? $"[green]running[/] at {state.Coordinator!.Endpoint}" : "[red]not running[/]")}");
@@ -135,6 +142,12 @@ public static class ClusterCommands
                 table.AddRow(n!["name"]!.ToString(), n["pid"]!.ToString(), (bool)n["running"]! ? "[green]running[/]" : "[red]stopped[/]",
                     (bool)n["online"]! ? "[green]online[/]" : "[red]offline[/]", n["endpoint"]!.ToString());
             AnsiConsole.Write(table);
+            if (pins)
+            {
+                o.Line($"local development pins: every node accepts only this coordinator's key, and seals backups only to [bold]{result["backupRecipient"]!.ToString()}[/]");
+                o.Line($"  (private key in {c.BackupRecipientKeyFile}: keep it offline in production; rotor backup create --recipient uses it by default)");
+                o.Line($"  the audit log is verified against the key pinned in {c.AuditPinFile}");
+            }
         });
     }
 }

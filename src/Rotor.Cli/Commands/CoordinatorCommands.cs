@@ -20,8 +20,17 @@ public static class CoordinatorCommands
         {
             var config = CoordinatorHost.Init(p.GetValue(dir)!, p.GetValue(ca)!);
             var path = Path.Combine(config.BaseDir, CoordinatorConfig.FileName);
-            o.Result(new JsonObject { ["config"] = path, ["adminTokenFile"] = config.Resolve(config.AdminTokenFile) },
-                () => o.Line($"coordinator created in {config.BaseDir}"));
+            var auditKey = Convert.ToHexStringLower(CoordinatorHost.AuditPublicKey(config));
+            o.Result(new JsonObject
+            {
+                ["config"] = path, ["adminTokenFile"] = config.Resolve(config.AdminTokenFile), ["auditKey"] = auditKey,
+                ["auditKeyFile"] = config.Resolve(CoordinatorHost.AuditPublicKeyFile), ["certificate"] = CoordinatorHost.CertificateFile(config),
+            }, () =>
+            {
+                o.Line($"coordinator created in {config.BaseDir}");
+                o.Line($"audit public key [bold]{auditKey}[/]: pin it where operators verify the log (rotor log --verify --audit-key) and on the nodes (node init --audit-key)");
+                o.Line($"nodes pin the coordinator's certificate: rotor node init ... --coordinator-cert {CoordinatorHost.CertificateFile(config)}");
+            });
             return Task.CompletedTask;
         }));
 

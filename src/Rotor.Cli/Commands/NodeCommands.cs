@@ -21,19 +21,39 @@ public static class NodeCommands
         var approvers = new Option<string?>("--approvers") { Description = "The approvers the node pins: NAME=PUBKEY or PUBKEY (Ed25519, hex), comma-separated" };
         var approvals = new Option<int?>("--approvals") { Description = "How many approvals every action class needs (with --approvers)" };
         var policyFile = new Option<string?>("--policy-file") { Description = "A governance policy (canonical JSON, e.g. a cluster's governance.json) instead of --approvers/--approvals, for per-class counts, API clients and backup recipients" };
-        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
+        var coordinatorCert = new Option<string>("--coordinator-cert")
+        {
+            Description = "The coordinator's certificate (PEM, e.g. DIR/coordinator/tls/coordinator.crt): its public key is pinned; no other coordinator is accepted",
+            Required = true,
+        };
+        var recipients = new Option<string?>("--backup-recipients")
+        {
+            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups",
+        };
+        var auditKey = new Option<string?>("--audit-key") { Description = "The coordinator's audit public key (hex, DIR/coordinator/audit.pub) the node witnesses the log's head under" };
+        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
+            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
+                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
             var policy = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), p.GetValue(policyFile))
                 ?? throw new CliException("a node pins the operators' governance policy at init: give --approvers PUB[,PUB...] --approvals M, or --policy-file FILE");
-            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, p.GetValue(passEnv), p.GetValue(listen)!);
+            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, pins, p.GetValue(passEnv), p.GetValue(listen)!);
             o.Result(new JsonObject
             {
                 ["name"] = config.Name,
                 ["config"] = Path.Combine(config.BaseDir, NodeConfig.FileName),
                 ["signingKey"] = Convert.ToHexStringLower(identity.SigningKey),
                 ["agreementKey"] = Convert.ToHexStringLower(identity.AgreementKey),
-            }, () => o.Line($"node [bold]{config.Name}[/] created in {config.BaseDir} (identity {identity})"));
+                ["coordinatorKey"] = config.CoordinatorKey,
+                ["backupRecipients"] = new JsonArray(config.BackupRecipients.Select(r => (JsonNode)r).ToArray()),
+                ["auditKey"] = config.AuditKey,
+            }, () =>
+            {
+                o.Line($"node [bold]{config.Name}[/] created in {config.BaseDir} (identity {identity})");
+                o.Line($"  pinned coordinator key {config.CoordinatorKey}");
+                o.Line($"  backup recipients: {(config.BackupRecipients.Count == 0 ? "none (the node makes no backup)" : string.Join(", ", config.BackupRecipients))}");
+            });
             return Task.CompletedTask;
         }));
 

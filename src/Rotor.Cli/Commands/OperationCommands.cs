@@ -197,25 +197,34 @@ public static class OperationCommands
         var log = new Command("log", "The coordinator's append-only, hash-chained, signed audit log");
         var dir = RootCommandBuilder.Dir();
         var quorum = new Option<string?>("--quorum") { Description = "Only this quorum's entries" };
-        var verify = new Option<bool>("--verify") { Description = "Check the chain and every signature; name the first edited, deleted or reordered entry" };
-        log.Add(dir); log.Add(quorum); log.Add(verify);
+        var verify = new Option<bool>("--verify")
+        {
+            Description = "Verify here, not on the coordinator: the chain, every signature against the pinned audit key, the signed genesis, "
+                + "and the nodes' signed witness statements of the head (truncation, emptying, rollback); name the first bad entry",
+        };
+        var auditKey = new Option<string?>("--audit-key") { Description = "The pinned audit public key (hex); default: DIR/audit-key.pub" };
+        log.Add(dir); log.Add(quorum); log.Add(verify); log.Add(auditKey);
         log.SetAction(async p =>
         {
             var intact = true;
             var code = await Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
             {
-                using var client = LocalCluster.From(p.GetValue(dir)).Connect();
+                var cluster = LocalCluster.From(p.GetValue(dir));
+                using var client = cluster.Connect();
                 if (p.GetValue(verify))
                 {
-                    var v = await client.Operations.VerifyLogAsync(new LogQuery());
+                    var pinned = p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key")
+                        : cluster.PinnedAuditKey() ?? throw new CliException($"no pinned audit key: pass --audit-key HEX (the key printed by coordinator init) or keep it in {cluster.AuditPinFile}");
+                    if (pinned.Length != 32) throw new CliException("--audit-key must be a 32-byte Ed25519 public key (64 hex digits)");
+                    var v = await AuditVerifier.VerifyAsync(client, cluster, pinned);
                     intact = v.Intact;
-                    o.Result(new JsonObject
+                    o.Result(v.Json(), () =>
                     {
-                        ["intact"] = v.Intact, ["entries"] = v.Entries, ["firstBadEntry"] = v.Intact ? null : v.FirstBadSeq, ["problem"] = v.Intact ? null : v.Problem,
-                        ["headHash"] = v.Intact ? v.HeadHash : null, ["publicKey"] = v.PublicKey,
-                    }, () => o.Line(v.Intact
-                        ? (FormattableString)$"[green]audit log intact[/]: {v.Entries} entries, head {v.HeadHash[..16]}…, key {v.PublicKey}"
-                        : $"[red]audit log NOT intact[/] at entry {v.FirstBadSeq}: {v.Problem}"));
+                        o.Line(v.Intact
+                            ? (FormattableString)$"[green]audit log intact[/] (verified here against pinned key {Convert.ToHexStringLower(pinned)}): {v.Chain.Entries} entries, head {v.Chain.HeadHash![..16]}…"
+                            : $"[red]audit log NOT intact[/]{(v.FirstBad is { } b ? $" at entry {b}" : "")}: {v.Problem}");
+                        foreach (var w in v.Witnesses) o.Line($"  witness {w.Node}: {w.Describe()}");
+                    });
                     return;
                 }
                 var r = await client.Operations.ReadLogAsync(new LogQuery { Quorum = p.GetValue(quorum) ?? "" });

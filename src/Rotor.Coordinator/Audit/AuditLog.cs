@@ -23,6 +23,12 @@ public static class AuditKinds
     public const string PolicySet = "policy.set";
     public const string PolicyCleared = "policy.cleared";
     public const string MailboxDelivered = "mailbox.delivered";
+    /// <summary>The first entry of every log: the audit public key that signs it, signed by that key.</summary>
+    public const string Genesis = "log.genesis";
+    public const string SignCompleted = "sign.completed";
+    public const string SignFailed = "sign.failed";
+    public const string BackupDeleted = "backup.deleted";
+    public const string WitnessRefused = "witness.refused";
 }
 
 /// <summary>One entry of the audit log, as stored: what happened, to what, by whom, chained and signed.</summary>
@@ -55,7 +61,6 @@ public sealed record AuditVerification(bool Intact, long Entries, long? FirstBad
 public sealed class AuditLog : IDisposable
 {
     private const string EntryDomain = "rotor/audit/v1/entry";
-    private const string HeadDomain = "rotor/audit/v1/head";
     private static readonly byte[] Genesis = new byte[64];
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -79,7 +84,15 @@ public sealed class AuditLog : IDisposable
             CREATE INDEX IF NOT EXISTS audit_quorum ON audit (quorum);
             CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL, signature BLOB NOT NULL);
             """);
-        return new AuditLog(db, key, clock ?? (() => DateTimeOffset.UtcNow));
+        var log = new AuditLog(db, key, clock ?? (() => DateTimeOffset.UtcNow));
+        lock (db)
+        {
+            // A new log starts with its signed genesis entry: an emptied log (no genesis) or a log begun under another
+            // key (a genesis naming another key) fails verification against the operators' pinned key.
+            if (db.Scalar<long>("SELECT COUNT(*) FROM audit") == 0)
+                log.Append(AuditKinds.Genesis, "coordinator", null, null, new { public_key = Convert.ToHexStringLower(key.PublicKey), format = "rotor-audit/v1" });
+        }
+        return log;
     }
 
     /// <summary>The raw Ed25519 public key that verifies this log.</summary>
@@ -148,18 +161,22 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    /// <summary>Checks this log against its own key; see <see cref="Verify(IReadOnlyList{AuditEntry}, (long, byte[], byte[])?, byte[])"/>.</summary>
-    public AuditVerification Verify()
+    /// <summary>The signed head: last position, its hash and the audit key's signature; null for a log without one.</summary>
+    public (long Seq, byte[] Hash, byte[] Signature)? Head()
     {
-        (long, byte[], byte[])? head;
         lock (db)
         {
             using var cmd = db.Command("SELECT seq, hash, signature FROM head WHERE id = 1");
             using var r = cmd.ExecuteReader();
-            head = r.Read() ? (r.GetInt64(0), Blob(r, 1), Blob(r, 2)) : null;
+            return r.Read() ? (r.GetInt64(0), Blob(r, 1), Blob(r, 2)) : null;
         }
-        return Verify(Read(), head, key.PublicKey);
     }
+
+    /// <summary>
+    /// Checks this log against its own key; see <see cref="Verify(IReadOnlyList{AuditEntry}, (long, byte[], byte[])?, byte[])"/>.
+    /// The coordinator's own view only: operators verify on their side against their pinned key (<c>rotor log --verify</c>).
+    /// </summary>
+    public AuditVerification Verify() => Verify(Read(), Head(), key.PublicKey);
 
     /// <summary>
     /// Walks the chain from the first entry: positions must run 1, 2, 3… (a gap is a deletion), each entry's previous
@@ -173,6 +190,10 @@ public sealed class AuditLog : IDisposable
         AuditVerification Bad(long seq, string problem) => new(false, entries.Count, seq, problem, null, pk);
         var prev = Genesis;
         long expected = 1;
+        if (entries.Count == 0)
+            return Bad(1, head is { } h0 && h0.Seq > 0
+                ? $"the log is empty but its signed head names entry {h0.Seq}: every entry was deleted"
+                : "the log is empty: it has no signed genesis entry (a log starts with one; it was emptied or replaced)");
         foreach (var e in entries)
         {
             if (e.Seq != expected)
@@ -187,6 +208,10 @@ public sealed class AuditLog : IDisposable
                 return Bad(e.Seq, $"entry {e.Seq} ({e.Kind}) has a signature that does not verify under the coordinator's audit key: forged or its hash was edited");
             if (!EntryHash(e.Seq, e.Time, e.Kind, e.Quorum, e.Subject, e.Actor, e.Details, e.PrevHash).AsSpan().SequenceEqual(e.Hash))
                 return Bad(e.Seq, $"entry {e.Seq} ({e.Kind}) was edited: its fields no longer match its signed hash");
+            if (e.Seq == 1 && (e.Kind != AuditKinds.Genesis || GenesisKey(e.Details) != pk))
+                return Bad(1, e.Kind != AuditKinds.Genesis
+                    ? $"entry 1 is {e.Kind}, not the signed genesis entry: the log's beginning was replaced"
+                    : $"the genesis entry names audit key {GenesisKey(e.Details)}, not {pk}: the log was begun under another key");
             prev = e.Hash;
             expected++;
         }
@@ -222,10 +247,12 @@ public sealed class AuditLog : IDisposable
         return t.Append("hash", hash).Digest();
     }
 
-    private static byte[] SignedHead(long seq, byte[] hash)
+    private static byte[] SignedHead(long seq, byte[] hash) => Rotor.Rpc.AuditHeads.SignedHead(seq, hash);
+
+    private static string? GenesisKey(string details)
     {
-        using var t = new Transcript(HeadDomain);
-        return t.Append("seq", (ulong)seq).Append("hash", hash).Digest();
+        try { return JsonDocument.Parse(details).RootElement.TryGetProperty("public_key", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null; }
+        catch (JsonException) { return null; }
     }
 
     private (long Seq, byte[] Hash) Last()

@@ -131,6 +131,13 @@ public sealed class OperationStore : IDisposable
                 ("$o", StoreStatus.Obsolete), ("$c", cause), ("$t", at), ("$i", id), ("$cur", StoreStatus.Current)) == 1;
     }
 
+    /// <summary>Records that the node deleted its kept copy of a backup (the registry entry stays, obsolete).</summary>
+    public bool ClearNodePath(string id)
+    {
+        lock (db)
+            return db.Exec("UPDATE backups SET node_path = NULL WHERE id = $i AND node_path IS NOT NULL", ("$i", id)) == 1;
+    }
+
     // ------------------------------------------------------------------ mailbox
 
     public long AddMail(string operation, string eventId, string node, IReadOnlyList<string> wallets, ulong newEpoch, long created, byte[] payload)

@@ -23,9 +23,11 @@ public sealed partial class OperationsDesk
         var request = new NodeBackupRequest { BackupId = backupId, KeepOnNode = keepOnNode };
         request.Wallets.AddRange(wallets);
         if (Governance.ActionContext.Current is { } approval) request.Authorization = approval;
-        if (lockRequest.Passphrase is { } p) request.Passphrase = p;
-        else if (lockRequest.Recipient is { } r) request.Recipient = ByteString.CopyFrom(r);
-        else throw new CoordinatorException(StatusCode.InvalidArgument, "a backup needs --passphrase-file or --recipient");
+        if (lockRequest.Passphrase is not null)
+            throw new CoordinatorException(StatusCode.InvalidArgument,
+                "passphrase backups are not made through the coordinator (it would hold a file it could guess offline); seal to a recipient key pinned on the node");
+        if (lockRequest.Recipient is { } r) request.Recipient = ByteString.CopyFrom(r);
+        else throw new CoordinatorException(StatusCode.InvalidArgument, "a backup needs --recipient (an X25519 key pinned on the node)");
         NodeBackupReply reply;
         try { reply = await NodeOps(entry).CreateBackupAsync(request, deadline: DateTime.UtcNow.AddMinutes(2)); }
         catch (RpcException e) { throw SessionDriver.NodeFailure(node, e, $"backup of node '{node}'", "create"); }
@@ -130,6 +132,7 @@ public sealed partial class OperationsDesk
     private async Task AfterCommitAsync(ReshareOperation op)
     {
         MarkObsoleteBackups();
+        await PruneKeptBackupsAsync(op);
         if (store.AutoBackupRecipient(op.Quorum) is not { } recipient) return;
         foreach (var member in op.NewMembers.Except(op.AllowOffline))
         {
@@ -143,6 +146,31 @@ public sealed partial class OperationsDesk
                 Record(AuditKinds.BackupRefused, op.Quorum, op.Id, new { node = member, automatic = true, problem = e.Message }, OperatorContext.Coordinator);
             }
         }
+    }
+
+    /// <summary>
+    /// Has every node of the reshare (old and new members) delete the backups it keeps that the commit made obsolete; each
+    /// node verifies the commit certificate itself and decides from it and its own vault. A node that is offline now
+    /// does it when it next starts (from its vault) or at the next commit.
+    /// </summary>
+    private async Task PruneKeptBackupsAsync(ReshareOperation op)
+    {
+        if (op.Certificate is null) return;
+        var request = new PruneBackupsRequest { Certificate = Rotor.Rpc.Node.CommitRequest.Parser.ParseFrom(op.Certificate) };
+        var nodes = op.OldMembers.Union(op.NewMembers).Select(n => Registry.FindNode(n)).OfType<NodeEntry>().ToList();
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            try
+            {
+                var reply = await NodeOps(node).PruneBackupsAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+                foreach (var id in reply.Deleted)
+                {
+                    store.ClearNodePath(id);
+                    Record(AuditKinds.BackupDeleted, op.Quorum, id, new { node = node.Name, cause = op.Id, why = "a commit made it obsolete; deleted from the node's disk" }, OperatorContext.Coordinator);
+                }
+            }
+            catch (RpcException e) { Console.Error.WriteLine($"pruning kept backups on node '{node.Name}': {e.Status.Detail}"); }
+        }));
     }
 
     /// <summary>Sets or clears the quorum's automatic backups (sealed to an X25519 recipient key).</summary>

@@ -19,7 +19,7 @@ public static class OperationsHosting
     public static OperationsDesk AddOperations(this WebApplicationBuilder builder, Engine engine, NodeClients clients, CoordinatorConfig config)
     {
         var dir = Path.GetDirectoryName(config.Resolve(config.Database))!;
-        var key = AuditKey.LoadOrCreate(Path.Combine(dir, AuditKeyFile));
+        var key = AuditKey.LoadOrCreate(config.Resolve(config.AuditKeyFile));
         var audit = AuditLog.Open(Path.Combine(dir, AuditFile), key);
         var store = new OperationStore(Path.Combine(dir, OperationsFile));
         var desk = new OperationsDesk(engine, store, audit, clients, () => DateTimeOffset.UtcNow);
@@ -63,6 +63,11 @@ public static class OperationsHosting
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     Console.Error.WriteLine($"operations heartbeat: {e.Message}");
+                }
+                try { await desk.WitnessHeadAsync(); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"audit witness heartbeat: {e.Message}");
                 }
             }
         }

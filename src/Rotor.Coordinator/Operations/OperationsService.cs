@@ -60,9 +60,27 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         reply.Entries.AddRange(desk.Audit.Read(request.Quorum.Length > 0 ? request.Quorum : null).Select(e => new LogEntry
         {
             Seq = e.Seq, Time = e.Time, Kind = e.Kind, Quorum = e.Quorum ?? "", Subject = e.Subject ?? "", Actor = e.Actor, Details = e.Details,
-            Hash = Convert.ToHexStringLower(e.Hash),
+            Hash = Convert.ToHexStringLower(e.Hash), PrevHash = ByteString.CopyFrom(e.PrevHash), Signature = ByteString.CopyFrom(e.Signature),
         }));
+        if (desk.Audit.Head() is { } head)
+        {
+            reply.HeadSeq = head.Seq;
+            reply.HeadHash = ByteString.CopyFrom(head.Hash);
+            reply.HeadSignature = ByteString.CopyFrom(head.Signature);
+        }
         return Task.FromResult(reply);
+    });
+
+    public override Task<WitnessStatements> WitnessLog(WitnessQuery request, ServerCallContext context) => Guard(async () =>
+    {
+        var reply = new WitnessStatements();
+        foreach (var a in await desk.AttestAsync(request.Nonce.ToByteArray()))
+        {
+            var w = new NodeWitness { Node = a.Node.Name, Certificate = ByteString.CopyFrom(a.Node.Certificate), Problem = a.Problem ?? "" };
+            if (a.Statement is not null) w.Statement = a.Statement;
+            reply.Nodes.Add(w);
+        }
+        return reply;
     });
 
     public override Task<LogVerification> VerifyLog(LogQuery request, ServerCallContext context) => Guard(() =>

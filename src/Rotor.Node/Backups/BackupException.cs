@@ -17,6 +17,8 @@ public enum BackupFault
     Tampered,
     /// <summary>A restore was refused: a shard is stale, or the backup belongs to another node. Nothing changed.</summary>
     Refused,
+    /// <summary>A backup was asked for a recipient key this node has not pinned, or in a mode it never makes over the network.</summary>
+    NotAllowed,
 }
 
 /// <summary>A backup could not be read, opened or restored; the message says which file, which wallet and why.</summary>

@@ -37,22 +37,27 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
         switch (request.LockCase)
         {
             case NodeBackupRequest.LockOneofCase.Passphrase:
-                var secret = OpenSecret(request.Passphrase, CreatePurpose, request.BackupId);
-                try { @lock = BackupLock.Passphrase(System.Text.Encoding.UTF8.GetString(secret)); }
-                finally { CryptographicOperations.ZeroMemory(secret); }
-                break;
+                // A passphrase-locked file that leaves the node through the coordinator could be guessed offline there,
+                // and the coordinator could choose the passphrase itself: backups over the network are sealed to a
+                // recipient key pinned on this node, nothing else.
+                throw new BackupException(BackupFault.NotAllowed,
+                    "passphrase backups are not made over the network (the file would pass through the coordinator, which could guess the passphrase offline); "
+                    + "seal the backup to a recipient key pinned on the node (rotor node init --backup-recipients)");
             case NodeBackupRequest.LockOneofCase.Recipient:
+                node.Recipients.Require(request.Recipient.Span, node.Name);
                 @lock = BackupLock.Recipient(request.Recipient.Span);
                 break;
             default:
-                throw new ArgumentException("a backup needs a passphrase or a recipient key");
+                throw new ArgumentException("a backup needs a recipient key");
         }
+        if (!string.IsNullOrEmpty(request.BackupId) && (request.BackupId.Contains('/') || request.BackupId.Contains('\\') || request.BackupId.Contains("..")))
+            throw new ArgumentException($"invalid backup id '{request.BackupId}'");
         var file = BackupFile.Create(node.Name, shares, @lock, request.BackupId, DateTimeOffset.UtcNow);
         var reply = new NodeBackupReply { File = ByteString.CopyFrom(file) };
         if (request.KeepOnNode)
         {
             Directory.CreateDirectory(backupDir);
-            var path = Path.Combine(backupDir, request.BackupId + ".rotor-backup");
+            var path = Path.Combine(backupDir, request.BackupId + KeptBackups.Extension);
             SecretFiles.Write(path, file);
             reply.Path = path;
         }
@@ -102,6 +107,33 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
         return reply;
     });
 
+    /// <summary>
+    /// Deletes the kept backups a commit made obsolete. A commit certificate, when given, is verified first (every new
+    /// holder's signature under the identity key of its CA-issued certificate, against the event rebuilt from the start
+    /// request); the old epochs of its wallets are then obsolete. Without one, only what the node's own vault shows.
+    /// </summary>
+    public override Task<PruneBackupsReply> PruneBackups(PruneBackupsRequest request, ServerCallContext context) => Guard(() =>
+    {
+        Dictionary<string, ulong>? replaced = null;
+        if (request.Certificate is { } commit)
+        {
+            ReshareSetup.VerifyCertificate(commit, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
+            replaced = commit.Start.Reshare.Wallets.ToDictionary(w => w.KeyId, w => w.Epoch);
+        }
+        var reply = new PruneBackupsReply();
+        reply.Deleted.AddRange(KeptBackups.Prune(node, backupDir, replaced));
+        return reply;
+    });
+
+    public override Task<WitnessStatement> WitnessAuditHead(AuditHead request, ServerCallContext context)
+    {
+        try { return Task.FromResult(node.Witness.Witness(request)); }
+        catch (Rotor.Node.Audit.AuditWitnessException e) { throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message)); }
+    }
+
+    public override Task<WitnessStatement> AttestAuditHead(AttestRequest request, ServerCallContext context) =>
+        Guard(() => node.Witness.Attest(request.Nonce.Span));
+
     private byte[] OpenSecret(SealedSecret sealedSecret, string purpose, string backupId) =>
         BackupSecrets.Open(node.Identity, node.Name, purpose, backupId, BackupSecrets.ParseKind(sealedSecret.Kind), sealedSecret.Box.Span);
 
@@ -116,14 +148,20 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
             var code = e.Fault switch
             {
                 BackupFault.Refused => StatusCode.FailedPrecondition,
-                BackupFault.WrongKey or BackupFault.WrongPassphrase => StatusCode.PermissionDenied,
+                BackupFault.WrongKey or BackupFault.WrongPassphrase or BackupFault.NotAllowed => StatusCode.PermissionDenied,
                 _ => StatusCode.InvalidArgument,
             };
             throw new RpcException(new Status(code, $"node '{node.Name}': {e.Message}"));
         }
-        catch (Exception e) when (e is VaultException or ArgumentException or RotorCryptoException or IOException)
+        catch (Exception e) when (e is VaultException or ArgumentException or RotorCryptoException or IOException or UnauthorizedAccessException or Rotor.Protocols.ProtocolException)
         {
-            throw new RpcException(new Status(e is VaultException ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument, $"node '{node.Name}': {e.Message}"));
+            var code = e switch
+            {
+                VaultException => StatusCode.FailedPrecondition,
+                UnauthorizedAccessException or Rotor.Protocols.ProtocolException => StatusCode.PermissionDenied,
+                _ => StatusCode.InvalidArgument,
+            };
+            throw new RpcException(new Status(code, $"node '{node.Name}': {e.Message}"));
         }
     }
 }

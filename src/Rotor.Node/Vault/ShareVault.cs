@@ -98,7 +98,7 @@ public sealed class ShareVault : IDisposable
         catch (SqliteException e) when (e.SqliteErrorCode == 19) { throw new VaultException($"vault {Path} already holds secret '{name}'"); }
     }
 
-    /// <summary>Stores a named secret encrypted, replacing what was there (the pinned governance policy).</summary>
+    /// <summary>Stores a named secret encrypted, replacing the one of that name if any (the pinned governance policy, the audit head the node witnessed).</summary>
     public void ReplaceSecret(string name, ReadOnlySpan<byte> secret)
     {
         var (nonce, ct) = Seal(secret, SecretAad(name));

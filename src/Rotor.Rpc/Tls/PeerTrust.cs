@@ -69,6 +69,13 @@ public sealed class PeerTrust
 
     private static DateTime Earlier(DateTime a, DateTime b) => a.ToUniversalTime() < b.ToUniversalTime() ? a.ToUniversalTime() : b.ToUniversalTime();
 
+    /// <summary>
+    /// The pin of a certificate's public key: SHA-256 of its SubjectPublicKeyInfo, hex. A node keeps the coordinator's
+    /// (<c>coordinatorKey</c> in node.json) and accepts no other client, even one the cluster CA certified.
+    /// </summary>
+    public static string PublicKeyPin(X509Certificate2 certificate) =>
+        Convert.ToHexStringLower(SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+
     /// <summary>The subject's common name.</summary>
     public static string CommonName(X509Certificate2 certificate) => certificate.GetNameInfo(X509NameType.SimpleName, false);
 }

@@ -20,7 +20,7 @@ public sealed class AuditLogTests : IDisposable
 
     private AuditLog Open() => AuditLog.Open(DbPath, key, () => now);
 
-    /// <summary>Six entries of two quorums, then the log is closed so the test can edit the file.</summary>
+    /// <summary>The signed genesis (entry 1) and six entries of two quorums (2..7), then the log is closed so the test can edit the file.</summary>
     private void Fill()
     {
         using var log = Open();
@@ -55,14 +55,16 @@ public sealed class AuditLogTests : IDisposable
         using var log = Open();
         var v = log.Verify();
         Assert.True(v.Intact, v.Problem);
-        Assert.Equal(6, v.Entries);
+        Assert.Equal(7, v.Entries);
         Assert.Equal(Convert.ToHexStringLower(key.PublicKey), v.PublicKey);
         var all = log.Read();
-        Assert.Equal([1L, 2, 3, 4, 5, 6], all.Select(e => e.Seq));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], all.Select(e => e.Seq));
+        Assert.Equal(AuditKinds.Genesis, all[0].Kind);
+        Assert.Contains(Convert.ToHexStringLower(key.PublicKey), all[0].Details);
         Assert.Equal(Convert.ToHexStringLower(all[^1].Hash), v.HeadHash);
-        Assert.Equal([2L, 3, 5, 6], log.Read("q1").Select(e => e.Seq));
-        Assert.Equal("{\"threshold\":2,\"members\":[\"cs1\",\"cs2\",\"cs3\"]}", all[1].Details);
-        Assert.Equal(all[0].Hash, all[1].PrevHash);
+        Assert.Equal([3L, 4, 6, 7], log.Read("q1").Select(e => e.Seq));
+        Assert.Equal("{\"threshold\":2,\"members\":[\"cs1\",\"cs2\",\"cs3\"]}", all[2].Details);
+        Assert.Equal(all[1].Hash, all[2].PrevHash);
         Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Time <= p.Second.Time));
     }
 
@@ -73,26 +75,74 @@ public sealed class AuditLogTests : IDisposable
         using (var log = Open()) log.Append(AuditKinds.PolicySet, "alice", "q1", "q1", new { every = "90d" });
         var v = VerifyFile();
         Assert.True(v.Intact, v.Problem);
-        Assert.Equal(7, v.Entries);
+        Assert.Equal(8, v.Entries);
     }
 
     [Fact]
-    public void Empty_log_verifies()
+    public void A_new_log_holds_only_its_signed_genesis_and_verifies()
     {
         var v = VerifyFile();
-        Assert.True(v.Intact);
-        Assert.Equal(0, v.Entries);
+        Assert.True(v.Intact, v.Problem);
+        Assert.Equal(1, v.Entries);
+    }
+
+    [Fact]
+    public void An_emptied_log_does_not_verify()
+    {
+        Fill();
+        Sql("DELETE FROM audit");
+        var withHead = AuditLog.Verify([], ReadHead(), key.PublicKey);
+        Assert.False(withHead.Intact);
+        Assert.Contains("every entry was deleted", withHead.Problem);
+        Sql("DELETE FROM head");
+        var bare = AuditLog.Verify([], null, key.PublicKey);
+        Assert.False(bare.Intact);
+        Assert.Contains("no signed genesis", bare.Problem);
+    }
+
+    [Fact]
+    public void A_log_begun_again_under_another_key_fails_against_the_pinned_key()
+    {
+        Fill();
+        File.Delete(DbPath);
+        SqliteConnection.ClearAllPools();
+        using var other = AuditKey.CreateEphemeral();
+        using var replaced = AuditLog.Open(DbPath, other);
+        replaced.Append(AuditKinds.NodeAdded, "mallory", null, "cs1", new { endpoint = "https://127.0.0.1:7001" });
+        Assert.True(replaced.Verify().Intact);
+        var v = AuditLog.Verify(replaced.Read(), replaced.Head(), key.PublicKey);
+        Assert.False(v.Intact);
+        Assert.Equal(1, v.FirstBadSeq);
+    }
+
+    [Fact]
+    public void A_first_entry_that_is_not_the_genesis_is_refused_even_when_signed()
+    {
+        // A log whose genesis was cut off and whose chain was rebuilt from entry 2 by the key's holder.
+        Fill();
+        using var log = Open();
+        var all = log.Read();
+        var v = AuditLog.Verify(all.Skip(1).Select(e => e with { Seq = e.Seq - 1 }).ToList(), null, key.PublicKey);
+        Assert.False(v.Intact);
+        Assert.Equal(1, v.FirstBadSeq);
+    }
+
+    private (long, byte[], byte[])? ReadHead()
+    {
+        using var log = Open();
+        return log.Head();
     }
 
     [Theory]
-    [InlineData("UPDATE audit SET details = '{\"threshold\":1,\"members\":[\"cs1\",\"cs2\",\"cs3\"]}' WHERE seq = 2", 2L, "edited")]
-    [InlineData("UPDATE audit SET actor = 'mallory' WHERE seq = 3", 3L, "edited")]
-    [InlineData("UPDATE audit SET quorum = 'q9' WHERE seq = 5", 5L, "edited")]
-    [InlineData("UPDATE audit SET time = time + 1 WHERE seq = 4", 4L, "edited")]
-    [InlineData("UPDATE audit SET kind = 'backup.verified' WHERE seq = 6", 6L, "edited")]
-    [InlineData("UPDATE audit SET subject = NULL WHERE seq = 1", 1L, "edited")]
-    [InlineData("UPDATE audit SET hash = zeroblob(64) WHERE seq = 3", 3L, "signature that does not verify")]
-    [InlineData("UPDATE audit SET signature = zeroblob(64) WHERE seq = 3", 3L, "signature that does not verify")]
+    [InlineData("UPDATE audit SET details = '{\"threshold\":1,\"members\":[\"cs1\",\"cs2\",\"cs3\"]}' WHERE seq = 3", 3L, "edited")]
+    [InlineData("UPDATE audit SET actor = 'mallory' WHERE seq = 4", 4L, "edited")]
+    [InlineData("UPDATE audit SET quorum = 'q9' WHERE seq = 6", 6L, "edited")]
+    [InlineData("UPDATE audit SET time = time + 1 WHERE seq = 5", 5L, "edited")]
+    [InlineData("UPDATE audit SET kind = 'backup.verified' WHERE seq = 7", 7L, "edited")]
+    [InlineData("UPDATE audit SET subject = NULL WHERE seq = 2", 2L, "edited")]
+    [InlineData("UPDATE audit SET details = '{\"public_key\":\"00\"}' WHERE seq = 1", 1L, "edited")]
+    [InlineData("UPDATE audit SET hash = zeroblob(64) WHERE seq = 4", 4L, "signature that does not verify")]
+    [InlineData("UPDATE audit SET signature = zeroblob(64) WHERE seq = 4", 4L, "signature that does not verify")]
     public void Editing_one_row_is_detected_and_the_row_named(string sql, long seq, string why)
     {
         Fill();
@@ -106,8 +156,8 @@ public sealed class AuditLogTests : IDisposable
 
     [Theory]
     [InlineData(1L, "entry 1 is missing")]
-    [InlineData(3L, "entry 3 is missing")]
-    [InlineData(6L, "entry 6 was deleted")]
+    [InlineData(4L, "entry 4 is missing")]
+    [InlineData(7L, "entry 7 was deleted")]
     public void Deleting_one_row_is_detected_wherever_it_was(long seq, string why)
     {
         Fill();
@@ -122,7 +172,7 @@ public sealed class AuditLogTests : IDisposable
     public void Deleting_the_last_rows_and_the_head_is_detected()
     {
         Fill();
-        Sql("DELETE FROM audit WHERE seq >= 5");
+        Sql("DELETE FROM audit WHERE seq >= 6");
         Sql("DELETE FROM head");
         var v = VerifyFile();
         Assert.False(v.Intact);
@@ -133,12 +183,12 @@ public sealed class AuditLogTests : IDisposable
     public void Swapping_two_rows_is_detected_as_reordering()
     {
         Fill();
-        Sql("UPDATE audit SET seq = -3 WHERE seq = 3");
-        Sql("UPDATE audit SET seq = 3 WHERE seq = 4");
-        Sql("UPDATE audit SET seq = 4 WHERE seq = -3");
+        Sql("UPDATE audit SET seq = -4 WHERE seq = 4");
+        Sql("UPDATE audit SET seq = 4 WHERE seq = 5");
+        Sql("UPDATE audit SET seq = 5 WHERE seq = -4");
         var v = VerifyFile();
         Assert.False(v.Intact);
-        Assert.Equal(3, v.FirstBadSeq);
+        Assert.Equal(4, v.FirstBadSeq);
         Assert.Contains("reordered", v.Problem);
     }
 
@@ -146,11 +196,11 @@ public sealed class AuditLogTests : IDisposable
     public void Renumbering_rows_to_close_a_gap_is_detected()
     {
         Fill();
-        Sql("DELETE FROM audit WHERE seq = 2");
-        Sql("UPDATE audit SET seq = seq - 1 WHERE seq > 2");
+        Sql("DELETE FROM audit WHERE seq = 3");
+        Sql("UPDATE audit SET seq = seq - 1 WHERE seq > 3");
         var v = VerifyFile();
         Assert.False(v.Intact);
-        Assert.Equal(2, v.FirstBadSeq);
+        Assert.Equal(3, v.FirstBadSeq);
     }
 
     [Fact]
@@ -183,6 +233,6 @@ public sealed class AuditLogTests : IDisposable
         Assert.Throws<ArgumentException>(() => log.Append("", "alice", null, null, new { }));
         Assert.Throws<ArgumentException>(() => log.Append(AuditKinds.NodeAdded, " ", null, null, new { }));
         Assert.Throws<ArgumentException>(() => log.Append(AuditKinds.NodeAdded, "alice", null, null, new[] { 1 }));
-        Assert.Empty(log.Read());
+        Assert.Equal(AuditKinds.Genesis, Assert.Single(log.Read()).Kind);
     }
 }
