@@ -248,7 +248,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     private static T Decode<T>(byte[] bytes, string node)
     {
         try { return JsonSerializer.Deserialize<T>(bytes, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new CoordinatorException(StatusCode.Aborted, $"node '{node}' returned an unreadable output: {e.Message}"); }
+        catch (JsonException e) { throw new CoordinatorException(StatusCode.Aborted, $"node '{node}' returned an unreadable output: {Rotor.Crypto.JsonErrors.Describe(e)}"); }
     }
 
     private static Party ToParty(NodeEntry n) => new() { Name = n.Name, Index = n.Index, Certificate = ByteString.CopyFrom(n.Certificate) };

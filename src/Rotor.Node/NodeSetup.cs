@@ -18,6 +18,7 @@ public static class NodeSetup
     /// </summary>
     public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0")
     {
+        Rotor.Rpc.RpcServer.ParseListen(listen);
         Rotor.Rpc.Names.Validate("node", name);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Grpc.Core;
 using Rotor.Cli.Cluster;
+using Rotor.Rpc.Operations;
 
 namespace Rotor.Cli.Commands;
 
@@ -17,7 +19,16 @@ public static class ReshareCommands
         reshare.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             using var client = LocalCluster.From(p.GetValue(spec.Dir)).Connect();
-            var r = await o.Progress("resharing", async () => await client.Operations.StartReshareAsync(spec.Read(p)));
+            var request = spec.Read(p);
+            ReshareOperationRecord r;
+            try { r = await o.Progress("resharing", async () => await client.Operations.StartReshareAsync(request)); }
+            catch (RpcException e) when (Interrupted(e))
+            {
+                // The call left but no answer came back: the coordinator died (or the connection broke) mid-reshare.
+                throw new CliException($"the coordinator stopped answering during the reshare of quorum '{request.Quorum}' ({e.StatusCode}: {e.Status.Detail}); " +
+                    $"whether it committed is unknown here. A reshare commits atomically or not at all: once the coordinator runs again (rotor cluster up), " +
+                    $"rotor reshare list --quorum {request.Quorum} shows the operation as committed, or failed with nothing changed");
+            }
             var json = OperationCommands.Json(r);
             json["oldEpoch"] = r.Wallets.Min(w => w.OldEpoch);
             json["newEpoch"] = r.Wallets.Max(w => w.NewEpoch);
@@ -26,4 +37,10 @@ public static class ReshareCommands
         OperationCommands.AddReshareSubcommands(reshare);
         return reshare;
     }
+
+    /// <summary>True for a call that reached the coordinator and lost it before the answer (not a refusal, not "cannot connect").</summary>
+    private static bool Interrupted(RpcException e) =>
+        e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.DeadlineExceeded
+        && !e.Status.Detail.Contains("Connection refused", StringComparison.OrdinalIgnoreCase)
+        && !(e.StatusCode == StatusCode.Unavailable && e.Status.Detail.Contains("Error connecting", StringComparison.OrdinalIgnoreCase));
 }

@@ -30,6 +30,8 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
 
     public OperationStore Store => store;
 
+    public Engine Engine => engine;
+
     public AuditLog Audit => audit;
 
     private Registry Registry => engine.Registry;
@@ -103,8 +105,11 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     public async Task<OperationView> ViewOf(ReshareOperation op)
     {
         var view = await ClusterViewAsync(op);
+        // Only a threshold of the old members deals (the first ones online, as the engine picks them); the others are
+        // old members. Once the operation is over, who dealt is in its certificate, not here.
+        var dealers = op.Status.IsFinal() ? [] : op.OldMembers.Where(n => view.Online.GetValueOrDefault(n)).Take(op.OldThreshold).ToHashSet();
         var nodes = op.OldMembers.Union(op.NewMembers).Select(n => new NodeReadiness(n,
-            string.Join(", ", new[] { op.OldMembers.Contains(n) ? "dealer" : null, op.NewMembers.Contains(n) ? "new-member" : null }.OfType<string>()),
+            string.Join(", ", new[] { dealers.Contains(n) ? "dealer" : op.OldMembers.Contains(n) ? "old-member" : null, op.NewMembers.Contains(n) ? "new-member" : null }.OfType<string>()),
             view.Online.GetValueOrDefault(n), op.AllowOffline.Contains(n))).ToList();
         var preflight = op.Status == OperationStatus.Scheduled ? Scheduler.Preflight(op, view) : new PreflightResult([], []);
         var wallets = op.Wallets.Select(w => w.Wallet).ToHashSet();
@@ -154,6 +159,8 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         {
             store.Put(op);
             Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
+            if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-during-preflight")
+                Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-during-preflight");
             var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
             if (!preflight.Ok)
             {
