@@ -46,14 +46,27 @@ public sealed class Output(bool json)
         if (!Json) AnsiConsole.MarkupLineInterpolated(markup);
     }
 
+    /// <summary>
+    /// Prints a label and a token that must be copied exactly (wallet id, address, signature, key) on one line without
+    /// wrapping: the token is written as plain text, never reflowed at the terminal's width or when piped (a long
+    /// token runs past the edge rather than being broken mid-token).
+    /// </summary>
+    public static void Token(string label, string token)
+    {
+        Console.Out.Write(label);
+        Console.Out.WriteLine(token);
+    }
+
     /// <summary>Runs a command body and turns every failure into a clear message and a non-zero exit.</summary>
-    public static async Task<int> Run(bool json, Func<Output, Task> body)
+    public static Task<int> Run(bool json, Func<Output, Task> body) => Run(json, async o => { await body(o); return 0; });
+
+    /// <summary>As <see cref="Run(bool, Func{Output, Task})"/>, the body choosing its exit code (e.g. 3: checked, and the check failed).</summary>
+    public static async Task<int> Run(bool json, Func<Output, Task<int>> body)
     {
         var output = new Output(json);
         try
         {
-            await body(output);
-            return 0;
+            return await body(output);
         }
         catch (Exception e) when (Describe(e) is { } message)
         {
@@ -73,6 +86,10 @@ public sealed class Output(bool json)
         FileNotFoundException or DirectoryNotFoundException or InvalidDataException or InvalidOperationException or ArgumentException
             or UnauthorizedAccessException or IOException => e.Message,
         Rotor.Node.Vault.VaultException or Rotor.Crypto.RotorCryptoException or Rotor.Coordinator.CoordinatorException => e.Message,
-        _ => null,
+        OperationCanceledException => null,
+        JsonException j => Rotor.Crypto.JsonErrors.Describe(j),
+        Rotor.Protocols.ProtocolException or FormatException or OverflowException or NotSupportedException => e.Message,
+        // Never a stack trace: anything unforeseen is still a clear, non-zero, JSON-under---json error.
+        _ => $"unexpected error ({e.GetType().Name}): {e.Message}",
     };
 }

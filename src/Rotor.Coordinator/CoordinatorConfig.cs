@@ -46,8 +46,10 @@ public sealed class CoordinatorConfig
     public static CoordinatorConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"coordinator config not found: {path}");
-        var config = JsonSerializer.Deserialize<CoordinatorConfig>(File.ReadAllText(path), Json)
-            ?? throw new InvalidDataException($"coordinator config {path} is empty");
+        CoordinatorConfig? config;
+        try { config = JsonSerializer.Deserialize<CoordinatorConfig>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"coordinator config {path} is not readable: {Rotor.Crypto.JsonErrors.Describe(e)}"); }
+        if (config is null) throw new InvalidDataException($"coordinator config {path} is empty");
         config.BaseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         return config;
     }

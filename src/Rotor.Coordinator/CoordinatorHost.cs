@@ -18,6 +18,7 @@ public static class CoordinatorHost
     /// <summary>Makes the coordinator's folder: config, certificate (server and client) from the CA, admin token (0600).</summary>
     public static CoordinatorConfig Init(string directory, string caDirectory, string listen = "127.0.0.1:0")
     {
+        RpcServer.ParseListen(listen);
         var configPath = Path.Combine(directory, CoordinatorConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a coordinator already exists in {directory}");
         Directory.CreateDirectory(directory);
@@ -48,6 +49,8 @@ public static class CoordinatorHost
     /// <summary>Starts the coordinator; returns the started application and its endpoint.</summary>
     public static async Task<(WebApplication App, string Endpoint)> StartAsync(CoordinatorConfig config, CancellationToken cancel = default)
     {
+        // One coordinator per folder: a second process on the same databases is refused before it opens any of them.
+        var folderLock = LockFolder(Path.GetDirectoryName(config.Resolve(config.Database))!);
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
         var token = SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim();
@@ -71,7 +74,7 @@ public static class CoordinatorHost
         builder.Services.AddHostedService(_ => new Monitor(engine, TimeSpan.FromMilliseconds(config.HeartbeatMillis)));
         var operations = builder.AddOperations(engine, clients, config);
         builder.AddRequests(engine, operations, clients, config);
-        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust, allowedClients: null,
+        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, RpcServer.ParseListen(config.Listen), certificate, trust, allowedClients: null,
             maxRequestBytes: RpcChannels.MaxOperatorRequestBytes));
         var app = builder.Build();
         app.UseAdminToken(token);
@@ -82,6 +85,7 @@ public static class CoordinatorHost
         {
             clients.Dispose();
             registry.Dispose();
+            folderLock.Dispose();
         });
         await app.StartAsync(cancel);
         var endpoint = RpcServer.BoundEndpoint(app.Services.GetRequiredService<IServer>());
@@ -89,6 +93,30 @@ public static class CoordinatorHost
         File.WriteAllText(endpointFile + ".tmp", endpoint);
         File.Move(endpointFile + ".tmp", endpointFile, overwrite: true);
         return (app, endpoint);
+    }
+
+    /// <summary>The name of the lock file a running coordinator holds in its folder.</summary>
+    public const string LockFile = "coordinator.lock";
+
+    /// <summary>
+    /// Takes the folder's exclusive lock file (an OS file lock, released when the process ends, even by a crash) and
+    /// writes this process's id in it; refuses, naming the holder, when another coordinator holds it.
+    /// </summary>
+    public static FileStream LockFolder(string directory)
+    {
+        var path = Path.Combine(directory, LockFile);
+        FileStream stream;
+        try { stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            // The holder's pid is in the file (readable with cat; .NET's own readers honour the lock).
+            throw new InvalidOperationException($"another coordinator is already running on {directory} (it holds {path}, which names its pid); stop it first");
+        }
+        stream.SetLength(0);
+        var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        stream.Write(pid);
+        stream.Flush();
+        return stream;
     }
 
     /// <summary>

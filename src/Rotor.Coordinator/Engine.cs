@@ -33,6 +33,9 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
 
     public Registry Registry => registry;
 
+    /// <summary>One writer per quorum (reshares, wallet creation, repair, catch-up).</summary>
+    public QuorumLocks Locks { get; } = new();
+
     /// <summary>Receives what the engine does for the audit log: kind, quorum, subject and details (public data only).</summary>
     public Action<string, string?, string?, object>? Audit { get; set; }
 
@@ -190,6 +193,13 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         if (!Schemes.TryParse(schemeName, out var scheme))
             throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1 or bip340)");
         if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
+        RequireQuorum(quorumName);
+        // Under the quorum's lock: the members read here are the members the wallets are recorded with.
+        return await Locks.RunAsync(quorumName, $"key generation in quorum '{quorumName}'", () => CreateWalletsLockedAsync(quorumName, scheme, count));
+    }
+
+    private async Task<IReadOnlyList<WalletEntry>> CreateWalletsLockedAsync(string quorumName, Scheme scheme, int count)
+    {
         var quorum = RequireQuorum(quorumName);
         var members = quorum.Members.Select(RequireNode).ToList();
         await RequireOnline(members, $"key generation in quorum '{quorumName}'");
@@ -213,7 +223,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
-        registry.AddWallets(records);
+        try { registry.AddWallets(records); }
+        catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.Aborted, $"key generation in quorum '{quorumName}': {e.Message}; no wallet recorded"); }
         AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,
             new { scheme = r.wallet.Scheme, public_key = r.wallet.PublicKey, epoch = r.wallet.Epoch, threshold = quorum.Threshold, members = quorum.Members })).ToList());
         return records.Select(r => r.wallet).ToList();
@@ -250,7 +261,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     private static T Decode<T>(byte[] bytes, string node)
     {
         try { return JsonSerializer.Deserialize<T>(bytes, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new CoordinatorException(StatusCode.Aborted, $"node '{node}' returned an unreadable output: {e.Message}"); }
+        catch (JsonException e) { throw new CoordinatorException(StatusCode.Aborted, $"node '{node}' returned an unreadable output: {Rotor.Crypto.JsonErrors.Describe(e)}"); }
     }
 
     private static Party ToParty(NodeEntry n) => new() { Name = n.Name, Index = n.Index, Certificate = ByteString.CopyFrom(n.Certificate) };
@@ -268,12 +279,36 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// nodes (they never sign with a superseded shard); the request is then retried once at the new epoch.</remarks>
     public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride)
     {
-        var epoch = epochOverride ?? RequireWallet(walletId).Epoch;
-        try { return await SignAtAsync(walletId, message, signerNames, epoch); }
-        catch (CoordinatorException) when (epochOverride is null && RequireWallet(walletId).Epoch != epoch)
+        if (epochOverride is { } pinned) return await SignAtAsync(walletId, message, signerNames, pinned);
+        for (var attempt = 1; ; attempt++)
         {
-            return await SignAtAsync(walletId, message, signerNames, RequireWallet(walletId).Epoch);
+            var epoch = RequireWallet(walletId).Epoch;
+            try { return await SignAtAsync(walletId, message, signerNames, epoch); }
+            catch (CoordinatorException e) when (attempt < SignAttempts)
+            {
+                if (!await RacedCommitAsync(walletId, epoch, e)) throw;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1_000, 50 << attempt)));
+            }
         }
+    }
+
+    /// <summary>Attempts of a signature that races reshare commits (each waits a little longer: about 5 s in all).</summary>
+    private const int SignAttempts = 9;
+
+    /// <summary>
+    /// True when a failed signature raced a reshare's commit and is worth retrying: the wallet's epoch moved since it
+    /// started (retry at the new epoch), or the epoch it used was committed by a reshare and a signer refused it (the
+    /// commit has not reached that signer yet: it is sent to the members now, then the signature is retried).
+    /// </summary>
+    private async Task<bool> RacedCommitAsync(string walletId, ulong epoch, CoordinatorException e)
+    {
+        var wallet = registry.FindWallet(walletId);
+        if (wallet is null) return false;
+        if (wallet.Epoch != epoch) return true;
+        if (e.Code != StatusCode.FailedPrecondition || registry.FindEpoch(walletId, epoch) is not { EventId: not null } current) return false;
+        try { await SettleAsync(current.Members.Select(m => registry.FindNode(m)).OfType<NodeEntry>().ToList()); }
+        catch (Exception x) when (x is RpcException or CoordinatorException or InvalidOperationException) { }
+        return true;
     }
 
     private async Task<Signature> SignAtAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong epochNumber)

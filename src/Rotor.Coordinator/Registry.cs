@@ -140,6 +140,10 @@ public sealed class Registry : IDisposable
             using var tx = db.Begin();
             foreach (var (w, e) in wallets)
             {
+                // Recorded only with the members and threshold the quorum has now (one writer per quorum, asserted).
+                var q = FindQuorum(w.Quorum) ?? throw new InvalidOperationException($"quorum '{w.Quorum}' no longer exists");
+                if (q.Threshold != e.Threshold || !q.Members.Order().SequenceEqual(e.Members.Order()))
+                    throw new InvalidOperationException($"quorum '{w.Quorum}' is now {q.Threshold}-of-[{string.Join(", ", q.Members)}], not {e.Threshold}-of-[{string.Join(", ", e.Members)}] as when wallet '{w.Id}' was generated");
                 db.Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created) VALUES ($i, $s, $q, $p, $e, $c)",
                     ("$i", w.Id), ("$s", w.Scheme), ("$q", w.Quorum), ("$p", w.PublicKey), ("$e", (long)w.Epoch), ("$c", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 InsertEpoch(e);
@@ -201,6 +205,20 @@ public sealed class Registry : IDisposable
             var ev = FindEvent(eventId) ?? throw new InvalidOperationException($"no event {eventId}");
             if (ev.Status != EventStatus.Running && !(completing && ev.Status == EventStatus.Failed))
                 throw new InvalidOperationException($"event {eventId} is {ev.Status}, not running");
+            // One writer per quorum, asserted where it counts: the event's base must still be the registry's state.
+            var q = FindQuorum(ev.Quorum) ?? throw new InvalidOperationException($"quorum '{ev.Quorum}' no longer exists");
+            if (q.Threshold != ev.OldThreshold || !q.Members.Order().SequenceEqual(ev.OldMembers.Order()))
+                throw new InvalidOperationException($"quorum '{ev.Quorum}' is now {q.Threshold}-of-[{string.Join(", ", q.Members)}], not {ev.OldThreshold}-of-[{string.Join(", ", ev.OldMembers)}] as when event {eventId} started");
+            var inEvent = ev.Wallets.ToDictionary(w => w.Wallet, w => w.OldEpoch);
+            foreach (var w in ListWallets(ev.Quorum))
+            {
+                if (inEvent.TryGetValue(w.Id, out var old))
+                {
+                    if (w.Epoch != old) throw new InvalidOperationException($"wallet '{w.Id}' is now at epoch {w.Epoch}, not {old} as when event {eventId} started");
+                }
+                else if (q.Threshold != threshold || !q.Members.Order().SequenceEqual(members.Order()))
+                    throw new InvalidOperationException($"wallet '{w.Id}' of quorum '{ev.Quorum}' was created after event {eventId} started, which changes the quorum's members or threshold");
+            }
             foreach (var e in newEpochs)
             {
                 InsertEpoch(e);

@@ -27,11 +27,23 @@ public sealed partial class Engine
     /// <paramref name="options"/> (the operations desk): new members that may be offline, whose envelopes are held
     /// for them, and a time after which the reshare must not commit.
     /// </summary>
+    /// <remarks>Runs under the quorum's lock (<see cref="Locks"/>), and reads the quorum, wallets and epochs under it;
+    /// with <see cref="ReshareOptions.Expected"/> it refuses, naming what moved, when they no longer match the plan.</remarks>
     public async Task<EventEntry> ReshareAsync(string quorumName, IReadOnlyList<string> walletIds, string reason, IReadOnlyList<string> memberNames, int threshold,
         ReshareOptions? options = null)
     {
         if (string.IsNullOrWhiteSpace(reason)) throw new CoordinatorException(StatusCode.InvalidArgument, "a reshare needs a reason (--reason)");
+        RequireQuorum(quorumName);
+        return await Locks.RunAsync(quorumName, $"reshare of quorum '{quorumName}'", () => ReshareLockedAsync(quorumName, walletIds, reason, memberNames, threshold, options));
+    }
+
+    private async Task<EventEntry> ReshareLockedAsync(string quorumName, IReadOnlyList<string> walletIds, string reason, IReadOnlyList<string> memberNames, int threshold,
+        ReshareOptions? options)
+    {
         var quorum = RequireQuorum(quorumName);
+        if (options?.Expected?.Drift(registry, quorumName) is { Count: > 0 } moved)
+            throw new CoordinatorException(StatusCode.FailedPrecondition,
+                $"reshare of quorum '{quorumName}' refused, nothing changed: the quorum moved since it was planned: {string.Join("; ", moved)}");
         var all = registry.ListWallets(quorum.Name);
         var wallets = walletIds.Count == 0 ? all.ToList() : walletIds.Select(RequireWallet).ToList();
         foreach (var w in wallets)
@@ -49,6 +61,9 @@ public sealed partial class Engine
         var oldThreshold = epochs[0].Threshold;
         if (epochs.Any(e => e.Threshold != oldThreshold || !e.Members.SequenceEqual(oldMembers)))
             throw new CoordinatorException(StatusCode.FailedPrecondition, "the wallets are held by different member sets; reshare them separately");
+        if (oldThreshold != quorum.Threshold || !oldMembers.Order().SequenceEqual(quorum.Members.Order()))
+            throw new CoordinatorException(StatusCode.FailedPrecondition,
+                $"quorum '{quorum.Name}' is {quorum.Threshold}-of-[{string.Join(", ", quorum.Members)}] but its wallets are held {oldThreshold}-of-[{string.Join(", ", oldMembers)}]; nothing changed");
         var newNodes = newMembers.Select(RequireNode).ToList();
         var oldNodes = oldMembers.Select(RequireNode).ToList();
 
@@ -114,8 +129,16 @@ public sealed partial class Engine
                     $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
             }
 
-            // The commit point: from here on the new epochs are the wallets' epochs.
-            registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers);
+            // The commit point: from here on the new epochs are the wallets' epochs. The registry checks, in the same
+            // transaction, that the wallets are still at the old epochs and the quorum still has the old members.
+            try { registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers); }
+            catch (InvalidOperationException e)
+            {
+                registry.FailEvent(ev.Id, e.Message);
+                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = e.Message });
+                await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
+                throw new CoordinatorException(StatusCode.FailedPrecondition, $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
+            }
             ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
             {

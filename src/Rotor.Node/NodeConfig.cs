@@ -78,8 +78,10 @@ public sealed class NodeConfig
     public static NodeConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"node config not found: {path}");
-        var config = JsonSerializer.Deserialize<NodeConfig>(File.ReadAllText(path), Json)
-            ?? throw new InvalidDataException($"node config {path} is empty");
+        NodeConfig? config;
+        try { config = JsonSerializer.Deserialize<NodeConfig>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"node config {path} is not readable: {Rotor.Crypto.JsonErrors.Describe(e)}"); }
+        if (config is null) throw new InvalidDataException($"node config {path} is empty");
         if (string.IsNullOrWhiteSpace(config.Name)) throw new InvalidDataException($"node config {path} names no node");
         if (config.KeyFile is null && config.PassphraseEnv is null) throw new InvalidDataException($"node config {path} has neither keyFile nor passphraseEnv");
         config.BaseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;

@@ -51,7 +51,7 @@ public static class NodeHost
             o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
             o.MaxSendMessageSize = RpcChannels.MaxMessageBytes;
         });
-        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, IPEndPoint.Parse(config.Listen), certificate, trust,
+        builder.WebHost.ConfigureKestrel(k => RpcServer.Listen(k, RpcServer.ParseListen(config.Listen), certificate, trust,
             new HashSet<string> { config.CoordinatorName }, clientPin: cert => PeerTrust.PublicKeyPin(cert) == coordinatorKey));
         var app = builder.Build();
         app.MapGrpcService<SignerNodeService>();

@@ -25,6 +25,7 @@ public static class NodeSetup
     public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy, NodePins pins, string? passphraseEnv = null, string listen = "127.0.0.1:0")
     {
         policy.Validated();
+        Rotor.Rpc.RpcServer.ParseListen(listen);
         Rotor.Rpc.Names.ValidateNode(name);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");

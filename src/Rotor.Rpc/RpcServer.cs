@@ -37,6 +37,20 @@ public static class RpcServer
         });
     }
 
+    /// <summary>
+    /// Parses a listen address (IP:port, port 0..65535; 0 picks a free one); refuses anything else naming it, before
+    /// anything is created or started.
+    /// </summary>
+    public static IPEndPoint ParseListen(string listen)
+    {
+        if (!IPEndPoint.TryParse(listen ?? "", out var endpoint) || !listen!.Contains(':'))
+            throw new ArgumentException($"--listen '{listen}' is not an IP:port address (e.g. 127.0.0.1:0; port 0 picks a free one)");
+        var port = listen[(listen.LastIndexOf(':') + 1)..];
+        if (!int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) || p > 65535)
+            throw new ArgumentException($"--listen '{listen}': port {port} is outside 0..65535");
+        return endpoint;
+    }
+
     /// <summary>The https://host:port the server actually listens on, after start.</summary>
     public static string BoundEndpoint(IServer server)
     {

@@ -28,7 +28,8 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal("obsolete", listed["status"]!.GetValue<string>());
         Assert.Equal(reshare["id"]!.GetValue<string>(), listed["obsoletedBy"]!.GetValue<string>());
 
-        var verify = await cluster.Ok("backup", "verify", file, "--passphrase-file", pass);
+        var (verifyCode, verify, _) = await cluster.Run("backup", "verify", file, "--passphrase-file", pass);
+        Assert.Equal(3, verifyCode); // a stale backup fails the check
         Assert.True(verify["authenticated"]!.GetValue<bool>());
         Assert.False(verify["allCurrent"]!.GetValue<bool>());
         Assert.All(verify["shards"]!.AsArray(), s =>

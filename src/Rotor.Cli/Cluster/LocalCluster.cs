@@ -106,8 +106,31 @@ public sealed class LocalCluster(string directory)
         return new LocalCluster(dir);
     }
 
-    public ClusterState State() =>
-        File.Exists(StatePath) ? JsonSerializer.Deserialize<ClusterState>(File.ReadAllText(StatePath), Json) ?? new ClusterState() : new ClusterState();
+    /// <summary>What cluster.json records; a damaged file is a clear error (cluster down still works: it finds the processes itself).</summary>
+    public ClusterState State()
+    {
+        if (!File.Exists(StatePath)) return new ClusterState();
+        try
+        {
+            var state = JsonSerializer.Deserialize<ClusterState>(File.ReadAllText(StatePath), Json) ?? throw new JsonException("the file holds null");
+            if (state.Nodes is null || state.Nodes.Any(n => n is null || n.Name is null)) throw new JsonException("a node entry is missing");
+            return state;
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"{StatePath} is damaged ({Rotor.Crypto.JsonErrors.Describe(e)}); rotor cluster down --dir {Dir} still stops every process, then rotor cluster up rewrites it");
+        }
+    }
+
+    /// <summary>True when the folder holds a cluster (cluster.json, or the coordinator's folder).</summary>
+    public bool Exists => File.Exists(StatePath) || Directory.Exists(CoordinatorDir);
+
+    /// <summary>Names of the nodes initialised in DIR/nodes (also those added with start-node), in name order.</summary>
+    public IReadOnlyList<string> InitialisedNodes() =>
+        Directory.Exists(Path.Combine(Dir, "nodes"))
+            ? Directory.GetDirectories(Path.Combine(Dir, "nodes")).Select(Path.GetFileName).OfType<string>()
+                .Where(n => ValidName(n) && File.Exists(Path.Combine(NodeDir(n), NodeConfig.FileName))).Order(StringComparer.Ordinal).ToList()
+            : [];
 
     private void Save(ClusterState state) => File.WriteAllText(StatePath, JsonSerializer.Serialize(state, Json));
 
@@ -127,7 +150,8 @@ public sealed class LocalCluster(string directory)
         if (!File.Exists(Path.Combine(CoordinatorDir, CoordinatorConfig.FileName))) CoordinatorHost.Init(CoordinatorDir, CaDir);
         var pins = Pins();
         var state = State();
-        var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).ToList();
+        // cs1..csN, and every node the cluster has had (start-node), also after a cluster down.
+        var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).Union(InitialisedNodes()).ToList();
         foreach (var name in names)
             if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir, Governance(), pins);
         var coordinator = state.Coordinator is null || !IsRunning(state.Coordinator.Pid)
@@ -151,6 +175,9 @@ public sealed class LocalCluster(string directory)
     /// <summary>Initialises the node if new, starts it if not running (with extra environment, e.g. a test crash point) and registers it.</summary>
     public async Task<ProcessEntry> StartNodeAsync(string name, IReadOnlyDictionary<string, string>? environment)
     {
+        // The name first: a path such as ../nodes/cs1 must never reach the file system or start a process.
+        try { Names.Validate("node", name); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
         var state = State();
         var dir = NodeDir(name);
         if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir, Governance(), Pins());
@@ -166,14 +193,46 @@ public sealed class LocalCluster(string directory)
     }
 
     /// <summary>Stops every process of the cluster (SIGTERM, then SIGKILL after 5 s). Returns the names stopped.</summary>
+    /// <remarks>With cluster.json damaged or lost, the processes are found by their command line (a config file in this folder).</remarks>
     public IReadOnlyList<string> Down()
     {
-        var state = State();
+        IEnumerable<ProcessEntry> processes;
+        try
+        {
+            var state = State();
+            processes = state.Nodes.Append(state.Coordinator).OfType<ProcessEntry>().ToList();
+        }
+        catch (CliException) { processes = []; }
         var stopped = new List<string>();
-        foreach (var p in state.Nodes.Append(state.Coordinator).OfType<ProcessEntry>())
+        foreach (var p in processes.Concat(RunningHere()).DistinctBy(p => p.Pid))
             if (Stop(p.Pid)) stopped.Add(p.Name);
         Save(new ClusterState());
         return stopped;
+    }
+
+    private static bool ValidName(string name)
+    {
+        try { Names.Validate("node", name); return true; }
+        catch (ArgumentException) { return false; }
+    }
+
+    /// <summary>rotor processes started with a config file inside this folder (Linux /proc), by name.</summary>
+    private IEnumerable<ProcessEntry> RunningHere()
+    {
+        if (!Directory.Exists("/proc")) yield break;
+        var prefix = Dir.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out var pid) || pid == Environment.ProcessId) continue;
+            string[] args;
+            try { args = File.ReadAllText(Path.Combine(proc, "cmdline")).Split('\0'); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            var i = Array.IndexOf(args, "--config");
+            if (i < 0 || i + 1 >= args.Length || !args.Contains("run") || !args[i + 1].StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var config = args[i + 1];
+            var name = args.Contains("coordinator") && Path.GetFileName(config) == CoordinatorConfig.FileName ? "coordinator" : Path.GetFileName(Path.GetDirectoryName(config)) ?? "?";
+            yield return new ProcessEntry(name, pid, "");
+        }
     }
 
     /// <summary>Stops one process of the cluster by name.</summary>

@@ -96,6 +96,7 @@ public static class BackupCommands
             var bytes = ReadBackup(p.GetValue(file)!, out var parsed);
             RefusePassphraseFile(parsed);
             var authenticated = false;
+            var allCurrent = false;
             if (KeyFrom(p.GetValue(passphrase), p.GetValue(keyFile), out var owned) is { } key)
                 using (owned)
                 {
@@ -107,7 +108,7 @@ public static class BackupCommands
             var json = new JsonObject
             {
                 ["backupId"] = v.BackupId, ["node"] = v.Node, ["authenticated"] = v.Authenticated, ["registered"] = v.RegisteredStatus,
-                ["allCurrent"] = v.Shards.All(s => s.Current),
+                ["allCurrent"] = allCurrent = v.Shards.All(s => s.Current),
                 ["shards"] = new JsonArray(v.Shards.Select(s => (JsonNode)new JsonObject
                 {
                     ["wallet"] = s.Wallet, ["backupEpoch"] = s.BackupEpoch, ["currentEpoch"] = s.CurrentEpoch, ["status"] = s.Current ? "current" : "stale",
@@ -123,7 +124,10 @@ public static class BackupCommands
                 foreach (var s in v.Shards)
                     table.AddRow(s.Wallet, s.BackupEpoch.ToString(), s.CurrentEpoch.ToString(), s.Current ? "[green]current[/]" : "[red]stale[/]", Markup.Escape(s.Explanation));
                 AnsiConsole.Write(table);
+                if (!allCurrent) o.Line($"[red]stale:[/] this backup cannot be restored (exit code 3)");
             });
+            // A stale backup is a failed check: exit code 3 (the JSON above still says why, shard by shard).
+            return allCurrent ? 0 : 3;
         }));
         return cmd;
     }

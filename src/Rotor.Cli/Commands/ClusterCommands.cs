@@ -38,7 +38,12 @@ public static class ClusterCommands
         var status = new Command("status", "Show the processes and each node's health");
         var sdir = RootCommandBuilder.Dir();
         status.Add(sdir);
-        status.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o => PrintStatus(o, LocalCluster.From(p.GetValue(sdir)))));
+        status.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
+        {
+            var c = LocalCluster.From(p.GetValue(sdir));
+            if (!c.Exists) throw new CliException($"no cluster in {c.Dir}: run rotor cluster up --dir {c.Dir}");
+            return PrintStatus(o, c);
+        }));
 
         var down = new Command("down", "Stop every process of the cluster (data stays)");
         var ddir = RootCommandBuilder.Dir();

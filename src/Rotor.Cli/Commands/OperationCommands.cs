@@ -73,6 +73,9 @@ public static class OperationCommands
             var cluster = LocalCluster.From(p.GetValue(spec.Dir));
             using var client = cluster.Connect();
             var s = spec.Read(p);
+            // An empty window is not "no window" (which would reshare at once): refused before anything is sent.
+            if (string.IsNullOrWhiteSpace(p.GetValue(start))) throw new CliException("--window-start is empty: give an ISO 8601 time, e.g. 2026-01-04T02:00:00Z");
+            if (string.IsNullOrWhiteSpace(p.GetValue(end))) throw new CliException("--window-end is empty: give an ISO 8601 time, e.g. 2026-01-04T04:00:00Z");
             s.WindowStart = p.GetValue(start)!;
             s.WindowEnd = p.GetValue(end)!;
             var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Reshare = s }, spec.Keys(p, cluster), o, "scheduling the reshare");
@@ -277,19 +280,17 @@ public static class OperationCommands
         AnsiConsole.MarkupLine($"  members:  {Members(r.OldThreshold, r.OldMembers)} -> {Members(r.NewThreshold, r.NewMembers)}" +
                                (r.AllowOffline.Count > 0 ? E($" (may be offline: {string.Join(", ", r.AllowOffline)})") : ""));
         if (r.WindowStart.Length > 0) AnsiConsole.MarkupLine($"  window:   {E(r.WindowStart)} – {E(r.WindowEnd)}");
-        if (r.Wallets.Count > 0)
+        // One wallet per line, its id alone at the start (a table would wrap ids mid-token at 80 columns or through a pipe).
+        var committed = r.Status == "committed";
+        foreach (var w in r.Wallets)
         {
-            var wallets = new Table().AddColumns("wallet", "epoch now", "epoch after");
-            foreach (var w in r.Wallets) wallets.AddRow(E(w.Wallet), w.OldEpoch.ToString(), w.NewEpoch.ToString());
-            AnsiConsole.Write(wallets);
+            Output.Token("  wallet ", w.Wallet);
+            AnsiConsole.MarkupLine(committed ? $"    epoch {w.OldEpoch} -> {w.NewEpoch} (committed)"
+                : r.Status is "plan" or "scheduled" or "running" ? $"    epoch {w.OldEpoch} now, {w.NewEpoch} after the commit"
+                : $"    stays at epoch {w.OldEpoch} (planned {w.NewEpoch}; not committed)");
         }
-        if (r.Nodes.Count > 0)
-        {
-            var nodes = new Table().AddColumns("node", "role", "now");
-            foreach (var n in r.Nodes)
-                nodes.AddRow(E(n.Name), E(n.Role), n.Online ? "[green]online[/]" : n.AllowedOffline ? "[yellow]offline (allowed)[/]" : "[red]offline[/]");
-            AnsiConsole.Write(nodes);
-        }
+        foreach (var n in r.Nodes)
+            AnsiConsole.MarkupLine($"  node {E(n.Name)}: {E(n.Role)}, {(n.Online ? "[green]online[/]" : n.AllowedOffline ? "[yellow]offline (allowed)[/]" : "[red]offline[/]")}");
         foreach (var f in r.Preflight) AnsiConsole.MarkupLine($"  [yellow]preflight:[/] {E(f)}");
         AnsiConsole.MarkupLine(r.ObsoleteBackups.Count > 0
             ? $"  backups made obsolete by the commit: {E(string.Join(", ", r.ObsoleteBackups))}"

@@ -15,14 +15,15 @@ public static class SignCommands
         var sign = new Command("sign", "Sign a message with a wallet (FROST, threshold of the quorum)");
         var dir = RootCommandBuilder.Dir();
         var wallet = new Option<string>("--wallet") { Description = "Wallet id", Required = true };
-        var message = new Option<string>("--message") { Description = "Message, hex", Required = true };
+        var message = new Option<string?>("--message") { Description = "Message, hex (or --message-file)" };
+        var messageFile = new Option<string?>("--message-file") { Description = $"Read the message's raw bytes from this file (large messages; at most {MaxMessageFile >> 20} MiB)" };
         var signers = new Option<string?>("--signers") { Description = "Comma-separated signer nodes (default: the first threshold online members)" };
         var epoch = new Option<ulong?>("--epoch") { Description = "Sign with this epoch's shards (default: the current epoch)" };
         var approveWith = RequestFlow.ApproveWith();
-        sign.Add(dir); sign.Add(wallet); sign.Add(message); sign.Add(signers); sign.Add(epoch); sign.Add(approveWith);
+        sign.Add(dir); sign.Add(wallet); sign.Add(message); sign.Add(messageFile); sign.Add(signers); sign.Add(epoch); sign.Add(approveWith);
         sign.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            var msg = RootCommandBuilder.Hex(p.GetValue(message), "--message");
+            var msg = ReadMessage(p.GetValue(message), p.GetValue(messageFile));
             var cluster = LocalCluster.From(p.GetValue(dir));
             using var client = cluster.Connect();
             var req = new SignRequest { WalletId = p.GetValue(wallet)!, Message = ByteString.CopyFrom(msg) };
@@ -35,9 +36,23 @@ public static class SignCommands
             {
                 RequestFlow.PrintApproved(o, r);
                 o.Line($"wallet [bold]{s.WalletId}[/] ({s.Scheme}, epoch {s.Epoch}) signed by {string.Join(", ", s.Signers)}");
-                o.Line($"signature {Convert.ToHexStringLower(s.Signature.Span)}");
+                Output.Token("signature ", Convert.ToHexStringLower(s.Signature.Span));
             });
         }));
         return sign;
+    }
+
+    /// <summary>The largest message file accepted (the message travels to every signer inside the signing package).</summary>
+    private const long MaxMessageFile = 64L << 20;
+
+    /// <summary>Exactly one of --message (hex) and --message-file (raw bytes).</summary>
+    private static byte[] ReadMessage(string? hex, string? file)
+    {
+        if (hex is not null && file is not null) throw new CliException("give either --message or --message-file, not both");
+        if (file is null) return RootCommandBuilder.Hex(hex, "--message (or --message-file)");
+        var info = new FileInfo(file);
+        if (!info.Exists) throw new CliException($"--message-file {file}: no such file");
+        if (info.Length > MaxMessageFile) throw new CliException($"--message-file {file} is {info.Length} bytes; at most {MaxMessageFile} bytes can be signed");
+        return File.ReadAllBytes(file);
     }
 }

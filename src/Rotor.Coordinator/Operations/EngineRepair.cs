@@ -18,6 +18,13 @@ public sealed partial class Engine
     /// </summary>
     public async Task<Repaired> RepairAsync(string nodeName, string walletId, IReadOnlyList<string> helperNames)
     {
+        var quorum = RequireWallet(walletId).Quorum;
+        // Under the quorum's lock: the epoch repaired is the wallet's epoch until the repair ends.
+        return await Locks.RunAsync(quorum, $"repair of '{nodeName}' for wallet '{walletId}'", () => RepairLockedAsync(nodeName, walletId, helperNames));
+    }
+
+    private async Task<Repaired> RepairLockedAsync(string nodeName, string walletId, IReadOnlyList<string> helperNames)
+    {
         var wallet = RequireWallet(walletId);
         var epoch = registry.FindEpoch(wallet.Id, wallet.Epoch)!;
         if (!epoch.Members.Contains(nodeName))

@@ -2,7 +2,8 @@ namespace Rotor.Coordinator.Operations;
 
 /// <summary>
 /// Where a reshare operation stands. scheduled → running → committed; a scheduled one may instead become
-/// cancelled, expired (its window closed first) or preflight-failed (its plan no longer matches the cluster);
+/// cancelled, expired (its window closed first), preflight-failed (its plan no longer matches the cluster) or
+/// failed (interrupted before it started: its caller or the coordinator went away; nothing changed);
 /// a running one becomes failed (nothing committed, old epoch active) or expired (window closed before the
 /// commit, abandoned, old epoch active).
 /// </summary>
@@ -41,7 +42,8 @@ public static class OperationStatuses
     /// <summary>The transitions the life cycle allows.</summary>
     public static bool CanMoveTo(this OperationStatus from, OperationStatus to) => (from, to) switch
     {
-        (OperationStatus.Scheduled, OperationStatus.Running or OperationStatus.Cancelled or OperationStatus.Expired or OperationStatus.PreflightFailed) => true,
+        (OperationStatus.Scheduled, OperationStatus.Running or OperationStatus.Cancelled or OperationStatus.Expired or OperationStatus.PreflightFailed
+            or OperationStatus.Failed) => true,
         (OperationStatus.Running, OperationStatus.Committed or OperationStatus.Failed or OperationStatus.Expired) => true,
         _ => false,
     };

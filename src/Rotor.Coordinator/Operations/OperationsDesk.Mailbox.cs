@@ -33,6 +33,8 @@ public sealed partial class OperationsDesk
     /// transcript and activates its new shards; when a check fails it keeps nothing and is repaired from the others.
     /// Mail of an event that did not commit is voided.
     /// </summary>
+    /// <remarks>Each delivery runs under its quorum's lock (skipped this heartbeat when the quorum is busy) and in its own
+    /// try/catch: one member's failure never stops the others.</remarks>
     private async Task DeliverMailAsync()
     {
         foreach (var mail in store.Mail(waitingOnly: true))
@@ -43,19 +45,32 @@ public sealed partial class OperationsDesk
                 store.SetMailStatus(mail.Id, StoreStatus.Void);
                 continue;
             }
-            if (ev.Status != EventStatus.Committed || Registry.FindNode(mail.Node) is not { } node || !(await engine.PollAsync(node)).Online) continue;
+            if (ev.Status != EventStatus.Committed) continue;
+            var quorum = store.Find(mail.Operation)?.Quorum ?? ev.Quorum;
+            if (engine.Locks.Holder(quorum) is not null) continue;
+            try { await engine.Locks.RunAsync(quorum, $"mailbox catch-up of '{mail.Node}'", () => DeliverAsync(mail, ev, quorum), TimeSpan.Zero); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Console.Error.WriteLine($"mailbox: delivery to '{mail.Node}' (event {mail.EventId}): {e.Message}");
+            }
+        }
+    }
+
+    private async Task DeliverAsync(MailboxEntry mail, EventEntry ev, string quorum)
+    {
+        {
+            if (Registry.FindNode(mail.Node) is not { } node || !(await engine.PollAsync(node)).Online) return;
             var request = new CatchUpRequest { Certificate = CommitRequest.Parser.ParseFrom(ev.Certificate) };
             request.Envelopes.AddRange(HeldEnvelopes.Parser.ParseFrom(mail.Payload).Envelopes);
             CatchUpReply reply;
             try { reply = await NodeOps(node).CatchUpAsync(request, deadline: DateTime.UtcNow.AddMinutes(2)); }
-            catch (RpcException) { continue; }
-            var quorum = store.Find(mail.Operation)?.Quorum ?? ev.Quorum;
+            catch (RpcException) { return; }
             if (reply.Activated)
             {
                 store.SetMailStatus(mail.Id, StoreStatus.Delivered);
                 Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, wallets = mail.Wallets, epoch = mail.NewEpoch, activated = true },
                     OperatorContext.Coordinator);
-                continue;
+                return;
             }
             Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, activated = false, problem = reply.Problem, then = "repair" },
                 OperatorContext.Coordinator);

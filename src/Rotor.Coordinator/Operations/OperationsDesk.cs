@@ -30,6 +30,8 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
 
     public OperationStore Store => store;
 
+    public Engine Engine => engine;
+
     public AuditLog Audit => audit;
 
     /// <summary>
@@ -109,8 +111,11 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     public async Task<OperationView> ViewOf(ReshareOperation op)
     {
         var view = await ClusterViewAsync(op);
+        // Only a threshold of the old members deals (the first ones online, as the engine picks them); the others are
+        // old members. Once the operation is over, who dealt is in its certificate, not here.
+        var dealers = op.Status.IsFinal() ? [] : op.OldMembers.Where(n => view.Online.GetValueOrDefault(n)).Take(op.OldThreshold).ToHashSet();
         var nodes = op.OldMembers.Union(op.NewMembers).Select(n => new NodeReadiness(n,
-            string.Join(", ", new[] { op.OldMembers.Contains(n) ? "dealer" : null, op.NewMembers.Contains(n) ? "new-member" : null }.OfType<string>()),
+            string.Join(", ", new[] { dealers.Contains(n) ? "dealer" : op.OldMembers.Contains(n) ? "old-member" : null, op.NewMembers.Contains(n) ? "new-member" : null }.OfType<string>()),
             view.Online.GetValueOrDefault(n), op.AllowOffline.Contains(n))).ToList();
         var preflight = op.Status == OperationStatus.Scheduled ? Scheduler.Preflight(op, view) : new PreflightResult([], []);
         var wallets = op.Wallets.Select(w => w.Wallet).ToHashSet();
@@ -160,6 +165,8 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         {
             store.Put(op);
             Record(AuditKinds.ReshareRequested, op.Quorum, op.Id, Describe(op));
+            if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-during-preflight")
+                Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-during-preflight");
             var preflight = Scheduler.Preflight(op, await ClusterViewAsync(op));
             if (!preflight.Ok)
             {
@@ -171,8 +178,15 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         }
         finally
         {
-            if (store.Find(op.Id) is { Status: OperationStatus.Scheduled } stuck)
-                Move(stuck, OperationStatus.Failed, "interrupted before it started; nothing changed");
+            try
+            {
+                if (store.Find(op.Id) is { Status: OperationStatus.Scheduled } stuck)
+                    Move(stuck, OperationStatus.Failed, "interrupted before it started; nothing changed");
+            }
+            catch (Exception e) when (e is InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                Console.Error.WriteLine($"reshare {op.Id}: {e.Message}");
+            }
             runs.TryRemove(op.Id, out _);
         }
     }
@@ -189,44 +203,72 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     public ReshareOperation Require(string id) =>
         store.Find(id) ?? throw new CoordinatorException(StatusCode.NotFound, $"no reshare operation '{id}'");
 
-    /// <summary>Runs a scheduled operation through the engine: running, then committed, failed or expired.</summary>
+    /// <summary>
+    /// Runs a scheduled operation through the engine: running, then committed, failed or expired. Runs under the
+    /// quorum's lock: the operation is read again there and its plan checked against the registry (old epochs,
+    /// members, threshold); when something moved since it was planned it becomes preflight-failed, naming what moved,
+    /// and nothing changes. The engine asserts the same base again before it starts and at the commit.
+    /// </summary>
     private async Task<ReshareOperation> RunAsync(ReshareOperation op)
     {
         runs[op.Id] = true;
+        // Refused before it started (the quorum stayed busy): it stays scheduled; an immediate one is failed by its
+        // caller (StartAsync), one with a window is tried again by the scheduler.
+        try { return await engine.Locks.RunAsync(op.Quorum, $"reshare {op.Id}", () => RunLockedAsync(op)); }
+        finally { runs.TryRemove(op.Id, out _); }
+    }
+
+    private async Task<ReshareOperation> RunLockedAsync(ReshareOperation op)
+    {
         if (!await runGate.WaitAsync(TimeSpan.FromSeconds(1)))
-        {
-            runs.TryRemove(op.Id, out _);
             throw new CoordinatorException(StatusCode.FailedPrecondition, "another reshare operation is running; try again when it has finished");
-        }
         try
         {
             if (store.Find(op.Id) is not { Status: OperationStatus.Scheduled } fresh)
                 throw new CoordinatorException(StatusCode.FailedPrecondition, $"reshare {op.Id} is no longer scheduled");
+            var moved = BaseOf(fresh).Drift(Registry, fresh.Quorum);
+            if (moved.Count > 0)
+            {
+                var problem = $"the plan no longer matches the registry: {string.Join("; ", moved)}";
+                Move(fresh, OperationStatus.PreflightFailed, problem, OperatorContext.Coordinator);
+                throw new CoordinatorException(StatusCode.FailedPrecondition, $"reshare {op.Id} refused, nothing changed: {problem}");
+            }
             op = Move(fresh, OperationStatus.Running, null, OperatorContext.Current ?? OperatorContext.Coordinator);
             using var approval = Governance.ActionContext.Use(Governance.ActionContext.Current ?? Approval?.Invoke(op));
             try
             {
                 var ev = await engine.ReshareAsync(op.Quorum, op.AllWallets ? [] : op.Wallets.Select(w => w.Wallet).ToList(), $"{op.Reason} [{op.Id}]",
-                    op.NewMembers, op.NewThreshold, OptionsFor(op));
-                op = op with { EventId = ev.Id, Certificate = ev.Certificate, TranscriptHash = TranscriptHash(ev) };
+                    op.NewMembers, op.NewThreshold, OptionsFor(op) with { Expected = BaseOf(op) });
+                op = WithEvent(op, ev);
                 op = Move(op, OperationStatus.Committed, null, OperatorContext.Coordinator);
                 await AfterCommitAsync(op);
                 return op;
             }
             catch (CoordinatorException e)
             {
-                var ev = Registry.ListEvents().LastOrDefault(x => x.Quorum == op.Quorum && x.Created >= op.Started);
+                var ev = EventOf(op);
                 var expired = op.Window?.HasClosed(clock()) == true;
                 op = Move(op with { EventId = ev?.Id }, expired ? OperationStatus.Expired : OperationStatus.Failed, e.Message, OperatorContext.Coordinator);
                 throw new CoordinatorException(e.Code, $"reshare {op.Id}: {e.Message}");
             }
         }
-        finally
-        {
-            runGate.Release();
-            runs.TryRemove(op.Id, out _);
-        }
+        finally { runGate.Release(); }
     }
+
+    /// <summary>The state an operation was planned against (old epochs, members, threshold).</summary>
+    private static ReshareBase BaseOf(ReshareOperation op) =>
+        new(op.Wallets.ToDictionary(w => w.Wallet, w => w.Epoch), op.OldMembers, op.OldThreshold);
+
+    /// <summary>The engine event an operation ran as (the engine's reason ends with the operation's id).</summary>
+    private EventEntry? EventOf(ReshareOperation op) =>
+        op.EventId is { } id ? Registry.FindEvent(id) : Registry.ListEvents().LastOrDefault(x => x.Quorum == op.Quorum && x.Reason.EndsWith($"[{op.Id}]", StringComparison.Ordinal));
+
+    /// <summary>The operation with its event's outcome: id, certificate, transcript hash and the wallets (at the epochs) the event actually reshared.</summary>
+    private ReshareOperation WithEvent(ReshareOperation op, EventEntry ev) => op with
+    {
+        EventId = ev.Id, Certificate = ev.Certificate, TranscriptHash = TranscriptHash(ev),
+        Wallets = ev.Wallets.Select(w => new WalletAtEpoch(w.Wallet, w.OldEpoch)).ToList(),
+    };
 
     /// <summary>Stores a status change and records it in the audit log.</summary>
     private ReshareOperation Move(ReshareOperation op, OperationStatus to, string? problem, string? actor = null)
@@ -273,32 +315,51 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         try
         {
             OperatorContext.Set(null);
+            // Each operation's tick, and each other duty, in its own try/catch: one operation's error (logged) never
+            // stops the others, the policies, the backups or the mailbox.
             foreach (var op in store.List(activeOnly: true))
             {
                 if (runs.ContainsKey(op.Id)) continue;
-                switch (Scheduler.Decide(op, clock()))
+                try { await TickOneAsync(op); }
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    case Decision.Start when op.Status == OperationStatus.Scheduled && op.Window is null:
-                        // An immediate reshare whose caller is gone (a coordinator restart): never start it behind the operator's back.
-                        Move(op, OperationStatus.Failed, "interrupted before it started (the coordinator restarted); nothing changed", OperatorContext.Coordinator);
-                        break;
-                    case Decision.Start when op.Status == OperationStatus.Scheduled:
-                        await TryStartAsync(op);
-                        break;
-                    case Decision.Expire:
-                        Move(op, OperationStatus.Expired, "the window closed before the reshare could start" + (op.Problem is null ? "" : $" ({op.Problem})"), OperatorContext.Coordinator);
-                        break;
-                    case Decision.Start or Decision.Abandon or Decision.Wait when op.Status == OperationStatus.Running:
-                        Reconcile(op);
-                        break;
+                    Console.Error.WriteLine($"operations heartbeat: reshare {op.Id}: {e.Message}");
                 }
             }
-            EnsurePolicies();
+            Guarded("policies", EnsurePolicies);
             // A run in progress marks the backups its commit makes obsolete itself, naming its operation.
-            if (runs.IsEmpty) MarkObsoleteBackups();
-            await DeliverMailAsync();
+            if (runs.IsEmpty) Guarded("backups", MarkObsoleteBackups);
+            try { await DeliverMailAsync(); }
+            catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"operations heartbeat: mailbox: {e.Message}"); }
         }
         finally { tickGate.Release(); }
+    }
+
+    private static void Guarded(string what, Action duty)
+    {
+        try { duty(); }
+        catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"operations heartbeat: {what}: {e.Message}"); }
+    }
+
+    /// <summary>One operation's heartbeat: what the scheduler decides for it, applied.</summary>
+    private async Task TickOneAsync(ReshareOperation op)
+    {
+        switch (Scheduler.Decide(op, clock()))
+        {
+            case Decision.Start when op.Status == OperationStatus.Scheduled && op.Window is null:
+                // An immediate reshare whose caller is gone (a coordinator restart): never start it behind the operator's back.
+                Move(op, OperationStatus.Failed, "interrupted before it started (the coordinator restarted); nothing changed", OperatorContext.Coordinator);
+                break;
+            case Decision.Start when op.Status == OperationStatus.Scheduled:
+                await TryStartAsync(op);
+                break;
+            case Decision.Expire:
+                Move(op, OperationStatus.Expired, "the window closed before the reshare could start" + (op.Problem is null ? "" : $" ({op.Problem})"), OperatorContext.Coordinator);
+                break;
+            case Decision.Start or Decision.Abandon or Decision.Wait when op.Status == OperationStatus.Running:
+                Reconcile(op);
+                break;
+        }
     }
 
     private async Task TryStartAsync(ReshareOperation op)
@@ -325,10 +386,12 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
     /// <summary>An operation left running by a coordinator restart takes its engine event's outcome.</summary>
     private void Reconcile(ReshareOperation op)
     {
-        var ev = op.EventId is { } id ? Registry.FindEvent(id) : Registry.ListEvents().LastOrDefault(x => x.Quorum == op.Quorum && x.Created >= op.Started);
+        var ev = EventOf(op);
+        // A running event of an operation not run by this process is the engine's own (it fails those on restart);
+        // the heartbeat comes back to it.
         if (ev?.Status == EventStatus.Running) return;
         if (ev?.Status == EventStatus.Committed)
-            Move(op with { EventId = ev.Id, Certificate = ev.Certificate, TranscriptHash = TranscriptHash(ev) }, OperationStatus.Committed, null, OperatorContext.Coordinator);
+            Move(WithEvent(op, ev), OperationStatus.Committed, null, OperatorContext.Coordinator);
         else
             Move(op with { EventId = ev?.Id }, OperationStatus.Failed, ev?.Error ?? "the coordinator restarted before the reshare started", OperatorContext.Coordinator);
     }

@@ -36,6 +36,8 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
     public override Task<PolicyList> ShowPolicies(PolicyQuery request, ServerCallContext context) => Guard(() =>
     {
         var list = new PolicyList();
+        if (request.Quorum.Length > 0 && desk.Engine.Registry.FindQuorum(request.Quorum) is null)
+            throw new CoordinatorException(StatusCode.NotFound, $"no quorum named '{request.Quorum}'");
         list.Policies.AddRange(desk.Policies(request.Quorum.Length > 0 ? request.Quorum : null).Select(ToRecord));
         return Task.FromResult(list);
     });

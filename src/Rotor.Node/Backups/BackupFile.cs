@@ -171,7 +171,7 @@ public sealed class BackupFile
         CheckComplete(bytes);
         BackupFileData data;
         try { data = JsonSerializer.Deserialize<BackupFileData>(bytes, Json) ?? throw Malformed("the file holds null"); }
-        catch (JsonException e) { throw Malformed(e.Message); }
+        catch (JsonException e) { throw Malformed(JsonErrors.Describe(e)); }
         if (data.Format != FormatName) throw Malformed($"format is '{data.Format}', expected '{FormatName}'");
         if (data.Version != FormatVersion)
             throw new BackupException(BackupFault.Unsupported, $"backup format version {data.Version} is not supported (this version reads {FormatVersion})");

@@ -17,7 +17,7 @@ internal static class Json
         }
         catch (JsonException e)
         {
-            throw new SessionRefusedException($"{what} is not valid JSON: {e.Message}");
+            throw new SessionRefusedException($"{what} is not readable: {Rotor.Crypto.JsonErrors.Describe(e)}");
         }
     }
 }

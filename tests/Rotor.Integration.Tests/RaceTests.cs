@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Rotor.Integration.Tests;
+
+/// <summary>
+/// Operations that race on one quorum (one writer per quorum), over real processes: two reshares planned on the same
+/// base never both commit, a removed member keeps nothing and cannot sign, a wallet created during a restructure is
+/// held by the members the quorum ends with, the scheduler's run re-checks its plan, and records show the epochs
+/// that actually changed. After each: every wallet at one epoch on all its members, members exactly the last
+/// committed set, no operation left non-terminal, the audit log intact.
+/// </summary>
+public sealed class RaceTests(FourNodeCluster cluster) : IClassFixture<FourNodeCluster>
+{
+    private ClusterApi Api => cluster.Api;
+
+    [Fact]
+    public async Task A_refresh_racing_a_restructure_never_re_adds_the_removed_member()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519", "secp256k1");
+        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
+        await Task.Delay(100);
+        var refresh = cluster.Run("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        var results = await Task.WhenAll(restructure, refresh);
+
+        // Both were planned on epoch 0 with members cs1,cs2,cs3: at most one may commit, the other is refused saying what moved.
+        var committed = results.Where(r => r.Code == 0).ToList();
+        Assert.Single(committed);
+        var refused = results.Single(r => r.Code != 0);
+        Assert.False(string.IsNullOrWhiteSpace(refused.Json["error"]?.GetValue<string>()), "a refusal must say why");
+        await CheckInvariants(q);
+        var members = (await Api.Status(q.Name)).Quorum.Members.Order().ToList();
+        if (results[0].Code == 0)
+        {
+            Assert.Equal(["cs1", "cs2", "cs4"], members);
+            Assert.Contains("moved", refused.Json["error"]!.GetValue<string>());
+            await AssertHoldsNothing("cs3", q);
+            foreach (var w in q.Wallets)
+                Assert.Contains("not a member", await cluster.Fails("sign", "--wallet", w.WalletId, "--message", "00", "--signers", "cs1,cs3"));
+        }
+        else Assert.Equal(["cs1", "cs2", "cs3"], members);
+    }
+
+    [Fact]
+    public async Task A_wallet_created_during_a_restructure_ends_with_the_quorum_s_members_and_the_quorum_reshares_again()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519");
+        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
+        await Task.Delay(100);
+        var created = cluster.Run("wallet", "create", "--quorum", q.Name, "--scheme", "bip340");
+        var (r, c) = (await restructure, await created);
+        Assert.True(r.Code == 0, $"restructure: {r.Json}");
+        Assert.True(c.Code == 0, $"wallet create: {c.Json}");
+        var all = new TestQuorum(q.Name, await Api.Wallets(q.Name));
+        Assert.Equal(2, all.Wallets.Count);
+        foreach (var w in all.Wallets) Assert.Equal(["cs1", "cs2", "cs4"], w.Members.Order().ToList());
+        await CheckInvariants(all);
+        await AssertHoldsNothing("cs3", all);
+        // The quorum is not stuck: it reshares again (every wallet) and signs.
+        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        await CheckInvariants(all);
+    }
+
+    [Fact]
+    public async Task The_scheduler_s_run_racing_a_manual_restructure_re_checks_its_plan()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519");
+        var start = DateTimeOffset.UtcNow.AddSeconds(2);
+        var scheduled = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "security-policy",
+            "--window-start", Iso(start), "--window-end", Iso(start.AddMinutes(2)));
+        var id = scheduled["id"]!.GetValue<string>();
+        var wait = start - DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(300);
+        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        var manual = await cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
+        var op = await WaitForFinal(id);
+        // Both planned on epoch 0 with cs1,cs2,cs3: exactly one commits; the other is refused (nothing changed).
+        Assert.True((manual.Code == 0) ^ (op["status"]!.GetValue<string>() == "committed"),
+            $"manual: {manual.Json}; scheduled: {op.ToJsonString()}");
+        await CheckInvariants(q);
+        var members = (await Api.Status(q.Name)).Quorum.Members.Order().ToList();
+        if (manual.Code == 0)
+        {
+            Assert.Equal(["cs1", "cs2", "cs4"], members);
+            Assert.Contains(op["status"]!.GetValue<string>(), new[] { "preflight-failed", "failed" });
+            await AssertHoldsNothing("cs3", q);
+        }
+        else Assert.Equal(["cs1", "cs2", "cs3"], members);
+    }
+
+    [Fact]
+    public async Task Two_refreshes_back_to_back_record_the_epochs_each_actually_changed()
+    {
+        var q = await TestQuorum.Create(Api, "secp256k1");
+        var first = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        var second = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        Assert.Equal((0ul, 1ul), Epochs(first));
+        Assert.Equal((1ul, 2ul), Epochs(second));
+        Assert.Equal((1ul, 2ul), Epochs(await cluster.Ok("reshare", "show", second["id"]!.GetValue<string>())));
+        await CheckInvariants(q);
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    /// <summary>
+    /// Every wallet at one epoch, active, on exactly the quorum's members; every committed operation's audit entry
+    /// names the epochs its event made; no operation of the quorum non-terminal; the audit log intact; every wallet signs.
+    /// </summary>
+    private async Task CheckInvariants(TestQuorum q)
+    {
+        var status = await Checks.SettledAsync(Api, q.Name);
+        foreach (var w in status.Wallets)
+        {
+            Assert.Equal(status.Quorum.Members.Order(), w.Wallet.Members.Order());
+            Assert.Equal(status.Quorum.Members.Order(), w.Nodes.Select(n => n.Node).Order());
+        }
+        var ops = (await cluster.Ok("reshare", "list", "--quorum", q.Name))["operations"]!.AsArray().Select(o => o!.AsObject()).ToList();
+        Assert.All(ops, o => Assert.DoesNotContain(o["status"]!.GetValue<string>(), new[] { "scheduled", "running" }));
+        var log = (await cluster.Ok("log", "--quorum", q.Name))["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        foreach (var op in ops.Where(o => o["status"]!.GetValue<string>() == "committed"))
+        {
+            var entry = log.Single(e => e["subject"]?.GetValue<string>() == op["id"]!.GetValue<string>() && e["details"]!["to"]?.GetValue<string>() == "committed");
+            var logged = entry["details"]!["wallets"]!.AsArray().ToDictionary(x => x!["wallet"]!.GetValue<string>(), x => x!["epoch"]!.GetValue<ulong>());
+            foreach (var w in op["wallets"]!.AsArray())
+                Assert.Equal(w!["newEpoch"]!.GetValue<ulong>(), logged[w["wallet"]!.GetValue<string>()]);
+        }
+        var committedEpochs = ops.Count(o => o["status"]!.GetValue<string>() == "committed");
+        foreach (var w in status.Wallets.Where(w => q.Wallets.Any(x => x.WalletId == w.Wallet.WalletId && x.Epoch == 0)))
+            Assert.True(w.Wallet.Epoch <= (ulong)committedEpochs, $"wallet {w.Wallet.WalletId} at epoch {w.Wallet.Epoch} after {committedEpochs} committed reshares");
+        Assert.True((await cluster.Ok("log", "--verify"))["intact"]!.GetValue<bool>());
+        var signers = string.Join(",", status.Quorum.Members.Take((int)status.Quorum.Threshold));
+        await new TestQuorum(q.Name, status.Wallets.Select(w => w.Wallet).ToList()).CheckUsable(Api, signers);
+    }
+
+    /// <summary>The node's vault keeps no row of the quorum's wallets (settlement may take a heartbeat or two).</summary>
+    private async Task AssertHoldsNothing(string node, TestQuorum q)
+    {
+        var vault = Directory.GetFiles(Path.Combine(cluster.Dir, "nodes", node), "*vault*.db").Single();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long rows;
+        while (true)
+        {
+            using (var c = new SqliteConnection($"Data Source={vault};Mode=ReadOnly;Pooling=False"))
+            {
+                c.Open();
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = $"SELECT count(*) FROM shards WHERE key_id IN ({string.Join(",", q.Wallets.Select((_, i) => "$k" + i))})";
+                for (int i = 0; i < q.Wallets.Count; i++) cmd.Parameters.AddWithValue("$k" + i, q.Wallets[i].WalletId);
+                rows = (long)cmd.ExecuteScalar()!;
+            }
+            if (rows == 0 || DateTime.UtcNow > deadline) break;
+            await Task.Delay(300);
+        }
+        Assert.True(rows == 0, $"{node} still holds {rows} shard(s) of a wallet it was removed from");
+        foreach (var w in q.Wallets)
+            await cluster.Fails("sign", "--wallet", w.WalletId, "--message", "00", "--signers", $"cs1,{node}", "--epoch", "0");
+    }
+
+    private static (ulong, ulong) Epochs(JsonObject op)
+    {
+        var w = op["wallets"]!.AsArray().Single()!;
+        return (w["oldEpoch"]!.GetValue<ulong>(), w["newEpoch"]!.GetValue<ulong>());
+    }
+
+    private async Task<JsonObject> WaitForFinal(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonObject op;
+        do
+        {
+            op = await cluster.Ok("reshare", "show", id);
+            if (op["status"]!.GetValue<string>() is not ("scheduled" or "running")) return op;
+            await Task.Delay(300);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Fail($"reshare {id} stayed {op["status"]}: {op.ToJsonString()}");
+        return op;
+    }
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+}
