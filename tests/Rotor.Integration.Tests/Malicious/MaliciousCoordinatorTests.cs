@@ -1,0 +1,338 @@
+using Authorization = Rotor.Rpc.Node.Authorization;
+using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Crypto.Envelopes;
+using Rotor.Protocols;
+using Rotor.Protocols.Frost;
+using Rotor.Protocols.Governance;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.NodeOps;
+
+namespace Rotor.Integration.Tests.Malicious;
+
+/// <summary>
+/// Issue 9, "Done when", first bullet: a coordinator that holds everything the coordinator holds (its TLS key, admin
+/// token, database, every certificate) talks straight to the real nodes and tries to sign, move, export or re-pin
+/// what the operators did not approve. Every attempt is refused by every node it reaches, the message names the
+/// failed check, and no node's vault or approval ledger changes (<see cref="VaultSnapshot"/>). Where an attack reuses
+/// a real approval in the wrong place, the same approval then works for what it did approve: the refusal was the
+/// approval check, and the refused attempt did not spend it.
+/// </summary>
+[Collection(MaliciousCollection.Name)]
+public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
+{
+    private MaliciousCoordinator Evil => f.Evil;
+    private static readonly string[] Signers = ["cs1", "cs2"];
+
+    public static string BackupId() => "bk-" + Guid.NewGuid().ToString("N")[..16];
+
+    private static byte[] Message(string text) => Encoding.UTF8.GetBytes(text + " " + Guid.NewGuid());
+
+    /// <summary>Runs <paramref name="attack"/> and asserts that no node's shards or vault/ledger files changed.</summary>
+    private async Task<T> Unchanged<T>(Func<Task<T>> attack)
+    {
+        var before = await Evil.Snapshot();
+        var result = await attack();
+        (await Evil.Snapshot()).AssertSameAs(before);
+        return result;
+    }
+
+    private Task<RpcException> Refused(Func<Task> call) => Unchanged(() => Assert.ThrowsAsync<RpcException>(call));
+
+    private void Verifies(string walletId, byte[] message, byte[] signature)
+    {
+        var w = Evil.Registry.FindWallet(walletId)!;
+        var key = Convert.FromHexString(Rotor.Coordinator.Engine.Display(w).PublicKey);
+        Assert.True(SchemeSignatures.Verify(Schemes.Parse(w.Scheme), key, message, signature), "the signature does not verify");
+    }
+
+    // ------------------------------------------------------------------ honest controls
+
+    [Fact]
+    public async Task Control_the_harness_signs_and_exports_when_the_operators_approve()
+    {
+        var m = Message("pay 1");
+        var viaEngine = await Evil.Honestly(f.Operator.Approve(f.Requests.Sign(f.Ed, m)), e => e.SignAsync(f.Ed, m, [], null));
+        Verifies(f.Ed, m, viaEngine.Bytes);
+
+        var m2 = Message("pay 2");
+        Verifies(f.Secp, m2, await Evil.SignTwoRounds(f.Secp, m2, Signers, f.Operator.Approve(f.Requests.Sign(f.Secp, m2))));
+
+        using var recipient = SealedBoxKey.Create();
+        var backup = new NodeBackupRequest { BackupId = BackupId(), Recipient = ByteString.CopyFrom(recipient.PublicKey) };
+        backup.Wallets.Add(f.Ed);
+        backup.Authorization = f.Operator.Approve(Requests.BackupExport(["cs1"], [f.Ed], recipient.PublicKey));
+        Assert.False((await Evil.Backup("cs1", backup)).File.IsEmpty);
+    }
+
+    // ------------------------------------------------------------------ signing
+
+    [Fact]
+    public async Task Signing_without_an_approval_is_refused_by_every_signer()
+    {
+        var start = Evil.Sign(f.Ed, Message("drain"), Signers);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(start, Signers)), Signers, ApprovalFault.Missing, "needs approvals");
+    }
+
+    [Fact]
+    public async Task Signing_with_an_approval_for_another_message_or_wallet_is_refused_and_does_not_spend_it()
+    {
+        var approved = Message("pay 5 to alice");
+        var approval = f.Operator.Approve(f.Requests.Sign(f.Ed, approved));
+        var other = Evil.Sign(f.Ed, Message("pay 5000 to mallory"), Signers, approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(other, Signers)), Signers, ApprovalFault.Mismatched, "message");
+        var otherWallet = Evil.Sign(f.Secp, approved, Signers, approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(otherWallet, Signers)), Signers, ApprovalFault.Mismatched, "wallets");
+
+        Verifies(f.Ed, approved, await Evil.SignTwoRounds(f.Ed, approved, Signers, approval));
+    }
+
+    [Fact]
+    public async Task Signing_with_an_expired_approval_is_refused()
+    {
+        var m = Message("pay");
+        var expired = f.Operator.Approve(f.Requests.Sign(f.Ed, m, lifetime: TimeSpan.FromMinutes(-1)));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, expired), Signers)), Signers, ApprovalFault.Expired, "expired at");
+    }
+
+    [Fact]
+    public async Task A_signing_approval_used_twice_is_refused_the_second_time()
+    {
+        var m = Message("pay once");
+        var approval = f.Operator.Approve(f.Requests.Sign(f.Ed, m));
+        Verifies(f.Ed, m, await Evil.SignTwoRounds(f.Ed, m, Signers, approval));
+
+        var e = await Refused(() => Evil.SignTwoRounds(f.Ed, m, Signers, approval));
+        var request = ActionRequest.Decode(approval.Description.Span);
+        Refusal.Check(e, "cs1", ApprovalFault.Replayed, request.RequestId, "already used");
+    }
+
+    [Fact]
+    public async Task A_tampered_description_or_signature_is_refused()
+    {
+        var m = Message("pay");
+        var request = f.Operator.Approve(f.Requests.Sign(f.Ed, m));
+        var description = request.Description.ToByteArray();
+        var signature = request.Approvals[0];
+
+        // One hex digit of the approved message digest changed: still canonical, so the operator's signature is what fails.
+        var text = Encoding.UTF8.GetString(description);
+        var at = text.IndexOf("\"sha256\":\"", StringComparison.Ordinal) + 10;
+        var altered = Encoding.UTF8.GetBytes(text[..at] + (text[at] == '0' ? '1' : '0') + text[(at + 1)..]);
+        var tamperedDescription = Approver.Wire(altered, new ApprovalSignature(signature.Key.ToByteArray(), signature.Signature.ToByteArray()));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, tamperedDescription), Signers)),
+            Signers, ApprovalFault.BadSignature, "approver 'operator'", "does not verify");
+
+        // One bit of the signature flipped.
+        var sig = signature.Signature.ToByteArray();
+        sig[17] ^= 0x40;
+        var tamperedSignature = Approver.Wire(description, new ApprovalSignature(signature.Key.ToByteArray(), sig));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, tamperedSignature), Signers)),
+            Signers, ApprovalFault.BadSignature, "approver 'operator'");
+
+        // A byte of the description's structure changed: not canonical, refused before any signature is looked at.
+        var broken = (byte[])description.Clone();
+        broken[^1] = (byte)' ';
+        var malformed = Approver.Wire(broken, new ApprovalSignature(signature.Key.ToByteArray(), signature.Signature.ToByteArray()));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, malformed), Signers)), Signers, ApprovalFault.Malformed);
+
+        // The untouched approval still signs: none of the above spent it.
+        Verifies(f.Ed, m, await Evil.SignTwoRounds(f.Ed, m, Signers, request));
+    }
+
+    [Fact]
+    public async Task An_approval_by_a_key_the_nodes_do_not_pin_is_refused()
+    {
+        var m = Message("pay");
+        var request = f.Requests.Sign(f.Ed, m);
+        var byStranger = Approver.Stranger("coordinator's own key").Approve(request);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, byStranger), Signers)),
+            Signers, ApprovalFault.Insufficient, "needs 1 approval", "has 0", "1 signature is by keys this policy does not pin");
+
+        // The operator's signature copied under the stranger's key, and the stranger's under the operator's key.
+        var op = f.Operator.Sign(request.Encode());
+        var swapped = Approver.Wire(request.Encode(), new ApprovalSignature(op.Key, byStranger.Approvals[0].Signature.ToByteArray()));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, swapped), Signers)), Signers, ApprovalFault.BadSignature);
+    }
+
+    // ------------------------------------------------------------------ moving the key
+
+    [Fact]
+    public async Task A_restructure_to_one_node_with_threshold_1_is_refused_without_a_restructure_approval_for_it()
+    {
+        string[] toMe = ["cs3"];
+        var wallets = new[] { f.Ed, f.Secp };
+        StartRequest Move(Authorization? a) => Evil.Reshare(wallets, Signers, toMe, 1, a);
+
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(null), MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Missing);
+
+        var refresh = f.Operator.Approve(f.Requests.Reshare(Actions.Refresh, MaliciousCluster.Quorum, MaliciousCluster.All, 2));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(refresh), MaliciousCluster.All)), MaliciousCluster.All,
+            ApprovalFault.Mismatched, "the approval is for a refresh");
+
+        var rotation = f.Operator.Approve(f.Requests.RotationPolicy(MaliciousCluster.Quorum));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(rotation), MaliciousCluster.All)), MaliciousCluster.All,
+            ApprovalFault.Mismatched, "a rotation policy allows refreshes only");
+
+        // A real restructure approval (to cs1, cs2 with threshold 2) does not move the key to cs3 alone.
+        var other = f.Operator.Approve(f.Requests.Reshare(Actions.Restructure, MaliciousCluster.Quorum, ["cs1", "cs2"], 2));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(other), MaliciousCluster.All)), MaliciousCluster.All,
+            ApprovalFault.Mismatched, "new threshold");
+
+        // An approval signed by the coordinator's own key for exactly this move.
+        var own = Approver.Stranger().Approve(f.Requests.Reshare(Actions.Restructure, MaliciousCluster.Quorum, toMe, 1));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(own), MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Insufficient);
+    }
+
+    [Fact]
+    public async Task A_refresh_approval_covers_only_its_wallets_and_epochs()
+    {
+        // Approved: a refresh of both wallets. Attempted: the same refresh of one wallet only (the other left behind).
+        var refresh = f.Operator.Approve(f.Requests.Reshare(Actions.Refresh, MaliciousCluster.Quorum, MaliciousCluster.All, 2));
+        var partial = Evil.Reshare([f.Ed], Signers, MaliciousCluster.All, 2, refresh);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(partial, MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Mismatched, "wallets");
+    }
+
+    [Fact]
+    public async Task A_key_generation_with_altered_members_threshold_or_count_is_refused_and_its_approval_is_single_use()
+    {
+        var request = f.Requests.CreateWallets(MaliciousCluster.Quorum, "ed25519");
+        var approval = f.Operator.Approve(request);
+
+        var lower = Evil.Dkg("ed25519", 1, MaliciousCluster.All, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(lower, MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Mismatched, "threshold");
+
+        var fewer = Evil.Dkg("ed25519", 2, Signers, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(fewer, Signers)), Signers, ApprovalFault.Mismatched, "members");
+
+        var more = Evil.Dkg("ed25519", 2, MaliciousCluster.All, count: 3, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(more, MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Mismatched, "number of wallets");
+
+        var scheme = Evil.Dkg("secp256k1", 2, MaliciousCluster.All, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(scheme, MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Mismatched, "scheme");
+
+        // The approval the operators gave for the fixture's key generation, used again.
+        var again = Evil.Dkg("ed25519", 2, MaliciousCluster.All, approval: f.UsedKeygenApproval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(again, MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Replayed);
+    }
+
+    [Fact]
+    public async Task A_repair_for_a_target_other_than_the_approved_one_is_refused_by_the_helpers()
+    {
+        var approval = f.Operator.Approve(f.Requests.Repair(f.Ed, "cs3"));
+        // Approved: rebuild cs3's share with helpers cs1, cs2. Attempted: "rebuild" cs2's share, helped by cs1 and cs3.
+        var other = Evil.Repair(f.Ed, "cs2", ["cs1", "cs3"], approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(other, ["cs1", "cs3"])), ["cs1", "cs3"], ApprovalFault.Mismatched, "repair target");
+        // cs3 (the approved target) claiming identifier 1 (cs1's share): with three nodes cs1 must help, and the
+        // session refuses two parties with one index before the approval is looked at. (With a fourth node the
+        // helpers would not include cs1: the approval then names cs3 with its own index, so it mismatches; an
+        // approval that itself names the wrong index is for branch 'bind', PendingDefenceTests.)
+        var stolenIndex = Evil.Repair(f.Ed, "cs3", Signers, targetIndex: Evil.Node("cs1").Index, approval: approval);
+        foreach (var (node, e) in await Unchanged(() => Evil.StartRefusedEverywhere(stolenIndex, Signers)))
+        {
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Contains($"node '{node}': two parties share an index", e.Status.Detail);
+        }
+        // Without any approval.
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, "cs3", Signers), Signers)), Signers, ApprovalFault.Missing);
+
+        // The approval, as approved, is accepted by the helpers (then aborted): the refusals above did not spend it.
+        foreach (var helper in Signers)
+        {
+            var reply = await Evil.Start(helper, Evil.Repair(f.Ed, "cs3", Signers, approval: approval));
+            await Evil.Signer(helper).AbortAsync(new AbortRequest { SessionId = reply.SessionId });
+        }
+    }
+
+    // ------------------------------------------------------------------ extracting the key
+
+    private NodeBackupRequest Backup(byte[] recipient, Authorization? approval, params string[] wallets)
+    {
+        var r = new NodeBackupRequest { BackupId = BackupId(), Recipient = ByteString.CopyFrom(recipient), Authorization = approval };
+        r.Wallets.AddRange(wallets);
+        return r;
+    }
+
+    [Fact]
+    public async Task A_backup_export_to_the_coordinators_own_key_is_refused_without_an_approval_for_that_recipient()
+    {
+        using var mine = SealedBoxKey.Create();
+        using var approvedRecipient = SealedBoxKey.Create();
+        foreach (var node in MaliciousCluster.All)
+        {
+            var e = await Refused(() => Evil.Backup(node, Backup(mine.PublicKey, null)));
+            Refusal.Check(e, node, ApprovalFault.Missing);
+        }
+
+        var approval = f.Operator.Approve(Requests.BackupExport(["cs1", "cs2"], [f.Ed], approvedRecipient.PublicKey));
+        Refusal.Check(await Refused(() => Evil.Backup("cs1", Backup(mine.PublicKey, approval, f.Ed))), "cs1", ApprovalFault.Mismatched, "backup recipient");
+        // Every wallet instead of the approved one.
+        Refusal.Check(await Refused(() => Evil.Backup("cs1", Backup(approvedRecipient.PublicKey, approval))), "cs1", ApprovalFault.Mismatched, "wallets");
+        // A node the approval does not name.
+        Refusal.Check(await Refused(() => Evil.Backup("cs3", Backup(approvedRecipient.PublicKey, approval, f.Ed))), "cs3", ApprovalFault.Mismatched, "not 'cs3'");
+        // A passphrase lock of the coordinator's choosing instead of the approved recipient.
+        var withPassphrase = Backup(approvedRecipient.PublicKey, approval, f.Ed);
+        var node1 = Evil.Node("cs1");
+        withPassphrase.Passphrase = new SealedSecret
+        {
+            Kind = "passphrase",
+            Box = ByteString.CopyFrom(Rotor.Node.Backups.BackupSecrets.Seal(new IdentityKeys(Convert.FromHexString(node1.SigningKey), Convert.FromHexString(node1.AgreementKey)).AgreementKey,
+                "cs1", Rotor.Node.Backups.NodeOperationsService.CreatePurpose, withPassphrase.BackupId, Rotor.Node.Backups.BackupSecretKind.Passphrase, "guessable"u8)),
+        };
+        Refusal.Check(await Refused(() => Evil.Backup("cs1", withPassphrase)), "cs1", ApprovalFault.Mismatched, "backup recipient");
+
+        // As approved, it works (once per node).
+        Assert.False((await Evil.Backup("cs1", Backup(approvedRecipient.PublicKey, approval, f.Ed))).File.IsEmpty);
+        Refusal.Check(await Refused(() => Evil.Backup("cs1", Backup(approvedRecipient.PublicKey, approval, f.Ed))), "cs1", ApprovalFault.Replayed);
+    }
+
+    [Fact]
+    public async Task A_restore_is_refused_without_an_approval_naming_the_node()
+    {
+        var request = new NodeRestoreRequest { File = ByteString.CopyFrom(new byte[64]), MemberIndex = Evil.Node("cs2").Index };
+        Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Missing);
+        request.Authorization = f.Operator.Approve(Requests.New(Actions.Restore) with { Nodes = ["cs1"] });
+        Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Mismatched, "not 'cs2'");
+    }
+
+    // ------------------------------------------------------------------ changing the rules
+
+    [Fact]
+    public async Task A_policy_change_is_refused_unless_approved_under_the_pinned_policy_with_the_next_serial()
+    {
+        var pinned = await Evil.PinnedPolicy("cs1");
+        var attacker = Approver.Stranger("coordinator");
+        var takeover = GovernancePolicy.Uniform([new Rotor.Protocols.Governance.Approver("coordinator", attacker.PublicKey)], 1) with { Serial = pinned.Serial + 1 };
+
+        foreach (var node in MaliciousCluster.All)
+            Refusal.Check(await Refused(() => Evil.UpdatePolicy(node, null)), node, ApprovalFault.Missing);
+        var selfApproved = attacker.Approve(Requests.PolicyChange(takeover));
+        foreach (var node in MaliciousCluster.All)
+            Refusal.Check(await Refused(() => Evil.UpdatePolicy(node, selfApproved)), node, ApprovalFault.Insufficient, "does not pin");
+
+        // Approved by the operator, but not the next serial (an old policy replayed, or one that skips ahead).
+        foreach (var serial in new[] { pinned.Serial, pinned.Serial + 2 })
+        {
+            var wrong = f.Operator.Approve(Requests.PolicyChange(pinned with { Serial = serial }));
+            Refusal.Check(await Refused(() => Evil.UpdatePolicy("cs1", wrong)), "cs1", ApprovalFault.InvalidPolicy, "serial");
+        }
+        // An approval of another action presented as a policy change.
+        var signApproval = f.Operator.Approve(f.Requests.Sign(f.Ed, Message("x")));
+        Refusal.Check(await Refused(() => Evil.UpdatePolicy("cs1", signApproval)), "cs1", ApprovalFault.Mismatched, "'sign'");
+
+        foreach (var node in MaliciousCluster.All) Assert.Equal(pinned, await Evil.PinnedPolicy(node));
+    }
+
+    [Fact]
+    public async Task Approvals_of_one_action_are_refused_for_another()
+    {
+        // A backup-export approval presented for signing, a signing approval for a repair.
+        var m = Message("pay");
+        using var key = SealedBoxKey.Create();
+        var backup = f.Operator.Approve(Requests.BackupExport(MaliciousCluster.All, [], key.PublicKey));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, backup), Signers)), Signers, ApprovalFault.Mismatched, "'backup-export'");
+        var sign = f.Operator.Approve(f.Requests.Sign(f.Ed, m));
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, "cs3", Signers, approval: sign), Signers)), Signers, ApprovalFault.Mismatched, "'sign'");
+    }
+}
