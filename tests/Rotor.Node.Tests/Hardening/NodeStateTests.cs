@@ -280,7 +280,7 @@ public sealed class NodeNameTests
     public void Node_init_refuses_the_reserved_name_and_writes_nothing()
     {
         using var dir = new TempDir();
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n"), "coordinator", dir.File("ca"), new NodePins(null, [])));
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n"), "coordinator", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(null, [])));
         Assert.False(Directory.Exists(dir.File("n")));
     }
 }
@@ -338,16 +338,23 @@ public sealed class NodeInitPinTests : IDisposable
         rogue.Issue(dir.File("fake"), "coordinator", CertificateRole.Server | CertificateRole.Client).Dispose();
         ca.Issue(dir.File("other"), "intruder", CertificateRole.Client).Dispose();
 
-        Assert.Contains("--coordinator-cert", Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), new NodePins(null, []))).Message);
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), new NodePins(dir.File("fake/coordinator.crt"), [])));
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), new NodePins(dir.File("other/intruder.crt"), [])));
+        Assert.Contains("--coordinator-cert", Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(null, []))).Message);
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("fake/coordinator.crt"), [])));
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("other/intruder.crt"), [])));
         Assert.False(Directory.Exists(dir.File("n1")));
 
         using var recipient = SealedBoxKey.Create();
-        var (config, _) = NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), new NodePins(dir.File("coord/coordinator.crt"), [recipient.PublicKey]));
+        var (config, _) = NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("coord/coordinator.crt"), [recipient.PublicKey]));
         Assert.Equal(PeerTrust.PublicKeyPin(coordinator), config.CoordinatorKey);
         var saved = NodeConfig.Load(dir.File("n1/node.json"));
         Assert.Equal(config.CoordinatorKey, saved.CoordinatorKey);
         Assert.Equal([Convert.ToHexStringLower(recipient.PublicKey)], saved.BackupRecipients);
     }
+}
+
+/// <summary>A policy for nodes made in these tests (one throwaway approver).</summary>
+internal static class NodeTestPolicy
+{
+    public static readonly Rotor.Protocols.Governance.GovernancePolicy Policy =
+        Rotor.Protocols.Governance.GovernancePolicy.Uniform([new Rotor.Protocols.Governance.Approver("test", Rotor.Protocols.Governance.OperatorKeys.Create().PublicKey)], 1);
 }
