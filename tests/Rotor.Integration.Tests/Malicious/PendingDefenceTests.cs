@@ -90,9 +90,31 @@ public sealed class PendingDefenceTests(MaliciousCluster f)
     [Fact(Skip = Bind)]
     public void A_lying_repair_helper_cannot_frame_another() { }
 
-    // Backup with a passphrase the coordinator chose (sealed by the coordinator to the node): refused, nothing leaves.
+    // The operators approved a passphrase backup of cs1 (recipient: none). The coordinator seals a passphrase of its
+    // own choosing to cs1's public agreement key and opens the file it gets back. Main today: it opens, and the
+    // coordinator holds cs1's shard (two such approvals, or one naming two nodes, and it holds the key).
     [Fact(Skip = Audit)]
-    public void A_backup_with_a_passphrase_the_coordinator_chose_is_refused() { }
+    public async Task A_backup_with_a_passphrase_the_coordinator_chose_is_refused()
+    {
+        var approval = f.Operator.Approve(Requests.New(Actions.BackupExport) with
+        {
+            Nodes = ["cs1"], Wallets = [new ApprovedWallet(f.Ed, null)], BackupRecipient = null,
+        });
+        var cs1 = f.Evil.Node("cs1");
+        var request = new Rotor.Rpc.NodeOps.NodeBackupRequest { BackupId = MaliciousCoordinatorTests.BackupId(), Authorization = approval };
+        request.Wallets.Add(f.Ed);
+        request.Passphrase = new Rotor.Rpc.NodeOps.SealedSecret
+        {
+            Kind = "passphrase",
+            Box = Google.Protobuf.ByteString.CopyFrom(Rotor.Node.Backups.BackupSecrets.Seal(Convert.FromHexString(cs1.AgreementKey), "cs1",
+                Rotor.Node.Backups.NodeOperationsService.CreatePurpose, request.BackupId, Rotor.Node.Backups.BackupSecretKind.Passphrase, "chosen by the coordinator"u8)),
+        };
+        byte[] file;
+        try { file = (await f.Evil.Backup("cs1", request)).File.ToByteArray(); }
+        catch (RpcException) { return; }
+        var shares = Rotor.Node.Backups.BackupFile.Parse(file).Open(Rotor.Node.Backups.BackupKey.Passphrase("chosen by the coordinator"));
+        Assert.Fail($"the coordinator opened cs1's backup of {shares.Count} shard(s) with a passphrase it chose");
+    }
 
     // An approved export to a recipient key the node does not pin (recipients pinned at init or by an approved change): refused.
     [Fact(Skip = Audit)]
