@@ -226,6 +226,13 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(other), MaliciousCluster.All)), MaliciousCluster.All,
             ApprovalFault.Mismatched, "new threshold");
 
+        // To a node outside the quorum.
+        string[] outsider = [MaliciousCluster.Outsider];
+        string[] involved = [.. Signers, MaliciousCluster.Outsider];
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Reshare(wallets, Signers, outsider, 1, null), involved)), involved, ApprovalFault.Missing);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Reshare(wallets, Signers, outsider, 1, other), involved)), involved,
+            ApprovalFault.Mismatched, "new threshold");
+
         // An approval signed by the coordinator's own key for exactly this move.
         var own = Approver.Stranger().Approve(f.Requests.Reshare(Actions.Restructure, MaliciousCluster.Quorum, toMe, 1));
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(own), MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Insufficient);
@@ -289,6 +296,19 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
             var reply = await Evil.Start(helper, Evil.Repair(f.Ed, "cs3", Signers, approval: approval));
             await Evil.Signer(helper).AbortAsync(new AbortRequest { SessionId = reply.SessionId });
         }
+    }
+
+    [Fact]
+    public async Task A_repair_that_would_teach_another_node_an_identifier_is_refused()
+    {
+        // Approved: rebuild cs1's share (identifier 1). Attempted: deal identifier 1's share to cs4, helped by cs2, cs3.
+        var approval = f.Operator.Approve(f.Requests.Repair(f.Ed, "cs1"));
+        var one = Evil.Node("cs1").Index;
+        string[] parties = ["cs2", "cs3", MaliciousCluster.Outsider];
+        var toOutsider = Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(toOutsider, parties)), parties, ApprovalFault.Mismatched, "repair target");
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one), parties)),
+            parties, ApprovalFault.Missing);
     }
 
     // ------------------------------------------------------------------ extracting the key

@@ -74,7 +74,9 @@ public sealed class PendingDefenceTests(MaliciousCluster f)
     [Fact(Skip = Bind)]
     public void Settlement_without_proof_erases_and_discards_nothing() { }
 
-    // An approved repair whose target is a node that does not hold the identifier (cs3 named with cs1's index): the helpers refuse.
+    // A repair whose approval itself names a node that does not hold the identifier (cs4 with cs1's index: the
+    // operators were misled): the helpers refuse, since the identifier is bound to cs1's identity. (Altering an
+    // approved repair that way is refused on main: MaliciousCoordinatorTests.A_repair_that_would_teach_another_node_an_identifier_is_refused.)
     [Fact(Skip = Bind)]
     public void A_repair_to_a_node_that_does_not_hold_the_identifier_is_refused() { }
 
