@@ -7,16 +7,21 @@ using Rotor.Rpc.Node;
 namespace Rotor.Integration.Tests.Malicious;
 
 /// <summary>
-/// One real cluster (three node processes) for the malicious-coordinator and malicious-node suites: the coordinator
+/// One real cluster (four node processes) for the malicious-coordinator and malicious-node suites: the coordinator
 /// process is stopped and <see cref="Evil"/> takes everything it held. The operators (the test, with the cluster's
-/// operator key) approved a 2-of-3 quorum's key generation of two wallets; the attacker holds no operator key.
+/// operator key) approved the key generation of two wallets in a 2-of-3 quorum of cs1..cs3; cs4 is in no quorum
+/// (a node the attacker would like to move a key or an identifier to). The attacker holds no operator key.
 /// </summary>
 public sealed class MaliciousCluster : IAsyncLifetime
 {
     public const string Quorum = "vault";
+    /// <summary>The quorum's members.</summary>
     public static readonly string[] All = ["cs1", "cs2", "cs3"];
 
-    public ClusterFixture Cluster { get; } = new();
+    /// <summary>A node of the cluster outside the quorum.</summary>
+    public const string Outsider = "cs4";
+
+    public ClusterFixture Cluster { get; } = new FourNodeCluster();
     public MaliciousCoordinator Evil { get; private set; } = null!;
     /// <summary>The one approver every node pins (the cluster's operator key). Only the test uses it.</summary>
     public Approver Operator { get; private set; } = null!;
@@ -39,7 +44,7 @@ public sealed class MaliciousCluster : IAsyncLifetime
         Evil = MaliciousCoordinator.Take(Cluster.Dir);
         Operator = Approver.ClusterOperator(Cluster.Dir);
         Requests = new Requests(Evil.Registry);
-        foreach (var node in All)
+        foreach (var node in All.Append(Outsider))
             Assert.Equal(Operator.PublicKey, Assert.Single((await Evil.PinnedPolicy(node)).Approvers).Key);
 
         Evil.Engine.CreateQuorum(Quorum, 2, All);

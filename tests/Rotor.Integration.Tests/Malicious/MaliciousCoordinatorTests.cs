@@ -66,6 +66,41 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Assert.False((await Evil.Backup("cs1", backup)).File.IsEmpty);
     }
 
+    [Fact]
+    public async Task Control_approved_actions_change_what_the_snapshot_compares()
+    {
+        // An approved signature spends its request id: the ledger files of the signers change.
+        var before = await Evil.Snapshot();
+        var m = Message("pay 3");
+        Verifies(f.Ed, m, await Evil.SignTwoRounds(f.Ed, m, Signers, f.Operator.Approve(f.Requests.Sign(f.Ed, m))));
+        var after = await Evil.Snapshot();
+        foreach (var signer in Signers)
+            Assert.Contains(before.Files, kv => kv.Key.Contains($"{signer}-approvals.db") && !kv.Value.AsSpan().SequenceEqual(after.Files.GetValueOrDefault(kv.Key, [])));
+        Assert.ThrowsAny<Exception>(() => after.AssertSameAs(before));
+
+        // An approved key generation, restructure (to cs1, cs2) and two refreshes under one rotation policy, in a
+        // quorum of their own: shards appear, move and leave cs3; the wallet keeps its key and signs at the new epoch.
+        var quorum = "ctl-" + Guid.NewGuid().ToString("N")[..6];
+        Evil.Engine.CreateQuorum(quorum, 2, MaliciousCluster.All);
+        before = await Evil.Snapshot();
+        var w = (await Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "secp256k1")), e => e.CreateWalletsAsync(quorum, "secp256k1", 1)))[0];
+        var created = await Evil.Snapshot();
+        foreach (var node in MaliciousCluster.All) Assert.Contains($"{w.Id}@0:active", created.Shards[node]);
+        Assert.ThrowsAny<Exception>(() => created.AssertSameAs(before));
+
+        var restructure = f.Operator.Approve(f.Requests.Reshare(Actions.Restructure, quorum, Signers, 2));
+        await Evil.Honestly(restructure, e => e.ReshareAsync(quorum, [], "decommission cs3", Signers, 2));
+        var rotation = f.Operator.Approve(f.Requests.RotationPolicy(quorum));
+        for (var i = 0; i < 2; i++) await Evil.Honestly(rotation, e => e.ReshareAsync(quorum, [], "scheduled", [], 0));
+        Assert.Equal(3UL, Evil.Registry.FindWallet(w.Id)!.Epoch);
+        var moved = await Evil.Snapshot();
+        foreach (var node in Signers) Assert.Contains($"{w.Id}@3:active", moved.Shards[node]);
+        Assert.DoesNotContain(w.Id, moved.Shards["cs3"]);
+        var m2 = Message("after the move");
+        Verifies(w.Id, m2, await Evil.SignTwoRounds(w.Id, m2, Signers, f.Operator.Approve(f.Requests.Sign(w.Id, m2))));
+        Assert.Equal(w.PublicKey, Evil.Registry.FindWallet(w.Id)!.PublicKey);
+    }
+
     // ------------------------------------------------------------------ signing
 
     [Fact]
@@ -86,6 +121,17 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(otherWallet, Signers)), Signers, ApprovalFault.Mismatched, "wallets");
 
         Verifies(f.Ed, approved, await Evil.SignTwoRounds(f.Ed, approved, Signers, approval));
+    }
+
+    [Fact]
+    public async Task Signing_under_an_approval_for_another_quorum_is_refused()
+    {
+        // The coordinator's registry is its own: it can claim the wallet is in a quorum the operators treat more
+        // loosely. Each node compares with the quorum it recorded from the approved key generation.
+        var m = Message("pay");
+        var elsewhere = f.Operator.Approve(f.Requests.Sign(f.Ed, m) with { Quorum = "petty-cash" });
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, elsewhere), Signers)), Signers,
+            ApprovalFault.Mismatched, "quorum is petty-cash", $"the request's is {MaliciousCluster.Quorum}");
     }
 
     [Fact]
@@ -180,6 +226,13 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(other), MaliciousCluster.All)), MaliciousCluster.All,
             ApprovalFault.Mismatched, "new threshold");
 
+        // To a node outside the quorum.
+        string[] outsider = [MaliciousCluster.Outsider];
+        string[] involved = [.. Signers, MaliciousCluster.Outsider];
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Reshare(wallets, Signers, outsider, 1, null), involved)), involved, ApprovalFault.Missing);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Reshare(wallets, Signers, outsider, 1, other), involved)), involved,
+            ApprovalFault.Mismatched, "new threshold");
+
         // An approval signed by the coordinator's own key for exactly this move.
         var own = Approver.Stranger().Approve(f.Requests.Reshare(Actions.Restructure, MaliciousCluster.Quorum, toMe, 1));
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Move(own), MaliciousCluster.All)), MaliciousCluster.All, ApprovalFault.Insufficient);
@@ -243,6 +296,19 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
             var reply = await Evil.Start(helper, Evil.Repair(f.Ed, "cs3", Signers, approval: approval));
             await Evil.Signer(helper).AbortAsync(new AbortRequest { SessionId = reply.SessionId });
         }
+    }
+
+    [Fact]
+    public async Task A_repair_that_would_teach_another_node_an_identifier_is_refused()
+    {
+        // Approved: rebuild cs1's share (identifier 1). Attempted: deal identifier 1's share to cs4, helped by cs2, cs3.
+        var approval = f.Operator.Approve(f.Requests.Repair(f.Ed, "cs1"));
+        var one = Evil.Node("cs1").Index;
+        string[] parties = ["cs2", "cs3", MaliciousCluster.Outsider];
+        var toOutsider = Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one, approval: approval);
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(toOutsider, parties)), parties, ApprovalFault.Mismatched, "repair target");
+        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one), parties)),
+            parties, ApprovalFault.Missing);
     }
 
     // ------------------------------------------------------------------ extracting the key
@@ -322,7 +388,17 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Refusal.Check(await Refused(() => Evil.UpdatePolicy("cs1", signApproval)), "cs1", ApprovalFault.Mismatched, "'sign'");
 
         foreach (var node in MaliciousCluster.All) Assert.Equal(pinned, await Evil.PinnedPolicy(node));
+
+        // The control: the operator's approval of the next serial (same approvers) is pinned by every node; used
+        // again it no longer follows the pinned serial.
+        var next = f.Operator.Approve(Requests.PolicyChange(pinned with { Serial = pinned.Serial + 1 }));
+        foreach (var node in MaliciousCluster.All) Assert.Equal(pinned.Serial + 1, await UpdatedSerial(node, next));
+        foreach (var node in MaliciousCluster.All)
+            Refusal.Check(await Refused(() => Evil.UpdatePolicy(node, next)), node, ApprovalFault.InvalidPolicy, "serial");
     }
+
+    private async Task<ulong> UpdatedSerial(string node, Authorization approval) =>
+        Rotor.Protocols.Governance.GovernancePolicy.Decode((await Evil.UpdatePolicy(node, approval)).Policy.Span).Serial;
 
     [Fact]
     public async Task Approvals_of_one_action_are_refused_for_another()
