@@ -160,7 +160,10 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             {
                 var node = RequireNode(spec.Restore.Node);
                 if (spec.Restore.File.IsEmpty) throw new CoordinatorException(StatusCode.InvalidArgument, "the restore names no backup file");
-                return (Base(Actions.Restore) with { Nodes = [node.Name] }, null);
+                return (Base(Actions.Restore) with
+                {
+                    Nodes = [node.Name], BackupFile = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(spec.Restore.File.Span)),
+                }, null);
             }
             case ActionSpec.ActionOneofCase.RotationPolicy:
             {

@@ -116,6 +116,7 @@ public sealed partial class NodeGovernance
     {
         var v = Verify(request.Authorization, Actions.Restore);
         RequireNode(v.Request);
+        ActionRequest.Expect("backup file", v.Request.BackupFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(request.File.Span)));
         Consume(v.Request);
         return v;
     }

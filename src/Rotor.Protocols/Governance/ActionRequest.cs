@@ -51,6 +51,8 @@ public sealed record ActionRequest
     public string? Path { get; init; }
     /// <summary>The X25519 recipient key (hex) a backup is sealed to.</summary>
     public string? BackupRecipient { get; init; }
+    /// <summary>The SHA-256 (hex) of the backup file a restore writes back.</summary>
+    public string? BackupFile { get; init; }
     /// <summary>The nodes a backup export or restore runs on.</summary>
     public IReadOnlyList<string> Nodes { get; init; } = [];
     public ApprovedMember? RepairTarget { get; init; }
@@ -107,6 +109,7 @@ public sealed record ActionRequest
             }
             Canonical.String(w, "path", Path);
             Canonical.String(w, "backupRecipient", BackupRecipient);
+            Canonical.String(w, "backupFile", BackupFile);
             w.WriteStartArray("nodes");
             foreach (var n in Nodes.OrderBy(n => n, StringComparer.Ordinal)) w.WriteStringValue(n);
             w.WriteEndArray();
@@ -152,6 +155,7 @@ public sealed record ActionRequest
                     ? new ApprovedMessage(Canonical.Str(m, "sha256") ?? "", m.GetProperty("length").GetInt64()) : null,
                 Path = Canonical.Str(r, "path"),
                 BackupRecipient = Canonical.Str(r, "backupRecipient"),
+                BackupFile = Canonical.Str(r, "backupFile"),
                 Nodes = r.GetProperty("nodes").EnumerateArray().Select(n => n.GetString() ?? "").ToList(),
                 RepairTarget = r.GetProperty("repairTarget") is { ValueKind: JsonValueKind.Object } t ? ReadMember(t) : null,
                 Policy = r.GetProperty("policy") is { ValueKind: JsonValueKind.Object } p ? GovernancePolicy.Read(p) : null,
@@ -244,6 +248,7 @@ public sealed record ActionRequest
         if (Message is not null) yield return ("message", $"sha256 {Message.Sha256} ({Message.Length} bytes)");
         if (Path is not null) yield return ("path", Path);
         if (BackupRecipient is not null) yield return ("backup recipient", BackupRecipient);
+        if (BackupFile is not null) yield return ("backup file", $"sha256 {BackupFile}");
         foreach (var n in Nodes) yield return ("node", n);
         if (RepairTarget is { } t) yield return ("repair target", $"{t.Name} (#{t.Index}, identity {t.Identity})");
         if (Policy is { } p)

@@ -45,13 +45,13 @@ public static class ApprovalVerifier
         var signed = SignedBytes(authorization.Description);
         var approvers = new List<string>();
         string? apiClient = null;
-        var unknown = 0;
+        var unknown = new List<string>();
         foreach (var a in authorization.Approvals)
         {
             var key = a.KeyHex;
             var approver = policy.Approvers.FirstOrDefault(x => x.Key == key);
             var client = request.Action == Actions.Sign ? policy.ApiClients.FirstOrDefault(x => x.Key == key) : null;
-            if (approver is null && client is null) { unknown++; continue; }
+            if (approver is null && client is null) { unknown.Add(key); continue; }
             if (!Ed25519Verifier.Verify(a.Key, signed, a.Signature))
                 throw new ApprovalException(ApprovalFault.BadSignature,
                     $"the signature of {(approver is not null ? $"approver '{approver.Name}'" : $"api client '{client!.Name}'")} does not verify over request {request.RequestId} (tampered or signed over another description)");
@@ -64,7 +64,7 @@ public static class ApprovalVerifier
             throw new ApprovalException(ApprovalFault.Insufficient,
                 $"{request.Action} needs {needed} approval{(needed == 1 ? "" : "s")}, request {request.RequestId} has {approvers.Count}" +
                 (approvers.Count > 0 ? $" ({string.Join(", ", approvers)})" : "") +
-                (unknown > 0 ? $"; {unknown} signature{(unknown == 1 ? " is" : "s are")} by keys this policy does not pin" : ""));
+                (unknown.Count > 0 ? $"; ignored signature{(unknown.Count == 1 ? "" : "s")} by key{(unknown.Count == 1 ? "" : "s")} this policy does not pin: {string.Join(", ", unknown.Select(k => k[..16] + "…"))}" : ""));
         return new VerifiedAction(request, approvers, apiClient);
     }
 }

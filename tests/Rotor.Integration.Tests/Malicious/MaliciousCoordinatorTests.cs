@@ -354,12 +354,16 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
     }
 
     [Fact]
-    public async Task A_restore_is_refused_without_an_approval_naming_the_node()
+    public async Task A_restore_is_refused_without_an_approval_naming_the_node_and_the_file()
     {
         var request = new NodeRestoreRequest { File = ByteString.CopyFrom(new byte[64]), MemberIndex = Evil.Node("cs2").Index };
         Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Missing);
         request.Authorization = f.Operator.Approve(Requests.New(Actions.Restore) with { Nodes = ["cs1"] });
         Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Mismatched, "not 'cs2'");
+        // An approval to restore one backup file does not restore another (an older one, say).
+        var approvedFile = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[65]));
+        request.Authorization = f.Operator.Approve(Requests.New(Actions.Restore) with { Nodes = ["cs2"], BackupFile = approvedFile });
+        Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Mismatched, "backup file");
     }
 
     // ------------------------------------------------------------------ changing the rules
