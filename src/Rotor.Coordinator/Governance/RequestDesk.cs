@@ -228,6 +228,21 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
     /// </summary>
     public async Task<Pinned> PinnedPolicyAsync()
     {
+        if (pinnedCache is { } cached && DateTime.UtcNow - cached.At < PinnedFresh) return cached.Pinned;
+        var pinned = await AskPinnedPolicyAsync();
+        pinnedCache = new PinnedAt(pinned, DateTime.UtcNow);
+        return pinned;
+    }
+
+    /// <summary>How long the policy the nodes reported is used before they are asked again (it changes only by an approved policy change, which clears it).</summary>
+    private static readonly TimeSpan PinnedFresh = TimeSpan.FromSeconds(2);
+
+    private sealed record PinnedAt(Pinned Pinned, DateTime At);
+
+    private volatile PinnedAt? pinnedCache;
+
+    private async Task<Pinned> AskPinnedPolicyAsync()
+    {
         var policies = (await NodePoliciesAsync()).Where(x => x.Policy is not null).Select(x => x.Policy!).ToList();
         if (policies.Count == 0) return new Pinned(null, "the nodes report no pinned policy: one approval is asked for, the nodes decide");
         var top = policies.MaxBy(p => p.Serial)!;
@@ -457,11 +472,26 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
                     else outcome.Failed.Add(problem);
                     if (problem is null && outcome.Policy.IsEmpty) outcome.Policy = policy;
                 }
+                pinnedCache = null;
                 desk.Record(RequestAuditKinds.PolicyUpdated, null, null, new { updated = outcome.Updated, failed = outcome.Failed });
                 return (new ActionResult { Governance = outcome }, null);
             }
             default:
                 throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown action {spec.ActionCase}");
+        }
+    }
+
+    /// <summary>Requests left running by a coordinator restart failed with it (their action's own records say how far it got).</summary>
+    public void FailInterrupted()
+    {
+        foreach (var r in store.List(RequestStatus.Running))
+        {
+            var record = r.Record.Clone();
+            record.Status = RequestStatus.Failed;
+            record.Error = "interrupted: the coordinator stopped while it ran (see the reshare operations and events for how far it got)";
+            record.Finished = Now;
+            store.Put(r with { Record = record });
+            desk.Record(RequestAuditKinds.Failed, r.Quorum, record.Id, new { action = record.Action, error = record.Error }, OperatorContext.Coordinator);
         }
     }
 
