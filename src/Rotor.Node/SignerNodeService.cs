@@ -19,6 +19,8 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
 {
     public override Task<NodeInfo> GetInfo(GetInfoRequest request, ServerCallContext context) => Task.FromResult(Info());
 
+    private static readonly ByteString BootId = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     private NodeInfo Info() => new()
     {
         Name = node.Name, Certificate = ByteString.CopyFrom(certificate), Policy = ByteString.CopyFrom(node.Governance.Policy.Encode()),
@@ -34,7 +36,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(node.WithVault(v =>
     {
         var health = v.Health();
-        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok" };
+        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok", BootId = BootId };
         foreach (var s in v.List())
             status.Shards.Add(new Rotor.Rpc.Node.ShardInfo
             {

@@ -120,6 +120,19 @@ public sealed partial class NodeGovernance
         return v;
     }
 
+    /// <summary>
+    /// A member that joined a reshare late (the mailbox) records the wallets' quorum from the reshare's approval. The
+    /// approval's signatures are checked under the pinned policy; its expiry and single use are not, since the
+    /// reshare was certified by the confirmations of every other new member, each of which checked them in time.
+    /// </summary>
+    public void RecordQuorumOfCertifiedReshare(StartRequest start)
+    {
+        if (start.Authorization is not { } a || a.Description.IsEmpty) return;
+        var described = ActionRequest.Decode(a.Description.Span);
+        var v = ApprovalVerifier.Verify(Policy, ToCore(a), described.Expires.AddSeconds(-1), Actions.Refresh, Actions.Restructure, Actions.RotationPolicy);
+        RecordQuorum(start.Reshare.Wallets.Where(w => QuorumOf(w.KeyId) is null).Select(w => w.KeyId), v.Request.Quorum!);
+    }
+
     private void RequireNode(ActionRequest r)
     {
         if (!r.Nodes.Contains(node.Name))
