@@ -16,9 +16,17 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Environment entries for the coordinator process (test hooks), as NAME=VALUE.</summary>
     protected virtual IEnumerable<string> CoordinatorEnvironment => [];
 
+    /// <summary>Extra arguments of <c>cluster up</c> (e.g. --approvers), after <see cref="PrepareAsync"/> ran.</summary>
+    protected virtual IEnumerable<string> UpArguments => [];
+
+    /// <summary>Runs before the cluster starts (e.g. to make operator keys).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
     public async ValueTask InitializeAsync()
     {
-        await RotorProcess.Ok(["cluster", "up", "--dir", Dir, "--nodes", Nodes.ToString(), .. CoordinatorEnvironment.SelectMany(e => new[] { "--test-coordinator-env", e })]);
+        Directory.CreateDirectory(Dir);
+        await PrepareAsync();
+        await RotorProcess.Ok(["cluster", "up", "--dir", Dir, "--nodes", Nodes.ToString(), .. CoordinatorEnvironment.SelectMany(e => new[] { "--test-coordinator-env", e }), .. UpArguments]);
         Api = new ClusterApi(Dir);
     }
 

@@ -226,8 +226,18 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
             Sql(ops, "UPDATE mailbox SET payload = $p WHERE operation = $o", ("$p", payload), ("$o", r["id"]!.GetValue<string>()));
         }
         finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        // cs3 refuses the altered mail and keeps nothing; the nodes repair only with approval, so the coordinator
+        // asks the operators for it: one repair request per wallet, filed once, awaiting approval.
+        var pending = await WaitForRepairRequest("cs3", q.Wallets[0].WalletId);
+        Assert.Equal("cs3", pending["description"]!["repairTarget"]!["name"]!.GetValue<string>());
+        Assert.Equal(1ul, pending["description"]!["wallets"]![0]!["epoch"]!.GetValue<ulong>());
+        var approved = await cluster.Ok("approve", pending["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey);
+        Assert.Equal("done", approved["status"]!.GetValue<string>());
         await Checks.SettledAsync(cluster.Api, q.Name);
         Assert.All((await q.CheckUsable(cluster.Api, "cs3,cs2")).Values, e => Assert.Equal(1ul, e));
+        Assert.Single((await cluster.Ok("requests", "list"))["requests"]!.AsArray(),
+            r => r!["action"]!.GetValue<string>() == "repair" && r["description"]!["repairTarget"]!["name"]!.GetValue<string>() == "cs3"
+                 && r["description"]!["wallets"]![0]!["keyId"]!.GetValue<string>() == q.Wallets[0].WalletId);
         var log = await Log(q.Name);
         var delivery = log.Single(e => e["kind"]!.GetValue<string>() == "mailbox.delivered");
         Assert.False(delivery["details"]!["activated"]!.GetValue<bool>());
@@ -272,6 +282,22 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
 
     private async Task<List<JsonObject>> Log(string quorum) =>
         (await cluster.Ok("log", "--quorum", quorum))["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
+
+    /// <summary>Waits for the repair request the coordinator files for a node's wallet (awaiting approval).</summary>
+    private async Task<JsonObject> WaitForRepairRequest(string node, string wallet)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            var found = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
+                .FirstOrDefault(r => r["action"]!.GetValue<string>() == "repair" && r["description"]!["repairTarget"]!["name"]!.GetValue<string>() == node
+                                     && r["description"]!["wallets"]![0]!["keyId"]!.GetValue<string>() == wallet);
+            if (found is not null) return found;
+            await Task.Delay(500);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Fail($"no repair request for {node}'s {wallet} was filed");
+        return null!;
+    }
 
     private async Task<JsonObject> WaitForStatus(string id, string status)
     {

@@ -80,7 +80,7 @@ public sealed class SecurityTests(RelayLoggedCluster cluster) : IClassFixture<Re
         }
         SqliteConnection.ClearAllPools();
         Assert.Equal(4 * 3, secrets.Count);
-        var files = new[] { Path.Combine(cluster.Dir, "coordinator", "coordinator.db"), cluster.RelayLog }
+        var files = new[] { Path.Combine(cluster.Dir, "coordinator", "coordinator.db"), Path.Combine(cluster.Dir, "coordinator", "requests.db"), cluster.RelayLog }
             .Concat(Directory.GetFiles(Path.Combine(cluster.Dir, "logs"))).ToList();
         foreach (var file in files)
         {

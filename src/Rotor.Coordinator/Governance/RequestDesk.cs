@@ -33,7 +33,7 @@ public static class RequestAuditKinds
 /// existing code paths under <see cref="ActionContext.Use"/>, so every node receives the approvals and verifies them
 /// itself. The coordinator's count is for liveness only: it cannot make or alter an approval, and the nodes decide.
 /// </summary>
-public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore store, NodeClients clients, Func<DateTimeOffset> clock)
+public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore store, NodeClients clients, Func<DateTimeOffset> clock) : IRepairRequests
 {
     /// <summary>How long a request may wait for approvals and be used, unless its submitter says otherwise.</summary>
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
@@ -55,7 +55,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
     // ------------------------------------------------------------------ submit
 
     /// <summary>Builds the request's canonical description from the registry and stores it awaiting approval.</summary>
-    public async Task<RequestRecord> SubmitAsync(ActionSpec spec)
+    public async Task<RequestRecord> SubmitAsync(ActionSpec spec, string? requestedBy = null)
     {
         if (spec.ActionCase == ActionSpec.ActionOneofCase.None) throw new CoordinatorException(StatusCode.InvalidArgument, "the request names no action");
         var lifetime = spec.LifetimeSeconds == 0
@@ -67,7 +67,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
         var record = new RequestRecord
         {
             Id = request.RequestId, Action = request.Action, Status = RequestStatus.Awaiting, Description = ByteString.CopyFrom(request.Encode()),
-            ApprovalsNeeded = (uint)Needed(pinned.Policy, request), Expires = Iso(request.Expires), RequestedBy = OperatorContext.Actor, Created = Now,
+            ApprovalsNeeded = (uint)Needed(pinned.Policy, request), Expires = Iso(request.Expires), RequestedBy = requestedBy ?? OperatorContext.Actor, Created = Now,
             Spec = spec, Digest = request.Digest(), Policy = pinned.Text,
         };
         store.Put(new StoredRequest(record, new Authorization { Description = record.Description }, quorum, null));
@@ -75,7 +75,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
         {
             action = record.Action, digest = record.Digest, expires = record.Expires, approvals_needed = record.ApprovalsNeeded,
             description = System.Text.Encoding.UTF8.GetString(record.Description.Span),
-        });
+        }, requestedBy is null ? null : OperatorContext.Coordinator);
         return record;
     }
 
@@ -230,6 +230,21 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
     /// unless a change is half-applied). Null when none reports one. Only used to count approvals for liveness.
     /// </summary>
     public async Task<Pinned> PinnedPolicyAsync()
+    {
+        if (pinnedCache is { } cached && DateTime.UtcNow - cached.At < PinnedFresh) return cached.Pinned;
+        var pinned = await AskPinnedPolicyAsync();
+        pinnedCache = new PinnedAt(pinned, DateTime.UtcNow);
+        return pinned;
+    }
+
+    /// <summary>How long the policy the nodes reported is used before they are asked again (it changes only by an approved policy change, which clears it).</summary>
+    private static readonly TimeSpan PinnedFresh = TimeSpan.FromSeconds(2);
+
+    private sealed record PinnedAt(Pinned Pinned, DateTime At);
+
+    private volatile PinnedAt? pinnedCache;
+
+    private async Task<Pinned> AskPinnedPolicyAsync()
     {
         var policies = (await NodePoliciesAsync()).Where(x => x.Policy is not null).Select(x => x.Policy!).ToList();
         if (policies.Count == 0) return new Pinned(null, "the nodes report no pinned policy: one approval is asked for, the nodes decide");
@@ -460,11 +475,61 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
                     else outcome.Failed.Add(problem);
                     if (problem is null && outcome.Policy.IsEmpty) outcome.Policy = policy;
                 }
+                pinnedCache = null;
                 desk.Record(RequestAuditKinds.PolicyUpdated, null, null, new { updated = outcome.Updated, failed = outcome.Failed });
                 return (new ActionResult { Governance = outcome }, null);
             }
             default:
                 throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown action {spec.ActionCase}");
+        }
+    }
+
+    /// <summary>Requests left running by a coordinator restart failed with it (their action's own records say how far it got).</summary>
+    public void FailInterrupted()
+    {
+        foreach (var r in store.List(RequestStatus.Running))
+        {
+            var record = r.Record.Clone();
+            record.Status = RequestStatus.Failed;
+            record.Error = "interrupted: the coordinator stopped while it ran (see the reshare operations and events for how far it got)";
+            record.Finished = Now;
+            store.Put(r with { Record = record });
+            desk.Record(RequestAuditKinds.Failed, r.Quorum, record.Id, new { action = record.Action, error = record.Error }, OperatorContext.Coordinator);
+        }
+    }
+
+    // ------------------------------------------------------------------ repairs the mailbox needs
+
+    private static string MailMarker(MailboxEntry mail) => $"coordinator (mailbox {mail.Id}: {mail.Node} failed to catch up)";
+
+    /// <summary>The newest repair request filed for each wallet of a mail.</summary>
+    private Dictionary<string, RequestRecord> Filed(MailboxEntry mail)
+    {
+        var marker = MailMarker(mail);
+        return store.List().Where(r => r.Record.Action == Actions.Repair && r.Record.RequestedBy == marker)
+            .Select(r => Expire(r).Record).GroupBy(r => r.Spec.Repair.Wallet).ToDictionary(g => g.Key, g => g.MaxBy(r => r.Created)!);
+    }
+
+    public RepairState? State(MailboxEntry mail)
+    {
+        var filed = Filed(mail);
+        if (filed.Count == 0) return null;
+        if (mail.Wallets.All(w => filed.TryGetValue(w, out var r) && r.Status == RequestStatus.Done)) return RepairState.Done;
+        if (mail.Wallets.Any(w => filed.TryGetValue(w, out var r) && r.Status is RequestStatus.Awaiting or RequestStatus.Running)) return RepairState.Waiting;
+        return RepairState.Closed;
+    }
+
+    public async Task FileAsync(MailboxEntry mail)
+    {
+        var filed = Filed(mail);
+        foreach (var wallet in mail.Wallets)
+        {
+            if (filed.TryGetValue(wallet, out var r) && r.Status is RequestStatus.Done or RequestStatus.Awaiting or RequestStatus.Running) continue;
+            try { await SubmitAsync(new ActionSpec { Repair = new RepairRequest { Node = mail.Node, Wallet = wallet } }, MailMarker(mail)); }
+            catch (CoordinatorException e)
+            {
+                desk.Record(RequestAuditKinds.Failed, Registry.FindWallet(wallet)?.Quorum, mail.Node, new { action = Actions.Repair, wallet, error = e.Message }, OperatorContext.Coordinator);
+            }
         }
     }
 

@@ -66,6 +66,8 @@ public static class RequestsHosting
         var store = new RequestStore(Path.Combine(dir, RequestStore.FileName));
         var desk = new RequestDesk(engine, operations, store, clients, () => DateTimeOffset.UtcNow);
         operations.Approval = desk.AuthorizationFor;
+        operations.RepairRequests = desk;
+        desk.FailInterrupted();
         builder.Services.AddSingleton(desk);
         return desk;
     }

@@ -6,8 +6,24 @@ using Rotor.Rpc.NodeOps;
 
 namespace Rotor.Coordinator.Operations;
 
+/// <summary>Where the repairs a failed mailbox delivery needs stand: every one done, some waiting for approval, or some failed or expired.</summary>
+public enum RepairState { Done, Waiting, Closed }
+
+/// <summary>Files the repair requests a member whose mail failed its checks needs (the request desk), and says where they stand.</summary>
+public interface IRepairRequests
+{
+    /// <summary>Null when none was filed for this mail.</summary>
+    RepairState? State(MailboxEntry mail);
+
+    /// <summary>Files a repair request (awaiting approval) for each wallet of the mail that has none open or done.</summary>
+    Task FileAsync(MailboxEntry mail);
+}
+
 public sealed partial class OperationsDesk
 {
+    /// <summary>Set by the request desk: a member whose mail failed its checks is repaired by approved requests, not directly.</summary>
+    public IRepairRequests? RepairRequests { get; set; }
+
     /// <summary>What the engine needs for an operation's run: who may be offline, when the window closes, and where held envelopes go.</summary>
     private ReshareOptions OptionsFor(ReshareOperation op) => new(op.AllowOffline, op.Window?.End, (eventId, node, envelopes) =>
     {
@@ -60,6 +76,13 @@ public sealed partial class OperationsDesk
     {
         {
             if (Registry.FindNode(mail.Node) is not { } node || !(await engine.PollAsync(node)).Online) return;
+            // Mail that failed its checks waits for the repair the operators are asked to approve.
+            if (RepairRequests?.State(mail) is { } filed)
+            {
+                if (filed == RepairState.Done) store.SetMailStatus(mail.Id, StoreStatus.Repaired);
+                else if (filed == RepairState.Closed) await RepairRequests.FileAsync(mail);
+                return;
+            }
             var request = new CatchUpRequest { Certificate = CommitRequest.Parser.ParseFrom(ev.Certificate) };
             request.Envelopes.AddRange(HeldEnvelopes.Parser.ParseFrom(mail.Payload).Envelopes);
             CatchUpReply reply;
@@ -74,6 +97,12 @@ public sealed partial class OperationsDesk
             }
             Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, activated = false, problem = reply.Problem, then = "repair" },
                 OperatorContext.Coordinator);
+            if (RepairRequests is not null)
+            {
+                // The nodes repair only with the operators' approval: ask for it, and wait.
+                await RepairRequests.FileAsync(mail);
+                return;
+            }
             var repaired = true;
             foreach (var wallet in mail.Wallets)
             {
