@@ -77,6 +77,12 @@ public sealed class BindingTests : IDisposable
         var next = JsonSerializer.Deserialize<ReshareOutput>(outputs["cs4"], Json)!.Keys[0];
         Assert.Equal(Convert.ToHexStringLower(cluster["cs4"].State.Identity.Public.SigningKey), next.MemberKeys[4]);
         Assert.False(next.MemberKeys.ContainsKey(3));
+        // Committed: the new members activate epoch 1 and erase epoch 0; cs3, an old member that leaves, erases its shard.
+        var commit = Certificate("ev-r", start, outputs);
+        foreach (var n in Nodes("cs1", "cs2", "cs3", "cs4")) await n.Service.Commit(commit, new TestCallContext());
+        Assert.Equal("w1@1:Active:", cluster["cs4"].Shards());
+        Assert.Equal("w1@1:Active:", cluster["cs1"].Shards());
+        Assert.Equal("", cluster["cs3"].Shards());
     }
 
     [Fact]
@@ -203,5 +209,52 @@ public sealed class BindingTests : IDisposable
             Assert.Single((await n.Service.Discard(proof, new TestCallContext())).Discarded);
         Assert.DoesNotContain("Pending", string.Concat(Vaults().Values));
         Assert.Contains("w1@0:Active", cluster["cs1"].Shards());
+    }
+}
+
+/// <summary>An old member checks that a certified event keeps the group key before it erases anything.</summary>
+public sealed class GroupKeyCheckTests : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly NodeCluster cluster = new(4);
+
+    public void Dispose() => cluster.Dispose();
+
+    [Fact]
+    public async Task A_certificate_for_another_group_key_erases_nothing_on_the_old_members()
+    {
+        var members = new[] { cluster["cs1"], cluster["cs2"], cluster["cs3"] };
+        var summary = await cluster.KeygenAsync(members, 2);
+        var before = string.Join("|", cluster.Nodes.Values.Select(n => n.Shards()));
+        // A restructure to cs4 alone, certified by cs4 (malicious, with the coordinator) with a confirmation that claims
+        // another group key: its signature and dealer list are all a certificate checks.
+        var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = "ev-y", NewThreshold = 1 } };
+        start.Reshare.Wallets.Add(NodeCluster.Wire(summary));
+        start.Reshare.Dealers.AddRange(members.Take(2).Select(m => NodeCluster.PartyOf(m)));
+        start.Reshare.NewMembers.Add(NodeCluster.PartyOf(cluster["cs4"]));
+        var scheme = Scheme.Ed25519;
+        var g = scheme.Group();
+        var ev = Rotor.Rpc.Sessions.ReshareSetup.Events(start.Reshare, start.Nonce.Span)[scheme];
+        var bytes = new List<byte> { 0x13 };
+        bytes.AddRange(ev.Digest);
+        bytes.AddRange(Identifier.FromUInt64(g, 4).ToBytes());
+        bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // group keys: not the old Y
+        bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // aggregate commitments
+        bytes.AddRange(new byte[] { 0, 2 });
+        foreach (var d in new ulong[] { 1, 2 })
+        {
+            bytes.AddRange(Identifier.FromUInt64(g, d).ToBytes());
+            bytes.AddRange(RandomNumberGenerator.GetBytes(64));
+        }
+        var confirmation = Rotor.Protocols.Resharing.ReshareConfirmation.Decode(scheme, bytes.ToArray());
+        var signed = confirmation.Sign(cluster["cs4"].State.Identity);
+        var commit = new CommitRequest { EventId = "ev-y", Start = start };
+        commit.Certificate.Add(new Confirmation { Node = "cs4", Scheme = "ed25519", Signed = ByteString.CopyFrom(signed.ToBytes()) });
+        foreach (var n in members)
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(async () => await n.Service.Commit(commit, new TestCallContext()));
+            Assert.Contains("does not keep the group keys", e.Status.Detail);
+        }
+        Assert.Equal(before, string.Join("|", cluster.Nodes.Values.Select(n => n.Shards())));
     }
 }
