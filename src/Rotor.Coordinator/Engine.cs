@@ -218,6 +218,9 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             var s = packages[id];
             if (s.Epoch != 0 || s.Threshold != quorum.Threshold || s.Scheme != scheme.Name())
                 throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
+            foreach (var m in members)
+                if (!s.MemberKeys.TryGetValue(m.Index, out var k) || !string.Equals(k, m.SigningKey, StringComparison.OrdinalIgnoreCase))
+                    throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back without '{m.Name}''s identity key for identifier {m.Index}");
             var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
             var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null, s.MemberKeys);
             PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key

@@ -47,6 +47,11 @@ public sealed class IdentityKeys : IEquatable<IdentityKeys>
         return new IdentityKeys(bytes[..KeyLength], bytes[KeyLength..]);
     }
 
+    /// <summary>Verifies an Ed25519 signature under a raw 32-byte identity signing key (false for a key that does not import).</summary>
+    public static bool VerifyWith(ReadOnlySpan<byte> signingKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
+        PublicKey.TryImport(SignatureAlgorithm.Ed25519, signingKey, KeyBlobFormat.RawPublicKey, out var key) && key is not null &&
+        SignatureAlgorithm.Ed25519.Verify(key, data, signature);
+
     /// <summary>Verifies an Ed25519 signature by this identity.</summary>
     public bool Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
         SignatureAlgorithm.Ed25519.Verify(SignatureKey, data, signature);

@@ -78,7 +78,7 @@ public sealed class RepairSession : INodeSession, IHasParties
     public StepResult Start()
     {
         if (IsTarget) return StepResult.Send([]);
-        own = RepairHelper.Start(plan, ownShare!);
+        own = RepairHelper.Start(plan, ownShare!, node.Identity);
         var commitments = own.Commitments.ToBytes();
         var messages = helpers.Where(h => h != node.Name)
             .Select(h => new PeerMessage(h, Round1Label, BatchPayload.Encode([(CommitmentsItem, commitments), (DeltaItem, own.For(Member(h)).ToBytes())])))

@@ -39,7 +39,8 @@ public static class RepairHelper
     /// Round 1. Refuses a share of another key, scheme or epoch (<see cref="Fault.StaleShare"/> naming the
     /// member) and a member that is not a helper (<see cref="Fault.InvalidUsage"/>).
     /// </summary>
-    public static RepairRound1 Start(RepairPlan plan, KeyShare share)
+    /// <param name="identity">The helper's node identity: signs its broadcast (required when the package records member identities).</param>
+    public static RepairRound1 Start(RepairPlan plan, KeyShare share, Rotor.Crypto.Envelopes.NodeIdentity? identity = null)
     {
         var me = share.Identifier;
         if (share.KeyId != plan.KeyId || share.Scheme != plan.Scheme || share.Epoch != plan.Current.Epoch)
@@ -50,8 +51,9 @@ public static class RepairHelper
             throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s share is of another public package than the plan's for key {plan.KeyId} epoch {plan.Current.Epoch}");
         var deltas = RepairSteps.Deltas(plan.Weight(me), share.SigningShare, plan.Helpers.Count);
         var masks = deltas.Select(d => plan.Group.MulBase(d)).ToArray();
+        var commitments = new RepairCommitments(plan.Digest, me, masks);
         return new RepairRound1(
-            new RepairCommitments(plan.Digest, me, masks),
+            identity is null ? commitments : commitments.Sign(identity),
             plan.Helpers.Select((h, j) => new RepairDelta(plan.Digest, me, h, deltas[j])).ToArray());
     }
 
@@ -67,12 +69,13 @@ public static class RepairHelper
         if (!plan.TryIndexOf(me, out int mine)) throw new ProtocolException(Fault.InvalidUsage, $"{me} is not a helper of {plan}");
         var cs = RepairSteps.Collect(plan, commitments);
         var ds = CollectDeltas(plan, me, deltas);
+        RepairSteps.CheckSignatures(plan, cs);
         var batch = new FeldmanBatch<(Identifier, Fault)>(plan.Group);
         RepairSteps.QueueSumChecks(batch, plan, cs);
         for (int i = 0; i < ds.Length; i++)
             batch.AddShare((plan.Helpers[i], Fault.InvalidShare), new FeldmanCommitment([cs[i].Masks[mine]]), me.Scalar, ds[i]);
         RepairSteps.Blame(batch, "delta does not match its commitment");
-        return new RepairSigma(plan.Digest, me, RepairSteps.Sigma(plan.Group, ds), RepairSteps.Digests(plan, cs));
+        return new RepairSigma(plan.Digest, me, RepairSteps.Sigma(plan.Group, ds), RepairSteps.Digests(plan, cs), cs.Select(c => c.Signature).ToArray());
     }
 
     private static Scalar[] CollectDeltas(RepairPlan plan, Identifier me, IReadOnlyList<RepairDelta> deltas)

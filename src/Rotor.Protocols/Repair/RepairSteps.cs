@@ -90,7 +90,20 @@ internal static class RepairSteps
 
     /// <summary>Per helper (ascending), SHA-512 of its commitments message.</summary>
     public static DealerDigest[] Digests(RepairPlan plan, RepairCommitments[] commitments) =>
-        commitments.Select((c, i) => new DealerDigest(plan.Helpers[i], SHA512.HashData(c.ToBytes()))).ToArray();
+        commitments.Select((c, i) => new DealerDigest(plan.Helpers[i], c.Digest)).ToArray();
+
+    /// <summary>
+    /// With a package that records member identities: every broadcast must be signed by its helper's recorded identity
+    /// key, else <see cref="Fault.InvalidProof"/> naming those helpers (the message reached us in the helper's own
+    /// authenticated envelope, so the blame is its own).
+    /// </summary>
+    public static void CheckSignatures(RepairPlan plan, RepairCommitments[] commitments)
+    {
+        if (!plan.Current.IsBound) return;
+        var bad = commitments.Where(c => !c.SignedBy(plan.Current.MemberKey(c.Helper)!)).Select(c => c.Helper).ToArray();
+        if (bad.Length > 0)
+            throw new ProtocolException(Fault.InvalidProof, $"helper(s) {string.Join(", ", bad)}: broadcast not signed by the recorded identity key", bad);
+    }
 
     private static Scalar Sum(Group g, IEnumerable<Scalar> values)
     {

@@ -23,6 +23,7 @@ public static class RepairTarget
     public static KeyShare Complete(RepairPlan plan, IReadOnlyList<RepairCommitments> commitments, IReadOnlyList<RepairSigma> sigmas)
     {
         var cs = RepairSteps.Collect(plan, commitments);
+        RepairSteps.CheckSignatures(plan, cs);
         var sums = new FeldmanBatch<(Identifier, Fault)>(plan.Group);
         RepairSteps.QueueSumChecks(sums, plan, cs);
         RepairSteps.Blame(sums, "commitments do not add up");
@@ -45,7 +46,7 @@ public static class RepairTarget
         {
             int i = RepairSteps.Slot(plan, s.PlanDigest, s.Helper, "σ");
             if (slots[i] is not null) throw new ProtocolException(Fault.DuplicateMessage, $"helper {s.Helper} sent two σ", s.Helper);
-            if (!ReferenceEquals(s.Value.Group, plan.Group) || !s.Seen.Select(d => d.Dealer).SequenceEqual(plan.Helpers))
+            if (!ReferenceEquals(s.Value.Group, plan.Group) || !s.Seen.Select(d => d.Dealer).SequenceEqual(plan.Helpers) || s.SeenSignatures.Count != s.Seen.Count)
                 throw new ProtocolException(Fault.MalformedMessage, $"helper {s.Helper}'s σ message does not list one digest per helper", s.Helper);
             slots[i] = s;
         }
@@ -53,12 +54,34 @@ public static class RepairTarget
         return slots!;
     }
 
-    /// <summary>A helper whose broadcast reached another helper differently from how it reached the target equivocated.</summary>
+    /// <summary>
+    /// Every helper must report the broadcasts the target received. When helper j reports another digest for helper i's
+    /// broadcast: with a package that records identities, j's report carries i's signature over what j claims to have
+    /// seen; if it verifies, i signed two different broadcasts and i equivocated (<see cref="Fault.Equivocation"/>
+    /// naming i); if not, j lies about i's broadcast (<see cref="Fault.TranscriptMismatch"/> naming j). Without recorded
+    /// identities the target cannot tell which of the two is at fault and names neither (no one can be framed).
+    /// </summary>
     private static void CheckSameBroadcasts(RepairPlan plan, RepairCommitments[] cs, RepairSigma[] ss)
     {
         var mine = RepairSteps.Digests(plan, cs);
-        var culprits = plan.Helpers.Where((h, i) => ss.Any(s => !CryptographicOperations.FixedTimeEquals(s.Seen[i].Digest, mine[i].Digest))).ToArray();
-        if (culprits.Length > 0)
-            throw new ProtocolException(Fault.Equivocation, $"helper(s) {string.Join(", ", culprits)} sent different commitments to different parties", culprits);
+        var equivocators = new SortedSet<Identifier>();
+        var liars = new SortedSet<Identifier>();
+        var unresolved = new List<string>();
+        for (int i = 0; i < plan.Helpers.Count; i++)
+            foreach (var s in ss)
+            {
+                if (CryptographicOperations.FixedTimeEquals(s.Seen[i].Digest, mine[i].Digest)) continue;
+                var broadcaster = plan.Helpers[i];
+                if (!plan.Current.IsBound) unresolved.Add($"{s.Helper} reports another broadcast from {broadcaster}");
+                else if (Rotor.Crypto.Envelopes.IdentityKeys.VerifyWith(plan.Current.MemberKey(broadcaster)!, RepairCommitments.SigningBytes(s.Seen[i].Digest), s.SeenSignatures[i]))
+                    equivocators.Add(broadcaster);
+                else liars.Add(s.Helper);
+            }
+        if (liars.Count > 0)
+            throw new ProtocolException(Fault.TranscriptMismatch, $"helper(s) {string.Join(", ", liars)} report broadcasts that their broadcasters did not sign", liars.ToArray());
+        if (equivocators.Count > 0)
+            throw new ProtocolException(Fault.Equivocation, $"helper(s) {string.Join(", ", equivocators)} signed different commitments for different parties", equivocators.ToArray());
+        if (unresolved.Count > 0)
+            throw new ProtocolException(Fault.Equivocation, $"helpers saw different broadcasts ({string.Join("; ", unresolved)}); without recorded member identities no one can be named");
     }
 }

@@ -41,7 +41,7 @@ public static class Reshare
         var identities = newMembers.Distinct().ToDictionary(m => m, _ => NodeIdentity.Create());
         try
         {
-            return RunInProcessBatch(wallets, newMembers, newThreshold, identities);
+            return Run(wallets, newMembers, newThreshold, identities, bindIdentities: false);
         }
         finally
         {
@@ -52,13 +52,21 @@ public static class Reshare
     /// <summary>
     /// <see cref="RunInProcessBatch(IReadOnlyList{IReadOnlyList{KeyShare}}, IReadOnlyList{Identifier}, int)"/> with
     /// the new members' long-term node identities (as nodes hold them before any reshare): each member signs its
-    /// confirmation with its own, and the certificate is checked against their public keys.
+    /// confirmation with its own, and the certificate is checked against their public keys. Their identity keys are
+    /// bound into the sessions and recorded in the new packages.
     /// </summary>
     public static KeyShare[][] RunInProcessBatch(IReadOnlyList<IReadOnlyList<KeyShare>> wallets, IReadOnlyList<Identifier> newMembers, int newThreshold,
-        IReadOnlyDictionary<Identifier, NodeIdentity> identities)
+        IReadOnlyDictionary<Identifier, NodeIdentity> identities) => Run(wallets, newMembers, newThreshold, identities, bindIdentities: true);
+
+    /// <summary>The run; throwaway identities (made for one run) are not recorded in the packages.</summary>
+    private static KeyShare[][] Run(IReadOnlyList<IReadOnlyList<KeyShare>> wallets, IReadOnlyList<Identifier> newMembers, int newThreshold,
+        IReadOnlyDictionary<Identifier, NodeIdentity> identities, bool bindIdentities)
     {
         if (wallets.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no keys to reshare");
-        var plans = wallets.Select(w => Plan(w, newMembers, newThreshold)).ToArray();
+        foreach (var m in newMembers)
+            if (!identities.ContainsKey(m)) throw new ProtocolException(Fault.InvalidUsage, $"no node identity for new member {m}");
+        var memberKeys = bindIdentities ? newMembers.Distinct().ToDictionary(m => m, m => identities[m].Public.SigningKey.ToArray()) : [];
+        var plans = wallets.Select(w => Plan(w, newMembers, newThreshold, memberKeys)).ToArray();
         // Parties are independent: dealers (per key) and new members run in parallel, as their nodes would,
         // unless the whole run is too small to pay for the threads.
         var members = plans[0].NewMembers;
@@ -84,7 +92,8 @@ public static class Reshare
     }
 
     /// <summary>A plan with a fresh session for the newest epoch among the shares; a share of another key or epoch is refused.</summary>
-    private static ResharePlan Plan(IReadOnlyList<KeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold)
+    private static ResharePlan Plan(IReadOnlyList<KeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold,
+        IReadOnlyDictionary<Identifier, byte[]> memberKeys)
     {
         if (oldShares.Count == 0) throw new ProtocolException(Fault.InvalidUsage, "no old shares");
         var current = oldShares.MaxBy(s => s.Epoch)!;
@@ -92,7 +101,7 @@ public static class Reshare
             if (s.KeyId != current.KeyId || s.Epoch != current.Epoch)
                 throw new ProtocolException(Fault.StaleShare,
                     $"member {s.Identifier}'s share is of key {s.KeyId} epoch {s.Epoch}, the others' of key {current.KeyId} epoch {current.Epoch}", s.Identifier);
-        var session = SessionId.ForReshare(current.Public, newMembers, newThreshold);
+        var session = SessionId.ForReshare(current.Public, newMembers, newThreshold, default, memberKeys);
         return ResharePlan.Create(session, current.Public, oldShares.Select(s => s.Identifier).ToArray());
     }
 }

@@ -13,14 +13,23 @@ public class RepairAttackTests
     /// <summary>A 3-of-5 repair of member 2 by helpers 1, 4 and 5, run step by step.</summary>
     private sealed class Run
     {
-        public Run(Scheme scheme)
+        /// <param name="bound">Whether the package records each member's identity key (helpers then sign their broadcasts).</param>
+        public Run(Scheme scheme, bool bound = true)
         {
             (Shares, Secret) = TestKeys.Deal(scheme, 3, 5);
+            Identities = Shares.ToDictionary(s => s.Identifier, _ => Rotor.Crypto.Envelopes.NodeIdentity.Create());
+            if (bound)
+            {
+                var pub = Shares[0].Public.WithMemberKeys(Identities.ToDictionary(i => i.Key, i => i.Value.Public.SigningKey.ToArray()));
+                Shares = Shares.Select(s => KeyShare.Create(pub, s.Identifier, s.SigningShare)).ToArray();
+            }
             Helpers = [Shares[0], Shares[3], Shares[4]];
             Plan = RepairPlan.Create(SessionId.ForRepair(Shares[0].Public), Shares[0].Public, Shares[1].Identifier, Helpers.Select(h => h.Identifier).ToArray());
-            Round1 = Helpers.Select(h => RepairHelper.Start(Plan, h)).ToArray();
+            Round1 = Helpers.Select(h => RepairHelper.Start(Plan, h, bound ? Identities[h.Identifier] : null)).ToArray();
             Commitments = Round1.Select(r => r.Commitments).ToArray();
         }
+
+        public Dictionary<Identifier, Rotor.Crypto.Envelopes.NodeIdentity> Identities { get; }
 
         public KeyShare[] Shares { get; }
         public Scalar Secret { get; }
@@ -82,7 +91,7 @@ public class RepairAttackTests
         // A consistent round 1 for a wrong share: deltas match their commitments, but they add up to ζ·(s+1).
         var wrong = cheat.SigningShare + run.G.One;
         var deltas = RepairSteps.Deltas(run.Plan.Weight(cheat.Identifier), wrong, 3);
-        run.Commitments[0] = new RepairCommitments(run.Plan.Digest, cheat.Identifier, deltas.Select(d => run.G.MulBase(d)).ToArray());
+        run.Commitments[0] = new RepairCommitments(run.Plan.Digest, cheat.Identifier, deltas.Select(d => run.G.MulBase(d)).ToArray()).Sign(run.Identities[cheat.Identifier]);
         var forged = run.Plan.Helpers.Select((h, j) => new RepairDelta(run.Plan.Digest, cheat.Identifier, h, deltas[j])).ToArray();
         foreach (var h in run.Plan.Helpers.Skip(1))
         {
@@ -102,7 +111,7 @@ public class RepairAttackTests
         var run = new Run(scheme);
         var sigmas = run.Sigmas();
         var cheat = sigmas[2];
-        sigmas[2] = new RepairSigma(cheat.PlanDigest, cheat.Helper, cheat.Value + run.G.One, cheat.Seen);
+        sigmas[2] = new RepairSigma(cheat.PlanDigest, cheat.Helper, cheat.Value + run.G.One, cheat.Seen, cheat.SeenSignatures);
         AssertFault(Fault.InvalidShare, [cheat.Helper], () => RepairTarget.Complete(run.Plan, run.Commitments, sigmas));
         AssertIntact(run);
     }
@@ -119,9 +128,65 @@ public class RepairAttackTests
         masks[0] += shift;
         masks[1] -= shift;
         var toTarget = run.Commitments.ToArray();
-        toTarget[1] = new RepairCommitments(run.Plan.Digest, cheat, masks);
+        toTarget[1] = new RepairCommitments(run.Plan.Digest, cheat, masks).Sign(run.Identities[cheat]);
         AssertFault(Fault.Equivocation, [cheat], () => RepairTarget.Complete(run.Plan, toTarget, sigmas));
         AssertIntact(run);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AHelperThatLiesAboutAnothersBroadcastIsNamedItself(bool forgesASignature)
+    {
+        var run = new Run(Scheme.Ed25519);
+        var sigmas = run.Sigmas();
+        var liar = sigmas[2];
+        var honest = run.Plan.Helpers[0];
+        // It reports another digest for helper 0's broadcast, so that the target would blame helper 0 for equivocating.
+        var seen = liar.Seen.ToArray();
+        seen[0] = new Rotor.Protocols.Resharing.DealerDigest(honest, System.Security.Cryptography.RandomNumberGenerator.GetBytes(64));
+        var signatures = liar.SeenSignatures.ToArray();
+        if (forgesASignature) signatures[0] = run.Identities[liar.Helper].Sign(RepairCommitments.SigningBytes(seen[0].Digest));
+        sigmas[2] = new RepairSigma(liar.PlanDigest, liar.Helper, liar.Value, seen, signatures);
+        AssertFault(Fault.TranscriptMismatch, [liar.Helper], () => RepairTarget.Complete(run.Plan, run.Commitments, sigmas));
+        AssertIntact(run);
+    }
+
+    [Fact]
+    public void WithoutRecordedIdentitiesADisagreementAboutABroadcastBlamesNoOne()
+    {
+        var run = new Run(Scheme.Ed25519, bound: false);
+        var sigmas = run.Sigmas();
+        var liar = sigmas[2];
+        var seen = liar.Seen.ToArray();
+        seen[0] = new Rotor.Protocols.Resharing.DealerDigest(seen[0].Dealer, new byte[64]);
+        sigmas[2] = new RepairSigma(liar.PlanDigest, liar.Helper, liar.Value, seen, liar.SeenSignatures);
+        AssertFault(Fault.Equivocation, [], () => RepairTarget.Complete(run.Plan, run.Commitments, sigmas));
+    }
+
+    [Fact]
+    public void AnUnsignedOrMisSignedBroadcastIsNamedWhenThePackageRecordsIdentities()
+    {
+        var run = new Run(Scheme.Secp256k1);
+        var cheat = run.Plan.Helpers[1];
+        run.Commitments[1] = new RepairCommitments(run.Plan.Digest, cheat, run.Commitments[1].Masks).Sign(run.Identities[run.Plan.Helpers[0]]);
+        AssertFault(Fault.InvalidProof, [cheat], () => RepairHelper.Finish(run.Plan, run.Plan.Helpers[2], run.Commitments, run.DeltasFor(run.Plan.Helpers[2])));
+        run.Commitments[1] = new RepairCommitments(run.Plan.Digest, cheat, run.Commitments[1].Masks);
+        AssertFault(Fault.InvalidProof, [cheat], () => RepairTarget.Complete(run.Plan, run.Commitments, []));
+    }
+
+    [Fact]
+    public void AHelperThatPutsAnothersIdentifierInItsMessageIsNamedItself()
+    {
+        var run = new Run(Scheme.Ed25519);
+        var sigmas = run.Sigmas();
+        var (sender, framed) = (sigmas[2].Helper, sigmas[0].Helper);
+        // Helper 2 sends (in its own authenticated envelope) a σ message whose body names helper 0 as its sender.
+        var forged = new RepairSigma(sigmas[2].PlanDigest, framed, sigmas[2].Value, sigmas[2].Seen, sigmas[2].SeenSignatures).ToBytes();
+        AssertFault(Fault.UnexpectedSender, [sender], () => RepairSigma.Decode(Scheme.Ed25519, forged, from: sender));
+        // Malformed bytes from an authenticated sender are blamed on that sender, whatever the body says.
+        AssertFault(Fault.MalformedMessage, [sender], () => RepairSigma.Decode(Scheme.Ed25519, forged.AsSpan(0, 10), from: sender));
+        Assert.Equal(framed, RepairSigma.Decode(Scheme.Ed25519, forged).Helper);
     }
 
     [Fact]
