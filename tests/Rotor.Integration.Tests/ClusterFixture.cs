@@ -16,7 +16,7 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Environment entries for the coordinator process (test hooks), as NAME=VALUE.</summary>
     protected virtual IEnumerable<string> CoordinatorEnvironment => [];
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         await RotorProcess.Ok(["cluster", "up", "--dir", Dir, "--nodes", Nodes.ToString(), .. CoordinatorEnvironment.SelectMany(e => new[] { "--test-coordinator-env", e })]);
         Api = new ClusterApi(Dir);

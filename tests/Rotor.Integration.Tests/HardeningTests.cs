@@ -296,3 +296,50 @@ public sealed class AuditAttackTests(ClusterFixture cluster) : IClassFixture<Clu
         cmd.ExecuteNonQuery();
     }
 }
+
+/// <summary>A two-node cluster whose node cs2 closes sessions idle longer than 2 seconds.</summary>
+public sealed class ShortSessionCluster : ClusterFixture
+{
+    protected override int Nodes => 2;
+
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Kill("cs2");
+        var path = Path.Combine(Dir, "nodes", "cs2", Rotor.Node.NodeConfig.FileName);
+        var config = JsonNode.Parse(File.ReadAllText(path))!;
+        config["sessionIdleSeconds"] = 2;
+        File.WriteAllText(path, config.ToJsonString());
+        await Ok("cluster", "start-node", "--name", "cs2");
+    }
+}
+
+public sealed class SessionExpiryTests(ShortSessionCluster cluster) : IClassFixture<ShortSessionCluster>
+{
+    [Fact]
+    public async Task A_step_on_a_session_left_idle_past_the_bound_gets_a_clear_error()
+    {
+        await cluster.Api.CreateQuorum("idle", 2, "cs1", "cs2");
+        var wallet = await cluster.Api.CreateWallet("idle", "ed25519");
+        var nodes = (await cluster.Api.Client.ListNodesAsync(new Rpc.Coordinator.ListNodesRequest())).Nodes;
+        var start = new Rpc.Node.StartRequest
+        {
+            Nonce = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            Sign = new Rpc.Node.SignParams { KeyId = wallet.WalletId, Epoch = 0, Message = ByteString.CopyFrom([1, 2, 3]) },
+        };
+        start.Sign.Signers.AddRange(nodes.Select(n => new Rpc.Node.Party { Name = n.Name, Index = n.Index, Certificate = n.Certificate }));
+        var trust = new PeerTrust(ClusterCa.LoadRoot(Path.Combine(cluster.Dir, "ca", "ca.crt")));
+        using var channel = RpcChannels.Create(File.ReadAllText(Path.Combine(cluster.Dir, "nodes", "cs2", "endpoint")).Trim(), trust, "cs2",
+            ClusterCa.LoadLeaf(Path.Combine(cluster.Dir, "coordinator", "tls"), "coordinator"));
+        var node = new Rpc.Node.SignerNode.SignerNodeClient(channel);
+        var opened = await node.StartAsync(start);
+        // Idle well past the 2 s bound (a sweep runs every second): the session is gone, its nonces wiped.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await node.StepAsync(new Rpc.Node.StepRequest { SessionId = opened.SessionId }));
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+        Assert.Contains("expired", e.Status.Detail);
+        Assert.Contains("node 'cs2'", e.Status.Detail);
+        // Signing through the coordinator goes on as before.
+        Checks.Verifies(await cluster.Api.Sign(wallet.WalletId), wallet.PublicKey);
+    }
+}
