@@ -33,7 +33,8 @@ public static class NodeHost
         var (vault, identity) = NodeSetup.OpenVault(config);
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
-        var state = new NodeState(config.Name, identity, vault, trust, recipients, auditKey, TimeSpan.FromSeconds(config.SessionIdleSeconds));
+        var state = new NodeState(config.Name, identity, vault, trust, recipients, auditKey, TimeSpan.FromSeconds(config.SessionIdleSeconds),
+            witnessFile: config.Resolve(Audit.AuditWitness.FileName));
         // Backups kept on this node that a commit made obsolete while it was down go now.
         KeptBackups.Prune(state, config.Resolve("backups"), null);
         try { state.LoadGovernance(config.Resolve(config.Name + "-approvals.db")); }

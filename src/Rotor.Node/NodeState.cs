@@ -27,14 +27,14 @@ public sealed class NodeState : IDisposable
     private readonly Timer? sweeper;
 
     public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust, BackupRecipients? recipients = null, byte[]? auditKey = null,
-        TimeSpan? sessionIdleLimit = null, Func<DateTimeOffset>? clock = null, bool sweepOnTimer = true)
+        TimeSpan? sessionIdleLimit = null, Func<DateTimeOffset>? clock = null, bool sweepOnTimer = true, string? witnessFile = null)
     {
         Name = name;
         Identity = identity;
         Vault = vault;
         Trust = trust;
         Recipients = recipients ?? new BackupRecipients([]);
-        Witness = new AuditWitness(this, auditKey);
+        Witness = new AuditWitness(this, auditKey, witnessFile);
         SessionIdleLimit = sessionIdleLimit ?? TimeSpan.FromMinutes(10);
         if (SessionIdleLimit <= TimeSpan.Zero) throw new ArgumentException("the session idle limit must be positive");
         this.clock = clock ?? (() => DateTimeOffset.UtcNow);

@@ -22,7 +22,7 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Runs before the cluster starts (e.g. to make operator keys).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Dir);
         await PrepareAsync();

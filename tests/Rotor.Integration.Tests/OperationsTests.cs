@@ -12,13 +12,17 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
 {
     private const string Passphrase = "correct horse battery staple";
 
+    /// <summary>The local cluster's backup recipient, pinned on every node at cluster up: public key and private key file.</summary>
+    private string Recipient => File.ReadAllText(Path.Combine(cluster.Dir, "backup-recipient.pub")).Trim();
+
+    private string RecipientKeyFile => Path.Combine(cluster.Dir, "backup-recipient.key");
+
     [Fact]
     public async Task Backup_then_reshare_makes_it_stale_and_its_restore_is_refused_leaving_the_vault_byte_for_byte_unchanged()
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519", "secp256k1");
-        var pass = SecretFile("pass", Passphrase);
         var file = Path.Combine(cluster.Dir, $"{q.Name}-cs1.rotorbak");
-        var backup = await cluster.Ok("backup", "create", "--node", "cs1", "--wallets", string.Join(",", q.Wallets.Select(w => w.WalletId)), "--out", file, "--passphrase-file", pass);
+        var backup = await cluster.Ok("backup", "create", "--node", "cs1", "--wallets", string.Join(",", q.Wallets.Select(w => w.WalletId)), "--out", file);
         Assert.Equal("current", backup["status"]!.GetValue<string>());
         Assert.All(backup["wallets"]!.AsArray(), w => Assert.Equal(0ul, w!["epoch"]!.GetValue<ulong>()));
 
@@ -28,7 +32,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal("obsolete", listed["status"]!.GetValue<string>());
         Assert.Equal(reshare["id"]!.GetValue<string>(), listed["obsoletedBy"]!.GetValue<string>());
 
-        var (verifyCode, verify, _) = await cluster.Run("backup", "verify", file, "--passphrase-file", pass);
+        var (verifyCode, verify, _) = await cluster.Run("backup", "verify", file, "--key-file", RecipientKeyFile);
         Assert.Equal(3, verifyCode); // a stale backup fails the check
         Assert.True(verify["authenticated"]!.GetValue<bool>());
         Assert.False(verify["allCurrent"]!.GetValue<bool>());
@@ -42,7 +46,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         var vault = VaultFile("cs1");
         Assert.Contains("vault", Path.GetFileName(vault));
         var before = await File.ReadAllBytesAsync(vault);
-        var error = await cluster.Fails("backup", "restore", "--node", "cs1", file, "--passphrase-file", pass);
+        var error = await cluster.Fails("backup", "restore", "--node", "cs1", file);
         Assert.Contains("refused", error);
         Assert.Contains(q.Wallets[0].WalletId, error);
         Assert.Contains("epoch 0", error);
@@ -56,13 +60,12 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     public async Task A_current_backup_restores_onto_a_wiped_node_which_then_signs()
     {
         var q = await TestQuorum.Create(cluster.Api, "bip340");
-        var keygen = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-recovery.key"));
         var file = Path.Combine(cluster.Dir, $"{q.Name}-cs2.rotorbak");
-        await cluster.Ok("backup", "create", "--node", "cs2", "--wallets", q.Wallets[0].WalletId, "--out", file, "--recipient", keygen["publicKey"]!.GetValue<string>());
+        await cluster.Ok("backup", "create", "--node", "cs2", "--wallets", q.Wallets[0].WalletId, "--out", file, "--recipient", Convert.ToBase64String(Convert.FromHexString(Recipient)));
         await WipeShards("cs2", q.Wallets[0].WalletId);
         await cluster.Fails("sign", "--wallet", q.Wallets[0].WalletId, "--message", "00", "--signers", "cs2,cs3");
 
-        var restored = await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", keygen["keyFile"]!.GetValue<string>());
+        var restored = await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", RecipientKeyFile);
         Assert.Equal([q.Wallets[0].WalletId], restored["restored"]!.AsArray().Select(w => w!.GetValue<string>()));
         await q.CheckUsable(cluster.Api, "cs2,cs3");
     }
@@ -84,29 +87,34 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     }
 
     [Fact]
-    public async Task A_wrong_passphrase_a_truncated_file_and_a_tampered_file_each_get_a_clear_error()
+    public async Task A_wrong_key_a_truncated_file_a_tampered_file_and_a_passphrase_each_get_a_clear_error()
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519");
         var pass = SecretFile("pass", Passphrase);
         var file = Path.Combine(cluster.Dir, $"{q.Name}-cs1.rotorbak");
-        await cluster.Ok("backup", "create", "--node", "cs1", "--out", file, "--passphrase-file", pass);
+        var refused = await cluster.Fails("backup", "create", "--node", "cs1", "--out", file, "--passphrase-file", pass);
+        Assert.Contains("passphrase backups are no longer made", refused);
+        Assert.False(File.Exists(file));
+        await cluster.Ok("backup", "create", "--node", "cs1", "--out", file);
         var vault = VaultFile("cs1");
         var before = await File.ReadAllBytesAsync(vault);
 
-        var wrong = await cluster.Fails("backup", "restore", "--node", "cs1", file, "--passphrase-file", SecretFile("wrong", "incorrect horse"));
-        Assert.StartsWith("wrong passphrase:", wrong);
+        var other = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-other.key"));
+        var wrong = await cluster.Fails("backup", "restore", "--node", "cs1", file, "--key-file", other["keyFile"]!.GetValue<string>());
+        Assert.StartsWith("wrong key:", wrong);
+        Assert.Contains("passphrase", await cluster.Fails("backup", "restore", "--node", "cs1", file, "--passphrase-file", pass));
 
         var bytes = await File.ReadAllBytesAsync(file);
         var truncated = Path.Combine(cluster.Dir, $"{q.Name}-truncated.rotorbak");
         await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length * 2 / 3)]);
         Assert.StartsWith("truncated backup file:", await cluster.Fails("backup", "verify", truncated));
-        Assert.StartsWith("truncated backup file:", await cluster.Fails("backup", "restore", "--node", "cs1", truncated, "--passphrase-file", pass));
+        Assert.StartsWith("truncated backup file:", await cluster.Fails("backup", "restore", "--node", "cs1", truncated));
 
         var json = JsonNode.Parse(bytes)!;
         json["shards"]![0]!["epoch"] = 7;
         var tampered = Path.Combine(cluster.Dir, $"{q.Name}-tampered.rotorbak");
         await File.WriteAllTextAsync(tampered, json.ToJsonString());
-        var altered = await cluster.Fails("backup", "restore", "--node", "cs1", tampered, "--passphrase-file", pass);
+        var altered = await cluster.Fails("backup", "restore", "--node", "cs1", tampered);
         Assert.StartsWith("tampered backup file:", altered);
         Assert.Contains("altered after it was written", altered);
         Assert.Equal(before, await File.ReadAllBytesAsync(vault));
@@ -116,8 +124,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     public async Task A_scheduled_reshare_runs_inside_its_window_and_auto_backup_writes_fresh_backups()
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519");
-        var keygen = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-auto.key"));
-        await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", keygen["publicKey"]!.GetValue<string>());
+        await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", Recipient);
         var start = DateTimeOffset.UtcNow.AddSeconds(3);
         var op = await cluster.Ok("reshare", "schedule", "--quorum", q.Name, "--reason", "compliance", "--note", "audit 2025",
             "--window-start", Iso(start), "--window-end", Iso(start.AddMinutes(2)));
@@ -137,9 +144,29 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
             Assert.Equal(1ul, auto["wallets"]![0]!["epoch"]!.GetValue<ulong>());
             var copy = auto["nodePath"]!.GetValue<string>();
             Assert.StartsWith(Path.Combine(cluster.Dir, "nodes", node), copy);
-            var verdict = await cluster.Ok("backup", "verify", copy, "--key-file", keygen["keyFile"]!.GetValue<string>());
+            var verdict = await cluster.Ok("backup", "verify", copy, "--key-file", RecipientKeyFile);
             Assert.True(verdict["allCurrent"]!.GetValue<bool>() && verdict["authenticated"]!.GetValue<bool>());
         }
+
+        // The next commit makes those kept copies obsolete: each node deletes its file, the registry and the log say so.
+        var kept = new List<(string Id, string Path)>();
+        foreach (var node in new[] { "cs1", "cs2", "cs3" })
+        {
+            var b = (await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
+            kept.Add((b["backupId"]!.GetValue<string>(), b["nodePath"]!.GetValue<string>()));
+        }
+        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        foreach (var (id, path) in kept)
+        {
+            Assert.False(File.Exists(path), $"obsolete kept backup {path} is still on disk");
+            var b = (await cluster.Ok("backup", "list"))["backups"]!.AsArray().Single(x => x!["backupId"]!.GetValue<string>() == id)!;
+            Assert.Equal("obsolete", b["status"]!.GetValue<string>());
+            Assert.Null(b["nodePath"]);
+            Assert.Contains(await Log(q.Name), e => e["kind"]!.GetValue<string>() == "backup.deleted" && e["subject"]!.GetValue<string>() == id);
+        }
+        foreach (var node in new[] { "cs1", "cs2", "cs3" })
+            Assert.Contains((await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray(),
+                b => b!["status"]!.GetValue<string>() == "current" && File.Exists(b["nodePath"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -69,9 +69,10 @@ public static class AuditVerifier
                     + (last <= 1 ? "the log was emptied or replaced" : "it was truncated or rolled back"), chain, witnesses);
             if (w.Seq > 0 && !string.Equals(Convert.ToHexStringLower(entries[(int)w.Seq - 1].Hash), w.Hash, StringComparison.Ordinal))
                 return new LogVerdict(false, w.Seq, $"node '{w.Node}' witnessed entry {w.Seq} with another hash than the log holds: the log was rewritten", chain, witnesses);
-            if (w.Conflicts.Count > 0)
-                return new LogVerdict(false, null, $"node '{w.Node}' reports that it was shown a head going back: {w.Conflicts[^1]}", chain, witnesses);
         }
+        // What the nodes refused to witness stays on record: once a head went back, the log is never reported intact again.
+        foreach (var w in witnesses.Where(w => w.Valid && w.Conflicts.Count > 0))
+            return new LogVerdict(false, null, $"node '{w.Node}' reports that it was shown a head going back: {w.Conflicts[^1]}", chain, witnesses);
         if (!witnesses.Any(w => w.Valid))
             return new LogVerdict(false, null, "no node gave a valid witness statement of the log's head: truncation or rollback cannot be ruled out"
                 + (witnesses.Count == 0 ? " (the coordinator listed no node)" : ""), chain, witnesses);

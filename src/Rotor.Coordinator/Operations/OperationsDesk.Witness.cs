@@ -21,7 +21,7 @@ public sealed partial class OperationsDesk
     /// <summary>
     /// Shows every online node the audit log's signed head, when it moved since the node last witnessed it (or every
     /// 10 s). A node that refuses (the head went back, forked or is signed by another key) says so; the refusal is
-    /// logged to stderr and, once per node and problem, in the audit log.
+    /// logged to stderr and, once per node until it witnesses again, in the audit log.
     /// </summary>
     public async Task WitnessHeadAsync()
     {
@@ -45,8 +45,8 @@ public sealed partial class OperationsDesk
             {
                 witnessed[node.Name] = (head.Seq, now);
                 Console.Error.WriteLine($"audit witness: {e.Status.Detail}");
-                if (witnessRefusals.TryGetValue(node.Name, out var last) && last == e.Status.Detail) return;
-                witnessRefusals[node.Name] = e.Status.Detail;
+                // Once per node until it witnesses again: an entry moves the head, and a refusal per head would feed itself.
+                if (!witnessRefusals.TryAdd(node.Name, e.Status.Detail)) return;
                 Record(AuditKinds.WitnessRefused, null, node.Name, new { node = node.Name, problem = e.Status.Detail }, OperatorContext.Coordinator);
             }
             catch (RpcException) { /* offline or unimplemented: tried again at the next heartbeat */ }

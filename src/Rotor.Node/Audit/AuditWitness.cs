@@ -9,7 +9,8 @@ namespace Rotor.Node.Audit;
 public sealed class AuditWitnessException(string message) : Exception(message);
 
 /// <summary>
-/// The node's witness of the coordinator's audit log. The node keeps (in its vault, encrypted) the highest signed head
+/// The node's witness of the coordinator's audit log. The node keeps (in a file of its own folder, written atomically; public
+/// data, kept out of the vault so that witnessing never touches the shards' file) the highest signed head
 /// it was shown: position and hash of the log's last entry. It witnesses a head only when it is signed by the pinned
 /// audit key (node.json <c>auditKey</c>, else the first key it was shown) and does not go back: a lower position, or
 /// another hash at the position it holds, is refused and remembered as a conflict that every later statement reports.
@@ -17,15 +18,19 @@ public sealed class AuditWitnessException(string message) : Exception(message);
 /// </summary>
 public sealed class AuditWitness
 {
-    private const string VaultSecret = "audit-witness";
+    /// <summary>The file name the node keeps its witness state in (node folder).</summary>
+    public const string FileName = "audit-witness.json";
     private const int MaxConflicts = 16;
     private readonly NodeState node;
     private readonly byte[]? pinnedKey;
+    private readonly string? stateFile;
     private readonly object gate = new();
     private State? state;
 
-    public AuditWitness(NodeState node, byte[]? pinnedKey)
+    /// <param name="stateFile">Where the state is kept; null: memory only (tests).</param>
+    public AuditWitness(NodeState node, byte[]? pinnedKey, string? stateFile)
     {
+        this.stateFile = stateFile;
         if (pinnedKey is not null && pinnedKey.Length != 32) throw new ArgumentException("auditKey in node.json must be a 32-byte Ed25519 public key (64 hex digits)");
         this.node = node;
         this.pinnedKey = pinnedKey;
@@ -102,14 +107,26 @@ public sealed class AuditWitness
     private State Load()
     {
         if (state is not null) return state;
-        var bytes = node.WithVault(v => v.GetSecret(VaultSecret));
-        state = bytes is null ? new State(0, [], null, []) : JsonSerializer.Deserialize<State>(bytes) ?? new State(0, [], null, []);
+        var empty = new State(0, [], null, []);
+        if (stateFile is null || !File.Exists(stateFile)) return state = empty;
+        try { state = JsonSerializer.Deserialize<State>(File.ReadAllBytes(stateFile)) ?? empty; }
+        catch (JsonException e) { throw new InvalidDataException($"node '{node.Name}': the audit witness file {stateFile} is unreadable: {e.Message}"); }
         return state;
     }
 
+    /// <summary>Writes the state durably: a temporary file, flushed, renamed over the old one.</summary>
     private void Save(State s)
     {
-        node.WithVault(v => v.ReplaceSecret(VaultSecret, JsonSerializer.SerializeToUtf8Bytes(s)));
+        if (stateFile is not null)
+        {
+            var tmp = stateFile + ".tmp";
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                f.Write(JsonSerializer.SerializeToUtf8Bytes(s));
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, stateFile, overwrite: true);
+        }
         state = s;
     }
 

@@ -47,7 +47,7 @@ internal sealed class NodeFixture : IDisposable
     {
         using var ca = ClusterCa.Create(Path.Combine(dir.Path, "ca-" + Guid.NewGuid().ToString("N")[..6]));
         return new NodeState("cs1", NodeIdentity.ImportPrivate(identity), ShareVault.Open(dir.File("cs1-vault.db"), "cs1", master), new PeerTrust(ca.Certificate),
-            null, auditKey, idle ?? TimeSpan.FromMinutes(10), () => Now, sweepOnTimer: false);
+            null, auditKey, idle ?? TimeSpan.FromMinutes(10), () => Now, sweepOnTimer: false, witnessFile: dir.File("audit-witness.json"));
     }
 
     /// <summary>Closes and reopens the node (a restart): the vault persists, memory does not.</summary>
