@@ -22,10 +22,15 @@ public sealed class ClusterApi : IDisposable
         var config = CoordinatorConfig.Load(Path.Combine(dir, "coordinator", CoordinatorConfig.FileName));
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         channel = RpcChannels.Create(File.ReadAllText(config.Resolve(config.EndpointFile)).Trim(), trust, config.Name);
-        Client = new Rpc.Coordinator.Coordinator.CoordinatorClient(channel.WithAdminToken(SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim()));
+        var invoker = channel.WithAdminToken(SecretFiles.Read(config.Resolve(config.AdminTokenFile)).Trim());
+        Client = new Rpc.Coordinator.Coordinator.CoordinatorClient(invoker);
+        Operations = new Rpc.Operations.Operations.OperationsClient(invoker);
     }
 
     public Rpc.Coordinator.Coordinator.CoordinatorClient Client { get; }
+
+    /// <summary>The operations API (what rotor reshare, schedule, policy, backup and log use).</summary>
+    public Rpc.Operations.Operations.OperationsClient Operations { get; }
 
     private static DateTime Deadline => DateTime.UtcNow.AddMinutes(2);
 

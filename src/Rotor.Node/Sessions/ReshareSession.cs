@@ -119,7 +119,7 @@ public sealed class ReshareSession : INodeSession, IHasParties
                 foreach (var d in dealers)
                 {
                     var (c, s) = d == node.Name ? ownDealing![plan.KeyId] : Items(batches[d], plan.KeyId, d);
-                    commitments.Add(ReshareCommitment.Decode(scheme, c));
+                    commitments.Add(ReshareCommitment.Decode(scheme, c, plan.NewThreshold));
                     subShares.Add(ReshareSubShare.Decode(scheme, s));
                 }
                 return new ReshareInbox(plan, commitments, subShares);

@@ -37,7 +37,7 @@ public sealed class RepairCommitments
     public static RepairCommitments Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
         var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message);
-        var masks = new Element[r.Count("mask count")];
+        var masks = new Element[r.Count("mask count", r.ElementLength)];
         for (int k = 0; k < masks.Length; k++) masks[k] = r.Element($"mask {k}");
         r.End();
         return new RepairCommitments(r.Digest, r.Sender, masks);
@@ -119,7 +119,7 @@ public sealed class RepairSigma
     {
         var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message);
         var value = r.Scalar("value");
-        var seen = new DealerDigest[r.Count("digest count")];
+        var seen = new DealerDigest[r.Count("digest count", r.ScalarLength + Wire.DigestLength)];
         for (int k = 0; k < seen.Length; k++) seen[k] = new DealerDigest(r.Identifier($"helper {k}"), r.Bytes(Wire.DigestLength, $"digest {k}").ToArray());
         r.End();
         return new RepairSigma(r.Digest, r.Sender, value, seen);

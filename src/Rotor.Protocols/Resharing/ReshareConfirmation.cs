@@ -53,7 +53,7 @@ public sealed class ReshareConfirmation
     public static ReshareConfirmation Decode(Scheme scheme, ReadOnlySpan<byte> message)
     {
         var r = new WireReader(scheme.Group(), "reshare confirmation", WireType.ReshareConfirmation, message);
-        var ds = new DealerDigest[r.Count("dealer count")];
+        var ds = new DealerDigest[r.Count("dealer count", r.ScalarLength + Wire.DigestLength)];
         for (int i = 0; i < ds.Length; i++)
         {
             ds[i] = new DealerDigest(r.Identifier($"dealer {i}"), r.Bytes(Wire.DigestLength, $"digest {i}").ToArray());
