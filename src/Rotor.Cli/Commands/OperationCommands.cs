@@ -62,13 +62,13 @@ public static class OperationCommands
         schedule.Add(start); schedule.Add(end);
         schedule.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            using var client = LocalCluster.From(p.GetValue(spec.Dir)).Connect();
             var s = spec.Read(p);
             // An empty window is not "no window" (which would reshare at once): refused before anything is sent.
             if (string.IsNullOrWhiteSpace(p.GetValue(start))) throw new CliException("--window-start is empty: give an ISO 8601 time, e.g. 2026-01-04T02:00:00Z");
             if (string.IsNullOrWhiteSpace(p.GetValue(end))) throw new CliException("--window-end is empty: give an ISO 8601 time, e.g. 2026-01-04T04:00:00Z");
             s.WindowStart = p.GetValue(start)!;
             s.WindowEnd = p.GetValue(end)!;
+            using var client = LocalCluster.From(p.GetValue(spec.Dir)).Connect();
             var r = await client.Operations.StartReshareAsync(s);
             o.Result(Json(r), () => Print(r));
         }));
