@@ -198,7 +198,10 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     private static KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
     {
-        if (data.Members.Length != data.VerifyingShares.Length) return data.Validate();
+        // Anything incomplete takes the full validation, which names what is wrong.
+        if (data.Members is null || data.VerifyingShares is null || data.GroupPublicKey is null || data.Identifier is null || data.SigningShare is null
+            || data.KeyId is null || data.Scheme is null || data.Members.Any(m => m is null) || data.VerifyingShares.Any(v => v is null)
+            || data.Members.Length != data.VerifyingShares.Length) return data.Validate();
         var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
             data.Members.Zip(data.VerifyingShares), data.GroupPublicKey);
         var pub = expected is not null && digest == ValidatedPackages.Digest(expected) ? expected : ValidatedPackages.Shared.Find(digest);

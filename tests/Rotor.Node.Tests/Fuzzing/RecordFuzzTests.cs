@@ -105,6 +105,79 @@ public class RecordFuzzTests
             typeof(SessionRefusedException), typeof(ProtocolException)));
     }
 
+    /// <summary>Structured mutations of the JSON records: every field in turn set to null, to another type, or removed.</summary>
+    [Fact]
+    public void Every_field_of_a_json_record_nulled_retyped_or_removed_is_refused_or_still_valid()
+    {
+        var (shares, _) = TestKeys.Deal(Scheme.Ed25519, 2, 3, "w-null", 1);
+        var pub = shares[0].Public;
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+        var commitments = shares.Take(2).Select(s => FrostSigner.Commit(s).Commitments).ToList();
+        var cases = new (byte[] Json, Action<byte[]> Decode, Type[] Refusals)[]
+        {
+            (JsonSerializer.SerializeToUtf8Bytes(shares[0].ToData()), b => ShareVault.DecodeRecord(b, "record"), [typeof(VaultException)]),
+            (JsonSerializer.SerializeToUtf8Bytes(SigningPackage.Create(pub, commitments, "m"u8).ToData(), options),
+                b => Json.Decode<SigningPackageData>(b, "package").Validate(pub), [typeof(SessionRefusedException), typeof(ProtocolException)]),
+            (BackupFile.Create("cs1", [shares[0]], BackupLock.Recipient(OperatorKey.PublicKey), "bk-00112233445566dd", DateTimeOffset.UtcNow),
+                b => BackupFile.Parse(b).Open(BackupKey.Recipient(OperatorKey)), [typeof(BackupException)]),
+            (JsonSerializer.SerializeToUtf8Bytes(commitments[0].ToData(), options),
+                b => Json.Decode<SigningCommitmentsData>(b, "commitments").Validate(Scheme.Ed25519), [typeof(SessionRefusedException), typeof(ProtocolException)]),
+        };
+        foreach (var (json, decode, refusals) in cases)
+        {
+            foreach (var path in Paths(System.Text.Json.Nodes.JsonNode.Parse(json)!, []))
+            {
+                foreach (var replacement in new Func<System.Text.Json.Nodes.JsonNode?>[] { () => null, () => 7, () => "x", () => new System.Text.Json.Nodes.JsonArray(), () => new System.Text.Json.Nodes.JsonObject() })
+                {
+                    var copy = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+                    Set(copy, path, replacement(), remove: false);
+                    Attempt(copy, path);
+                }
+                var removed = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+                Set(removed, path, null, remove: true);
+                Attempt(removed, path);
+            }
+            void Attempt(System.Text.Json.Nodes.JsonNode o, IReadOnlyList<object> path)
+            {
+                try { decode(System.Text.Encoding.UTF8.GetBytes(o.ToJsonString())); }
+                catch (Exception e) when (refusals.Any(t => t.IsInstanceOfType(e))) { }
+                catch (Exception e) { Assert.Fail($"field {string.Join(".", path)}: {e.GetType().Name}: {e.Message}"); }
+            }
+        }
+    }
+
+    /// <summary>Every path (object keys and array indexes) of a JSON document, depth first.</summary>
+    private static IEnumerable<IReadOnlyList<object>> Paths(System.Text.Json.Nodes.JsonNode node, IReadOnlyList<object> at)
+    {
+        if (node is System.Text.Json.Nodes.JsonObject o)
+            foreach (var (k, v) in o)
+            {
+                IReadOnlyList<object> p = [.. at, k];
+                yield return p;
+                if (v is not null) foreach (var q in Paths(v, p)) yield return q;
+            }
+        else if (node is System.Text.Json.Nodes.JsonArray a)
+            for (int i = 0; i < a.Count; i++)
+            {
+                IReadOnlyList<object> p = [.. at, i];
+                yield return p;
+                if (a[i] is { } v) foreach (var q in Paths(v, p)) yield return q;
+            }
+    }
+
+    private static void Set(System.Text.Json.Nodes.JsonNode root, IReadOnlyList<object> path, System.Text.Json.Nodes.JsonNode? value, bool remove)
+    {
+        var parent = root;
+        foreach (var step in path.Take(path.Count - 1)) parent = step is string k ? parent[k]! : parent[(int)step]!;
+        switch (path[^1])
+        {
+            case string k when remove: parent.AsObject().Remove(k); break;
+            case string k: parent[k] = value; break;
+            case int i when remove: parent.AsArray().RemoveAt(i); break;
+            case int i: parent[i] = value; break;
+        }
+    }
+
     [Fact]
     public void Key_packages_of_a_start_request()
     {

@@ -116,21 +116,13 @@ public class WireFuzzTests
 
     private static Property Repair_messagesProperty()
     {
-        IEnumerable<byte[]> Make(Scheme s)
-        {
-            var g = s.Group();
-            var ids = TestKeys.Ids(g, 3);
-            yield return new RepairCommitments(Digest, ids[0], [g.Generator, g.MulBase(g.ScalarFromUInt64(2))]).ToBytes();
-            yield return new RepairDelta(Digest, ids[0], ids[1], g.ScalarFromUInt64(12345)).ToBytes();
-            yield return new RepairSigma(Digest, ids[1], g.ScalarFromUInt64(777), [new DealerDigest(ids[0], Digest), new DealerDigest(ids[2], Digest)]).ToBytes();
-        }
-        var corpus = Each(Make).ToList();
-        return Fuzz(corpus, (s, b) => b[0] switch
-        {
-            0x21 => RepairCommitments.Decode(s, b).ToBytes(),
-            0x22 => RepairDelta.Decode(s, b).ToBytes(),
-            _ => RepairSigma.Decode(s, b).ToBytes(),
-        });
+        var ids = AllSchemes.ToDictionary(s => s, s => TestKeys.Ids(s.Group(), 3));
+        var commitments = Each(s => [new RepairCommitments(Digest, ids[s][0], [s.Group().Generator, s.Group().MulBase(s.Group().ScalarFromUInt64(2))]).ToBytes()]).ToList();
+        var deltas = Each(s => [new RepairDelta(Digest, ids[s][0], ids[s][1], s.Group().ScalarFromUInt64(12345)).ToBytes()]).ToList();
+        var sigmas = Each(s => [new RepairSigma(Digest, ids[s][1], s.Group().ScalarFromUInt64(777), [new DealerDigest(ids[s][0], Digest), new DealerDigest(ids[s][2], Digest)]).ToBytes()]).ToList();
+        return Fuzz(commitments, (s, b) => RepairCommitments.Decode(s, b).ToBytes()).Label("commitments")
+            .And(Fuzz(deltas, (s, b) => RepairDelta.Decode(s, b).ToBytes()).Label("delta"))
+            .And(Fuzz(sigmas, (s, b) => RepairSigma.Decode(s, b).ToBytes()).Label("sigma"));
     }
 
     private static readonly NodeIdentity Identity = NodeIdentity.Create();
