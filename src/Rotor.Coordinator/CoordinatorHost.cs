@@ -150,15 +150,20 @@ public static class CoordinatorHost
             using var timer = new PeriodicTimer(period);
             while (await timer.WaitForNextTickAsync(stop))
             {
+                // Nothing ends the heartbeat but a stop: every error is logged, and one node's error never keeps the
+                // others from being settled.
                 try
                 {
                     await engine.PollAllAsync();
                     var wallets = engine.Registry.ListWallets().ToDictionary(w => w.Id);
                     foreach (var node in engine.Registry.ListNodes())
                         if (engine.HealthOf(node.Name) is { Online: true, Status: { } status })
-                            await engine.SettleNodeAsync(node, status, wallets);
+                        {
+                            try { await engine.SettleNodeAsync(node, status, wallets); }
+                            catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"heartbeat: settling {node.Name}: {e.Message}"); }
+                        }
                 }
-                catch (Exception e) when (e is Grpc.Core.RpcException or CoordinatorException or InvalidOperationException)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
                     Console.Error.WriteLine($"heartbeat: {e.Message}");
                 }

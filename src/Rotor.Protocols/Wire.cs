@@ -129,7 +129,25 @@ internal ref struct WireReader
 
     public ReadOnlySpan<byte> Bytes(int length, string field) => Take(length, field);
 
-    public int Count(string field) => BinaryPrimitives.ReadUInt16BigEndian(Take(2, field));
+    /// <summary>
+    /// Reads a count of <paramref name="itemLength"/>-byte items and checks it before anything is allocated or decoded:
+    /// against <paramref name="expected"/> when the caller knows it (e.g. the threshold), and against the bytes left.
+    /// A message claiming 65,535 coefficients is refused here, by its count, not after decoding points.
+    /// </summary>
+    public int Count(string field, int itemLength, int? expected = null)
+    {
+        int n = BinaryPrimitives.ReadUInt16BigEndian(Take(2, field));
+        if (expected is { } e && n != e) throw Malformed($"{field} is {n}, expected {e}");
+        if ((long)n * itemLength > message.Length - position)
+            throw Malformed($"{field} {n} needs {(long)n * itemLength} bytes, only {message.Length - position} follow");
+        return n;
+    }
+
+    /// <summary>Bytes of one identifier (a scalar) of this message's group.</summary>
+    public readonly int ScalarLength => group.ScalarLength;
+
+    /// <summary>Bytes of one element of this message's group.</summary>
+    public readonly int ElementLength => group.ElementLength;
 
     public Scalar Scalar(string field)
     {

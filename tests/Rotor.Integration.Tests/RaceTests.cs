@@ -18,22 +18,21 @@ public sealed class RaceTests(FourNodeCluster cluster) : IClassFixture<FourNodeC
     public async Task A_refresh_racing_a_restructure_never_re_adds_the_removed_member()
     {
         var q = await TestQuorum.Create(Api, "ed25519", "secp256k1");
-        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
-        await Task.Delay(100);
-        var refresh = cluster.Run("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        // Both requests reach the coordinator within milliseconds: both are planned on epoch 0 with cs1,cs2,cs3.
+        var restructure = Attempt(Spec(q.Name, "personnel-change", "cs1", "cs2", "cs4"));
+        await Task.Delay(10);
+        var refresh = Attempt(Spec(q.Name, "security-policy"));
         var results = await Task.WhenAll(restructure, refresh);
 
-        // Both were planned on epoch 0 with members cs1,cs2,cs3: at most one may commit, the other is refused saying what moved.
-        var committed = results.Where(r => r.Code == 0).ToList();
-        Assert.Single(committed);
-        var refused = results.Single(r => r.Code != 0);
-        Assert.False(string.IsNullOrWhiteSpace(refused.Json["error"]?.GetValue<string>()), "a refusal must say why");
+        // At most one may commit; the other is refused (saying what moved, or what its preflight found), nothing changed.
+        Assert.Single(results, r => r.Record?.Status == "committed");
+        var refused = results.Single(r => r.Record?.Status != "committed");
+        Assert.False(string.IsNullOrWhiteSpace(refused.Error), "a refusal must say why");
         await CheckInvariants(q);
         var members = (await Api.Status(q.Name)).Quorum.Members.Order().ToList();
-        if (results[0].Code == 0)
+        if (results[0].Record?.Status == "committed")
         {
             Assert.Equal(["cs1", "cs2", "cs4"], members);
-            Assert.Contains("moved", refused.Json["error"]!.GetValue<string>());
             await AssertHoldsNothing("cs3", q);
             foreach (var w in q.Wallets)
                 Assert.Contains("not a member", await cluster.Fails("sign", "--wallet", w.WalletId, "--message", "00", "--signers", "cs1,cs3"));
@@ -42,10 +41,42 @@ public sealed class RaceTests(FourNodeCluster cluster) : IClassFixture<FourNodeC
     }
 
     [Fact]
+    public async Task Reshares_started_one_after_another_each_build_on_the_last_commit()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519");
+        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "personnel-change");
+        await Task.Delay(100);
+        var refresh = cluster.Run("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        await Task.WhenAll(restructure, refresh);
+        // Whatever the order, the committed operations form one chain: each starts from the epochs and members the
+        // previous one committed (a refresh planned after the restructure keeps cs4 and never re-adds cs3).
+        await CheckInvariants(q);
+        var members = (await Api.Status(q.Name)).Quorum.Members.Order().ToList();
+        if ((await restructure).Code == 0)
+        {
+            Assert.Equal(["cs1", "cs2", "cs4"], members);
+            await AssertHoldsNothing("cs3", q);
+        }
+    }
+
+    private static Rotor.Rpc.Operations.ReshareSpec Spec(string quorum, string reason, params string[] members)
+    {
+        var s = new Rotor.Rpc.Operations.ReshareSpec { Quorum = quorum, Reason = reason };
+        s.Members.AddRange(members);
+        return s;
+    }
+
+    private async Task<(Rotor.Rpc.Operations.ReshareOperationRecord? Record, string? Error)> Attempt(Rotor.Rpc.Operations.ReshareSpec spec)
+    {
+        try { return (await Api.Operations.StartReshareAsync(spec, deadline: DateTime.UtcNow.AddMinutes(2)), null); }
+        catch (Grpc.Core.RpcException e) { return (null, e.Status.Detail); }
+    }
+
+    [Fact]
     public async Task A_wallet_created_during_a_restructure_ends_with_the_quorum_s_members_and_the_quorum_reshares_again()
     {
         var q = await TestQuorum.Create(Api, "ed25519");
-        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
+        var restructure = cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "personnel-change");
         await Task.Delay(100);
         var created = cluster.Run("wallet", "create", "--quorum", q.Name, "--scheme", "bip340");
         var (r, c) = (await restructure, await created);
@@ -71,7 +102,7 @@ public sealed class RaceTests(FourNodeCluster cluster) : IClassFixture<FourNodeC
         var id = scheduled["id"]!.GetValue<string>();
         var wait = start - DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(300);
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
-        var manual = await cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "membership-change");
+        var manual = await cluster.Run("reshare", "--quorum", q.Name, "--members", "cs1,cs2,cs4", "--reason", "personnel-change");
         var op = await WaitForFinal(id);
         // Both planned on epoch 0 with cs1,cs2,cs3: exactly one commits; the other is refused (nothing changed).
         Assert.True((manual.Code == 0) ^ (op["status"]!.GetValue<string>() == "committed"),
@@ -122,6 +153,15 @@ public sealed class RaceTests(FourNodeCluster cluster) : IClassFixture<FourNodeC
             var logged = entry["details"]!["wallets"]!.AsArray().ToDictionary(x => x!["wallet"]!.GetValue<string>(), x => x!["epoch"]!.GetValue<ulong>());
             foreach (var w in op["wallets"]!.AsArray())
                 Assert.Equal(w!["newEpoch"]!.GetValue<ulong>(), logged[w["wallet"]!.GetValue<string>()]);
+        }
+        // The committed operations form one chain: each starts where the previous one ended (epochs and members).
+        var chain = ops.Where(o => o["status"]!.GetValue<string>() == "committed").OrderBy(o => o["finished"]!.GetValue<long>()).ToList();
+        for (int i = 1; i < chain.Count; i++)
+        {
+            Assert.Equal(chain[i - 1]["newMembers"]!.AsArray().Select(m => m!.GetValue<string>()).Order(), chain[i]["oldMembers"]!.AsArray().Select(m => m!.GetValue<string>()).Order());
+            var before = chain[i - 1]["wallets"]!.AsArray().ToDictionary(w => w!["wallet"]!.GetValue<string>(), w => w!["newEpoch"]!.GetValue<ulong>());
+            foreach (var w in chain[i]["wallets"]!.AsArray())
+                if (before.TryGetValue(w!["wallet"]!.GetValue<string>(), out var e)) Assert.Equal(e, w["oldEpoch"]!.GetValue<ulong>());
         }
         var committedEpochs = ops.Count(o => o["status"]!.GetValue<string>() == "committed");
         foreach (var w in status.Wallets.Where(w => q.Wallets.Any(x => x.WalletId == w.Wallet.WalletId && x.Epoch == 0)))

@@ -172,6 +172,7 @@ public sealed class BackupFile
         BackupFileData data;
         try { data = JsonSerializer.Deserialize<BackupFileData>(bytes, Json) ?? throw Malformed("the file holds null"); }
         catch (JsonException e) { throw Malformed(JsonErrors.Describe(e)); }
+        if (NullField(data) is { } field) throw Malformed($"field '{field}' is null");
         if (data.Format != FormatName) throw Malformed($"format is '{data.Format}', expected '{FormatName}'");
         if (data.Version != FormatVersion)
             throw new BackupException(BackupFault.Unsupported, $"backup format version {data.Version} is not supported (this version reads {FormatVersion})");
@@ -383,6 +384,26 @@ public sealed class BackupFile
     private BackupException Tampered(string why) => new(BackupFault.Tampered, $"backup {Id} was altered after it was written: {why}");
 
     // ------------------------------------------------------------------ wire form (unvalidated)
+
+    /// <summary>The first field an explicit JSON null left null (required fields may still be written as null), or null.</summary>
+    private static string? NullField(BackupFileData d)
+    {
+        if (d.Format is null) return "format";
+        if (d.BackupId is null) return "backupId";
+        if (d.Node is null) return "node";
+        if (d.Created is null) return "created";
+        if (d.Protection is null) return "protection";
+        if (d.Shards is null) return "shards";
+        for (int i = 0; i < d.Shards.Count; i++)
+        {
+            var s = d.Shards[i];
+            if (s is null) return $"shards[{i}]";
+            if (s.Wallet is null || s.Scheme is null || s.Members is null || s.Identifier is null || s.VerifyingShare is null || s.GroupPublicKey is null
+                || s.Nonce is null || s.Ciphertext is null || s.Members.Any(m => m is null))
+                return $"shards[{i}] (a field of it)";
+        }
+        return null;
+    }
 
     private sealed class BackupFileData
     {

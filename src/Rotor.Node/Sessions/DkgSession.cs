@@ -77,7 +77,7 @@ public sealed class DkgSession : INodeSession, IHasParties
             var outgoing = peers.ToDictionary(p => p, _ => new List<(string, byte[])>());
             foreach (var (keyId, state) in round1)
             {
-                var (s2, shares) = state.ReceiveRound1(peers.Select(p => Round1Package.Decode(group, Rounds.For(batches[p], keyId, p), Parties.IdentifierOf(scheme, p))));
+                var (s2, shares) = state.ReceiveRound1(peers.Select(p => Round1Package.Decode(group, Rounds.For(batches[p], keyId, p), Parties.IdentifierOf(scheme, p), sessions[keyId].NewThreshold)));
                 next[keyId] = s2;
                 foreach (var p in peers) outgoing[p].Add((keyId, shares[Parties.IdentifierOf(scheme, p)].ToBytes()));
             }

@@ -140,7 +140,7 @@ public sealed class ReshareSession : INodeSession, IHasParties
                 {
                     var (c, s) = d == node.Name ? ownDealing![plan.KeyId] : Items(batches[d], plan.KeyId, d);
                     var from = Parties.IdentifierOf(scheme, d);
-                    commitments.Add(ReshareCommitment.Decode(scheme, c, from));
+                    commitments.Add(ReshareCommitment.Decode(scheme, c, from, plan.NewThreshold));
                     subShares.Add(ReshareSubShare.Decode(scheme, s, from));
                 }
                 return new ReshareInbox(plan, commitments, subShares);

@@ -185,16 +185,28 @@ public sealed class ShareVault : IDisposable
         var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what);
         try
         {
-            var data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record");
-            try
-            {
-                var share = Validate(data, expected);
-                if (share.KeyId != keyId || share.Epoch != epoch) throw new VaultException($"{what}: record names key '{share.KeyId}' epoch {share.Epoch}");
-                return share;
-            }
-            finally { CryptographicOperations.ZeroMemory(data.SigningShare); }
+            var share = DecodeRecord(plain, what, expected);
+            if (share.KeyId != keyId || share.Epoch != epoch) throw new VaultException($"{what}: record names key '{share.KeyId}' epoch {share.Epoch}");
+            return share;
         }
         finally { CryptographicOperations.ZeroMemory(plain); }
+    }
+
+    /// <summary>
+    /// Decodes and validates a stored shard record (the plaintext under the vault key); anything wrong is a
+    /// <see cref="VaultException"/> naming the record and the problem.
+    /// </summary>
+    internal static KeyShare DecodeRecord(ReadOnlySpan<byte> plain, string what, PublicKeyPackage? expected = null)
+    {
+        KeyShareData data;
+        try { data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record"); }
+        catch (JsonException e) { throw new VaultException($"{what}: unreadable record ({Rotor.Crypto.JsonErrors.Describe(e)})"); }
+        try { return Validate(data, expected); }
+        catch (Exception e) when (e is ArgumentException or Rotor.Crypto.RotorCryptoException or Rotor.Protocols.ProtocolException)
+        {
+            throw new VaultException($"{what}: invalid record ({e.Message})");
+        }
+        finally { CryptographicOperations.ZeroMemory(data.SigningShare ?? []); }
     }
 
     /// <summary>
@@ -204,7 +216,11 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     private static KeyShare Validate(KeyShareData data, PublicKeyPackage? expected)
     {
-        if (data.Members.Length != data.VerifyingShares.Length || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length)) return data.Validate();
+        // Anything incomplete takes the full validation, which names what is wrong.
+        if (data.Members is null || data.VerifyingShares is null || data.GroupPublicKey is null || data.Identifier is null || data.SigningShare is null
+            || data.KeyId is null || data.Scheme is null || data.Members.Any(m => m is null) || data.VerifyingShares.Any(v => v is null)
+            || data.Members.Length != data.VerifyingShares.Length || data.MemberKeys is null
+            || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length)) return data.Validate();
         var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
             data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
         var pub = expected is not null && digest == ValidatedPackages.Digest(expected) ? expected : ValidatedPackages.Shared.Find(digest);

@@ -65,10 +65,11 @@ public sealed class Round1Package : IDkgPackage
     }
 
     /// <summary>Decodes a package, checking every length and encoding; throws <see cref="ProtocolException"/> (<see cref="Fault.MalformedMessage"/>) naming the sender.</summary>
-    public static Round1Package Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null)
+    /// <param name="threshold">The session's threshold when known: the commitment's length is checked against it before any point is decoded.</param>
+    public static Round1Package Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null, int? threshold = null)
     {
         var r = new WireReader(group, "DKG round-1 package", WireType.DkgCommitments, bytes, from);
-        int t = r.Count("commitment length");
+        int t = r.Count("commitment length", r.ElementLength, threshold);
         if (t == 0) throw r.Malformed("empty commitment");
         var coefficients = new Element[t];
         for (int k = 0; k < t; k++) coefficients[k] = r.Element($"commitment coefficient {k}");
@@ -183,7 +184,7 @@ public sealed class Confirmation : IDkgPackage
     public static Confirmation Decode(Group group, ReadOnlySpan<byte> bytes, Identifier? from = null)
     {
         var r = new WireReader(group, "DKG confirmation", WireType.DkgConfirmation, bytes, from);
-        int n = r.Count("digest count");
+        int n = r.Count("digest count", DigestLength);
         var digests = new byte[n][];
         for (int i = 0; i < n; i++) digests[i] = r.Bytes(DigestLength, $"digest {i}").ToArray();
         r.End();

@@ -110,6 +110,8 @@ public sealed class SigningCommitmentsData
     /// </summary>
     public SigningCommitments Validate(Scheme scheme)
     {
+        if (KeyId is null || Identifier is null || Hiding is null || Binding is null)
+            throw new ProtocolException(Fault.MalformedMessage, "signing commitments: a field is missing or null");
         var g = scheme.Group();
         Identifier id;
         try

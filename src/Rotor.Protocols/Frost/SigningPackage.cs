@@ -104,6 +104,8 @@ public sealed class SigningPackageData
     /// </summary>
     public SigningPackage Validate(PublicKeyPackage key)
     {
+        if (KeyId is null || Scheme is null || Message is null || Commitments is null || Commitments.Any(c => c is null))
+            throw new ProtocolException(Fault.MalformedMessage, "signing package: a field is missing or null");
         if (KeyId != key.KeyId || Scheme != key.Scheme.Name() || Epoch != key.Epoch)
             throw new ProtocolException(Fault.WrongSession,
                 $"signing package for key {KeyId} ({Scheme}) epoch {Epoch}, expected key {key.KeyId} ({key.Scheme.Name()}) epoch {key.Epoch}");

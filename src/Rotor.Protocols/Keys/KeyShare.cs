@@ -94,6 +94,10 @@ public sealed class KeyShareData
     /// <summary>Decodes every field and checks the whole share; throws ArgumentException or InvalidEncodingException naming what is wrong.</summary>
     public KeyShare Validate()
     {
+        // Fields a decoder may have left null (a record or message saying "null", or leaving them out).
+        if (KeyId is null || Scheme is null || Identifier is null || SigningShare is null || Members is null || VerifyingShares is null || GroupPublicKey is null
+            || Members.Any(m => m is null) || VerifyingShares.Any(v => v is null))
+            throw new ArgumentException("key share: a field is missing or null");
         var scheme = Schemes.Parse(Scheme);
         var group = scheme.Group();
         if (Members.Length != VerifyingShares.Length)

@@ -67,7 +67,7 @@ public sealed class RepairCommitments
     public static RepairCommitments Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
     {
         var r = new WireReader(scheme.Group(), "repair commitments", WireType.RepairCommitments, message, from);
-        var masks = new Element[r.Count("mask count")];
+        var masks = new Element[r.Count("mask count", r.ElementLength)];
         for (int k = 0; k < masks.Length; k++) masks[k] = r.Element($"mask {k}");
         var signature = r.Bytes(SignatureLength, "signature").ToArray();
         r.End();
@@ -154,7 +154,7 @@ public sealed class RepairSigma
     {
         var r = new WireReader(scheme.Group(), "repair sigma", WireType.RepairSigma, message, from);
         var value = r.Scalar("value");
-        var seen = new DealerDigest[r.Count("digest count")];
+        var seen = new DealerDigest[r.Count("digest count", r.ScalarLength + Wire.DigestLength + RepairCommitments.SignatureLength)];
         var signatures = new byte[seen.Length][];
         for (int k = 0; k < seen.Length; k++)
         {

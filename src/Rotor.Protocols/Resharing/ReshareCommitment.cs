@@ -34,10 +34,11 @@ public sealed class ReshareCommitment
     /// Decodes strictly (exact length, canonical scalar, every element valid and not the identity). A bad
     /// message is refused with <see cref="Fault.MalformedMessage"/>, naming the dealer once its identifier has decoded.
     /// </summary>
-    public static ReshareCommitment Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null)
+    /// <param name="threshold">The new threshold when known: the coefficient count is checked against it before any point is decoded.</param>
+    public static ReshareCommitment Decode(Scheme scheme, ReadOnlySpan<byte> message, Identifier? from = null, int? threshold = null)
     {
         var r = new WireReader(scheme.Group(), "reshare commitment", WireType.ReshareCommitment, message, from);
-        int n = r.Count("coefficient count");
+        int n = r.Count("coefficient count", r.ElementLength, threshold);
         if (n == 0) throw r.Malformed("no coefficients");
         var cs = new Crypto.Groups.Element[n];
         for (int k = 0; k < n; k++) cs[k] = r.Element($"coefficient {k}");

@@ -83,7 +83,7 @@ public sealed class ReshareConfirmation
         var r = new WireReader(scheme.Group(), "reshare confirmation", WireType.ReshareConfirmation, message, from);
         var groupKeys = r.Bytes(Wire.DigestLength, "group keys").ToArray();
         var aggregate = r.Bytes(Wire.DigestLength, "aggregate commitments").ToArray();
-        var ds = new DealerDigest[r.Count("dealer count")];
+        var ds = new DealerDigest[r.Count("dealer count", r.ScalarLength + Wire.DigestLength)];
         for (int i = 0; i < ds.Length; i++)
         {
             ds[i] = new DealerDigest(r.Identifier($"dealer {i}"), r.Bytes(Wire.DigestLength, $"digest {i}").ToArray());
