@@ -86,14 +86,14 @@ public class WireFuzzTests
         foreach (var s in AllSchemes)
         {
             var g = s.Group();
-            foreach (var b in Dkg.Value[s].R1) Assert.Equal(b, Round1Package.Decode(g, b, 2).ToBytes());
+            foreach (var b in Dkg.Value[s].R1) Assert.Equal(b, Round1Package.Decode(g, b, threshold: 2).ToBytes());
             var run = Reshares.Value[s];
-            foreach (var d in run.Dealings) Assert.Equal(d.Commitment.ToBytes(), ReshareCommitment.Decode(s, d.Commitment.ToBytes(), 2).ToBytes());
+            foreach (var d in run.Dealings) Assert.Equal(d.Commitment.ToBytes(), ReshareCommitment.Decode(s, d.Commitment.ToBytes(), threshold: 2).ToBytes());
         }
     }
 
     [Fact]
-    public void Dkg_round1_packages() => Run(Fuzz(Each(s => Dkg.Value[s].R1).ToList(), (s, b) => Round1Package.Decode(s.Group(), b, 2).ToBytes()).Label("round 1").And(
+    public void Dkg_round1_packages() => Run(Fuzz(Each(s => Dkg.Value[s].R1).ToList(), (s, b) => Round1Package.Decode(s.Group(), b, threshold: 2).ToBytes()).Label("round 1").And(
         Fuzz(Each(s => Dkg.Value[s].R1).ToList(), (s, b) => Round1Package.Decode(s.Group(), b).ToBytes()).Label("round 1, threshold unknown")));
 
     [Fact]
@@ -103,7 +103,7 @@ public class WireFuzzTests
 
     [Fact]
     public void Reshare_commitments_and_sub_shares() => Run(
-        Fuzz(Each(s => Reshares.Value[s].Dealings.Select(d => d.Commitment.ToBytes())).ToList(), (s, b) => ReshareCommitment.Decode(s, b, 2).ToBytes()).Label("commitment").And(
+        Fuzz(Each(s => Reshares.Value[s].Dealings.Select(d => d.Commitment.ToBytes())).ToList(), (s, b) => ReshareCommitment.Decode(s, b, threshold: 2).ToBytes()).Label("commitment").And(
         Fuzz(Each(s => Reshares.Value[s].Dealings.SelectMany(d => d.SubShares.Select(x => x.ToBytes()))).ToList(), (s, b) => ReshareSubShare.Decode(s, b).ToBytes()).Label("sub-share")));
 
     [Fact]
@@ -119,7 +119,7 @@ public class WireFuzzTests
         var ids = AllSchemes.ToDictionary(s => s, s => TestKeys.Ids(s.Group(), 3));
         var commitments = Each(s => [new RepairCommitments(Digest, ids[s][0], [s.Group().Generator, s.Group().MulBase(s.Group().ScalarFromUInt64(2))]).ToBytes()]).ToList();
         var deltas = Each(s => [new RepairDelta(Digest, ids[s][0], ids[s][1], s.Group().ScalarFromUInt64(12345)).ToBytes()]).ToList();
-        var sigmas = Each(s => [new RepairSigma(Digest, ids[s][1], s.Group().ScalarFromUInt64(777), [new DealerDigest(ids[s][0], Digest), new DealerDigest(ids[s][2], Digest)]).ToBytes()]).ToList();
+        var sigmas = Each(s => [new RepairSigma(Digest, ids[s][1], s.Group().ScalarFromUInt64(777), [new DealerDigest(ids[s][0], Digest), new DealerDigest(ids[s][2], Digest)], [new byte[64], new byte[64]]).ToBytes()]).ToList();
         return Fuzz(commitments, (s, b) => RepairCommitments.Decode(s, b).ToBytes()).Label("commitments")
             .And(Fuzz(deltas, (s, b) => RepairDelta.Decode(s, b).ToBytes()).Label("delta"))
             .And(Fuzz(sigmas, (s, b) => RepairSigma.Decode(s, b).ToBytes()).Label("sigma"));
@@ -149,7 +149,7 @@ public class WireFuzzTests
             var huge = (byte[])valid.Clone();
             huge[at] = 0xFF;
             huge[at + 1] = 0xFF;
-            var e = Assert.Throws<ProtocolException>(() => ReshareCommitment.Decode(s, huge, 2));
+            var e = Assert.Throws<ProtocolException>(() => ReshareCommitment.Decode(s, huge, threshold: 2));
             Assert.Equal(Fault.MalformedMessage, e.Fault);
             Assert.Contains("65535, expected 2", e.Message);
             // Without the threshold the count is still checked against the bytes that follow, before allocating.
@@ -157,7 +157,7 @@ public class WireFuzzTests
             var r1 = (byte[])Dkg.Value[s].R1[0].Clone();
             r1[at] = 0xFF;
             r1[at + 1] = 0xFF;
-            Assert.Contains("65535, expected 2", Assert.Throws<ProtocolException>(() => Round1Package.Decode(s.Group(), r1, 2)).Message);
+            Assert.Contains("65535, expected 2", Assert.Throws<ProtocolException>(() => Round1Package.Decode(s.Group(), r1, threshold: 2)).Message);
         }
     }
 }
