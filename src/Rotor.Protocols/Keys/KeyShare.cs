@@ -96,7 +96,7 @@ public sealed class KeyShareData
     {
         // Fields a decoder may have left null (a record or message saying "null", or leaving them out).
         if (KeyId is null || Scheme is null || Identifier is null || SigningShare is null || Members is null || VerifyingShares is null || GroupPublicKey is null
-            || Members.Any(m => m is null) || VerifyingShares.Any(v => v is null))
+            || Members.Any(m => m is null) || VerifyingShares.Any(v => v is null) || MemberKeys is null || MemberKeys.Any(k => k is null))
             throw new ArgumentException("key share: a field is missing or null");
         var scheme = Schemes.Parse(Scheme);
         var group = scheme.Group();

@@ -100,13 +100,13 @@ public sealed class BindingTests : IDisposable
         repair.Repair.Helpers.Add(NodeCluster.PartyOf(cluster["cs2"]));
         foreach (var n in Nodes("cs1", "cs2", "cs4"))
         {
-            var error = await Refused(() => n.Service.Start(repair, new TestCallContext()));
+            var error = await Refused(() => n.Service.Start(cluster.Operators.Approve(repair), new TestCallContext()));
             Assert.Contains("repair target 'cs4' is not the node recorded for identifier 3", error);
         }
         // A helper given another's identifier is refused too.
         repair.Repair.Target = NodeCluster.PartyOf(cluster["cs3"]);
         repair.Repair.Helpers[1] = NodeCluster.PartyOf(cluster["cs4"], 2);
-        Assert.Contains("repair helper 'cs4' is not the node recorded for identifier 2", await Refused(() => cluster["cs1"].Service.Start(repair, new TestCallContext())));
+        Assert.Contains("repair helper 'cs4' is not the node recorded for identifier 2", await Refused(() => cluster["cs1"].Service.Start(cluster.Operators.Approve(repair), new TestCallContext())));
         Assert.Equal(before, Vaults());
     }
 
@@ -119,7 +119,7 @@ public sealed class BindingTests : IDisposable
         var start = ReshareStart("ev-x", [package], [NodeCluster.PartyOf(cluster["cs1"]), NodeCluster.PartyOf(cluster["cs4"], 2)],
             [NodeCluster.PartyOf(cluster["cs1"]), NodeCluster.PartyOf(cluster["cs4"], 2)], 1);
         foreach (var n in Nodes("cs1", "cs4"))
-            { var err = await Refused(() => n.Service.Start(start, new TestCallContext())); Assert.True(err.Contains("dealer 'cs4' is not the node recorded for identifier 2"), err); }
+            { var err = await Refused(() => n.Service.Start(cluster.Operators.Approve(start), new TestCallContext())); Assert.True(err.Contains("dealer 'cs4' is not the node recorded for identifier 2"), err); }
         Assert.Equal(before, Vaults());
     }
 
@@ -201,7 +201,7 @@ public sealed class BindingTests : IDisposable
 
         // cs3 renounced for good: it refuses the event afterwards.
         cluster["cs3"].State.Remove(cs3.Renunciation.SessionId.Span);
-        Assert.Contains("has renounced reshare ev-p", await Refused(() => cluster["cs3"].Service.Start(start, new TestCallContext())));
+        Assert.Contains("has renounced reshare ev-p", await Refused(() => cluster["cs3"].Service.Start(cluster.Operators.Approve(start), new TestCallContext())));
         // Its signed renunciation rules out any certificate (every member must confirm): now the discard goes through.
         var proof = new DiscardRequest { EventId = "ev-p", Start = start };
         proof.Renunciations.Add(cs3.Renunciation);

@@ -24,10 +24,14 @@ public sealed class NodeCluster : IDisposable
     public NodeCluster(int count)
     {
         ca = ClusterCa.Create(dir.File("ca"));
+        Operators = new TestApprovals(new PeerTrust(ca.Certificate));
         for (int i = 1; i <= count; i++) Add($"cs{i}", (ulong)i);
     }
 
     public Dictionary<string, TestNode> Nodes { get; } = [];
+
+    /// <summary>The operators every node pins: <see cref="RunAsync"/> approves each start request with them.</summary>
+    public TestApprovals Operators { get; }
 
     public TestNode this[string name] => Nodes[name];
 
@@ -36,7 +40,9 @@ public sealed class NodeCluster : IDisposable
         var identity = NodeIdentity.Create();
         var cert = ca.Issue(dir.File(name), name, CertificateRole.Server, identity.Public);
         var vault = ShareVault.Open(dir.File(name + ".db"), name, RandomNumberGenerator.GetBytes(32));
+        Governance.NodeGovernance.Pin(vault, Operators.Policy);
         var state = new NodeState(name, identity, vault, new PeerTrust(ca.Certificate));
+        state.LoadGovernance(dir.File(name + "-approvals.db"));
         var node = new TestNode(name, index, cert, state, new SignerNodeService(state, cert.RawData));
         Nodes[name] = node;
         return node;
@@ -50,7 +56,7 @@ public sealed class NodeCluster : IDisposable
         var sessions = new Dictionary<string, ByteString>();
         foreach (var p in parties)
         {
-            replies[p.Name] = await p.Service.Start(startFor(p), new TestCallContext());
+            replies[p.Name] = await p.Service.Start(Operators.Approve(startFor(p)), new TestCallContext());
             sessions[p.Name] = replies[p.Name].SessionId;
         }
         var outputs = new Dictionary<string, byte[]>();
