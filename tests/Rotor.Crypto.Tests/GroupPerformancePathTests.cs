@@ -141,7 +141,7 @@ public class GroupPerformancePathTests
     }
 
     /// <summary>
-    /// The windowed k·G against BouncyCastle's fixed-point comb on random scalars and on the edges: 0 (the
+    /// The constant-time k·G (NBitcoin.Secp256k1's) against BouncyCastle's fixed-point comb on random scalars and on the edges: 0 (the
     /// identity), 1, small values, single windows (15, 16, 2^252), all-ones windows and n−2, n−1.
     /// </summary>
     [Fact]
@@ -163,6 +163,14 @@ public class GroupPerformancePathTests
         Assert.True(K1.MulBase(K1.Zero).Equals(K1.Identity));
         Assert.Equal(K1.Generator, K1.MulBase(K1.One));
         Assert.Equal(-K1.Generator, K1.MulBase(-K1.One));
+
+        // and the constant-time k·P on the same scalars, for a computed (Jacobian) P and for G itself
+        var p = K1.MulBase(K1.RandomScalar()) + K1.Generator;
+        foreach (var k in scalars.Take(edges.Count + 20))
+        {
+            Assert.Equal(K1.FromPoint(K1.Point(p).Multiply(Secp256k1Group.ToBc(k))), K1.Mul(p, k));
+            Assert.Equal(K1.MulBase(k).ToBytes(), K1.Mul(K1.Generator, k).ToBytes());
+        }
 
         static Scalar FromInteger(BigInteger v)
         {

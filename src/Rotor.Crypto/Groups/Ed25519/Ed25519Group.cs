@@ -152,6 +152,22 @@ public sealed unsafe class Ed25519Group : Group
         return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
     }
 
+    /// <summary>k·P by libsodium's constant-time crypto_scalarmult_ed25519_noclamp.</summary>
+    public override Element Mul(Element p, Scalar k)
+    {
+        CheckMine(k);
+        CheckMine(p);
+        UInt256 n = k.Value;
+        byte* q = stackalloc byte[32];
+        int rc;
+        fixed (byte* pe = p.Encoding)
+            rc = Sodium.crypto_scalarmult_ed25519_noclamp(q, (byte*)&n, pe);
+        n = default;
+        // every element is a point of the prime-order subgroup, so -1 means the result is the identity (k = 0 or P = O)
+        if (rc != 0) return identity;
+        return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
+    }
+
     public override Element Add(Element a, Element b)
     {
         var r = new EdwardsPoint();
