@@ -6,7 +6,8 @@ namespace Rotor.Crypto.Groups;
 /// <summary>
 /// A prime-order group with its scalar field, as RFC 9591 section 3.1 abstracts it.
 /// Operations that touch secrets (scalar arithmetic, <see cref="MulBase"/>, <see cref="Mul"/>) are constant time and
-/// done by the underlying libraries (libsodium; NBitcoin.Secp256k1 and our Montgomery scalar field for secp256k1);
+/// done by libraries (k·G, k·P: libsodium for Ed25519, NBitcoin.Secp256k1 for secp256k1) or by our constant-time
+/// Montgomery scalar field;
 /// operations named *Vartime work on public data only. tests/Rotor.Crypto.Tests/Timing measures this.
 /// </summary>
 public abstract class Group
