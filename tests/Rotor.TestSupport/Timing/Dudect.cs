@@ -47,6 +47,8 @@ public static class Dudect
     {
         if (options.Samples < 1000) throw new ArgumentException("too few samples for a timing test");
         int batch = Math.Min(options.BatchSize, options.Samples);
+        // with a time limit, batches small enough (a twentieth of the run) that the limit is kept for slow functions
+        if (options.TimeLimit is not null) batch = Math.Min(batch, Math.Max(200, options.Samples / 20));
         var classes = new byte[batch];
         var inputs = new TIn[batch];
         var times = new long[batch];
@@ -77,13 +79,12 @@ public static class Dudect
         }
 
         // Warm-up (JIT tiers, caches, tables); its measurements set the crop thresholds, as dudect's first batch does.
-        // Passes until the warm-up time is over, so that tiered compilation has produced the final code.
+        // Passes (at least one) until the warm-up time is over, so that tiered compilation has produced the final code.
         int warm = Math.Min(Math.Max(options.WarmupSamples, 100), batch);
         Prepare(warm);
         var warmClock = Stopwatch.StartNew();
-        int passes = 0;
-        do { Measure(warm); passes++; }
-        while (passes < 2 || warmClock.Elapsed.TotalSeconds < options.WarmupSeconds);
+        do Measure(warm);
+        while (warmClock.Elapsed.TotalSeconds < options.WarmupSeconds);
         var sorted = times.AsSpan(0, warm).ToArray();
         Array.Sort(sorted);
         var percentiles = CropPercentiles(options.Crops);
@@ -200,7 +201,7 @@ public static class Dudect
 /// <param name="Repetitions">Calls timed together on the same input: for functions of tens of nanoseconds, whose
 /// time would otherwise be mostly the clock's.</param>
 /// <param name="BatchSize">Measurements prepared and taken at a time.</param>
-/// <param name="WarmupSamples">Measurements repeated before the test (at least twice, and for at least
+/// <param name="WarmupSamples">Measurements repeated before the test (at least once, and for at least
 /// <paramref name="WarmupSeconds"/> seconds); the last pass sets the crop thresholds.</param>
 /// <param name="WarmupSeconds">Minimum warm-up (tiered compilation makes the optimised code after about 100 ms).</param>
 /// <param name="Crops">Number of crop percentiles (dudect: 100).</param>
