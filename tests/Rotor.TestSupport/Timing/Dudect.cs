@@ -108,7 +108,7 @@ public static class Dudect
                     if (times[i] < thresholds[j]) tests[j + 1].Add(c, x);
             }
             done += n;
-            if (options.TimeLimit is { } limit && clock.Elapsed > limit) break;
+            if (options.TimeLimit is { } limit && clock.Elapsed > limit && done >= options.MinimumSamples) break;
         }
         GC.KeepAlive(last);
         Array.Clear(inputs);
@@ -206,7 +206,10 @@ public static class Dudect
 /// <param name="WarmupSeconds">Minimum warm-up (tiered compilation makes the optimised code after about 100 ms).</param>
 /// <param name="Crops">Number of crop percentiles (dudect: 100).</param>
 /// <param name="MinimumPerClass">A crop with fewer measurements of either class is not judged.</param>
-/// <param name="TimeLimit">Stop early after this long (a short run on a very slow machine); the result says how many were taken.</param>
+/// <param name="TimeLimit">Stop early after this long (a short run on a very slow machine), once
+/// <paramref name="MinimumSamples"/> are taken; the result says how many were.</param>
+/// <param name="MinimumSamples">Taken whatever the time limit: on a machine so loaded that a slow function gets
+/// fewer in the time, the run takes longer rather than judging on too few.</param>
 /// <param name="Seed">Seed of the class order (not of the secrets), for reproducing an order.</param>
 public sealed record DudectOptions(
     int Samples,
@@ -217,6 +220,7 @@ public sealed record DudectOptions(
     int Crops = 100,
     int MinimumPerClass = 500,
     TimeSpan? TimeLimit = null,
+    int MinimumSamples = 2_000,
     int? Seed = null);
 
 /// <param name="MaxAbsT">The largest |t| over the whole set and every crop with enough measurements.</param>
