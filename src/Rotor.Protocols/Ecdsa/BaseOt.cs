@@ -45,7 +45,7 @@ internal sealed class BaseOtSender
     {
         if (b.Count != OtParams.Kappa)
             throw new ProtocolException(Fault.MalformedMessage, $"base OT: {b.Count} receiver points from {peer}, expected {OtParams.Kappa}", peer);
-        var aA = A * a;
+        var aA = SecretMul.Mul(A, a);
         rho0 = new byte[OtParams.Kappa][];
         rho1 = new byte[OtParams.Kappa][];
         h0 = new byte[OtParams.Kappa][];
@@ -53,7 +53,7 @@ internal sealed class BaseOtSender
         var xi = new byte[OtParams.Kappa][];
         for (int i = 0; i < OtParams.Kappa; i++)
         {
-            var aB = b[i] * a;
+            var aB = SecretMul.Mul(b[i], a);
             rho0[i] = Key(sid, i, aB);
             rho1[i] = Key(sid, i, aB - aA);
             h0[i] = H1(sid, i, rho0[i]);
@@ -129,7 +129,7 @@ internal sealed class BaseOtReceiver
             var enc1 = p1.Encoding;
             for (int k = 0; k < e0.Length; k++) e0[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
             b[i] = group.DecodeElement(e0);
-            rho[i] = BaseOtSender.Key(sid, i, a * bi);
+            rho[i] = BaseOtSender.Key(sid, i, SecretMul.Mul(a, bi));
         }
         return b;
     }

@@ -193,6 +193,14 @@ public sealed class EcdsaKeyShare
         return new EcdsaKeyShare(share, map, digest);
     }
 
+    /// <summary>This share with the material of some pairs replaced (after a repair re-ran their setup); checked as <see cref="Create"/> does.</summary>
+    public EcdsaKeyShare WithPairs(IEnumerable<EcdsaPairMaterial> replacements)
+    {
+        var map = new Dictionary<Identifier, EcdsaPairMaterial>(pairs);
+        foreach (var m in replacements) map[m.Peer] = m;
+        return Create(Share, map.Values);
+    }
+
     public EcdsaKeyShareData ToData() => new()
     {
         Share = Share.ToData(),

@@ -18,12 +18,17 @@ public static class EcdsaRunner
         Setup(DkgRunner.RunInProcess(Scheme.Secp256k1, keyId, threshold, memberCount));
 
     /// <summary>The pairwise OT setup for one epoch's shares (after a DKG or a reshare), all members at once.</summary>
-    public static EcdsaKeyShare[] Setup(IReadOnlyList<KeyShare> shares)
+    public static EcdsaKeyShare[] Setup(IReadOnlyList<KeyShare> shares) =>
+        SetupPairs(shares, null).Select(s => s.Result!).ToArray();
+
+    private static EcdsaSetup[] SetupPairs(IReadOnlyList<KeyShare> shares, Identifier? only)
     {
         var session = new EcdsaSetupSession(shares[0].Public);
         var states = new EcdsaSetup[shares.Count];
         var outbox = new IReadOnlyList<EcdsaSetupMessage>[shares.Count];
-        Each(shares.Count, i => (states[i], outbox[i]) = EcdsaSetup.Start(shares[i], session));
+        IReadOnlyCollection<Identifier>? Peers(KeyShare s) =>
+            only is not { } o ? null : s.Identifier == o ? shares.Select(x => x.Identifier).Where(x => x != o).ToArray() : [o];
+        Each(shares.Count, i => (states[i], outbox[i]) = EcdsaSetup.Start(shares[i], session, Peers(shares[i])));
         for (int round = 1; round <= 5; round++)
         {
             var wire = outbox.SelectMany(o => o).Select(m => m.ToBytes()).ToArray();
@@ -34,7 +39,23 @@ public static class EcdsaRunner
                 outbox[i] = states[i].Receive(inbox);
             });
         }
-        return states.Select(s => s.Result!).ToArray();
+        return states;
+    }
+
+    /// <summary>
+    /// Repairs <paramref name="target"/>'s share from the first t of <paramref name="others"/> (every other member,
+    /// current epoch) with Rotor's repair, then sets up fresh OT material between the target and every other
+    /// member, who replace their material for the target. Returns every member's key share, ascending.
+    /// </summary>
+    public static EcdsaKeyShare[] Repair(IReadOnlyList<EcdsaKeyShare> others, Identifier target)
+    {
+        var pub = others[0].Public;
+        var repaired = Rotor.Protocols.Repair.ShareRepair.RunInProcess(others.Take(pub.Threshold).Select(o => o.Share).ToArray(), target);
+        var shares = others.Select(o => o.Share).Append(repaired).OrderBy(s => s.Identifier).ToArray();
+        var states = SetupPairs(shares, target);
+        return shares.Select((s, i) => s.Identifier == target
+            ? states[i].Result!
+            : others.Single(o => o.Identifier == s.Identifier).WithPairs(states[i].Material!)).ToArray();
     }
 
     /// <summary>Signs a 32-byte digest with the given signers' key shares (at least t of one epoch).</summary>

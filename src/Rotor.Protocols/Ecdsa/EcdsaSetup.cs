@@ -133,10 +133,18 @@ public sealed class EcdsaSetup
         this.session = session;
     }
 
-    /// <summary>The member's key share with its OT material, once round 5 is received.</summary>
+    /// <summary>The member's key share with its OT material, once round 5 is received (a setup with every other member only).</summary>
     public EcdsaKeyShare? Result { get; private set; }
 
-    public static (EcdsaSetup State, IReadOnlyList<EcdsaSetupMessage> Messages) Start(KeyShare share, EcdsaSetupSession session)
+    /// <summary>The OT material made with each peer, once round 5 is received.</summary>
+    public IReadOnlyList<EcdsaPairMaterial>? Material { get; private set; }
+
+    /// <summary>
+    /// Round 1 with every other member of the epoch, or only with <paramref name="peers"/> (after a repair: the
+    /// repaired member with everyone, everyone else with it; they then replace that pair's material with
+    /// <see cref="EcdsaKeyShare.WithPairs"/>).
+    /// </summary>
+    public static (EcdsaSetup State, IReadOnlyList<EcdsaSetupMessage> Messages) Start(KeyShare share, EcdsaSetupSession session, IReadOnlyCollection<Identifier>? peers = null)
     {
         if (share.KeyId != session.Package.KeyId || share.Epoch != session.Package.Epoch ||
             !CryptographicOperations.FixedTimeEquals(EcdsaBinding.PackageDigest(share.Public), session.PackageDigest))
@@ -145,9 +153,12 @@ public sealed class EcdsaSetup
         var g = share.Group;
         var me = share.Identifier;
         var msgs = new List<EcdsaSetupMessage>();
+        foreach (var p in peers ?? [])
+            if (p == me || !share.Public.IsMember(p))
+                throw new ProtocolException(Fault.InvalidUsage, $"{p} is not another member of key {share.KeyId} epoch {share.Epoch}");
         foreach (var peer in share.Members)
         {
-            if (peer == me) continue;
+            if (peer == me || (peers is not null && !peers.Contains(peer))) continue;
             var pairId = session.PairId(me, peer);
             var delta = new byte[OtParams.Kappa];
             var rnd = RandomNumberGenerator.GetBytes(OtParams.Kappa / 8);
@@ -238,7 +249,8 @@ public sealed class EcdsaSetup
         {
             var material = peers.Select(kv => new EcdsaPairMaterial(share.KeyId, share.Epoch, session.PackageDigest, me, kv.Key, kv.Value.PairId,
                 kv.Value.Delta, Flatten(kv.Value.Chosen!), Flatten(kv.Value.Seeds0!), Flatten(kv.Value.Seeds1!))).ToList();
-            Result = EcdsaKeyShare.Create(share, material);
+            Material = material;
+            if (material.Count == share.Members.Count - 1) Result = EcdsaKeyShare.Create(share, material);
             peers.Clear();
         }
         return outMsgs;

@@ -148,3 +148,21 @@ internal static class OtHash
         h.AppendData(data);
     }
 }
+
+/// <summary>Point multiplications by secret scalars that are not by the generator.</summary>
+internal static class SecretMul
+{
+    /// <summary>
+    /// k·P for a secret k and a public P. Rotor.Crypto offers a constant-time k·G only, so until it offers a
+    /// constant-time variable-base multiplication this splits k into k₁ + k₂ with k₁ fresh and uniform: each
+    /// of the two variable-time multiplications then runs on a scalar that on its own is uniform and
+    /// independent of k. Replace by the constant-time multiplication once it exists.
+    /// </summary>
+    public static Element Mul(Element p, Scalar k)
+    {
+        var g = p.Group;
+        var k1 = g.RandomScalar();
+        var k2 = k - k1;
+        return g.MulVartime(p, k1) + g.MulVartime(p, k2);
+    }
+}

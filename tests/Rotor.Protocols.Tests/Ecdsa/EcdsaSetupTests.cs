@@ -231,3 +231,32 @@ public class EcdsaReshareTests
         Assert.Equal(Fault.StaleShare, Assert.Throws<ProtocolException>(() => new EcdsaKeyShareData { Share = data[1].Share, Pairs = data[0].Pairs }.Validate()).Fault);
     }
 }
+
+public class EcdsaRepairTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+
+    [Fact]
+    public void Repair_renews_the_repaired_members_pairs_and_its_old_material_is_refused_by_name()
+    {
+        var keys = EcdsaRunner.Keygen("repair-test", 2, 3);
+        var pk = keys[0].Public.GroupPublicKey;
+        var after = EcdsaRunner.Repair([keys[0], keys[1]], Id(3));
+        Assert.Equal(Id(3), after[2].Identifier);
+        Assert.Equal(keys[2].Share.SigningShare, after[2].Share.SigningShare);
+        // The pair (1, 2) is untouched; pairs with 3 are new.
+        Assert.Equal(keys[0].Pair(Id(2)).PairId, after[0].Pair(Id(2)).PairId);
+        Assert.NotEqual(keys[0].Pair(Id(3)).PairId, after[0].Pair(Id(3)).PairId);
+        var digest = EcdsaCheck.Digest("after repair");
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, EcdsaRunner.Sign([after[0], after[2]], digest).ToBytes()));
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, EcdsaRunner.Sign([after[1], after[2]], digest).ToBytes()));
+        // Whoever still holds member 3's lost key share and material is refused by member 1, by name.
+        var session = new EcdsaSignSession(after[0].Public, [Id(1), Id(3)], digest);
+        var (honest, _) = EcdsaSigner.Start(after[0], session);
+        var (_, stale) = EcdsaSigner.Start(keys[2], session);
+        var e = Assert.Throws<ProtocolException>(() => honest.Round2(stale));
+        Assert.Equal(Fault.StaleShare, e.Fault);
+        Assert.Equal([Id(3)], e.Culprits);
+    }
+}
