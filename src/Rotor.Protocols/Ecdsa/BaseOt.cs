@@ -5,7 +5,7 @@ using Rotor.Crypto.Sharing;
 namespace Rotor.Protocols.Ecdsa;
 
 /// <summary>
-/// The base-OT sender's side of κ parallel Verified Simplest OTs (DKLs18 §6 / DKLs19 §4, "VSOT": Chou–Orlandi
+/// The base-OT sender's side of κ parallel Verified Simplest OTs (DKLs18's "VSOT": Chou–Orlandi
 /// simplest OT with a proof of knowledge of the sender's secret and the challenge–response verification).
 /// Messages: (1) S→R: A = a·G and a Schnorr proof of a; (2) R→S: B_i = b_i·G + ω_i·A; (3) S→R: challenges
 /// ξ_i = H(h0_i) ⊕ H(h1_i) where h_k = H(ρ_k) and ρ0_i = H(a·B_i), ρ1_i = H(a·(B_i − A));

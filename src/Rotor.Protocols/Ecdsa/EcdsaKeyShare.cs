@@ -36,8 +36,8 @@ public static class EcdsaBinding
 }
 
 /// <summary>
-/// One member's OT material for one peer, made by <see cref="EcdsaSetup"/> (base OTs both ways, DKLs23 §5's
-/// setup): as OT-extension sender ("Alice", multiplying its own inputs) the correlation Δ and the seeds
+/// One member's OT material for one peer, made by <see cref="EcdsaSetup"/> (base OTs both ways: the setup of
+/// DKLs23's multiplications): as OT-extension sender ("Alice", multiplying its own inputs) the correlation Δ and the seeds
 /// k_i^{Δ_i}; as OT-extension receiver ("Bob") both seeds k_i^0, k_i^1 of the other direction. Secret: stored
 /// with the shard, encrypted like it. Bound to key id, epoch, the package digest, this member and the peer,
 /// and to the pair's setup (<see cref="PairId"/>), which signing checks on both sides.

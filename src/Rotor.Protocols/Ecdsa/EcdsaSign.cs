@@ -52,7 +52,7 @@ public sealed class EcdsaSignSession
 }
 
 /// <summary>
-/// Round 1, signer i to signer j (DKLs23 §3, Protocol 3.6 step 1): i's commitment to its instance key R_i, and
+/// Round 1, signer i to signer j (DKLs23 Protocol 3.6, round 1): i's commitment to its instance key R_i, and
 /// i's first multiplication message as Bob (the KOS extension for the random VOLE with j), with the id of the
 /// pair's OT material. Wire: type 0x41 ‖ session ‖ sender ‖ recipient ‖ pair id ‖ commitment ‖ KOS message.
 /// </summary>
@@ -87,7 +87,7 @@ public sealed class EcdsaSignRound1
 }
 
 /// <summary>
-/// Round 2, signer i to signer j (Protocol 3.6 step 2): the opening (R_i, salt) of i's commitment, i's digest of
+/// Round 2, signer i to signer j (DKLs23 Protocol 3.6, round 2): the opening (R_i, salt) of i's commitment, i's digest of
 /// all round-1 commitments, Γ_u = c_u·G and Γ_v = c_v·G of i's multiplication shares as Alice, ψ = φ_i − χ_ij,
 /// and i's multiplication reply. Wire: type 0x42 ‖ session ‖ sender ‖ recipient ‖ R_i ‖ salt ‖ digest ‖ Γ_u ‖
 /// Γ_v ‖ ψ ‖ Alice's nonce ‖ τ ‖ r ‖ u.
@@ -145,7 +145,7 @@ public sealed class EcdsaSignRound2
 }
 
 /// <summary>
-/// Round 3, signer i to everyone (Protocol 3.6 step 3): the nonce point R it computed and its shares
+/// Round 3, signer i to everyone (DKLs23 Protocol 3.6, round 3): the nonce point R it computed and its shares
 /// u_i (of φ·k) and w_i (of φ·(H(m) + r·sk)); the signature is s = Σw_i / Σu_i. Public.
 /// Wire: type 0x43 ‖ session ‖ sender ‖ R ‖ u_i ‖ w_i.
 /// </summary>
@@ -218,7 +218,7 @@ public sealed class EcdsaSignature
 }
 
 /// <summary>
-/// A signer's side of DKLs23 signing (§3, Protocol 3.6, with the random-VOLE multiplication of §5), sans I/O:
+/// A signer's side of DKLs23 signing (Protocol 3.6, with the random-VOLE multiplication of Functionality 3.5), sans I/O:
 /// <see cref="Start"/> (round 1 to every other signer), <see cref="Round2"/>, <see cref="Round3"/> (the
 /// signature share, to everyone), then anyone combines with <see cref="EcdsaSignatures.Combine"/> (or
 /// <see cref="Finish"/>). Single use: every secret of the run (instance key r_i, mask φ_i, the Lagrange-weighted
@@ -439,7 +439,7 @@ public static class EcdsaSignatures
 {
     /// <summary>
     /// s = Σw_i / Σu_i over one share from every signer; r = x(R) mod n; low-S with its recovery id; then the final
-    /// check: the signature must verify under the group key (DKLs23 §3: the protocol's last check). Shares of
+    /// check: the signature must verify under the group key (the last check of DKLs23 Protocol 3.6). Shares of
     /// another session or from non-signers are refused naming the sender; a share whose R differs from
     /// <paramref name="expectedR"/> (a signer's own R) names its sender. A signature that does not verify is
     /// <see cref="Fault.InvalidResult"/>: DKLs23 cannot attribute it to one signer (u_i and w_i carry no proof),

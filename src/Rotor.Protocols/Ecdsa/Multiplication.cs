@@ -23,7 +23,7 @@ internal sealed record RvoleMessage(byte[] AliceNonce, Scalar[] Tau, Scalar[] R,
 }
 
 /// <summary>
-/// Two-party random vector OLE from OT (DKLs23 §5, built on the DKLs19 §5 multiplication): Bob's input χ is
+/// Two-party random vector OLE from OT (DKLs23's F_RVOLE, Functionality 3.5, built on DKLs19's multiplication): Bob's input χ is
 /// random, encoded as ⟨g, β⟩ over ξ random choice bits β with the public gadget g (powers of two, then 2s
 /// random elements); Alice multiplies her vector a ∈ Z_q^ℓ by it. Outputs c (Alice) and d (Bob) with
 /// c + d = χ·a. Two messages: Bob → Alice (<see cref="KosMessage"/>), Alice → Bob (<see cref="RvoleMessage"/>).

@@ -7,7 +7,7 @@ using Rotor.Crypto.Groups;
 namespace Rotor.Protocols.Ecdsa;
 
 /// <summary>
-/// Parameters of the OT-based multiplication (DKLs19 §5, as DKLs23 §5 uses it): κ = 128 base OTs (the
+/// Parameters of the OT-based multiplication (DKLs19's, as DKLs23 uses it for its random VOLE): κ = 128 base OTs (the
 /// computational security of secp256k1), statistical security s = 80, ξ = 256 + 2s OT instances per
 /// multiplication (the bit length of the field plus 2s for the encoding of the receiver's input).
 /// </summary>
