@@ -260,3 +260,62 @@ public class EcdsaRepairTests
         Assert.Equal([Id(3)], e.Culprits);
     }
 }
+
+public class EcdsaWireTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+    private static readonly Lazy<KeyShare[]> Shares = new(() => DkgRunner.RunInProcess(Scheme.Secp256k1, "wire-test", 2, 2));
+
+    [Fact]
+    public void Setup_messages_decode_strictly_and_blame_the_sender()
+    {
+        var (_, msgs) = EcdsaSetup.Start(Shares.Value[0], new EcdsaSetupSession(Shares.Value[0].Public));
+        var bytes = msgs[0].ToBytes();
+        Assert.Equal(bytes, EcdsaSetupMessage.FromBytes(bytes).ToBytes());
+        foreach (var bad in new[] { bytes[..^1], [.. bytes, 7] })
+        {
+            var e = Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(bad));
+            Assert.Equal(Fault.MalformedMessage, e.Fault);
+            Assert.Equal([Id(1)], e.Culprits);
+        }
+        var wrongRound = (byte[])bytes.Clone();
+        wrongRound[1 + 64 + 32 + 32] = 9;
+        Assert.Contains("round 9", Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongRound)).Message);
+        var wrongType = (byte[])bytes.Clone();
+        wrongType[0] = 0x41;
+        Assert.Equal([Id(1)], Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongType)).Culprits);
+        // A point that is not on the curve.
+        var badPoint = (byte[])bytes.Clone();
+        badPoint[1 + 64 + 32 + 32 + 1] = 0x05;
+        Assert.Equal(Fault.MalformedMessage, Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(badPoint)).Fault);
+    }
+
+    [Fact]
+    public void Pair_material_round_trips_and_refuses_damage()
+    {
+        var keys = EcdsaRunner.Setup(Shares.Value);
+        var m = keys[0].Pair(Id(2));
+        var b = m.ToBytes();
+        Assert.Equal(b, EcdsaPairMaterial.FromBytes(b).ToBytes());
+        Assert.Throws<ArgumentException>(() => EcdsaPairMaterial.FromBytes(b[..^1]));
+        var v = (byte[])b.Clone();
+        v[0] = 2;
+        Assert.Throws<ArgumentException>(() => EcdsaPairMaterial.FromBytes(v));
+        Assert.DoesNotContain("Seed", m.ToString());
+    }
+
+    [Fact]
+    public void Signature_share_wire_round_trips()
+    {
+        var keys = EcdsaRunner.Setup(Shares.Value);
+        var session = new EcdsaSignSession(keys[0].Public, [Id(1), Id(2)], new byte[32]);
+        var s = keys.Select(k => EcdsaSigner.Start(k, session)).ToArray();
+        var r2 = s.Select((x, i) => x.Signer.Round2(s[1 - i].Messages)).ToArray();
+        var share = s[0].Signer.Round3(r2[1]);
+        var bytes = share.ToBytes();
+        Assert.Equal(bytes, EcdsaSignatureShare.FromBytes(bytes).ToBytes());
+        Assert.Equal(1 + 64 + 32 + 33 + 32 + 32, bytes.Length);
+        Assert.Equal([Id(1)], Assert.Throws<ProtocolException>(() => EcdsaSignatureShare.FromBytes(bytes[..^2])).Culprits);
+    }
+}
