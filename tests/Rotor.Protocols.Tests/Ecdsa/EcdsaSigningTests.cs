@@ -45,4 +45,24 @@ public class EcdsaSigningTests
         Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, sig.ToBytes()));
         Assert.True(EcdsaCheck.Recovers(pk, digest, sig));
     }
+
+    [Fact]
+    public void Both_recovery_ids_occur_and_each_recovers_the_key()
+    {
+        var keys = EcdsaRunner.Keygen("recid-test", 2, 2);
+        var pk = keys[0].Public.GroupPublicKey;
+        var seen = new HashSet<int>();
+        for (int i = 0; i < 40 && seen.Count < 2; i++)
+        {
+            var digest = EcdsaCheck.Digest($"message {i}");
+            var sig = EcdsaRunner.Sign(keys, digest);
+            Assert.True(EcdsaSignature.IsLowS(sig.S));
+            Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, sig.ToBytes()));
+            Assert.True(EcdsaCheck.Recovers(pk, digest, sig));
+            // The other recovery id recovers another key: the id is not a constant that happens to work.
+            Assert.False(EcdsaCheck.Recovers(pk, digest, new EcdsaSignature(sig.R, sig.S, 1 - sig.RecoveryId)));
+            seen.Add(sig.RecoveryId);
+        }
+        Assert.Equal(2, seen.Count);
+    }
 }
