@@ -162,8 +162,28 @@ public sealed class EcdsaKeyShare
     public byte[] PackageDigest { get; }
     public IReadOnlyDictionary<Identifier, EcdsaPairMaterial> Pairs => pairs;
 
-    public EcdsaPairMaterial Pair(Identifier peer) =>
-        pairs.TryGetValue(peer, out var m) ? m : throw new ProtocolException(Fault.InvalidUsage, $"member {Identifier} has no OT material with {peer}");
+    /// <summary>
+    /// The OT material with <paramref name="peer"/>; refused (<see cref="Fault.InvalidUsage"/>) when there is none or
+    /// when it was retired after a failed OT check.
+    /// </summary>
+    public EcdsaPairMaterial Pair(Identifier peer)
+    {
+        if (retired.TryGetValue(peer, out var why))
+            throw new ProtocolException(Fault.InvalidUsage, $"member {Identifier}'s OT material with {peer} was retired after a failed check ({why}); set the pair up again before signing with {peer}");
+        return pairs.TryGetValue(peer, out var m) ? m : throw new ProtocolException(Fault.InvalidUsage, $"member {Identifier} has no OT material with {peer}");
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Identifier, string> retired = new();
+
+    /// <summary>
+    /// Peers whose OT material this member stopped using because an OT-extension or multiplication check with
+    /// them failed: a failed check may have taught the cheater something about the correlation (selective
+    /// failure), so the material is never used again. Persist it (<see cref="ToData"/> does) and renew the pair
+    /// with <see cref="EcdsaSetup"/> (peers = that peer) and <see cref="WithPairs"/>.
+    /// </summary>
+    public IReadOnlyCollection<Identifier> RetiredPairs => retired.Keys.ToArray();
+
+    internal void Retire(Identifier peer, string why) => retired.TryAdd(peer, why);
 
     /// <summary>
     /// Binds the share to its pair material: exactly one for every other member, each of this member and of the
@@ -197,14 +217,23 @@ public sealed class EcdsaKeyShare
     public EcdsaKeyShare WithPairs(IEnumerable<EcdsaPairMaterial> replacements)
     {
         var map = new Dictionary<Identifier, EcdsaPairMaterial>(pairs);
-        foreach (var m in replacements) map[m.Peer] = m;
-        return Create(Share, map.Values);
+        var renewed = new HashSet<Identifier>();
+        foreach (var m in replacements)
+        {
+            map[m.Peer] = m;
+            renewed.Add(m.Peer);
+        }
+        var result = Create(Share, map.Values);
+        foreach (var (peer, why) in retired)
+            if (!renewed.Contains(peer)) result.Retire(peer, why);
+        return result;
     }
 
     public EcdsaKeyShareData ToData() => new()
     {
         Share = Share.ToData(),
         Pairs = Share.Members.Where(p => p != Identifier).Select(p => pairs[p].ToBytes()).ToArray(),
+        RetiredPeers = retired.Keys.Select(p => p.ToBytes()).ToArray(),
     };
 
     public override string ToString() => $"EcdsaKeyShare({Share}, {pairs.Count} OT pairs)";
@@ -216,5 +245,14 @@ public sealed class EcdsaKeyShareData
     public KeyShareData Share { get; set; } = new();
     public byte[][] Pairs { get; set; } = [];
 
-    public EcdsaKeyShare Validate() => EcdsaKeyShare.Create(Share.Validate(), Pairs.Select(p => EcdsaPairMaterial.FromBytes(p)));
+    /// <summary>Identifiers of the peers whose material was retired after a failed check.</summary>
+    public byte[][] RetiredPeers { get; set; } = [];
+
+    public EcdsaKeyShare Validate()
+    {
+        var key = EcdsaKeyShare.Create(Share.Validate(), Pairs.Select(p => EcdsaPairMaterial.FromBytes(p)));
+        foreach (var r in RetiredPeers)
+            key.Retire(Rotor.Crypto.Sharing.Identifier.Decode(key.Share.Group, r), "recorded in the stored key share");
+        return key;
+    }
 }

@@ -316,7 +316,7 @@ public sealed class EcdsaSigner
         var outMsgs = new List<EcdsaSignRound2>();
         foreach (var j in others)
         {
-            var (c, mul) = Rvole.Respond(key.Pair(j), session.Digest, got[j].Kos, [r, sk]);
+            var (c, mul) = Retiring(j, () => Rvole.Respond(key.Pair(j), session.Digest, got[j].Kos, [r, sk]));
             aliceShares[j] = c;
             var psi = phi - bobs[j].Chi;
             outMsgs.Add(new EcdsaSignRound2(session.Digest, me, j, instanceKey, salt, commitmentsDigest, g.MulBase(c[0]), g.MulBase(c[1]), psi, mul));
@@ -345,7 +345,7 @@ public sealed class EcdsaSigner
                 throw new ProtocolException(Fault.Equivocation, $"member {j} saw other round-1 commitments than member {me}: some signer sent different commitments to different signers");
             if (m.Salt.Length != 32 || !CryptographicOperations.FixedTimeEquals(Commit(session.Digest, j, m.InstanceKey, m.Salt), commitments[j]))
                 throw new ProtocolException(Fault.InvalidProof, $"commitment opening failed: member {j}'s instance key R_j does not open its round-1 commitment", j);
-            var d = bobs[j].Finish(m.Mul);
+            var d = Retiring(j, () => bobs[j].Finish(m.Mul));
             var chi = bobs[j].Chi;
             var pkj = g.MulVartime(session.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
             if (!(SecretMul.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
@@ -374,6 +374,20 @@ public sealed class EcdsaSigner
     {
         if (step != 3 || bigR is null) throw new ProtocolException(Fault.InvalidUsage, "signature shares before round 3");
         return EcdsaSignatures.Combine(session, shares, bigR);
+    }
+
+    /// <summary>Runs an OT check with peer j; when it fails the pair's material is retired for good (it may have leaked through the failure).</summary>
+    private T Retiring<T>(Identifier j, Func<T> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (ProtocolException e) when (e.Fault == Fault.InvalidProof)
+        {
+            key.Retire(j, e.Message);
+            throw;
+        }
     }
 
     private T Guard<T>(int expected, Func<T> body)

@@ -28,9 +28,12 @@ public class EcdsaFailureTests
 
     private static ulong Ulong(Identifier i) => (ulong)i.Value;
 
-    private static Run Start(params ulong[] ids)
+    private static Run Start(params ulong[] ids) => Start(Keys.Value, ids);
+
+    /// <summary>A signing among <paramref name="ids"/> with the given keys (tests whose failure retires pair material use their own).</summary>
+    private static Run Start(EcdsaKeyShare[] all, params ulong[] ids)
     {
-        var keys = ids.Select(i => Keys.Value.Single(k => k.Identifier == Id(i))).ToArray();
+        var keys = ids.Select(i => all.Single(k => k.Identifier == Id(i))).ToArray();
         var session = new EcdsaSignSession(keys[0].Public, keys.Select(k => k.Identifier).ToArray(), Digest);
         var started = keys.Select(k => EcdsaSigner.Start(k, session)).ToArray();
         return new Run { Session = session, Signers = started.Select(s => s.Signer).ToArray(), R1 = started.SelectMany(s => s.Messages).ToList() };
@@ -52,7 +55,8 @@ public class EcdsaFailureTests
     [Fact]
     public void OT_extension_consistency_check_blames_the_receiver_that_sent_inconsistent_columns()
     {
-        var run = Start(1, 2);
+        var keys = EcdsaRunner.Keygen("kos-test", 2, 2);
+        var run = Start(keys, 1, 2);
         var m = run.R1To(2).Single();
         // Bob (member 1) flips row 5 in only half of the columns: an inconsistent choice bit across columns.
         var cols = (byte[])m.Kos.Columns.Clone();
@@ -61,12 +65,42 @@ public class EcdsaFailureTests
         AssertBlames(e, Fault.InvalidProof, 1);
         Assert.Contains("OT extension consistency", e.Message);
         Assert.True(run.Of(2).IsAborted);
+
+        // Member 2 never uses its material with member 1 again (the failure may have leaked bits of Δ) ...
+        Assert.Equal([Id(1)], keys[1].RetiredPairs);
+        var retry = Assert.Throws<ProtocolException>(() => Start(keys, 1, 2));
+        Assert.Equal(Fault.InvalidUsage, retry.Fault);
+        Assert.Contains("retired", retry.Message);
+        // ... and the stored form remembers it.
+        Assert.Equal([Id(1)], keys[1].ToData().Validate().RetiredPairs);
+        // After the pair is set up again, the two sign.
+        var renewed = RenewPair(keys, 1, 2);
+        Assert.Empty(renewed[1].RetiredPairs);
+        var sig = EcdsaRunner.Sign(renewed, Digest);
+        Assert.True(EcdsaCheck.DotNetVerifies(keys[0].Public.GroupPublicKey, Digest, sig.ToBytes()));
+    }
+
+    /// <summary>Sets up the pair (a, b) again with the setup state machines and replaces its material on both sides.</summary>
+    private static EcdsaKeyShare[] RenewPair(EcdsaKeyShare[] keys, ulong a, ulong b)
+    {
+        var session = new EcdsaSetupSession(keys[0].Public);
+        var ka = keys.Single(k => k.Identifier == Id(a));
+        var kb = keys.Single(k => k.Identifier == Id(b));
+        var (sa, ma) = EcdsaSetup.Start(ka.Share, session, [Id(b)]);
+        var (sb, mb) = EcdsaSetup.Start(kb.Share, session, [Id(a)]);
+        for (int round = 1; round <= 5; round++)
+        {
+            var na = sa.Receive(mb);
+            mb = sb.Receive(ma);
+            ma = na;
+        }
+        return keys.Select(k => k == ka ? ka.WithPairs(sa.Material!) : k == kb ? kb.WithPairs(sb.Material!) : k).ToArray();
     }
 
     [Fact]
     public void OT_extension_check_value_tampered_blames_the_receiver()
     {
-        var run = Start(1, 2);
+        var run = Start(EcdsaRunner.Keygen("kos-test2", 2, 2), 1, 2);
         var m = run.R1To(2).Single();
         var t = (byte[])m.Kos.TCheck.Clone();
         t[3] ^= 0x10;
@@ -77,7 +111,8 @@ public class EcdsaFailureTests
     [Fact]
     public void Multiplication_check_blames_alice_for_a_wrong_check_value()
     {
-        var run = Start(1, 2);
+        var keys = EcdsaRunner.Keygen("mul-test", 2, 2);
+        var run = Start(keys, 1, 2);
         run.Round2All();
         var m = run.R2To(1).Single();
         var r = (Rotor.Crypto.Groups.Scalar[])m.Mul.R.Clone();
@@ -85,12 +120,14 @@ public class EcdsaFailureTests
         var e = Assert.Throws<ProtocolException>(() => run.Of(1).Round3([Replace(m, mul: m.Mul with { R = r })]));
         AssertBlames(e, Fault.InvalidProof, 2);
         Assert.Contains("multiplication consistency", e.Message);
+        Assert.Equal([Id(2)], keys[0].RetiredPairs);
+        Assert.Empty(keys[1].RetiredPairs);
     }
 
     [Fact]
     public void Multiplication_check_blames_alice_for_inconsistent_inputs()
     {
-        var run = Start(1, 2);
+        var run = Start(EcdsaRunner.Keygen("mul-test2", 2, 2), 1, 2);
         run.Round2All();
         var m = run.R2To(1).Single();
         // Alice (member 2) uses another first input in every OT instance than the one her check value u covers.
