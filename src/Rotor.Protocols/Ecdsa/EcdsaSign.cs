@@ -190,6 +190,22 @@ public sealed class EcdsaSignature
     /// <summary>r ‖ s, 32 bytes each, big-endian.</summary>
     public byte[] ToBytes() => [.. R, .. S];
 
+    /// <summary>The DER form Bitcoin scripts use (SEQUENCE of two minimal INTEGERs; BIP-66 strict DER), without the sighash byte.</summary>
+    public byte[] ToDer()
+    {
+        static byte[] Int(byte[] v)
+        {
+            int i = 0;
+            while (i < v.Length - 1 && v[i] == 0) i++;
+            var body = v[i..];
+            if ((body[0] & 0x80) != 0) body = [0, .. body];
+            return [0x02, (byte)body.Length, .. body];
+        }
+        var r = Int(R);
+        var s = Int(S);
+        return [0x30, (byte)(r.Length + s.Length), .. r, .. s];
+    }
+
     /// <summary>
     /// Standard ECDSA verification of (r, s) under <paramref name="publicKey"/> for a 32-byte digest (accepts high
     /// S as ECDSA does; <see cref="IsLowS"/> tells). Public inputs only.

@@ -28,6 +28,7 @@ public class EcdsaSigningTests
             Assert.True(EcdsaSignature.Verify(pk, digest, sig.ToBytes()));
             Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, sig.ToBytes()));
             Assert.True(EcdsaCheck.Recovers(pk, digest, sig));
+            Assert.True(EcdsaCheck.DotNetVerifiesDer(pk, digest, sig.ToDer()));
             var other = (byte[])digest.Clone();
             other[0] ^= 1;
             Assert.False(EcdsaCheck.DotNetVerifies(pk, other, sig.ToBytes()));

@@ -37,6 +37,18 @@ internal static class EcdsaCheck
         return ecdsa.VerifyHash(digest, rs);
     }
 
+    /// <summary>Verifies the DER form (RFC 3279 sequence) with .NET's ECDsa.</summary>
+    public static bool DotNetVerifiesDer(Element pk, byte[] digest, byte[] der)
+    {
+        var q = Uncompressed(pk);
+        using var ecdsa = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.CreateFromFriendlyName("secP256k1"),
+            Q = new ECPoint { X = q[..32], Y = q[32..] },
+        });
+        return ecdsa.VerifyHash(digest, der, DSASignatureFormat.Rfc3279DerSequence);
+    }
+
     /// <summary>Recovers the public key from (digest, r, s, v) as Ethereum's ecrecover does, and compares.</summary>
     public static bool Recovers(Element pk, byte[] digest, EcdsaSignature sig)
     {
