@@ -266,11 +266,37 @@ public sealed class EcdsaSigner
         g = key.Share.Group;
         me = key.Identifier;
         others = session.Signers.Where(s => s != me).ToArray();
-        r = g.RandomScalar();
-        phi = g.RandomScalar();
+        r = Hedged(key, session, "instance-key");
+        phi = Hedged(key, session, "inversion-mask");
         salt = RandomNumberGenerator.GetBytes(32);
         instanceKey = g.MulBase(r);
         commitment = Commit(session.Digest, me, instanceKey, salt);
+    }
+
+    /// <summary>
+    /// A fresh secret scalar hedged against a weak random number generator (as RFC 9591's nonce_generate hedges
+    /// FROST nonces): SHA-512 over 32 bytes from the OS CSPRNG, the signing share and the session, reduced mod n.
+    /// </summary>
+    private static Scalar Hedged(EcdsaKeyShare key, EcdsaSignSession session, string what)
+    {
+        var random = RandomNumberGenerator.GetBytes(32);
+        var secret = key.Share.SigningShare.ToBytes();
+        try
+        {
+            while (true)
+            {
+                var wide = OtHash.Hash("sign/" + what, random, secret, session.Digest);
+                var k = key.Share.Group.ReduceWide(wide);
+                CryptographicOperations.ZeroMemory(wide);
+                if (!k.IsZero) return k;
+                RandomNumberGenerator.Fill(random);
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(random);
+            CryptographicOperations.ZeroMemory(secret);
+        }
     }
 
     public Identifier Identifier => me;
