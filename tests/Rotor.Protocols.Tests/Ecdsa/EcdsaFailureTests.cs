@@ -227,6 +227,25 @@ public class EcdsaFailureTests
     }
 
     [Fact]
+    public void The_coordinators_combination_refuses_shares_of_another_signing_or_with_disagreeing_R()
+    {
+        var run = Start(1, 2);
+        run.Round2All();
+        var shares = run.Signers.Select(s => s.Round3(run.R2To(Ulong(s.Identifier)))).ToList();
+        // The same signers and key, another message: another session.
+        var other = new EcdsaSignSession(run.Session.Package, run.Session.Signers, EcdsaCheck.Digest("another message"));
+        var e = Assert.Throws<ProtocolException>(() => EcdsaSignatures.Combine(other, shares));
+        Assert.Equal(Fault.WrongSession, e.Fault);
+        var bad = shares[1];
+        shares[1] = new EcdsaSignatureShare(bad.Session, bad.Sender, bad.R + G.Generator, bad.U, bad.W);
+        var e2 = Assert.Throws<ProtocolException>(() => EcdsaSignatures.Combine(run.Session, shares));
+        Assert.Equal(Fault.Equivocation, e2.Fault);
+        Assert.Empty(e2.Culprits);
+        Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => EcdsaSignatures.Combine(run.Session, shares.Take(1))).Fault);
+        Assert.Equal(Fault.DuplicateMessage, Assert.Throws<ProtocolException>(() => EcdsaSignatures.Combine(run.Session, [shares[0], shares[0], bad])).Fault);
+    }
+
+    [Fact]
     public void Stale_pair_material_of_a_peer_is_refused_by_name()
     {
         var run = Start(1, 2);
