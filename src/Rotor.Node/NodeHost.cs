@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rotor.Node.Backups;
+using Rotor.Node.Vault;
 using Rotor.Rpc;
 using Rotor.Rpc.Tls;
 
@@ -15,12 +16,33 @@ namespace Rotor.Node;
 public static class NodeHost
 {
     /// <summary>Starts the node; returns the started application (the caller awaits its shutdown) and the endpoint it listens on.</summary>
-    public static async Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, CancellationToken cancel = default)
+    public static Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, CancellationToken cancel = default) =>
+        StartAsync(config, MasterKeySecrets.None, cancel);
+
+    /// <summary>
+    /// Starts the node with the secrets given at start (passphrase, PIN; the config's sources are tried after them).
+    /// When its master key provider cannot give the vault root the node starts sealed (<see cref="NodeState.Sealed"/>):
+    /// it serves its status and waits for <c>rotor node unseal</c> on its local socket.
+    /// </summary>
+    public static async Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, MasterKeySecrets secrets, CancellationToken cancel = default)
     {
-        var (vault, identity) = NodeSetup.OpenVault(config);
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
-        var state = new NodeState(config.Name, identity, vault, trust);
+        NodeState state;
+        try
+        {
+            var (vault, identity) = NodeSetup.OpenVault(config, secrets);
+            state = new NodeState(config.Name, identity, vault, trust, config.MasterKeyKind);
+            if (config.SourcePath is { } source)
+            {
+                try { MasterKeys.CleanUp(source); }
+                catch (IOException) { }
+            }
+        }
+        catch (Exception e) when (e is MasterKeyUnavailableException or VaultException)
+        {
+            state = new NodeState(config.Name, trust, config.MasterKeyKind, e.Message, config.Resolve(config.Vault));
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -38,6 +60,10 @@ public static class NodeHost
         var app = builder.Build();
         app.MapGrpcService<SignerNodeService>();
         app.MapGrpcService<NodeOperationsService>();
+        var unseal = MasterKeyUnseal.Start(config, state, out var noSocket);
+        if (noSocket is not null) app.Logger.LogWarning("{Reason}: a sealed node is unsealed by restarting it with its secret", noSocket);
+        if (state.Sealed) app.Logger.LogWarning("node {Name} is SEALED: {Reason}", config.Name, state.SealReason);
+        app.Lifetime.ApplicationStopping.Register(() => unseal?.Dispose());
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         await app.StartAsync(cancel);
         var endpoint = RpcServer.BoundEndpoint(app.Services.GetRequiredService<IServer>());

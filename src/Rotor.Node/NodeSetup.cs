@@ -13,33 +13,25 @@ public static class NodeSetup
 
     /// <summary>
     /// Creates node <paramref name="name"/> in <paramref name="directory"/> with a certificate from the CA in
-    /// <paramref name="caDirectory"/>. With <paramref name="passphraseEnv"/>, the master secret is Argon2id of the
-    /// passphrase in that environment variable; otherwise a fresh 0600 key file. Refuses an existing node.
+    /// <paramref name="caDirectory"/>. The vault root is protected by <paramref name="masterKey"/> (default: a 0600 key
+    /// file, or with <paramref name="passphraseEnv"/> a passphrase in that environment variable); <paramref name="secrets"/>
+    /// may carry the passphrase. Refuses an existing node.
     /// </summary>
-    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0")
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0",
+        MasterKeyChoice? masterKey = null, MasterKeySecrets? secrets = null)
     {
         Rotor.Rpc.Names.Validate("node", name);
+        masterKey ??= passphraseEnv is null ? new MasterKeyChoice(MasterKeys.File) : new MasterKeyChoice(MasterKeys.Passphrase, PassphraseEnv: passphraseEnv);
+        MasterKeys.Validate(masterKey);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
         Directory.CreateDirectory(directory);
         var config = new NodeConfig { Name = name, Listen = listen, Vault = name + "-vault.db", BaseDir = Path.GetFullPath(directory) };
-        byte[] master;
-        if (passphraseEnv is null)
-        {
-            config.KeyFile = "node.key";
-            MasterSecret.CreateKeyFile(config.Resolve(config.KeyFile));
-            master = MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
-        }
-        else
-        {
-            config.PassphraseEnv = passphraseEnv;
-            config.PassphraseSaltFile = "passphrase.salt";
-            File.WriteAllBytes(config.Resolve(config.PassphraseSaltFile), RandomNumberGenerator.GetBytes(16));
-            master = ReadMaster(config);
-        }
+        var master = RandomNumberGenerator.GetBytes(MasterKeys.RootLength);
         using var identity = NodeIdentity.Create();
         try
         {
+            config = MasterKeys.Establish(config, masterKey, master, secrets ?? MasterKeySecrets.None);
             using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
             var secret = identity.ExportPrivate();
             try { vault.PutSecret(IdentitySecret, secret); }
@@ -53,20 +45,20 @@ public static class NodeSetup
         return (config, identity.Public);
     }
 
-    /// <summary>The node's master secret from its key file or passphrase. The caller wipes it.</summary>
-    public static byte[] ReadMaster(NodeConfig config)
-    {
-        if (config.KeyFile is not null) return MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
-        var passphrase = Environment.GetEnvironmentVariable(config.PassphraseEnv!)
-            ?? throw new InvalidOperationException($"environment variable {config.PassphraseEnv} (the vault passphrase) is not set");
-        var salt = File.ReadAllBytes(config.Resolve(config.PassphraseSaltFile ?? throw new InvalidDataException("passphraseSaltFile is not set")));
-        return MasterSecret.FromPassphrase(passphrase, salt);
-    }
+    /// <summary>The node's vault root from its master key provider (config sources only). The caller wipes it.</summary>
+    public static byte[] ReadMaster(NodeConfig config) => MasterKeys.Unwrap(config, MasterKeySecrets.None);
 
     /// <summary>Opens the vault and loads the identity keys from it.</summary>
-    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config)
+    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config) => OpenVault(config, MasterKeySecrets.None);
+
+    /// <summary>
+    /// Opens the vault with the root its provider gives (secrets given now first) and loads the identity keys.
+    /// Throws <see cref="MasterKeyUnavailableException"/> when the provider cannot give the root, <see cref="VaultException"/>
+    /// when the root does not open the vault.
+    /// </summary>
+    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config, MasterKeySecrets secrets)
     {
-        var master = ReadMaster(config);
+        var master = MasterKeys.Unwrap(config, secrets);
         ShareVault vault;
         try { vault = ShareVault.Open(config.Resolve(config.Vault), config.Name, master); }
         finally { CryptographicOperations.ZeroMemory(master); }

@@ -6,37 +6,86 @@ using Rotor.Rpc.Tls;
 
 namespace Rotor.Node;
 
-/// <summary>Everything a running node holds: its name, identity, vault, trust root and open sessions.</summary>
+/// <summary>
+/// Everything a running node holds: its name, identity, vault, trust root and open sessions. A node whose master key
+/// provider could not give the vault root is <em>sealed</em>: it has neither vault nor identity keys, answers its
+/// status with the reason, and refuses everything else until <see cref="Unseal"/>.
+/// </summary>
 public sealed class NodeState : IDisposable
 {
     private readonly ConcurrentDictionary<string, SessionSlot> sessions = new();
+    private readonly object vaultGate = new();
+    private ShareVault? vault;
+    private NodeIdentity? identity;
 
-    public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust)
+    public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust, string masterKey = MasterKeys.File)
     {
         Name = name;
-        Identity = identity;
-        Vault = vault;
+        this.identity = identity;
+        this.vault = vault;
         Trust = trust;
+        MasterKey = masterKey;
+    }
+
+    /// <summary>A sealed node: <paramref name="sealReason"/> says why its provider gave no vault root.</summary>
+    public NodeState(string name, PeerTrust trust, string masterKey, string sealReason, string vaultPath)
+    {
+        Name = name;
+        Trust = trust;
+        MasterKey = masterKey;
+        SealReason = sealReason;
+        VaultPath = vaultPath;
     }
 
     public string Name { get; }
-    public NodeIdentity Identity { get; }
+
+    /// <summary>The master key provider: file, passphrase or pkcs11.</summary>
+    public string MasterKey { get; }
+
+    /// <summary>Why the node is sealed; null when it is not.</summary>
+    public string? SealReason { get; private set; }
+
+    public bool Sealed => Volatile.Read(ref vault) is null;
+
+    /// <summary>The vault file (for a sealed node's status: shard names without secrets).</summary>
+    public string? VaultPath { get; }
+
+    public NodeIdentity Identity => Volatile.Read(ref identity) ?? throw SealedError();
+
+    /// <summary>Brings a sealed node into service with its opened vault and identity keys; refused when not sealed.</summary>
+    public void Unseal(ShareVault openedVault, NodeIdentity openedIdentity)
+    {
+        lock (vaultGate)
+        {
+            if (vault is not null) throw new InvalidOperationException($"node '{Name}' is not sealed");
+            Volatile.Write(ref identity, openedIdentity);
+            Volatile.Write(ref vault, openedVault);
+            SealReason = null;
+        }
+    }
+
+    /// <summary>Records why the node is still sealed (e.g. a failed unseal attempt).</summary>
+    public void StillSealed(string reason)
+    {
+        lock (vaultGate) if (vault is null) SealReason = reason;
+    }
+
+    private VaultException SealedError() =>
+        new($"node '{Name}' is sealed ({SealReason}); no shard can be used until it is unsealed (rotor node unseal, or a restart with the {MasterKey} master key available)");
 
     /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
     public PresignPool Presigns { get; } = new();
     public PeerTrust Trust { get; }
 
-    /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>
-    private ShareVault Vault { get; }
-
+    /// <summary>Every use of the vault goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer); refused while sealed.</summary>
     public T WithVault<T>(Func<ShareVault, T> action)
     {
-        lock (Vault) return action(Vault);
+        lock (vaultGate) return action(vault ?? throw SealedError());
     }
 
     public void WithVault(Action<ShareVault> action)
     {
-        lock (Vault) action(Vault);
+        lock (vaultGate) action(vault ?? throw SealedError());
     }
 
     /// <summary>Registers a new session; refuses an id already in use.</summary>
@@ -65,8 +114,11 @@ public sealed class NodeState : IDisposable
     {
         foreach (var s in sessions.Values) s.Session.Dispose();
         sessions.Clear();
-        Vault.Dispose();
-        Identity.Dispose();
+        lock (vaultGate)
+        {
+            vault?.Dispose();
+            identity?.Dispose();
+        }
     }
 
     private static string Key(ReadOnlySpan<byte> id) => Convert.ToHexStringLower(id);

@@ -20,17 +20,39 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     public override Task<NodeInfo> GetInfo(GetInfoRequest request, ServerCallContext context) =>
         Task.FromResult(new NodeInfo { Name = node.Name, Certificate = ByteString.CopyFrom(certificate) });
 
-    public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(node.WithVault(v =>
+    public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
-        var health = v.Health();
-        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok" };
-        foreach (var s in v.List())
+        if (node.Sealed)
+        {
+            var sealedStatus = new NodeStatus
+            {
+                Name = node.Name, VaultHealthy = false, VaultMessage = $"sealed: {node.SealReason}",
+                Sealed = true, SealReason = node.SealReason ?? "", MasterKey = node.MasterKey,
+            };
+            if (node.VaultPath is { } path) AddShards(sealedStatus, ShareVault.ListWithoutKey(path));
+            return Task.FromResult(sealedStatus);
+        }
+        try
+        {
+            return Task.FromResult(node.WithVault(v =>
+            {
+                var health = v.Health();
+                var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok", MasterKey = node.MasterKey };
+                AddShards(status, v.List());
+                return status;
+            }));
+        }
+        catch (VaultException) when (node.Sealed) { return GetStatus(request, context); }
+    }
+
+    private static void AddShards(NodeStatus status, IEnumerable<Vault.ShardInfo> shards)
+    {
+        foreach (var s in shards)
             status.Shards.Add(new Rotor.Rpc.Node.ShardInfo
             {
                 KeyId = s.KeyId, Epoch = s.Epoch, State = s.State == ShardState.Active ? "active" : "pending", EventId = s.EventId ?? "",
             });
-        return status;
-    }));
+    }
 
     public override async Task<StepReply> Start(StartRequest request, ServerCallContext context)
     {

@@ -37,12 +37,19 @@ public static class DemoCommand
         var checks = new List<(string Name, bool Passed)>();
         var signatures = new List<SignReply>();
         var walletsOut = new JsonArray();
+        var nodesOut = new JsonArray();
         try
         {
             o.Line($"data in [bold]{cluster.Dir}[/]");
             await o.Progress("starting a coordinator and nodes cs1, cs2, cs3", () => cluster.UpAsync(3));
             using var client = cluster.Connect();
             var api = client.Coordinator;
+            foreach (var n in (await api.ListNodesAsync(new ListNodesRequest())).Nodes.OrderBy(n => n.Name, StringComparer.Ordinal))
+            {
+                var masterKey = n.MasterKey.Length > 0 ? n.MasterKey : cluster.MasterKeyOf(n.Name) ?? "unknown";
+                nodesOut.Add(new JsonObject { ["name"] = n.Name, ["masterKey"] = masterKey, ["sealed"] = n.Sealed });
+                o.Line($"node [bold]{n.Name}[/]: master key [bold]{masterKey}[/]{(masterKey == "file" ? " (a key file beside the vault: local development only; production nodes use pkcs11 or passphrase)" : "")}{(n.Sealed ? $" [red]sealed: {n.SealReason}[/]" : "")}");
+            }
             var quorumName = "demo-" + Guid.NewGuid().ToString("N")[..6];
             var q = new CreateQuorumRequest { Name = quorumName, Threshold = 2 };
             q.Members.AddRange(["cs1", "cs2", "cs3"]);
@@ -109,6 +116,7 @@ public static class DemoCommand
         var result = new JsonObject
         {
             ["dir"] = cluster.Dir,
+            ["nodes"] = nodesOut,
             ["wallets"] = walletsOut,
             ["signatures"] = new JsonArray(signatures.Select(s => (JsonNode)new JsonObject
             {
