@@ -16,8 +16,12 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Environment entries for the coordinator process (test hooks), as NAME=VALUE.</summary>
     protected virtual IEnumerable<string> CoordinatorEnvironment => [];
 
+    /// <summary>Runs before the cluster is brought up (e.g. to make nodes with another master key provider).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
     public async ValueTask InitializeAsync()
     {
+        await PrepareAsync();
         await RotorProcess.Ok(["cluster", "up", "--dir", Dir, "--nodes", Nodes.ToString(), .. CoordinatorEnvironment.SelectMany(e => new[] { "--test-coordinator-env", e })]);
         Api = new ClusterApi(Dir);
     }
