@@ -48,8 +48,9 @@ public static class DemoCommand
             {
                 var masterKey = n.MasterKey.Length > 0 ? n.MasterKey : cluster.MasterKeyOf(n.Name) ?? "unknown";
                 nodesOut.Add(new JsonObject { ["name"] = n.Name, ["masterKey"] = masterKey, ["sealed"] = n.Sealed });
-                o.Line($"node [bold]{n.Name}[/]: master key [bold]{masterKey}[/]{(masterKey == "file" ? " (a key file beside the vault: local development only; production nodes use pkcs11 or passphrase)" : "")}{(n.Sealed ? $" [red]sealed: {n.SealReason}[/]" : "")}");
             }
+            foreach (var g in nodesOut.GroupBy(n => n!["masterKey"]!.GetValue<string>()))
+                o.Line($"master key of {string.Join(", ", g.Select(n => n!["name"]!.GetValue<string>()))}: [bold]{g.Key}[/]{(g.Key == "file" ? " (a key file beside the vault: local development only; production nodes use pkcs11 or passphrase)" : "")}");
             var quorumName = "demo-" + Guid.NewGuid().ToString("N")[..6];
             var q = new CreateQuorumRequest { Name = quorumName, Threshold = 2 };
             q.Members.AddRange(["cs1", "cs2", "cs3"]);
