@@ -52,6 +52,7 @@ public static class NodeHost
         builder.Services.AddSingleton(sp => new NodeOperationsService(state, config.Resolve("backups"), sp.GetRequiredService<SignerNodeService>()));
         builder.Services.AddGrpc(o =>
         {
+            o.Interceptors.Add<SealedGuard>();
             o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
             o.MaxSendMessageSize = RpcChannels.MaxMessageBytes;
         });
@@ -60,7 +61,13 @@ public static class NodeHost
         var app = builder.Build();
         app.MapGrpcService<SignerNodeService>();
         app.MapGrpcService<NodeOperationsService>();
-        var unseal = MasterKeyUnseal.Start(config, state, out var noSocket);
+        MasterKeyUnseal? unseal = null;
+        string? noSocket;
+        try { unseal = MasterKeyUnseal.Start(config, state, out noSocket); }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            noSocket = $"unseal socket {config.Resolve(config.UnsealSocket)}: {e.Message}";
+        }
         if (noSocket is not null) app.Logger.LogWarning("{Reason}: a sealed node is unsealed by restarting it with its secret", noSocket);
         if (state.Sealed) app.Logger.LogWarning("node {Name} is SEALED: {Reason}", config.Name, state.SealReason);
         app.Lifetime.ApplicationStopping.Register(() => unseal?.Dispose());

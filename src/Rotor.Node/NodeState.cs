@@ -70,8 +70,11 @@ public sealed class NodeState : IDisposable
         lock (vaultGate) if (vault is null) SealReason = reason;
     }
 
-    private VaultException SealedError() =>
-        new($"node '{Name}' is sealed ({SealReason}); no shard can be used until it is unsealed (rotor node unseal, or a restart with the {MasterKey} master key available)");
+    /// <summary>What a refused call says while the node is sealed.</summary>
+    public string SealedMessage =>
+        $"node '{Name}' is sealed ({SealReason}); no shard can be used until it is unsealed (rotor node unseal, or a restart with the {MasterKey} master key available)";
+
+    private VaultException SealedError() => new(SealedMessage);
 
     /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
     public PresignPool Presigns { get; } = new();

@@ -153,6 +153,7 @@ public sealed class MasterKeyTests(MasterKeyCluster cluster) : IClassFixture<Mas
     {
         var q = await TestQuorum.Create(Api, "bip340");
         var w = q.Wallets[0];
+        var recovery = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-recovery.key"));
         foreach (var (node, variable, right, reason, unsealOption) in new[]
                  {
                      ("cs1", MasterKeyCluster.PinVariable, SoftHsm.UserPin, "wrong PIN", "--pin-file"),
@@ -175,7 +176,9 @@ public sealed class MasterKeyTests(MasterKeyCluster cluster) : IClassFixture<Mas
             var held = (await Api.Status(q.Name)).Wallets.Single().Nodes.Single(x => x.Node == node);
             Assert.Equal([w.Epoch], held.ActiveEpochs);
             var other = node == "cs1" ? "cs3" : "cs1";
-            Assert.Contains("sealed", await ClusterApi.Refused(() => Api.Sign(w.WalletId, $"{node},{other}")));
+            Assert.Contains($"node '{node}' is sealed", await ClusterApi.Refused(() => Api.Sign(w.WalletId, $"{node},{other}")));
+            Assert.Contains($"node '{node}' is sealed", await cluster.Fails("backup", "create", "--node", node, "--out", Path.Combine(cluster.Dir, $"{node}-sealed.rotorbak"),
+                "--recipient", recovery["publicKey"]!.GetValue<string>()));
             Assert.Equal(before, Snapshot(node));
 
             // A wrong secret delivered keeps it sealed; the right one unseals it in place.
