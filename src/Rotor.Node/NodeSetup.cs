@@ -25,13 +25,20 @@ public static class NodeSetup
         MasterKeys.Validate(masterKey);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
+        var created = !Directory.Exists(directory);
         Directory.CreateDirectory(directory);
         var config = new NodeConfig { Name = name, Listen = listen, Vault = name + "-vault.db", BaseDir = Path.GetFullPath(directory) };
         var master = RandomNumberGenerator.GetBytes(MasterKeys.RootLength);
         using var identity = NodeIdentity.Create();
         try
         {
-            config = MasterKeys.Establish(config, masterKey, master, secrets ?? MasterKeySecrets.None);
+            try { config = MasterKeys.Establish(config, masterKey, master, secrets ?? MasterKeySecrets.None); }
+            catch when (created)
+            {
+                // The provider refused (no token, wrong PIN, no passphrase): leave no half-made node behind.
+                Directory.Delete(directory, recursive: true);
+                throw;
+            }
             using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
             var secret = identity.ExportPrivate();
             try { vault.PutSecret(IdentitySecret, secret); }

@@ -322,3 +322,68 @@ public sealed class MasterKeyTests(MasterKeyCluster cluster) : IClassFixture<Mas
         return File.ReadAllText(file).Trim();
     }
 }
+
+/// <summary>A clumsy operator's master key inputs: each refused with a message naming what is wrong, and nothing made or changed.</summary>
+public sealed class MasterKeyInputTests : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "rotor-mk-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly SoftHsm hsm;
+
+    public MasterKeyInputTests()
+    {
+        Directory.CreateDirectory(dir);
+        hsm = new SoftHsm(Path.Combine(dir, "hsm"), "clumsy");
+        hsm.Activate();
+        ClusterCa.Create(Path.Combine(dir, "ca")).Dispose();
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+
+    private string Secret(string content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
+    {
+        var path = Path.Combine(dir, $"secret-{Guid.NewGuid():N}");
+        File.WriteAllText(path, content + "\n");
+        File.SetUnixFileMode(path, mode);
+        return path;
+    }
+
+    private string[] Init(string name, params string[] extra) =>
+        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), .. extra];
+
+    private string[] Pkcs11(string pinFile) =>
+        ["--master-key", "pkcs11", "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", "clumsy", "--pkcs11-key-label", "k", "--pkcs11-pin-file", pinFile];
+
+    [Fact]
+    public async Task Bad_master_key_inputs_are_refused_and_make_nothing()
+    {
+        Assert.Contains("--pkcs11-library", await RotorProcess.Fails(Init("n1", "--master-key", "pkcs11", "--pkcs11-token", "clumsy", "--pkcs11-key-label", "k", "--pkcs11-pin-env", "X")));
+        Assert.Contains("exactly one of --pkcs11-slot and --pkcs11-token", await RotorProcess.Fails(Init("n1", "--master-key", "pkcs11", "--pkcs11-library", SoftHsm.Library, "--pkcs11-key-label", "k", "--pkcs11-pin-env", "X")));
+        Assert.Contains("--pkcs11-* options need --master-key pkcs11", await RotorProcess.Fails(Init("n1", "--pkcs11-token", "clumsy")));
+        Assert.Contains("chmod 600", await RotorProcess.Fails(Init("n1", Pkcs11(Secret(SoftHsm.UserPin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead)))));
+        Assert.Contains("wrong PIN", await RotorProcess.Fails(Init("n1", Pkcs11(Secret("000000")))));
+        var elsewhere = Pkcs11(Secret(SoftHsm.UserPin));
+        elsewhere[5] = "elsewhere";
+        Assert.Contains("no token labelled 'elsewhere'", await RotorProcess.Fails(Init("n1", elsewhere)));
+        Assert.Contains("needs the passphrase", await RotorProcess.Fails(Init("n1", "--master-key", "passphrase")));
+        Assert.False(Directory.Exists(Path.Combine(dir, "n1")), "a refused init must leave no node folder");
+
+        // A good node, then refused rekeys and an unseal with no node running: nothing changes.
+        var pin = Secret(SoftHsm.UserPin);
+        await RotorProcess.Ok(Init("n2", Pkcs11(pin)));
+        var config = Path.Combine(dir, "n2", NodeConfig.FileName);
+        var before = File.ReadAllText(config);
+        Assert.Contains("nothing was changed", await RotorProcess.Fails("node", "rekey-master", "--config", config, "--master-key", "passphrase",
+            "--new-passphrase-file", Secret("a new passphrase"), "--pin-file", Secret("000000")));
+        Assert.Contains("passphrase options do not apply to --master-key file", await RotorProcess.Fails("node", "rekey-master", "--config", config, "--master-key", "file", "--new-passphrase-file", Secret("x")));
+        Assert.Contains("no running node listens", await RotorProcess.Fails("node", "unseal", "--config", config));
+        Assert.Equal(before, File.ReadAllText(config));
+        Assert.Equal(["master-key.1.json"], Directory.GetFiles(Path.Combine(dir, "n2"), "master-key.*.json").Select(Path.GetFileName));
+
+        // Moved to passphrase and back to a file: file -> file is refused, the vault never changed hands.
+        await RotorProcess.Ok("node", "rekey-master", "--config", config, "--master-key", "file");
+        Assert.Contains("already a key file", await RotorProcess.Fails("node", "rekey-master", "--config", config, "--master-key", "file"));
+    }
+}
