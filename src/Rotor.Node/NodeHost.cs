@@ -15,6 +15,9 @@ namespace Rotor.Node;
 /// <summary><c>rotor node run</c>: serves the node's gRPC API over mutual TLS until stopped.</summary>
 public static class NodeHost
 {
+    /// <summary>The node's ledger of used approvals.</summary>
+    public static string LedgerPath(NodeConfig config) => config.Resolve(config.Name + "-approvals.db");
+
     /// <summary>Starts the node; returns the started application (the caller awaits its shutdown) and the endpoint it listens on.</summary>
     public static Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, CancellationToken cancel = default) =>
         StartAsync(config, MasterKeySecrets.None, cancel);
@@ -33,15 +36,20 @@ public static class NodeHost
         {
             var (vault, identity) = NodeSetup.OpenVault(config, secrets);
             state = new NodeState(config.Name, identity, vault, trust, config.MasterKeyKind);
+        }
+        catch (Exception e) when (e is MasterKeyUnavailableException or VaultException)
+        {
+            state = new NodeState(config.Name, trust, config.MasterKeyKind, e.Message, config.Resolve(config.Vault));
+        }
+        if (!state.Sealed)
+        {
+            try { state.LoadGovernance(LedgerPath(config)); }
+            catch { state.Dispose(); throw; }
             if (config.SourcePath is { } source)
             {
                 try { MasterKeys.CleanUp(source); }
                 catch (IOException) { }
             }
-        }
-        catch (Exception e) when (e is MasterKeyUnavailableException or VaultException)
-        {
-            state = new NodeState(config.Name, trust, config.MasterKeyKind, e.Message, config.Resolve(config.Vault));
         }
 
         var builder = WebApplication.CreateSlimBuilder();

@@ -17,9 +17,10 @@ public static class NodeSetup
     /// file, or with <paramref name="passphraseEnv"/> a passphrase in that environment variable); <paramref name="secrets"/>
     /// may carry the passphrase. Refuses an existing node.
     /// </summary>
-    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, string? passphraseEnv = null, string listen = "127.0.0.1:0",
-        MasterKeyChoice? masterKey = null, MasterKeySecrets? secrets = null)
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy,
+        string? passphraseEnv = null, string listen = "127.0.0.1:0", MasterKeyChoice? masterKey = null, MasterKeySecrets? secrets = null)
     {
+        policy.Validated();
         Rotor.Rpc.Names.Validate("node", name);
         masterKey ??= passphraseEnv is null ? new MasterKeyChoice(MasterKeys.File) : new MasterKeyChoice(MasterKeys.Passphrase, PassphraseEnv: passphraseEnv);
         MasterKeys.Validate(masterKey);
@@ -41,7 +42,11 @@ public static class NodeSetup
             }
             using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
             var secret = identity.ExportPrivate();
-            try { vault.PutSecret(IdentitySecret, secret); }
+            try
+            {
+                vault.PutSecret(IdentitySecret, secret);
+                Governance.NodeGovernance.Pin(vault, policy);
+            }
             finally { CryptographicOperations.ZeroMemory(secret); }
         }
         finally { CryptographicOperations.ZeroMemory(master); }

@@ -52,16 +52,32 @@ public sealed class NodeState : IDisposable
 
     public NodeIdentity Identity => Volatile.Read(ref identity) ?? throw SealedError();
 
-    /// <summary>Brings a sealed node into service with its opened vault and identity keys; refused when not sealed.</summary>
-    public void Unseal(ShareVault openedVault, NodeIdentity openedIdentity)
+    /// <summary>
+    /// Brings a sealed node into service with its opened vault and identity keys, then loads its governance (pinned
+    /// policy, approval ledger at <paramref name="ledgerPath"/>); when that fails the node stays sealed and the error
+    /// is thrown. Refused when not sealed.
+    /// </summary>
+    public void Unseal(ShareVault openedVault, NodeIdentity openedIdentity, string? ledgerPath)
     {
         lock (vaultGate)
         {
             if (vault is not null) throw new InvalidOperationException($"node '{Name}' is not sealed");
             Volatile.Write(ref identity, openedIdentity);
             Volatile.Write(ref vault, openedVault);
-            SealReason = null;
         }
+        try { if (ledgerPath is not null) LoadGovernance(ledgerPath); }
+        catch (Exception e)
+        {
+            lock (vaultGate)
+            {
+                Volatile.Write(ref vault, null);
+                Volatile.Write(ref identity, null);
+            }
+            openedVault.Dispose();
+            openedIdentity.Dispose();
+            throw new VaultException($"the vault opened but the node's governance did not load: {e.Message}");
+        }
+        lock (vaultGate) SealReason = null;
     }
 
     /// <summary>Records why the node is still sealed (e.g. a failed unseal attempt).</summary>
@@ -79,6 +95,14 @@ public sealed class NodeState : IDisposable
     /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
     public PresignPool Presigns { get; } = new();
     public PeerTrust Trust { get; }
+
+    /// <summary>The pinned governance policy and the ledger of used approvals (<see cref="Governance.NodeGovernance"/>); refused while sealed.</summary>
+    public Governance.NodeGovernance Governance => governance ?? (Sealed ? throw SealedError() : throw new InvalidOperationException("the node's governance is not loaded"));
+
+    private Governance.NodeGovernance? governance;
+
+    /// <summary>Loads the pinned policy from the vault and opens the approval ledger at <paramref name="ledgerPath"/>.</summary>
+    public void LoadGovernance(string ledgerPath, Func<DateTimeOffset>? clock = null) => governance = new Governance.NodeGovernance(this, ledgerPath, clock);
 
     /// <summary>Every use of the vault goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer); refused while sealed.</summary>
     public T WithVault<T>(Func<ShareVault, T> action)
@@ -117,6 +141,7 @@ public sealed class NodeState : IDisposable
     {
         foreach (var s in sessions.Values) s.Session.Dispose();
         sessions.Clear();
+        governance?.Dispose();
         lock (vaultGate)
         {
             vault?.Dispose();

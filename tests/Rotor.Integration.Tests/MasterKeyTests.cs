@@ -32,11 +32,25 @@ public sealed class MasterKeyCluster : ClusterFixture
         SoftHsm.SetEnvironment(PassVariable, Passphrase);
         ClusterCa.Create(Path.Combine(Dir, "ca")).Dispose();
         var ca = Path.Combine(Dir, "ca");
-        var cs1 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs1"), "--name", "cs1", "--ca", ca, "--master-key", "pkcs11",
+        var policy = WriteGovernance(Dir);
+        var cs1 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs1"), "--name", "cs1", "--ca", ca, "--policy-file", policy, "--master-key", "pkcs11",
             "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", Token, "--pkcs11-key-label", "rotor-cs1", "--pkcs11-pin-env", PinVariable);
         Assert.Equal("pkcs11", cs1["masterKey"]!.GetValue<string>());
-        var cs2 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs2"), "--name", "cs2", "--ca", ca, "--master-key", "passphrase", "--passphrase-env", PassVariable);
+        var cs2 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs2"), "--name", "cs2", "--ca", ca, "--policy-file", policy, "--master-key", "passphrase", "--passphrase-env", PassVariable);
         Assert.Equal("passphrase", cs2["masterKey"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// What <c>cluster up</c> makes for local development, made first so that nodes can be initialised by hand: an
+    /// operator key (DIR/operator.key) and the policy pinning it with one approval for every class (DIR/governance.json).
+    /// </summary>
+    public static string WriteGovernance(string dir)
+    {
+        var (seed, pub) = Rotor.Protocols.Governance.OperatorKeys.Create();
+        SecretFiles.Write(Path.Combine(dir, "operator.key"), new JsonObject { ["kind"] = "rotor-operator-key", ["publicKey"] = pub, ["seed"] = Convert.ToHexStringLower(seed) }.ToJsonString());
+        var path = Path.Combine(dir, "governance.json");
+        File.WriteAllBytes(path, Rotor.Protocols.Governance.GovernancePolicy.Uniform([new Rotor.Protocols.Governance.Approver("operator", pub)], 1).Validated().Encode());
+        return path;
     }
 
     /// <summary>A 0600 file holding <paramref name="content"/>.</summary>
@@ -335,7 +349,10 @@ public sealed class MasterKeyInputTests : IDisposable
         hsm = new SoftHsm(Path.Combine(dir, "hsm"), "clumsy");
         hsm.Activate();
         ClusterCa.Create(Path.Combine(dir, "ca")).Dispose();
+        policy = MasterKeyCluster.WriteGovernance(dir);
     }
+
+    private readonly string policy;
 
     public void Dispose()
     {
@@ -351,7 +368,7 @@ public sealed class MasterKeyInputTests : IDisposable
     }
 
     private string[] Init(string name, params string[] extra) =>
-        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), .. extra];
+        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), "--policy-file", policy, .. extra];
 
     private string[] Pkcs11(string pinFile) =>
         ["--master-key", "pkcs11", "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", "clumsy", "--pkcs11-key-label", "k", "--pkcs11-pin-file", pinFile];

@@ -71,7 +71,7 @@ public sealed class MasterKeyUnseal : IDisposable
             try
             {
                 var (vault, identity) = await Task.Run(() => NodeSetup.OpenVault(config, secrets));
-                state.Unseal(vault, identity);
+                state.Unseal(vault, identity, NodeHost.LedgerPath(config));
                 if (config.SourcePath is { } source)
                 {
                     try { MasterKeys.CleanUp(source); }
