@@ -36,6 +36,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             {
                 Name = node, Online = h.Online, LastSeen = h.LastSeen,
                 VaultHealthy = h.Status?.VaultHealthy ?? false, VaultMessage = h.Status?.VaultMessage ?? $"unknown: node offline ({h.Error})",
+                MasterKey = h.Status?.MasterKey ?? "", Sealed = h.Status?.Sealed ?? false, SealReason = h.Status?.SealReason ?? "",
             });
         foreach (var w in wallets)
         {
@@ -139,6 +140,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         {
             Name = n.Name, Endpoint = n.Endpoint, Index = n.Index, SigningKey = n.SigningKey, AgreementKey = n.AgreementKey,
             LastSeen = Math.Max(n.LastSeen, h.LastSeen), Online = h.Online, Certificate = ByteString.CopyFrom(n.Certificate),
+            MasterKey = h.Status?.MasterKey ?? "", Sealed = h.Status?.Sealed ?? false, SealReason = h.Status?.SealReason ?? "",
         };
     }
 

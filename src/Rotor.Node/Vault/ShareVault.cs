@@ -252,6 +252,28 @@ public sealed class ShareVault : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// The shards stored in the vault file at <paramref name="path"/> (key id, epoch, state, event; no secret), read
+    /// without the vault key: what a sealed node reports. Empty when the file holds no vault.
+    /// </summary>
+    public static IReadOnlyList<ShardInfo> ListWithoutKey(string path)
+    {
+        if (!File.Exists(path)) return [];
+        var list = new List<ShardInfo>();
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT key_id, epoch, state, event_id FROM shards ORDER BY key_id, epoch";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+                list.Add(new ShardInfo(r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)), r.IsDBNull(3) ? null : r.GetString(3)));
+        }
+        catch (Exception e) when (e is SqliteException or VaultException) { return []; }
+        return list;
+    }
+
     /// <summary>The reshare events with pending shards.</summary>
     public IReadOnlyList<PendingEvent> PendingEvents()
     {
