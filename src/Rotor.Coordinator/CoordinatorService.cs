@@ -74,6 +74,12 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     {
         // Every signing request is logged: wallet, SHA-256 of the message, the signers asked for or used, and the result.
         using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
+        return SignReplyOf(await SignLoggedAsync(engine, request));
+    });
+
+    /// <summary>Signs, and logs every signing request (wallet, SHA-256 of the message, signers asked for or used, result) whichever way it came.</summary>
+    internal static async Task<Engine.Signature> SignLoggedAsync(Engine engine, SignRequest request)
+    {
         var message = request.Message.ToByteArray();
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
         var quorum = engine.Registry.FindWallet(request.WalletId)?.Quorum;
@@ -93,8 +99,8 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
             result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
         });
-        return SignReplyOf(s);
-    });
+        return s;
+    }
 
     internal static SignReply SignReplyOf(Engine.Signature s)
     {

@@ -430,8 +430,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             }
             case ActionSpec.ActionOneofCase.Sign:
             {
-                var s = spec.Sign;
-                var sig = await engine.SignAsync(s.WalletId, s.Message.ToByteArray(), s.Signers.ToList(), s.HasEpoch ? s.Epoch : null);
+                var sig = await CoordinatorService.SignLoggedAsync(engine, spec.Sign);
                 return (new ActionResult { Signature = CoordinatorService.SignReplyOf(sig) }, null);
             }
             case ActionSpec.ActionOneofCase.Reshare:
