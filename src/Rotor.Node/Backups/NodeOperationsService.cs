@@ -24,10 +24,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeBackupReply> CreateBackup(NodeBackupRequest request, ServerCallContext context) => Guard(() =>
     {
-        // A copy kept on this node and sealed to a recipient it pins (the automatic backup after a commit) is the node's own
-        // epoch-bound copy: it needs no approval. Any other export does (and then the approval binds the recipient too).
-        if (!(request.KeepOnNode && request.Authorization is null or { Description.IsEmpty: true } && request.LockCase == NodeBackupRequest.LockOneofCase.Recipient))
-            node.Governance.CheckBackup(request);
+        node.Governance.CheckBackup(request);
         var shares = node.WithVault(v =>
         {
             var wanted = request.Wallets.Count > 0
