@@ -80,6 +80,13 @@ public sealed class ApprovalTests(TwoOperatorCluster cluster) : IClassFixture<Tw
         Assert.Contains(wallet.WalletId, approved["result"]!.ToJsonString());
         Assert.Contains("no more approvals", await cluster.Fails("approve", id, "--key", cluster.Alice));
 
+        // Readable: the status, the request id, the approvals so far and needed, exit 0.
+        var (code, text, _) = await cluster.RunText("sign", "--wallet", wallet.WalletId, "--message", "01", "--approve-with", cluster.Alice);
+        Assert.Equal(0, code);
+        Assert.Contains("status: awaiting-approval", text);
+        Assert.Matches("request: [0-9a-f]{32} \\(sign\\)", text);
+        Assert.Contains("approvals: 1 of 2 (alice)", text);
+
         // Both at once: the signature is made and the old JSON fields are there, with who approved.
         var signed = await cluster.Ok("sign", "--wallet", wallet.WalletId, "--message", "c0ffee", "--approve-with", $"{cluster.Alice},{cluster.Bob}");
         Assert.Equal(wallet.WalletId, signed["walletId"]!.GetValue<string>());
