@@ -169,6 +169,24 @@ public sealed class ApprovalTests(TwoOperatorCluster cluster) : IClassFixture<Tw
     }
 
     [Fact]
+    public async Task An_expired_request_takes_no_approval_and_runs_nothing()
+    {
+        var wallet = await Wallet(await Quorum());
+        var record = await Api.Requests.SubmitAsync(new ActionSpec
+        {
+            Sign = new SignRequest { WalletId = wallet.WalletId, Message = ByteString.CopyFrom([9]) }, LifetimeSeconds = 1,
+        });
+        var expires = DateTimeOffset.Parse(record.Expires);
+        while (DateTimeOffset.UtcNow <= expires.AddMilliseconds(200)) await Task.Delay(200);
+        var e = await Assert.ThrowsAsync<RpcException>(() => Api.Approve(record, cluster.Alice));
+        Assert.Contains("expired", e.Status.Detail);
+        var now = await Api.Requests.ShowAsync(new RequestRef { Id = record.Id });
+        Assert.Equal("expired", now.Status);
+        Assert.Empty(now.Approvals);
+        Assert.Contains((await cluster.Ok("log"))["entries"]!.AsArray(), x => x!["kind"]!.GetValue<string>() == "request.expired" && x["subject"]!.GetValue<string>() == record.Id);
+    }
+
+    [Fact]
     public async Task A_request_whose_wallets_moved_on_fails_asking_for_a_new_one()
     {
         var quorum = await Quorum();
