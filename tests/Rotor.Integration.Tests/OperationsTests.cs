@@ -137,6 +137,14 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         var kinds = (await Log(q.Name)).Where(e => e["subject"]?.GetValue<string>() == op["id"]!.GetValue<string>()).Select(e => e["kind"] + ":" + e["details"]!["to"]).ToList();
         Assert.Equal(["reshare.requested:", "reshare.status:running", "reshare.status:committed"], kinds);
 
+        // A backup export needs the operators' approval on each node: the commit files one request per new member.
+        var filed = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
+            .Where(r => r["action"]!.GetValue<string>() == "backup-export" && r["requestedBy"]!.GetValue<string>().Contains(op["id"]!.GetValue<string>())).ToList();
+        Assert.Equal(["cs1", "cs2", "cs3"], filed.Select(r => r["description"]!["nodes"]![0]!.GetValue<string>()).Order());
+        Assert.All(filed, r => Assert.Equal(keygen["publicKey"]!.GetValue<string>(), r["description"]!["backupRecipient"]!.GetValue<string>()));
+        foreach (var r in filed)
+            Assert.Equal("done", (await cluster.Ok("approve", r["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey))["status"]!.GetValue<string>());
+
         foreach (var node in new[] { "cs1", "cs2", "cs3" })
         {
             var auto = (await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;

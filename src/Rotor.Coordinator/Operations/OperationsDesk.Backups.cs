@@ -136,6 +136,12 @@ public sealed partial class OperationsDesk
         if (store.AutoBackupRecipient(op.Quorum) is not { } recipient) return;
         foreach (var member in op.NewMembers.Except(op.AllowOffline))
         {
+            if (RepairRequests is not null)
+            {
+                // A backup export needs the operators' approval on every node: ask for it.
+                await RepairRequests.FileBackupAsync(op, member, recipient);
+                continue;
+            }
             try
             {
                 await CreateBackupAsync(member, op.Wallets.Select(w => w.Wallet).ToList(), BackupFile.NewId(),
