@@ -220,16 +220,21 @@ public sealed class GroupKeyCheckTests : IDisposable
 
     public void Dispose() => cluster.Dispose();
 
-    [Fact]
-    public async Task A_certificate_for_another_group_key_erases_nothing_on_the_old_members()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_certificate_for_another_group_key_or_package_erases_nothing_on_the_old_members(bool samePackageKey)
     {
         var members = new[] { cluster["cs1"], cluster["cs2"], cluster["cs3"] };
         var summary = await cluster.KeygenAsync(members, 2);
         var before = string.Join("|", cluster.Nodes.Values.Select(n => n.Shards()));
         // A restructure to cs4 alone, certified by cs4 (malicious, with the coordinator) with a confirmation that claims
-        // another group key: its signature and dealer list are all a certificate checks.
+        // another group key (or the right one, over an old package that records cs4 for identifier 3): its signature
+        // and dealer list are all a certificate checks.
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = "ev-y", NewThreshold = 1 } };
-        start.Reshare.Wallets.Add(NodeCluster.Wire(summary));
+        var package = NodeCluster.Wire(summary);
+        if (samePackageKey) package.MemberKeys[3] = ByteString.CopyFrom(cluster["cs4"].State.Identity.Public.SigningKey);
+        start.Reshare.Wallets.Add(package);
         start.Reshare.Dealers.AddRange(members.Take(2).Select(m => NodeCluster.PartyOf(m)));
         start.Reshare.NewMembers.Add(NodeCluster.PartyOf(cluster["cs4"]));
         var scheme = Scheme.Ed25519;
@@ -238,7 +243,9 @@ public sealed class GroupKeyCheckTests : IDisposable
         var bytes = new List<byte> { 0x13 };
         bytes.AddRange(ev.Digest);
         bytes.AddRange(Identifier.FromUInt64(g, 4).ToBytes());
-        bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // group keys: not the old Y
+        bytes.AddRange(samePackageKey   // group keys: the old Y, or not
+            ? Rotor.Protocols.Resharing.ReshareConfirmation.GroupKeysDigest([("w1", g.DecodeElement(Convert.FromHexString(summary.GroupPublicKey)))])
+            : RandomNumberGenerator.GetBytes(64));
         bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // aggregate commitments
         bytes.AddRange(new byte[] { 0, 2 });
         foreach (var d in new ulong[] { 1, 2 })
@@ -250,11 +257,12 @@ public sealed class GroupKeyCheckTests : IDisposable
         var signed = confirmation.Sign(cluster["cs4"].State.Identity);
         var commit = new CommitRequest { EventId = "ev-y", Start = start };
         commit.Certificate.Add(new Confirmation { Node = "cs4", Scheme = "ed25519", Signed = ByteString.CopyFrom(signed.ToBytes()) });
-        foreach (var n in members)
+        foreach (var n in samePackageKey ? members.Take(2) : members)
         {
             var e = await Assert.ThrowsAsync<RpcException>(async () => await n.Service.Commit(commit, new TestCallContext()));
-            Assert.Contains("does not keep the group keys", e.Status.Detail);
+            Assert.Contains(samePackageKey ? "another public package of key 'w1'" : "does not keep the group keys", e.Status.Detail);
         }
+        if (samePackageKey) Assert.Empty((await cluster["cs3"].Service.Commit(commit, new TestCallContext())).Erased);
         Assert.Equal(before, string.Join("|", cluster.Nodes.Values.Select(n => n.Shards())));
     }
 }
