@@ -71,6 +71,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
 
     public override Task<SignReply> Sign(SignRequest request, ServerCallContext context) => Guard(async () =>
     {
+        using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
         var s = await engine.SignAsync(request.WalletId, request.Message.ToByteArray(), request.Signers.ToList(), request.HasEpoch ? request.Epoch : null);
         var reply = new SignReply
         {

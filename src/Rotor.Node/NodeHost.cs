@@ -21,6 +21,8 @@ public static class NodeHost
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
         var state = new NodeState(config.Name, identity, vault, trust);
+        try { state.LoadGovernance(config.Resolve(config.Name + "-approvals.db")); }
+        catch { state.Dispose(); throw; }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -26,6 +26,14 @@ public sealed class NodeState : IDisposable
     public PresignPool Presigns { get; } = new();
     public PeerTrust Trust { get; }
 
+    /// <summary>The pinned governance policy and the ledger of used approvals (<see cref="Governance.NodeGovernance"/>).</summary>
+    public Governance.NodeGovernance Governance => governance ?? throw new InvalidOperationException("the node's governance is not loaded");
+
+    private Governance.NodeGovernance? governance;
+
+    /// <summary>Loads the pinned policy from the vault and opens the approval ledger at <paramref name="ledgerPath"/>.</summary>
+    public void LoadGovernance(string ledgerPath, Func<DateTimeOffset>? clock = null) => governance = new Governance.NodeGovernance(this, ledgerPath, clock);
+
     /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>
     private ShareVault Vault { get; }
 
@@ -65,6 +73,7 @@ public sealed class NodeState : IDisposable
     {
         foreach (var s in sessions.Values) s.Session.Dispose();
         sessions.Clear();
+        governance?.Dispose();
         Vault.Dispose();
         Identity.Dispose();
     }

@@ -18,10 +18,15 @@ public static class NodeCommands
         var ca = new Option<string>("--ca") { Description = "Folder of the cluster CA (ca.crt, ca.key)", Required = true };
         var passEnv = new Option<string?>("--passphrase-env") { Description = "Derive the master secret with Argon2id from the passphrase in this environment variable instead of a key file" };
         var listen = new Option<string>("--listen") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1:0" };
-        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen);
+        var approvers = new Option<string?>("--approvers") { Description = "The approvers the node pins: NAME=PUBKEY or PUBKEY (Ed25519, hex), comma-separated" };
+        var approvals = new Option<int?>("--approvals") { Description = "How many approvals every action class needs (with --approvers)" };
+        var policyFile = new Option<string?>("--policy-file") { Description = "A governance policy (canonical JSON, e.g. a cluster's governance.json) instead of --approvers/--approvals, for per-class counts, API clients and backup recipients" };
+        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
-            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, p.GetValue(passEnv), p.GetValue(listen)!);
+            var policy = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), p.GetValue(policyFile))
+                ?? throw new CliException("a node pins the operators' governance policy at init: give --approvers PUB[,PUB...] --approvals M, or --policy-file FILE");
+            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, p.GetValue(passEnv), p.GetValue(listen)!);
             o.Result(new JsonObject
             {
                 ["name"] = config.Name,

@@ -24,6 +24,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeBackupReply> CreateBackup(NodeBackupRequest request, ServerCallContext context) => Guard(() =>
     {
+        node.Governance.CheckBackup(request);
         var shares = node.WithVault(v =>
         {
             var wanted = request.Wallets.Count > 0
@@ -60,6 +61,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeRestoreReply> RestoreBackup(NodeRestoreRequest request, ServerCallContext context) => Guard(() =>
     {
+        node.Governance.CheckRestore(request);
         var file = BackupFile.Parse(request.File.Span);
         var current = request.Current.ToDictionary(p => p.KeyId, ReshareSetup.Package);
         var verdicts = BackupAssessment.AssessAll(file, node.Name, w => current.TryGetValue(w, out var p)
@@ -108,6 +110,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
     {
         try { return Task.FromResult(action()); }
         catch (RpcException) { throw; }
+        catch (Protocols.Governance.ApprovalException e) { throw new RpcException(new Status(StatusCode.PermissionDenied, $"node '{node.Name}': {e.Message}")); }
         catch (BackupException e)
         {
             var code = e.Fault switch
