@@ -24,13 +24,13 @@ public sealed class BindingTests : IDisposable
 
     private Dictionary<string, string> Vaults() => cluster.Nodes.ToDictionary(n => n.Key, n => n.Value.Shards());
 
-    private static StartRequest ReshareStart(string eventId, IEnumerable<KeyPackage> wallets, IEnumerable<Party> dealers, IEnumerable<Party> newMembers, int threshold)
+    private StartRequest ReshareStart(string eventId, IEnumerable<KeyPackage> wallets, IEnumerable<Party> dealers, IEnumerable<Party> newMembers, int threshold)
     {
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = eventId, NewThreshold = (uint)threshold } };
         start.Reshare.Wallets.AddRange(wallets);
         start.Reshare.Dealers.AddRange(dealers);
         start.Reshare.NewMembers.AddRange(newMembers);
-        return start;
+        return cluster.Approved(start);
     }
 
     private static CommitRequest Certificate(string eventId, StartRequest start, IReadOnlyDictionary<string, byte[]> outputs)
