@@ -210,10 +210,12 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
                     if (!holdsNew && !leaves) continue;
                     if (!keepsKeys)
                         throw new SessionRefusedException($"the certified reshare {eventId} does not keep the group keys of its wallets: nothing erased");
+                    var currentDigest = ValidatedPackages.Digest(plan.Current);
+                    var currentKey = plan.Current.GroupPublicKey.ToBytes();
                     foreach (var o in older)
                     {
-                        var share = v.Get(o.KeyId, o.Epoch, ShardState.Active)!;
-                        if (!share.GroupPublicKey.Equals(plan.Current.GroupPublicKey) || (share.Epoch == plan.Current.Epoch && !share.Public.SameAs(plan.Current)))
+                        var (digest, groupKey) = v.PublicOf(o.KeyId, o.Epoch, ShardState.Active)!.Value;
+                        if (!groupKey.AsSpan().SequenceEqual(currentKey) || (o.Epoch == plan.Current.Epoch && digest != currentDigest))
                             throw new SessionRefusedException($"the certified reshare {eventId} is of another public package of key '{plan.KeyId}' than the epoch {o.Epoch} this node holds: nothing erased");
                     }
                     eraseBelow[plan.KeyId] = plan.NewEpoch;

@@ -141,7 +141,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         var filed = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
             .Where(r => r["action"]!.GetValue<string>() == "backup-export" && r["requestedBy"]!.GetValue<string>().Contains(op["id"]!.GetValue<string>())).ToList();
         Assert.Equal(["cs1", "cs2", "cs3"], filed.Select(r => r["description"]!["nodes"]![0]!.GetValue<string>()).Order());
-        Assert.All(filed, r => Assert.Equal(keygen["publicKey"]!.GetValue<string>(), r["description"]!["backupRecipient"]!.GetValue<string>()));
+        Assert.All(filed, r => Assert.Equal(Recipient, r["description"]!["backupRecipient"]!.GetValue<string>()));
         foreach (var r in filed)
             Assert.Equal("done", (await cluster.Ok("approve", r["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey))["status"]!.GetValue<string>());
 
