@@ -79,6 +79,12 @@ public static class NodeCommands
             await app.WaitForShutdownAsync(cancel);
         }));
 
+        // --listen is checked when the command line is parsed, before anything else (the folder is never made).
+        listen.Validators.Add(result =>
+        {
+            try { Rotor.Rpc.RpcServer.ParseListen(result.GetValueOrDefault<string>() ?? ""); }
+            catch (ArgumentException e) { result.AddError(e.Message); }
+        });
         node.Add(init);
         node.Add(run);
         node.Add(MasterKeyCommands.Unseal());
