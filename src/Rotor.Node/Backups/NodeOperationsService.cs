@@ -78,15 +78,24 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
                 throw new BackupException(BackupFault.Refused,
                     $"restore refused, nothing changed: wallet '{s.Wallet}': node '{node.Name}' holds epoch {h.Epoch}, the backup epoch {s.Epoch}");
 
-        var kind = BackupSecrets.ParseKind(request.Key.Kind);
-        var secret = OpenSecret(request.Key, RestorePurpose, file.Id);
         IReadOnlyList<KeyShare> shares;
-        try
+        if (request.Key.Kind == BackupSecrets.NodeIdentityKind)
         {
-            var key = BackupSecrets.ToKey(kind, secret, out var owned);
-            using (owned) shares = file.Open(key);
+            // The operator's CLI opened the backup and sealed it again to this node's identity key: nothing secret but
+            // the file itself crossed the coordinator, and only this node can open it.
+            shares = file.Open(BackupKey.NodeIdentity(node.Identity));
         }
-        finally { CryptographicOperations.ZeroMemory(secret); }
+        else
+        {
+            var kind = BackupSecrets.ParseKind(request.Key.Kind);
+            var secret = OpenSecret(request.Key, RestorePurpose, file.Id);
+            try
+            {
+                var key = BackupSecrets.ToKey(kind, secret, out var owned);
+                using (owned) shares = file.Open(key);
+            }
+            finally { CryptographicOperations.ZeroMemory(secret); }
+        }
 
         var reply = new NodeRestoreReply();
         var toStore = new List<KeyShare>();

@@ -351,3 +351,19 @@ public sealed class NodeInitPinTests : IDisposable
         Assert.Equal([Convert.ToHexStringLower(recipient.PublicKey)], saved.BackupRecipients);
     }
 }
+
+public sealed class ResealedBackupTests
+{
+    [Fact]
+    public void A_backup_resealed_to_a_node_identity_opens_only_with_that_node_identity()
+    {
+        var share = Rotor.TestSupport.TestKeys.Deal(Rotor.Protocols.Scheme.Secp256k1, 2, 3, "w1", 4).Shares[1];
+        using var node = NodeIdentity.Create();
+        using var other = NodeIdentity.Create();
+        var id = BackupFile.NewId();
+        var file = BackupFile.Parse(BackupFile.Create("cs2", [share], BackupLock.Recipient(node.Public.AgreementKey), id, DateTimeOffset.UtcNow));
+        var opened = Assert.Single(file.Open(BackupKey.NodeIdentity(node)));
+        Assert.Equal(share.SigningShare, opened.SigningShare);
+        Assert.Equal(BackupFault.WrongKey, Assert.Throws<BackupException>(() => file.Open(BackupKey.NodeIdentity(other))).Fault);
+    }
+}
