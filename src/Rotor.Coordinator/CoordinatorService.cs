@@ -71,6 +71,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
 
     public override Task<SignReply> Sign(SignRequest request, ServerCallContext context) => Guard(async () =>
     {
+        using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
         // Every signing request is logged: wallet, SHA-256 of the message, the signers asked for or used, and the result.
         var message = request.Message.ToByteArray();
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
@@ -82,14 +83,14 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
             {
                 wallet = request.WalletId, message_sha256 = digest, message_bytes = message.Length, signers = request.Signers.ToList(),
-                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, result = "failed", error = e.Message,
+                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, approved = request.Authorization is not null, result = "failed", error = e.Message,
             });
             throw;
         }
         engine.Audit?.Invoke(Audit.AuditKinds.SignCompleted, quorum, request.WalletId, new
         {
             wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
-            result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
+            approved = request.Authorization is not null, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
         });
         var reply = new SignReply
         {

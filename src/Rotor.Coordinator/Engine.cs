@@ -78,6 +78,10 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
                 persistedSeen[node.Name] = now;
             }
             h = new NodeHealth(true, status, now, null);
+            // A restarted node lost the nonces behind its commitments made in advance: offering them would make the
+            // other signers spend a single-use approval on a signature that cannot complete.
+            if (health.TryGetValue(node.Name, out var before) && before.Status is { } was && !was.BootId.Equals(status.BootId))
+                foreach (var key in presigned.Keys.Where(k => k.Node == node.Name).ToList()) presigned.TryRemove(key, out _);
         }
         catch (RpcException e)
         {
@@ -295,7 +299,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             };
             start.Sign.Signers.AddRange(chosen.Select(ToParty));
             if (package is not null) start.Sign.SigningPackage = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
-            return start;
+            return Governance.ActionContext.Attach(start);
         }
         Signature Finish(SigningPackage package, Dictionary<string, StepReply> replies)
         {

@@ -28,6 +28,7 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
         Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default, Action<string, byte[]>? hold = null)
     {
         byte[]? sessionId = null;
+        Governance.ActionContext.Attach(start);
         DateTime Deadline() => DateTime.UtcNow + callTimeout + TimeSpan.FromMilliseconds(20.0 * keys);
         try
         {

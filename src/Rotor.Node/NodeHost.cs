@@ -35,6 +35,8 @@ public static class NodeHost
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
         var state = new NodeState(config.Name, identity, vault, trust, recipients, auditKey, TimeSpan.FromSeconds(config.SessionIdleSeconds),
             witnessFile: config.Resolve(Audit.AuditWitness.FileName));
+        try { state.LoadGovernance(config.Resolve(config.Name + "-approvals.db")); }
+        catch { state.Dispose(); throw; }
         // Backups kept on this node that a commit made obsolete while it was down go now.
         KeptBackups.Prune(state, config.Resolve("backups"), null);
 

@@ -22,8 +22,10 @@ public static class NodeSetup
     /// <paramref name="caDirectory"/>. With <paramref name="passphraseEnv"/>, the master secret is Argon2id of the
     /// passphrase in that environment variable; otherwise a fresh 0600 key file. Refuses an existing node.
     /// </summary>
-    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, NodePins pins, string? passphraseEnv = null, string listen = "127.0.0.1:0")
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy,
+        NodePins pins, string? passphraseEnv = null, string listen = "127.0.0.1:0")
     {
+        policy.Validated();
         Rotor.Rpc.Names.ValidateNode(name);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
@@ -58,7 +60,11 @@ public static class NodeSetup
         {
             using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
             var secret = identity.ExportPrivate();
-            try { vault.PutSecret(IdentitySecret, secret); }
+            try
+            {
+                vault.PutSecret(IdentitySecret, secret);
+                Governance.NodeGovernance.Pin(vault, policy);
+            }
             finally { CryptographicOperations.ZeroMemory(secret); }
         }
         finally { CryptographicOperations.ZeroMemory(master); }

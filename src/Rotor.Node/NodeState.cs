@@ -61,6 +61,17 @@ public sealed class NodeState : IDisposable
     /// <summary>An open session idle longer than this is closed and its secrets wiped.</summary>
     public TimeSpan SessionIdleLimit { get; }
 
+    /// <summary>The pinned governance policy and the ledger of used approvals (<see cref="Governance.NodeGovernance"/>).</summary>
+    public Governance.NodeGovernance Governance => governance ?? throw new InvalidOperationException("the node's governance is not loaded");
+
+    private Governance.NodeGovernance? governance;
+
+    /// <summary>Loads the pinned policy from the vault and opens the approval ledger at <paramref name="ledgerPath"/>.</summary>
+    public void LoadGovernance(string ledgerPath, Func<DateTimeOffset>? clock = null) => governance = new Governance.NodeGovernance(this, ledgerPath, clock);
+
+    /// <summary>The governance policy's pinned backup recipients (hex) when the governance is loaded and pins some; else null.</summary>
+    public IReadOnlyList<string>? PolicyBackupRecipients => governance?.Policy.BackupRecipients is { Count: > 0 } r ? r : null;
+
     /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>
     private ShareVault Vault { get; }
 
@@ -129,6 +140,7 @@ public sealed class NodeState : IDisposable
         sweeper?.Dispose();
         foreach (var s in sessions.Values) s.Close();
         sessions.Clear();
+        governance?.Dispose();
         Vault.Dispose();
         Identity.Dispose();
     }

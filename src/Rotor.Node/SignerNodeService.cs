@@ -17,13 +17,26 @@ namespace Rotor.Node;
 /// </summary>
 public sealed class SignerNodeService(NodeState node, byte[] certificate) : SignerNode.SignerNodeBase
 {
-    public override Task<NodeInfo> GetInfo(GetInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(new NodeInfo { Name = node.Name, Certificate = ByteString.CopyFrom(certificate) });
+    public override Task<NodeInfo> GetInfo(GetInfoRequest request, ServerCallContext context) => Task.FromResult(Info());
+
+    private static readonly ByteString BootId = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    private NodeInfo Info() => new()
+    {
+        Name = node.Name, Certificate = ByteString.CopyFrom(certificate), Policy = ByteString.CopyFrom(node.Governance.Policy.Encode()),
+    };
+
+    /// <summary>Replaces the pinned governance policy once the node has verified the change's approvals under the current one.</summary>
+    public override Task<NodeInfo> UpdatePolicy(PolicyUpdate request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    {
+        node.Governance.Update(request.Authorization);
+        return Info();
+    }));
 
     public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(node.WithVault(v =>
     {
         var health = v.Health();
-        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok" };
+        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok", BootId = BootId };
         foreach (var s in v.List())
             status.Shards.Add(new Rotor.Rpc.Node.ShardInfo
             {
@@ -42,6 +55,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
             StartRequest.KindOneofCase.Reshare => new ReshareSession(node, request.Reshare, request.Nonce.Span),
             _ => throw new SessionRefusedException($"unsupported session kind {request.KindCase}"),
         });
+        Guard(() => Authorize(request, session), session, own: true);
         var slot = node.Add(session);
         await slot.Gate.WaitAsync(context.CancellationToken);
         try { return Run(session, s => s.Start()); }
@@ -78,6 +92,24 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
             slot.Touch(node.Now);
             slot.Gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The node's own check of the operators' approval of what the session does, before it does anything: refuses a
+    /// missing, insufficient, expired, replayed or mismatched approval (<see cref="Governance.NodeGovernance"/>).
+    /// </summary>
+    private bool Authorize(StartRequest request, INodeSession session)
+    {
+        var g = node.Governance;
+        switch (session)
+        {
+            case DkgSession dkg: g.CheckDkg(request.Dkg, request.Authorization, dkg.Parties); break;
+            case SignSession sign: sign.Approval = g.CheckSign(request.Sign, request.Authorization, sign.Scheme).Request; break;
+            case ReshareSession reshare: g.CheckReshare(request.Reshare, request.Authorization, reshare.Parties, reshare.IsNewHolder); break;
+            case RepairSession repair: g.CheckRepair(request.Repair, request.Authorization, repair.Parties, repair.IsTarget); break;
+            default: throw new SessionRefusedException($"unsupported session kind {request.KindCase}");
+        }
+        return true;
     }
 
     /// <summary>
@@ -155,12 +187,13 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     }
 
     /// <summary>Runs <paramref name="action"/>; a refusal closes the session (if any) and becomes a gRPC error naming the cause.</summary>
-    private T Guard<T>(Func<T> action, INodeSession? session = null)
+    private T Guard<T>(Func<T> action, INodeSession? session = null, bool own = false)
     {
         try { return action(); }
         catch (Exception e) when (Describe(e) is { } status)
         {
-            if (session is not null) node.Remove(session.Id);
+            if (own) session?.Dispose();
+            else if (session is not null) node.Remove(session.Id);
             throw new RpcException(new Status(status, $"node '{node.Name}': {e.Message}"));
         }
     }
@@ -168,6 +201,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     private static StatusCode? Describe(Exception e) => e switch
     {
         EnvelopeException => StatusCode.PermissionDenied,
+        Protocols.Governance.ApprovalException => StatusCode.PermissionDenied,
         UnauthorizedAccessException => StatusCode.PermissionDenied,
         ProtocolException => StatusCode.Aborted,
         SessionRefusedException => StatusCode.FailedPrecondition,

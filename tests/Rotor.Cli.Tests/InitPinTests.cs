@@ -15,6 +15,9 @@ public sealed class InitPinTests : IDisposable
 
     private string Sub(string name) => Path.Combine(dir, name);
 
+    /// <summary>The governance policy every node pins (one throwaway approver).</summary>
+    private static readonly string[] Approvers = ["--approvers", new string('a', 63) + "1", "--approvals", "1"];
+
     /// <summary>A CA and an initialised coordinator; returns the coordinator's init output.</summary>
     private JsonObject Coordinator()
     {
@@ -36,7 +39,7 @@ public sealed class InitPinTests : IDisposable
         var recipient = (string)key["publicKey"]!;
         var (code, node) = RotorProcess.RunJson("node", "init", "--dir", Sub("cs1"), "--name", "cs1", "--ca", Sub("ca"),
             "--coordinator-cert", (string)coordinator["certificate"]!, "--backup-recipients", Convert.ToBase64String(Convert.FromHexString(recipient)),
-            "--audit-key", auditKey);
+            "--audit-key", auditKey, .. Approvers);
         Assert.Equal(0, code);
         Assert.Equal([recipient], node["backupRecipients"]!.AsArray().Select(r => (string)r!));
         Assert.Equal(auditKey, (string)node["auditKey"]!);
@@ -53,7 +56,7 @@ public sealed class InitPinTests : IDisposable
     {
         var coordinator = Coordinator();
         string[] args = ["node", "init", "--dir", Sub("n"), "--name", name, "--ca", Sub("ca"), "--coordinator-cert", (string)coordinator["certificate"]!,
-            .. recipients is null ? Array.Empty<string>() : ["--backup-recipients", recipients]];
+            .. recipients is null ? Array.Empty<string>() : ["--backup-recipients", recipients], .. Approvers];
         var (code, json) = RotorProcess.RunJson(args);
         Assert.NotEqual(0, code);
         Assert.Contains(why, (string)json["error"]!);
@@ -64,7 +67,7 @@ public sealed class InitPinTests : IDisposable
     public void Node_init_without_the_coordinator_certificate_is_refused()
     {
         Coordinator();
-        var (code, _, stderr) = RotorProcess.Run("node", "init", "--dir", Sub("n"), "--name", "cs1", "--ca", Sub("ca"));
+        var (code, _, stderr) = RotorProcess.Run(["node", "init", "--dir", Sub("n"), "--name", "cs1", "--ca", Sub("ca"), .. Approvers]);
         Assert.NotEqual(0, code);
         Assert.Contains("--coordinator-cert", stderr);
         Assert.False(Directory.Exists(Sub("n")));

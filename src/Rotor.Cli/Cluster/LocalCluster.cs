@@ -75,6 +75,29 @@ public sealed class LocalCluster(string directory)
     }
     private string LogDir => Path.Combine(Dir, "logs");
 
+    /// <summary>The local operator key that <c>cluster up</c> makes when no approvers are given (development only).</summary>
+    public string OperatorKeyPath => Path.Combine(Dir, "operator.key");
+
+    /// <summary>The governance policy every node of this cluster pins at init.</summary>
+    public string GovernancePath => Path.Combine(Dir, "governance.json");
+
+    /// <summary>
+    /// The cluster's governance policy: the one in <see cref="GovernancePath"/>, else (local development) a new
+    /// operator key in <see cref="OperatorKeyPath"/> pinned with one approval for every class.
+    /// </summary>
+    public Protocols.Governance.GovernancePolicy Governance(Protocols.Governance.GovernancePolicy? pin = null)
+    {
+        if (File.Exists(GovernancePath)) return Protocols.Governance.GovernancePolicy.Decode(File.ReadAllBytes(GovernancePath));
+        Directory.CreateDirectory(Dir);
+        if (pin is null)
+        {
+            var pub = File.Exists(OperatorKeyPath) ? Cli.Governance.OperatorKeyFile.PublicKey(OperatorKeyPath) : Cli.Governance.OperatorKeyFile.Create(OperatorKeyPath);
+            pin = Protocols.Governance.GovernancePolicy.Uniform([new Protocols.Governance.Approver("operator", pub)], 1);
+        }
+        File.WriteAllBytes(GovernancePath, pin.Validated().Encode());
+        return pin;
+    }
+
     /// <summary>The cluster folder from --dir, else ROTOR_DIR; an error names both when neither is given.</summary>
     public static LocalCluster From(string? dir)
     {
@@ -102,7 +125,7 @@ public sealed class LocalCluster(string directory)
         var state = State();
         var names = Enumerable.Range(1, nodes).Select(i => $"cs{i}").Union(state.Nodes.Select(n => n.Name)).ToList();
         foreach (var name in names)
-            if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir, pins);
+            if (!File.Exists(Path.Combine(NodeDir(name), NodeConfig.FileName))) NodeSetup.Init(NodeDir(name), name, CaDir, Governance(), pins);
         var coordinator = state.Coordinator is null || !IsRunning(state.Coordinator.Pid)
             ? StartAsync("coordinator", ["coordinator", "run", "--config", Path.Combine(CoordinatorDir, CoordinatorConfig.FileName)], Path.Combine(CoordinatorDir, "endpoint"), coordinatorEnvironment)
             : Task.FromResult(state.Coordinator);
@@ -126,7 +149,7 @@ public sealed class LocalCluster(string directory)
     {
         var state = State();
         var dir = NodeDir(name);
-        if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir, Pins());
+        if (!File.Exists(Path.Combine(dir, NodeConfig.FileName))) NodeSetup.Init(dir, name, CaDir, Governance(), Pins());
         var existing = state.Nodes.FirstOrDefault(n => n.Name == name);
         if (existing is not null && IsRunning(existing.Pid)) throw new CliException($"node '{name}' is already running (pid {existing.Pid})");
         var entry = await StartAsync(name, ["node", "run", "--config", Path.Combine(dir, NodeConfig.FileName)], Path.Combine(dir, "endpoint"), environment);

@@ -25,15 +25,22 @@ public static class NodeCommands
         };
         var recipients = new Option<string?>("--backup-recipients")
         {
-            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups",
+            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups "
+                + "(a governance policy that pins backup recipients takes precedence)",
         };
         var auditKey = new Option<string?>("--audit-key") { Description = "The coordinator's audit public key (hex, DIR/coordinator/audit.pub) the node witnesses the log's head under" };
-        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey);
+        var approvers = new Option<string?>("--approvers") { Description = "The approvers the node pins: NAME=PUBKEY or PUBKEY (Ed25519, hex), comma-separated" };
+        var approvals = new Option<int?>("--approvals") { Description = "How many approvals every action class needs (with --approvers)" };
+        var policyFile = new Option<string?>("--policy-file") { Description = "A governance policy (canonical JSON, e.g. a cluster's governance.json) instead of --approvers/--approvals, for per-class counts, API clients and backup recipients" };
+        init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
+        init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
+            var policy = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), p.GetValue(policyFile))
+                ?? throw new CliException("a node pins the operators' governance policy at init: give --approvers PUB[,PUB...] --approvals M, or --policy-file FILE");
             var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
                 p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
-            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, pins, p.GetValue(passEnv), p.GetValue(listen)!);
+            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, pins, p.GetValue(passEnv), p.GetValue(listen)!);
             o.Result(new JsonObject
             {
                 ["name"] = config.Name,

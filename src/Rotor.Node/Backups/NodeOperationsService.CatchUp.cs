@@ -45,6 +45,7 @@ public sealed partial class NodeOperationsService
             node.WithVault(v => v.Discard(commit.EventId));
             return Reply(false, e.Status.Detail);
         }
+        node.Governance.RecordQuorumOfCertifiedReshare(start);
         return Reply(true, "");
 
         CatchUpReply Reply(bool activated, string problem)

@@ -24,6 +24,9 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeBackupReply> CreateBackup(NodeBackupRequest request, ServerCallContext context) => Guard(() =>
     {
+        // What the node pins comes first (a recipient it does not pin, a passphrase): refused whatever approvals come with it.
+        RequireAllowedLock(request);
+        node.Governance.CheckBackup(request);
         var shares = node.WithVault(v =>
         {
             var wanted = request.Wallets.Count > 0
@@ -32,23 +35,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
             if (wanted.Count == 0) throw new BackupException(BackupFault.Refused, $"node '{node.Name}' holds no shard to back up");
             return wanted.Select(w => v.GetActive(w) ?? throw new BackupException(BackupFault.Refused, $"node '{node.Name}' holds no active shard of wallet '{w}'")).ToList();
         });
-        BackupLock @lock;
-        switch (request.LockCase)
-        {
-            case NodeBackupRequest.LockOneofCase.Passphrase:
-                // A passphrase-locked file that leaves the node through the coordinator could be guessed offline there,
-                // and the coordinator could choose the passphrase itself: backups over the network are sealed to a
-                // recipient key pinned on this node, nothing else.
-                throw new BackupException(BackupFault.NotAllowed,
-                    "passphrase backups are not made over the network (the file would pass through the coordinator, which could guess the passphrase offline); "
-                    + "seal the backup to a recipient key pinned on the node (rotor node init --backup-recipients)");
-            case NodeBackupRequest.LockOneofCase.Recipient:
-                node.Recipients.Require(request.Recipient.Span, node.Name);
-                @lock = BackupLock.Recipient(request.Recipient.Span);
-                break;
-            default:
-                throw new ArgumentException("a backup needs a recipient key");
-        }
+        var @lock = BackupLock.Recipient(request.Recipient.Span);
         if (!string.IsNullOrEmpty(request.BackupId) && (request.BackupId.Contains('/') || request.BackupId.Contains('\\') || request.BackupId.Contains("..")))
             throw new ArgumentException($"invalid backup id '{request.BackupId}'");
         var file = BackupFile.Create(node.Name, shares, @lock, request.BackupId, DateTimeOffset.UtcNow);
@@ -63,8 +50,29 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
         return reply;
     });
 
+    /// <summary>Only a recipient key pinned on this node; never a passphrase (the file would pass through the coordinator).</summary>
+    private void RequireAllowedLock(NodeBackupRequest request)
+    {
+        switch (request.LockCase)
+        {
+            case NodeBackupRequest.LockOneofCase.Passphrase:
+                // A passphrase-locked file that leaves the node through the coordinator could be guessed offline there,
+                // and the coordinator could choose the passphrase itself: backups over the network are sealed to a
+                // recipient key pinned on this node, nothing else.
+                throw new BackupException(BackupFault.NotAllowed,
+                    "passphrase backups are not made over the network (the file would pass through the coordinator, which could guess the passphrase offline); "
+                    + "seal the backup to a recipient key pinned on the node (rotor node init --backup-recipients)");
+            case NodeBackupRequest.LockOneofCase.Recipient:
+                node.Recipients.Require(request.Recipient.Span, node.Name, node.PolicyBackupRecipients);
+                break;
+            default:
+                throw new ArgumentException("a backup needs a recipient key");
+        }
+    }
+
     public override Task<NodeRestoreReply> RestoreBackup(NodeRestoreRequest request, ServerCallContext context) => Guard(() =>
     {
+        node.Governance.CheckRestore(request);
         var file = BackupFile.Parse(request.File.Span);
         var current = request.Current.ToDictionary(p => p.KeyId, ReshareSetup.Package);
         var verdicts = BackupAssessment.AssessAll(file, node.Name, w => current.TryGetValue(w, out var p)
@@ -149,6 +157,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
     {
         try { return Task.FromResult(action()); }
         catch (RpcException) { throw; }
+        catch (Protocols.Governance.ApprovalException e) { throw new RpcException(new Status(StatusCode.PermissionDenied, $"node '{node.Name}': {e.Message}")); }
         catch (BackupException e)
         {
             var code = e.Fault switch

@@ -48,6 +48,12 @@ public sealed class SignSession : INodeSession
 
     public byte[] Id { get; }
 
+    /// <summary>The scheme of the key being signed with.</summary>
+    public string Scheme => Rotor.Protocols.Schemes.Name(share.Scheme);
+
+    /// <summary>The verified approval of this signature; spent (once, durably) just before the share is made.</summary>
+    public Protocols.Governance.ActionRequest? Approval { get; set; }
+
     public string Description => $"signing with key '{share.KeyId}' epoch {share.Epoch}";
 
     /// <summary>
@@ -95,6 +101,7 @@ public sealed class SignSession : INodeSession
         // A reshare may have committed since round 1: never sign with a shard that is no longer active.
         if (node.WithVault(v => v.ActiveEpoch(share.KeyId)) != share.Epoch)
             throw new SessionRefusedException($"key '{share.KeyId}' epoch {share.Epoch} was superseded during signing; retry with the new epoch");
+        node.Governance.Consume(Approval ?? throw new SessionRefusedException("signing without a verified approval"));
         var sigShare = FrostSigner.Sign(package, nonces!, share);
         var presigned = new List<byte[]>();
         for (int i = 0; i < presign; i++)

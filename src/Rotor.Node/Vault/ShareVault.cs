@@ -94,6 +94,14 @@ public sealed class ShareVault : IDisposable
         catch (SqliteException e) when (e.SqliteErrorCode == 19) { throw new VaultException($"vault {Path} already holds secret '{name}'"); }
     }
 
+    /// <summary>Stores a named secret encrypted, replacing what was there (the pinned governance policy).</summary>
+    public void ReplaceSecret(string name, ReadOnlySpan<byte> secret)
+    {
+        var (nonce, ct) = Seal(secret, SecretAad(name));
+        using var cmd = db.Command("INSERT OR REPLACE INTO meta (name, nonce, ciphertext) VALUES ($n, $nonce, $ct)", ("$n", name), ("$nonce", nonce), ("$ct", ct));
+        cmd.ExecuteNonQuery();
+    }
+
     /// <summary>A named secret, or null if absent. The caller wipes it after use.</summary>
     public byte[]? GetSecret(string name)
     {
