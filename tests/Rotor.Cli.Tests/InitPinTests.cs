@@ -37,9 +37,9 @@ public sealed class InitPinTests : IDisposable
         var (kc, key) = RotorProcess.RunJson("backup", "keygen", "--out", Sub("recipient.key"));
         Assert.Equal(0, kc);
         var recipient = (string)key["publicKey"]!;
-        var (code, node) = RotorProcess.RunJson("node", "init", "--dir", Sub("cs1"), "--name", "cs1", "--ca", Sub("ca"),
+        var (code, node) = RotorProcess.RunJson(["node", "init", "--dir", Sub("cs1"), "--name", "cs1", "--ca", Sub("ca"),
             "--coordinator-cert", (string)coordinator["certificate"]!, "--backup-recipients", Convert.ToBase64String(Convert.FromHexString(recipient)),
-            "--audit-key", auditKey, .. Approvers);
+            "--audit-key", auditKey, .. Approvers]);
         Assert.Equal(0, code);
         Assert.Equal([recipient], node["backupRecipients"]!.AsArray().Select(r => (string)r!));
         Assert.Equal(auditKey, (string)node["auditKey"]!);
