@@ -90,14 +90,14 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
             {
                 wallet = request.WalletId, message_sha256 = digest, message_bytes = message.Length, signers = request.Signers.ToList(),
-                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, result = "failed", error = e.Message,
+                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, approved = request.Authorization is not null, result = "failed", error = e.Message,
             });
             throw;
         }
         engine.Audit?.Invoke(Audit.AuditKinds.SignCompleted, quorum, request.WalletId, new
         {
             wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
-            result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
+            approved = request.Authorization is not null, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
         });
         return s;
     }

@@ -136,6 +136,9 @@ public sealed class NodeState : IDisposable
     /// <summary>An open session idle longer than this is closed and its secrets wiped.</summary>
     public TimeSpan SessionIdleLimit { get; }
 
+    /// <summary>The governance policy's pinned backup recipients (hex) when the governance is loaded and pins some; else null.</summary>
+    public IReadOnlyList<string>? PolicyBackupRecipients => governance?.Policy.BackupRecipients is { Count: > 0 } r ? r : null;
+
     /// <summary>Every use of the vault goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer); refused while sealed.</summary>
     public T WithVault<T>(Func<ShareVault, T> action)
     {

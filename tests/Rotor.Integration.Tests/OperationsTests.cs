@@ -178,6 +178,40 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     }
 
     [Fact]
+    public async Task A_node_offline_at_the_commit_deletes_its_obsolete_kept_backup_once_it_is_back()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", Recipient);
+        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        var kept = (await cluster.Ok("backup", "list", "--node", "cs3", "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
+        var id = kept["backupId"]!.GetValue<string>();
+        var path = kept["nodePath"]!.GetValue<string>();
+        Assert.True(File.Exists(path));
+
+        // cs3 leaves the quorum while it is down: it is erased by settlement, and its kept copy deleted, when it is back.
+        await cluster.Ok("cluster", "stop-node", "--name", "cs3");
+        try
+        {
+            var r = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy", "--members", "cs1,cs2", "--threshold", "2");
+            Assert.Equal("committed", r["status"]!.GetValue<string>());
+            Assert.True(File.Exists(path), "the node was down; nothing could delete its file yet");
+        }
+        finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (File.Exists(path) && DateTime.UtcNow < deadline) await Task.Delay(500);
+        Assert.False(File.Exists(path), $"obsolete kept backup {path} is still on cs3's disk");
+        JsonNode? listed = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            listed = (await cluster.Ok("backup", "list", "--node", "cs3"))["backups"]!.AsArray().Single(b => b!["backupId"]!.GetValue<string>() == id);
+            if (listed!["nodePath"] is null) break;
+            await Task.Delay(500);
+        }
+        Assert.Null(listed!["nodePath"]);
+        Assert.Contains(await Log(q.Name), e => e["kind"]!.GetValue<string>() == "backup.deleted" && e["subject"]!.GetValue<string>() == id);
+    }
+
+    [Fact]
     public async Task A_scheduled_reshare_whose_window_closes_first_expires_with_the_old_epoch_active()
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519");

@@ -30,7 +30,8 @@ public static class NodeCommands
         };
         var recipients = new Option<string?>("--backup-recipients")
         {
-            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups",
+            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups "
+                + "(a governance policy that pins backup recipients takes precedence)",
         };
         var auditKey = new Option<string?>("--audit-key") { Description = "The coordinator's audit public key (hex, DIR/coordinator/audit.pub) the node witnesses the log's head under" };
         init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
@@ -38,10 +39,10 @@ public static class NodeCommands
         masterKey.AddTo(init);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
-            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
-                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
             var policy = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), p.GetValue(policyFile))
                 ?? throw new CliException("a node pins the operators' governance policy at init: give --approvers PUB[,PUB...] --approvals M, or --policy-file FILE");
+            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
+                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
             var choice = masterKey.Read(p) ?? (p.GetValue(passEnv) is { } env ? new MasterKeyChoice(MasterKeys.Passphrase, PassphraseEnv: env) : null);
             var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, pins, p.GetValue(passEnv), p.GetValue(listen)!,
                 choice, MasterKeyCommands.ChoiceOptions.NewSecrets(choice));
