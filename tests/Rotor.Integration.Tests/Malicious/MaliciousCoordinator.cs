@@ -215,7 +215,9 @@ public sealed class MaliciousCoordinator : IDisposable
     /// <summary>The session id each party of the last <see cref="RunByHand"/> reported at its start.</summary>
     public IReadOnlyDictionary<string, ByteString> LastSessions { get; private set; } = new Dictionary<string, ByteString>();
 
-    public async Task<IReadOnlyDictionary<string, byte[]>> RunByHand(IReadOnlyDictionary<string, StartRequest> starts, Func<string, bool>? deliverTo = null)
+    /// <param name="relay">When set, every envelope passes through it on its way (sender, envelope, round): what it returns is delivered.</param>
+    public async Task<IReadOnlyDictionary<string, byte[]>> RunByHand(IReadOnlyDictionary<string, StartRequest> starts, Func<string, bool>? deliverTo = null,
+        Func<string, byte[], int, byte[]>? relay = null)
     {
         bool Deliver(string n) => deliverTo?.Invoke(n) ?? true;
         var sessions = new Dictionary<string, ByteString>();
@@ -236,7 +238,8 @@ public sealed class MaliciousCoordinator : IDisposable
                 {
                     if (r.Done) outputs[n] = r.Output.ToByteArray();
                     foreach (var e in r.Envelopes)
-                        if (Rotor.Crypto.Envelopes.Envelope.Decode(e.Span).Recipient is var to && inbound.ContainsKey(to)) inbound[to].Add(e);
+                        if (Rotor.Crypto.Envelopes.Envelope.Decode(e.Span).Recipient is var to && inbound.ContainsKey(to))
+                            inbound[to].Add(relay is null ? e : ByteString.CopyFrom(relay(n, e.ToByteArray(), round)));
                 }
                 var running = starts.Keys.Where(n => !outputs.ContainsKey(n) && Deliver(n)).ToList();
                 if (running.Count == 0) return outputs;

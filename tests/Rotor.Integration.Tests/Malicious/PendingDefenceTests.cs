@@ -228,8 +228,40 @@ public sealed class PendingDefenceTests(MaliciousCluster f)
     }
 
     // A protocol message whose body names another sender than its authenticated envelope: refused, its real sender blamed.
-    [Fact(Skip = "not written yet: needs a malicious node's protocol engine over the wire (the defence is on integration: WireReader binds the authenticated sender; unit tests in Rotor.Protocols.Tests)")]
-    public void A_forged_protocol_sender_is_refused_and_the_real_sender_blamed() { }
+    // Here: a malicious cs3, dealing in an approved refresh, sends cs1 its round messages (in an envelope it signs, as it
+    // must) with bodies that name cs2 as their sender. cs1 refuses them and blames cs3, never cs2; nothing is stored.
+    [Fact]
+    public async Task A_forged_protocol_sender_is_refused_and_the_real_sender_blamed()
+    {
+        var (quorum, wallet) = await FreshWallet("forge");
+        var approval = f.Operator.Approve(f.Requests.Reshare(Rotor.Protocols.Governance.Actions.Refresh, quorum, MaliciousCluster.All, 2));
+        var start = f.Evil.Reshare([wallet], ["cs2", "cs3"], MaliciousCluster.All, 2, approval);
+        var group = Schemes.Parse(f.Evil.Registry.FindWallet(wallet)!.Scheme).Group();
+        var (two, three) = (f.Evil.Node("cs2").Index, f.Evil.Node("cs3").Index);
+        using var cs3 = Rotor.Crypto.Envelopes.NodeIdentity.ImportPrivate(f.Cs3Identity);
+        var cs1Keys = f.Evil.Trust.NodeIdentity(f.Evil.Node("cs1").Certificate, "cs1");
+        var forged = 0;
+        byte[] Relay(string from, byte[] envelope, int round)
+        {
+            var e = Rotor.Crypto.Envelopes.Envelope.Decode(envelope);
+            if (from != "cs3" || e.Recipient != "cs1") return envelope;
+            // type ‖ digest (64) ‖ sender identifier ‖ body: the sender field names cs2's identifier.
+            byte[] Claiming(byte type) =>
+                [type, .. new byte[64], .. Rotor.Crypto.Sharing.Identifier.FromUInt64(group, two).ToBytes(), .. RandomNumberGenerator.GetBytes(256)];
+            var deal = Rotor.Node.Sessions.BatchPayload.Encode([("commitment", Claiming(0x11)), ("sub-share", Claiming(0x12))]);
+            forged++;
+            return Rotor.Crypto.Envelopes.Envelope.Seal(cs3, "cs3", "cs1", cs1Keys, e.SessionId, e.Label, Rotor.Node.Sessions.BatchPayload.Encode([(wallet, deal)])).Encode();
+        }
+        var before = await f.Evil.Snapshot();
+        var refusal = await Refused(() => f.Evil.RunByHand(MaliciousCluster.All.ToDictionary(n => n, _ => start), relay: Relay));
+        Assert.True(forged == 1, $"{forged} forged; {refusal.Status.Detail}");
+        Assert.Equal(StatusCode.Aborted, refusal.StatusCode);
+        Assert.StartsWith("node 'cs1': ", refusal.Status.Detail);
+        Assert.Contains($"sent by {three} names {two} as its sender", refusal.Status.Detail);
+        Assert.EndsWith($"(blame: {three})", refusal.Status.Detail);
+        // The approval was spent at the start (the ledgers changed); no shard changed anywhere.
+        (await f.Evil.Snapshot()).AssertSameVaultsAs(before);
+    }
 
     // A helper that lies about another helper's digest in a repair is blamed itself, not the other.
     [Fact(Skip = "not written yet: needs a malicious node's protocol engine over the wire (the defence is on integration: signed repair digests; Rotor.Protocols.Tests RepairAttackTests)")]
