@@ -348,7 +348,8 @@ public sealed class MasterKeyInputTests : IDisposable
         Directory.CreateDirectory(dir);
         hsm = new SoftHsm(Path.Combine(dir, "hsm"), "clumsy");
         hsm.Activate();
-        ClusterCa.Create(Path.Combine(dir, "ca")).Dispose();
+        using (var ca = ClusterCa.Create(Path.Combine(dir, "ca")))
+            ca.Issue(Path.Combine(dir, "coordinator"), "coordinator", CertificateRole.Client | CertificateRole.Server).Dispose();
         policy = MasterKeyCluster.WriteGovernance(dir);
     }
 
@@ -368,7 +369,8 @@ public sealed class MasterKeyInputTests : IDisposable
     }
 
     private string[] Init(string name, params string[] extra) =>
-        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), "--policy-file", policy, .. extra];
+        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), "--policy-file", policy,
+            "--coordinator-cert", Path.Combine(dir, "coordinator", "coordinator.crt"), .. extra];
 
     private string[] Pkcs11(string pinFile) =>
         ["--master-key", "pkcs11", "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", "clumsy", "--pkcs11-key-label", "k", "--pkcs11-pin-file", pinFile];
