@@ -120,14 +120,14 @@ public sealed class MasterKeyTests(MasterKeyCluster cluster) : IClassFixture<Mas
         await Checks.SettledAsync(Api, q.Name);
         await q.CheckUsable(Api, "cs1,cs3");
 
-        var keygen = await RotorProcess.Ok("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{q.Name}-recovery.key"));
+        // Sealed to the recipient every node of the cluster pins (DIR/backup-recipient.pub).
         var file = Path.Combine(cluster.Dir, $"{q.Name}-cs1.rotorbak");
-        await cluster.Ok("backup", "create", "--node", "cs1", "--wallets", q.Wallets[0].WalletId, "--out", file, "--recipient", keygen["publicKey"]!.GetValue<string>());
+        await cluster.Ok("backup", "create", "--node", "cs1", "--wallets", q.Wallets[0].WalletId, "--out", file);
         cluster.Kill("cs1");
         Sql(Vault("cs1"), "DELETE FROM shards WHERE key_id = $k", ("$k", q.Wallets[0].WalletId));
         await cluster.Ok("cluster", "start-node", "--name", "cs1");
         await cluster.Fails("sign", "--wallet", q.Wallets[0].WalletId, "--message", "00", "--signers", "cs1,cs3");
-        var restored = await cluster.Ok("backup", "restore", "--node", "cs1", file, "--key-file", keygen["keyFile"]!.GetValue<string>());
+        var restored = await cluster.Ok("backup", "restore", "--node", "cs1", file, "--key-file", Path.Combine(cluster.Dir, "backup-recipient.key"));
         Assert.Equal([q.Wallets[0].WalletId], restored["restored"]!.AsArray().Select(w => w!.GetValue<string>()));
         await q.CheckUsable(Api, "cs1,cs2");
     }
