@@ -38,9 +38,10 @@ public static class ConsolePages
             var type = name.EndsWith(".js", StringComparison.Ordinal) ? "text/javascript; charset=utf-8" : name.EndsWith(".css", StringComparison.Ordinal) ? "text/css; charset=utf-8" : null;
             return type is not null && ConsoleServer.Asset(name) is { } bytes ? Results.Bytes(bytes, type) : Results.NotFound();
         });
+        app.MapGet("/favicon.ico", () => Results.NoContent());
         app.MapGet("/signin", (HttpContext ctx) => Html(SignInPage(ctx, s, null)));
-        app.MapPost("/signin", (HttpContext ctx) => Guarded(ctx, () => SignIn(ctx, s)));
-        app.MapPost("/signout", (HttpContext ctx) => Guarded(ctx, async () =>
+        app.MapPost("/signin", Post((HttpContext ctx) => Guarded(ctx, () => SignIn(ctx, s))));
+        app.MapPost("/signout", Post((HttpContext ctx) => Guarded(ctx, async () =>
         {
             if (Session(ctx, s) is { } session)
             {
@@ -49,7 +50,7 @@ public static class ConsolePages
             }
             ctx.Response.Cookies.Delete(ConsoleServer.SessionCookie, CookieOptions());
             return Results.Redirect("/signin");
-        }));
+        })));
         Page(app, s, "/", Overview);
         Page(app, s, "/wallets/{id}", Wallet);
         Page(app, s, "/reshare", (ctx, s, op) => ReshareGet(ctx, s, op));
@@ -66,11 +67,14 @@ public static class ConsolePages
             ctx.Response.Headers.ContentDisposition = "attachment; filename=\"rotations.csv\"";
             return Results.Text(RotationReport.Csv(rows), "text/csv; charset=utf-8");
         });
-        app.MapPost("/reshare", (HttpContext ctx) => Guarded(ctx, async () =>
-            Session(ctx, s) is { } op ? Html(await ConsoleServer.As(op.Operator, () => ReshareSubmit(ctx, s, op)), ctx, s, op) : Results.Redirect("/signin")));
-        app.MapPost("/requests/{id}/approve", (HttpContext ctx, string id) => Guarded(ctx, async () =>
-            Session(ctx, s) is { } op ? await ConsoleServer.As(op.Operator, () => Approve(ctx, s, op, id)) : Results.Redirect("/signin")));
+        app.MapPost("/reshare", Post((HttpContext ctx) => Guarded(ctx, async () =>
+            Session(ctx, s) is { } op ? Html(await ConsoleServer.As(op.Operator, () => ReshareSubmit(ctx, s, op)), ctx, s, op) : Results.Redirect("/signin"))));
+        app.MapPost("/requests/{id}/approve", Post((HttpContext ctx) => Guarded(ctx, async () =>
+            Session(ctx, s) is { } op ? await ConsoleServer.As(op.Operator, () => Approve(ctx, s, op, (string)ctx.Request.RouteValues["id"]!)) : Results.Redirect("/signin"))));
     }
+
+    /// <summary>Typed as a Delegate so that minimal APIs write the returned result (a lambda returning a Task would bind as a RequestDelegate and drop it).</summary>
+    private static Delegate Post(Func<HttpContext, Task<IResult>> handler) => handler;
 
     private delegate Task<string> Handler(HttpContext ctx, ConsoleServer s, ConsoleSession op);
 
@@ -297,7 +301,8 @@ public static class ConsolePages
                       $"<td>{o.OldThreshold} of {E(string.Join(",", o.OldMembers))} → {o.NewThreshold} of {E(string.Join(",", o.NewMembers))}</td>" +
                       $"<td>{(o.Certificate.Length > 0 ? $"<details><summary><code>{E(Short(o.Certificate, 24))}</code></summary><code>{E(o.Certificate)}</code></details>" : "-")}</td></tr>");
         }
-        sb.Append($"<tr><td>… → 1</td><td>created</td><td><span class=\"ok\">committed</span></td><td colspan=\"6\">distributed key generation</td></tr></table>");
+        var first = ops.Operations.SelectMany(o => o.Wallets).Where(c => c.Wallet == id).Select(c => (ulong?)c.OldEpoch).Min() ?? w.Epoch;
+        sb.Append($"<tr><td>epoch {first}</td><td>created</td><td><span class=\"ok\">committed</span></td><td colspan=\"6\">distributed key generation</td></tr></table>");
         sb.Append("<h2>Backups</h2>");
         sb.Append(BackupTable(backups.Backups));
         sb.Append($"<p><a href=\"/reshare?quorum={Uri.EscapeDataString(w.Quorum)}\">Request a reshare of {E(w.Quorum)}…</a></p>");

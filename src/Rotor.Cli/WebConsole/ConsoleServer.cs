@@ -65,6 +65,8 @@ public sealed class ConsoleServer : IAsyncDisposable
         CertificateSha256 = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Logging.ClearProviders();
+        // Unexpected failures (never secrets: the console holds none) go to stderr.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
