@@ -68,6 +68,7 @@ public sealed class ConsoleCluster : IAsyncLifetime
         }
         Url = (await File.ReadAllTextAsync(endpoint)).Trim().TrimEnd('/');
 
+        Assertions.SetDefaultExpectTimeout(30_000);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -346,7 +346,7 @@ public static class ConsolePages
     private static async Task<string> ReshareForm_(HttpContext ctx, ConsoleServer s, ConsoleSession op, ReshareForm f, Dictionary<string, string> errors, string? error)
     {
         ReshareOperationRecord plan;
-        try { plan = await s.Client.Operations.PlanReshareAsync(new ReshareSpec { Quorum = f.Quorum }); }
+        try { plan = await s.Client.Operations.PlanReshareAsync(new ReshareSpec { Quorum = f.Quorum, Reason = Reasons.Contains(f.Reason) ? f.Reason : Reasons[0] }); }
         catch (RpcException e) { return Layout("Reshare", $"<div class=\"error\" id=\"form-error\">cannot plan a reshare of '{E(f.Quorum)}': {E(e.Status.Detail)}</div>", ctx, s, op); }
         string Err(string field) => $"<span class=\"field-error\" id=\"error-{field}\">{(errors.TryGetValue(field, out var m) ? E(m) : "")}</span>";
         var members = f.Members.Length > 0 ? f.Members : string.Join(",", plan.OldMembers);
