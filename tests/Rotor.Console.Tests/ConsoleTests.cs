@@ -92,7 +92,8 @@ public sealed class ConsoleTests(ConsoleCluster c) : IClassFixture<ConsoleCluste
         var row = alice.Locator("#timeline tr.epoch-row").First;
         await Expect(row).ToContainTextAsync($"{epoch} → {epoch + 1}");
         await Expect(row).ToContainTextAsync("compliance");
-        await Expect(row).ToContainTextAsync("alice, bob");
+        await Expect(row.Locator("td.requested-by")).ToHaveTextAsync("alice");
+        await Expect(row.Locator("td.approved-by")).ToHaveTextAsync("alice, bob");
         await Expect(row).ToContainTextAsync("committed");
         await Expect(alice.Locator("tr.backup[data-status=obsolete]")).Not.ToHaveCountAsync(0);
         await ConsoleCluster.ScreenshotAsync(alice, "wallet");
@@ -107,7 +108,7 @@ public sealed class ConsoleTests(ConsoleCluster c) : IClassFixture<ConsoleCluste
         var log = await alice.Locator("#log").InnerTextAsync();
         Assert.Contains("alice", log);
         Assert.Contains("bob", log);
-        await ConsoleCluster.ScreenshotAsync(alice, "audit");
+        await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleCluster.DocsDir(), "audit.png") });
 
         // Compliance: the page, its CSV, and the CLI's report say the same.
         await alice.GotoAsync("/compliance");
@@ -118,6 +119,7 @@ public sealed class ConsoleTests(ConsoleCluster c) : IClassFixture<ConsoleCluste
         Assert.Contains(c.WalletId, csv);
         Assert.Contains("compliance", csv);
         Assert.Contains("alice bob", csv);
+        Assert.Contains(",compliance,alice,alice bob,", csv);
         var report = ConsoleCluster.Run("report", "rotations", "--dir", c.Dir, "--csv");
         Assert.Equal(0, report.Code);
         Assert.Equal(csv.Split("\r\n")[0], report.Stdout.Split("\r\n")[0]);

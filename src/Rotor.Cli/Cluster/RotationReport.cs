@@ -45,18 +45,22 @@ public static class RotationReport
             DateTimeOffset? due = null;
             if (policy is not null && Period(policy.Every) is { } period)
                 due = (lastAt ?? DateTimeOffset.FromUnixTimeMilliseconds(policy.SetAt)) + period;
-            rows.Add(new RotationRow(w.WalletId, w.Quorum, w.Scheme, w.Epoch, lastAt, last?.Id, last?.Kind, last?.Reason, last?.RequestedBy,
-                last is not null && approvers.TryGetValue(last.Id, out var a) ? a : [], policy?.Every, due, due is { } d && d < now));
+            (string RequestedBy, IReadOnlyList<string> Approvers)? request = last is not null && approvers.TryGetValue(last.Id, out var a) ? a : null;
+            rows.Add(new RotationRow(w.WalletId, w.Quorum, w.Scheme, w.Epoch, lastAt, last?.Id, last?.Kind, last?.Reason, request?.RequestedBy ?? last?.RequestedBy,
+                request?.Approvers ?? [], policy?.Every, due, due is { } d && d < now));
         }
         return rows;
     }
 
-    /// <summary>Who approved each reshare operation: the approvals of the request that ran it.</summary>
-    public static Dictionary<string, IReadOnlyList<string>> ApproversByOperation(RequestList requests)
+    /// <summary>
+    /// Who requested and who approved each reshare operation: the request that ran it (the operation itself is started
+    /// by whoever gave the last approval, so its own requested_by is not the requester).
+    /// </summary>
+    public static Dictionary<string, (string RequestedBy, IReadOnlyList<string> Approvers)> ApproversByOperation(RequestList requests)
     {
-        var map = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var map = new Dictionary<string, (string, IReadOnlyList<string>)>(StringComparer.Ordinal);
         foreach (var r in requests.Requests)
-            if (r.Result?.Reshare is { } op && op.Id.Length > 0) map[op.Id] = r.Approvals.Select(a => a.Approver).ToList();
+            if (r.Result?.Reshare is { } op && op.Id.Length > 0) map[op.Id] = (r.RequestedBy, r.Approvals.Select(a => a.Approver).ToList());
         return map;
     }
 

@@ -296,8 +296,9 @@ public static class ConsolePages
         {
             var change = o.Wallets.First(c => c.Wallet == id);
             sb.Append($"<tr class=\"epoch-row\"><td>{change.OldEpoch} → {change.NewEpoch}</td><td>{E(o.Kind)}</td><td>{StatusHtml(o.Status)}</td><td>{Time(o.Finished > 0 ? o.Finished : o.Created)}</td>" +
-                      $"<td>{E(o.Reason)}{(o.Note.Length > 0 ? "<br><small>" + E(o.Note) + "</small>" : "")}</td><td>{E(o.RequestedBy)}</td>" +
-                      $"<td>{E(approvers.TryGetValue(o.Id, out var a) ? string.Join(", ", a) : o.Policy.Length > 0 ? "rotation policy" : "-")}</td>" +
+                      $"<td class=\"reason\">{E(o.Reason)}{(o.Note.Length > 0 ? "<br><small>" + E(o.Note) + "</small>" : "")}</td>" +
+                      $"<td class=\"requested-by\">{E(approvers.TryGetValue(o.Id, out var a) ? a.RequestedBy : o.RequestedBy)}</td>" +
+                      $"<td class=\"approved-by\">{E(a.Approvers is { } list ? string.Join(", ", list) : o.Policy.Length > 0 ? "rotation policy" : "-")}</td>" +
                       $"<td>{o.OldThreshold} of {E(string.Join(",", o.OldMembers))} → {o.NewThreshold} of {E(string.Join(",", o.NewMembers))}</td>" +
                       $"<td>{(o.Certificate.Length > 0 ? $"<details><summary><code>{E(Short(o.Certificate, 24))}</code></summary><code>{E(o.Certificate)}</code></details>" : "-")}</td></tr>");
         }
