@@ -150,6 +150,9 @@ public static class ConsolePages
         var text = SignInDomain + ctx.Request.Host.Value + "\n" + nonce;
         var now = DateTimeOffset.UtcNow;
         foreach (var (k, v) in s.Challenges) if (v.Expires < now) s.Challenges.TryRemove(k, out _);
+        // Unauthenticated visitors cannot grow the table without bound: past 10 000 live challenges the oldest go.
+        if (s.Challenges.Count > 10_000)
+            foreach (var (k, _) in s.Challenges.OrderBy(x => x.Value.Expires).Take(s.Challenges.Count - 10_000)) s.Challenges.TryRemove(k, out _);
         s.Challenges[nonce] = (text, now.AddMinutes(5));
         var body = $"""
             <p>Sign in with your operator key file (made by <code>rotor operator keygen</code>). The key is read and used in this
