@@ -350,13 +350,24 @@ public static class ConsolePages
     private static async Task<string> ReshareForm_(HttpContext ctx, ConsoleServer s, ConsoleSession op, ReshareForm f, Dictionary<string, string> errors, string? error)
     {
         ReshareOperationRecord plan;
-        try { plan = await s.Client.Operations.PlanReshareAsync(new ReshareSpec { Quorum = f.Quorum, Reason = Reasons.Contains(f.Reason) ? f.Reason : Reasons[0] }); }
+        var planSpec = new ReshareSpec { Quorum = f.Quorum, Reason = Reasons.Contains(f.Reason) ? f.Reason : Reasons[0] };
+        try { plan = await s.Client.Operations.PlanReshareAsync(planSpec); }
         catch (RpcException e) { return Layout("Reshare", $"<div class=\"error\" id=\"form-error\">cannot plan a reshare of '{E(f.Quorum)}': {E(e.Status.Detail)}</div>", ctx, s, op); }
+        // Once the form names valid members and threshold, the plan is of those (what changes, who is needed).
+        if (f.Members.Length > 0 && !errors.ContainsKey("members") && !errors.ContainsKey("threshold")
+            && uint.TryParse(f.Threshold, NumberStyles.None, CultureInfo.InvariantCulture, out var t) && t > 0)
+        {
+            planSpec.Members.AddRange(Commands.RootCommandBuilder.List(f.Members));
+            planSpec.Threshold = t;
+            try { plan = await s.Client.Operations.PlanReshareAsync(planSpec); }
+            catch (RpcException) { }
+        }
         string Err(string field) => $"<span class=\"field-error\" id=\"error-{field}\">{(errors.TryGetValue(field, out var m) ? E(m) : "")}</span>";
         var members = f.Members.Length > 0 ? f.Members : string.Join(",", plan.OldMembers);
         var threshold = f.Threshold.Length > 0 ? f.Threshold : plan.OldThreshold.ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
         sb.Append($"<h2>Plan (preflight)</h2><table id=\"plan\"><tr><th>quorum</th><td>{E(plan.Quorum)}</td></tr><tr><th>now</th><td>{plan.OldThreshold} of {E(string.Join(", ", plan.OldMembers))}</td></tr>" +
+                  $"<tr><th>after</th><td>{plan.NewThreshold} of {E(string.Join(", ", plan.NewMembers))} ({E(plan.Kind.Length > 0 ? plan.Kind : "refresh")})</td></tr>" +
                   $"<tr><th>wallets</th><td>{E(string.Join(", ", plan.Wallets.Select(c => $"{c.Wallet} epoch {c.OldEpoch} → {c.NewEpoch}")))}</td></tr>" +
                   $"<tr><th>nodes needed</th><td>{E(string.Join(", ", plan.Nodes.Select(n => $"{n.Name} ({n.Role}, {(n.Online ? "online" : "OFFLINE")})")))}</td></tr>" +
                   $"<tr><th>preflight</th><td>{(plan.Preflight.Count == 0 ? "<span class=\"ok\">ready</span>" : "<span class=\"bad\">" + E(string.Join("; ", plan.Preflight)) + "</span>")}</td></tr>" +
