@@ -29,17 +29,19 @@ public static class DemoCommand
     {
         var demo = new Command("demo", "Run the whole story on a local cluster and stop it");
         var dir = new Option<string?>("--dir") { Description = "Folder for the cluster's data (default: a new temporary folder)" };
-        demo.Add(dir);
-        demo.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o => Run(o, p.GetValue(dir))));
+        var console = new Option<bool>("--console") { Description = "At the end, keep the cluster running and serve the operations console on it (sign in with DIR/alice.key or DIR/bob.key) until Ctrl+C" };
+        demo.Add(dir); demo.Add(console);
+        demo.SetAction((p, ct) => Output.Run(p.GetValue(RootCommandBuilder.Json), o => Run(o, p.GetValue(dir), p.GetValue(console), ct)));
         return demo;
     }
 
-    private static async Task Run(Output o, string? dir)
+    private static async Task Run(Output o, string? dir, bool withConsole = false, CancellationToken ct = default)
     {
         var cluster = new LocalCluster(dir ?? Path.Combine(Path.GetTempPath(), "rotor-demo-" + Guid.NewGuid().ToString("N")[..8]));
         if (File.Exists(Path.Combine(cluster.Dir, "cluster.json")) && cluster.State().Coordinator is { } c && LocalCluster.IsRunning(c.Pid))
             throw new CliException($"a cluster is already running in {cluster.Dir}; stop it (rotor cluster down --dir {cluster.Dir}) or pick another --dir");
         var checks = new List<(string Name, bool Passed)>();
+        var completed = false;
         var signatures = new List<SignReply>();
         var walletsOut = new JsonArray();
         var approvalsOut = new JsonArray();
@@ -146,10 +148,12 @@ public static class DemoCommand
             var status = await api.GetQuorumStatusAsync(new QuorumStatusRequest { Name = quorumName });
             var single = status.Wallets.All(w => w.Nodes.All(n => n.PendingEpochs.Count == 0 && n.ActiveEpochs.SequenceEqual([w.Wallet.Epoch])));
             checks.Add(("every node holds exactly the current epoch of every wallet", single));
+            completed = true;
         }
         finally
         {
-            await o.Progress("stopping the cluster", () => Task.FromResult(cluster.Down()));
+            if (!(withConsole && completed))
+                await o.Progress("stopping the cluster", () => Task.FromResult(cluster.Down()));
         }
 
         var result = new JsonObject
@@ -166,6 +170,20 @@ public static class DemoCommand
             ["checks"] = new JsonArray(checks.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["passed"] = c.Passed }).ToArray()),
         };
         o.Result(result, () => Summary(walletsOut, signatures, checks));
+        if (withConsole)
+        {
+            try
+            {
+                await using var server = await WebConsole.ConsoleServer.StartAsync(cluster, System.Net.IPAddress.Loopback, 0, null);
+                o.Line($"operations console: [bold]{server.Url}[/] (sign in with {Path.Combine(cluster.Dir, "alice.key")} or bob.key; certificate sha256 {server.CertificateSha256}); Ctrl+C stops it and the cluster");
+                if (o.Json) System.Console.Error.WriteLine($"console: {server.Url}");
+                try { await Task.Delay(Timeout.Infinite, ct); }
+                catch (OperationCanceledException) { }
+            }
+            finally { cluster.Down(); }
+        }
+        else
+            o.Line($"see what the demo did in the operations console: [bold]rotor cluster up --dir {cluster.Dir} && rotor console --dir {cluster.Dir}[/] (sign in with alice.key or bob.key there), or run [bold]rotor demo --console[/]");
         if (checks.Any(c => !c.Passed)) throw new CliException($"{checks.Count(c => !c.Passed)} check(s) failed");
     }
 

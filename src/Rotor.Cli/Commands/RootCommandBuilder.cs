@@ -35,6 +35,8 @@ public static class RootCommandBuilder
         root.Add(GovernanceCommands.Requests());
         root.Add(GovernanceCommands.Approve());
         root.Add(GovernanceCommands.GovernanceCommand());
+        root.Add(ReportCommands.Create());
+        root.Add(WebConsole.ConsoleCommand.Create());
         root.Add(SimulateCommand.Create());
         root.Add(BenchCommand.Create());
         return root;

@@ -56,6 +56,30 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
         return Task.FromResult(new QuorumOptions { Quorum = request.Quorum, AutoBackupRecipient = recipient ?? "" });
     });
 
+    public override Task<LogEntry> RecordConsoleEvent(ConsoleEvent request, ServerCallContext context) => Guard(() =>
+    {
+        if (request.Kind is not ("sign-in" or "sign-out")) throw new ArgumentException($"console event '{request.Kind}' is not sign-in or sign-out");
+        var name = Rotor.Coordinator.Audit.OperatorContext.Clean(request.Operator) ?? throw new ArgumentException("a console event names no operator");
+        if (request.Kind == "sign-in")
+        {
+            if (request.Key.Length != 32 || request.Signature.Length != 64 || request.Challenge.Length is < 16 or > 256)
+                throw new ArgumentException("a console sign-in needs a 32-byte key, a 64-byte signature and a 16..256-byte challenge");
+            var key = NSec.Cryptography.PublicKey.Import(NSec.Cryptography.SignatureAlgorithm.Ed25519, request.Key.Span, NSec.Cryptography.KeyBlobFormat.RawPublicKey);
+            if (!NSec.Cryptography.SignatureAlgorithm.Ed25519.Verify(key, request.Challenge.Span, request.Signature.Span))
+                throw new ArgumentException("the console sign-in signature does not verify under the operator's key");
+        }
+        var e = desk.Audit.Append("console-" + request.Kind, name, null, null, new
+        {
+            key = Convert.ToHexStringLower(request.Key.Span), challenge = Convert.ToHexStringLower(request.Challenge.Span),
+            signature = Convert.ToHexStringLower(request.Signature.Span),
+        });
+        return Task.FromResult(new LogEntry
+        {
+            Seq = e.Seq, Time = e.Time, Kind = e.Kind, Quorum = e.Quorum ?? "", Subject = e.Subject ?? "", Actor = e.Actor, Details = e.Details,
+            Hash = Convert.ToHexStringLower(e.Hash), PrevHash = ByteString.CopyFrom(e.PrevHash), Signature = ByteString.CopyFrom(e.Signature),
+        });
+    });
+
     public override Task<LogEntries> ReadLog(LogQuery request, ServerCallContext context) => Guard(() =>
     {
         var reply = new LogEntries { PublicKey = Convert.ToHexStringLower(desk.Audit.PublicKey) };
