@@ -99,21 +99,34 @@ public static class HdDerivation
     public static HdTweak Tweak(PublicKeyPackage root, DerivationPath path)
     {
         if (root.DerivedPath is not null) throw new ArgumentException("derive from the root key's package, not from a derived one");
-        var scheme = root.Scheme;
-        var g = root.Group;
-        if (path.IsRoot)
-            return new HdTweak(scheme, path, false, g.Zero, root.GroupPublicKey, root.HasChainCode ? root.ChainCode.ToArray() : null);
-        if (!root.HasChainCode)
-            throw new HdUnavailableException(root.KeyId);
+        return TweakCore(root.Scheme, root.KeyId, root.GroupPublicKey, root.HasChainCode ? root.ChainCode.ToArray() : null, root.InternalKey, path);
+    }
+
+    /// <summary>
+    /// <see cref="Tweak(PublicKeyPackage, DerivationPath)"/> from the root's public data alone (group key, chain code,
+    /// bip340 internal key), checked as <see cref="PublicKeyPackage.WithHdRoot"/> checks them.
+    /// </summary>
+    public static HdTweak Tweak(Scheme scheme, string keyId, Element groupKey, byte[]? chainCode, Element? internalKey, DerivationPath path)
+    {
+        if (chainCode is not null) PublicKeyPackage.CheckHdRoot(scheme, groupKey, chainCode, internalKey);
+        return TweakCore(scheme, keyId, groupKey, chainCode, internalKey, path);
+    }
+
+    /// <summary>The tweak, from HD root data already checked (a validated package's).</summary>
+    private static HdTweak TweakCore(Scheme scheme, string keyId, Element groupKey, byte[]? chainCode, Element? internalKey, DerivationPath path)
+    {
+        var g = groupKey.Group;
+        if (path.IsRoot) return new HdTweak(scheme, path, false, g.Zero, groupKey, chainCode);
+        if (chainCode is null) throw new HdUnavailableException(keyId);
         if (scheme != Scheme.Bip340)
         {
-            var (delta, child, chain) = DerivePublic(scheme, root.GroupPublicKey, root.ChainCode, path);
+            var (delta, child, chain) = DerivePublic(scheme, groupKey, chainCode, path);
             return new HdTweak(scheme, path, false, delta, child, chain);
         }
         // bip340: the root shares are of Q = P + t·G (P the internal key, even y): shares of P are s_i − t.
-        var p = root.InternalKey!;
+        var p = internalKey!;
         var t = TapTweak(p);
-        var (d, pc, cc) = DerivePublic(scheme, p, root.ChainCode, path);
+        var (d, pc, cc) = DerivePublic(scheme, p, chainCode, path);
         var tc = TapTweak(pc);
         bool negate = !Bip340.HasEvenY(pc);
         // child internal share: s_i − t + δ; output share: ±(s_i − t + δ) + t_c
