@@ -94,6 +94,8 @@ public sealed class MaliciousCoordinator : IDisposable
         var e = Registry.FindEpoch(w.Id, w.Epoch)!;
         var p = new KeyPackage { KeyId = w.Id, Scheme = w.Scheme, Epoch = e.Epoch, Threshold = (uint)e.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(w.PublicKey)) };
         foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
+        if (w.ChainCode is { } cc) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(cc));
+        if (w.InternalKey is { } ik) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(ik));
         return p;
     }
 

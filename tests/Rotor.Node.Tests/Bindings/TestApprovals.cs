@@ -43,7 +43,7 @@ public sealed class TestApprovals(PeerTrust trust)
     private ApprovedMember Member(Party p) =>
         new(p.Name, p.Index, Convert.ToHexStringLower(trust.NodeIdentity(p.Certificate.Span, p.Name).SigningKey));
 
-    private ActionRequest Describe(StartRequest start) => start.KindCase switch
+    public ActionRequest Describe(StartRequest start) => start.KindCase switch
     {
         StartRequest.KindOneofCase.Dkg => Base(Actions.CreateWallets) with
         {
@@ -66,6 +66,7 @@ public sealed class TestApprovals(PeerTrust trust)
         StartRequest.KindOneofCase.Sign => Base(Actions.Sign) with
         {
             Scheme = null, Wallets = [new ApprovedWallet(start.Sign.KeyId, null)], Message = ApprovedMessage.Of(start.Sign.Message.Span),
+            Path = start.Sign.Path.Length > 0 ? start.Sign.Path : null,
         },
         _ => throw new ArgumentException($"no approval for {start.KindCase}"),
     };
