@@ -85,7 +85,7 @@ public sealed class Output(bool json)
         RpcException r => string.IsNullOrWhiteSpace(r.Status.Detail) ? $"the call failed with {r.StatusCode}" + (r.Status.DebugException is { } d ? $": {d.Message}" : "") : r.Status.Detail,
         FileNotFoundException or DirectoryNotFoundException or InvalidDataException or InvalidOperationException or ArgumentException
             or UnauthorizedAccessException or IOException => e.Message,
-        Rotor.Node.Vault.VaultException or Rotor.Crypto.RotorCryptoException or Rotor.Coordinator.CoordinatorException => e.Message,
+        Rotor.Node.Vault.VaultException or Rotor.Node.Vault.MasterKeyUnavailableException or Rotor.Crypto.RotorCryptoException or Rotor.Coordinator.CoordinatorException => e.Message,
         OperationCanceledException => null,
         JsonException j => Rotor.Crypto.JsonErrors.Describe(j),
         Rotor.Protocols.ProtocolException or FormatException or OverflowException or NotSupportedException => e.Message,

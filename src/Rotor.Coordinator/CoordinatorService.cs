@@ -36,6 +36,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             {
                 Name = node, Online = h.Online, LastSeen = h.LastSeen,
                 VaultHealthy = h.Status?.VaultHealthy ?? false, VaultMessage = h.Status?.VaultMessage ?? $"unknown: node offline ({h.Error})",
+                MasterKey = h.Status?.MasterKey ?? "", Sealed = h.Status?.Sealed ?? false, SealReason = h.Status?.SealReason ?? "",
             });
         foreach (var w in wallets)
         {
@@ -73,6 +74,12 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     {
         // Every signing request is logged: wallet, SHA-256 of the message, the signers asked for or used, and the result.
         using var approved = request.Authorization is { } a ? Governance.ActionContext.Use(a) : null;
+        return SignReplyOf(await SignLoggedAsync(engine, request));
+    });
+
+    /// <summary>Signs, and logs every signing request (wallet, SHA-256 of the message, signers asked for or used, result) whichever way it came.</summary>
+    internal static async Task<Engine.Signature> SignLoggedAsync(Engine engine, SignRequest request)
+    {
         var message = request.Message.ToByteArray();
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
         var quorum = engine.Registry.FindWallet(request.WalletId)?.Quorum;
@@ -83,17 +90,17 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
             {
                 wallet = request.WalletId, message_sha256 = digest, message_bytes = message.Length, signers = request.Signers.ToList(),
-                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, path = request.Path.Length > 0 ? request.Path : null, result = "failed", error = e.Message,
+                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, path = request.Path.Length > 0 ? request.Path : null, approved = request.Authorization is not null, result = "failed", error = e.Message,
             });
             throw;
         }
         engine.Audit?.Invoke(Audit.AuditKinds.SignCompleted, quorum, request.WalletId, new
         {
             wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
-            path = s.Path, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
+            path = s.Path, approved = request.Authorization is not null, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
         });
-        return SignReplyOf(s);
-    });
+        return s;
+    }
 
     internal static SignReply SignReplyOf(Engine.Signature s)
     {
@@ -139,6 +146,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         {
             Name = n.Name, Endpoint = n.Endpoint, Index = n.Index, SigningKey = n.SigningKey, AgreementKey = n.AgreementKey,
             LastSeen = Math.Max(n.LastSeen, h.LastSeen), Online = h.Online, Certificate = ByteString.CopyFrom(n.Certificate),
+            MasterKey = h.Status?.MasterKey ?? "", Sealed = h.Status?.Sealed ?? false, SealReason = h.Status?.SealReason ?? "",
         };
     }
 

@@ -91,6 +91,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         {
             var last = health.TryGetValue(node.Name, out var previous) && previous.LastSeen > 0 ? previous.LastSeen : registry.FindNode(node.Name)?.LastSeen ?? 0;
             h = new NodeHealth(false, null, last, e.StatusCode.ToString());
+            // Unreachable: it may come back restarted (its boot id is then compared with nothing), so its commitments go now.
+            foreach (var key in presigned.Keys.Where(k => k.Node == node.Name).ToList()) presigned.TryRemove(key, out _);
         }
         health[node.Name] = h;
         return h;

@@ -101,7 +101,8 @@ public sealed partial class Engine
             start.Reshare.Dealers.AddRange(dealers.Select(ToParty));
             start.Reshare.NewMembers.AddRange(newNodes.Select(ToParty));
             start.Reshare.Absent.AddRange(absent.Select(a => a.Name));
-            registry.SetEventStart(ev.Id, start.ToByteArray());
+            // Kept with its approval (settlement rebuilds the event from it, and a completed event's certificate carries it).
+            registry.SetEventStart(ev.Id, Governance.ActionContext.Attach(start).ToByteArray());
             var held = absent.ToDictionary(a => a.Name, _ => new List<byte[]>());
 
             CommitRequest certificate;

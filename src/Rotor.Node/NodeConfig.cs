@@ -5,8 +5,8 @@ namespace Rotor.Node;
 
 /// <summary>
 /// A signer node's configuration file (JSON, written by <c>rotor node init</c>). Relative paths are relative to
-/// the file's folder. Holds no secret: the master secret is in <see cref="KeyFile"/> (0600) or comes from a
-/// passphrase in the environment variable <see cref="PassphraseEnv"/>.
+/// the file's folder. Holds no secret: the vault root is in <see cref="KeyFile"/> (0600, provider <c>file</c>) or
+/// wrapped in <see cref="MasterKeyFile"/> under a passphrase or an HSM key (<see cref="MasterKey"/>).
 /// </summary>
 public sealed class NodeConfig
 {
@@ -29,8 +29,31 @@ public sealed class NodeConfig
     /// <summary>Environment variable holding the passphrase (Argon2id) when there is no key file.</summary>
     public string? PassphraseEnv { get; set; }
 
-    /// <summary>The passphrase's Argon2id salt (not secret).</summary>
+    /// <summary>The passphrase's Argon2id salt (not secret) of a node made before master key providers (the passphrase then derives the vault root directly).</summary>
     public string? PassphraseSaltFile { get; set; }
+
+    /// <summary>
+    /// The master key provider that protects the vault: <c>file</c>, <c>passphrase</c> or <c>pkcs11</c>
+    /// (<see cref="Vault.MasterKeys"/>). Absent in configs written before providers: then <c>file</c> with a
+    /// <see cref="KeyFile"/>, else <c>passphrase</c>.
+    /// </summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>The vault root wrapped by the provider (passphrase, pkcs11): a JSON record in the node's folder.</summary>
+    public string? MasterKeyFile { get; set; }
+
+    /// <summary>A 0600 file holding the passphrase (passphrase provider), read when none is given at start.</summary>
+    public string? PassphraseFile { get; set; }
+
+    /// <summary>The HSM that holds the master key (pkcs11 provider).</summary>
+    public Pkcs11Settings? Pkcs11 { get; set; }
+
+    /// <summary>The provider in force: <see cref="MasterKey"/>, or inferred for a config written before providers.</summary>
+    [JsonIgnore]
+    public string MasterKeyKind => MasterKey ?? (KeyFile is not null ? Rotor.Node.Vault.MasterKeys.File : Rotor.Node.Vault.MasterKeys.Passphrase);
+
+    /// <summary>The local socket on which a running node takes <c>rotor node unseal</c> (only the node's own user may connect).</summary>
+    public string UnsealSocket { get; set; } = "unseal.sock";
 
     public string CaCertificate { get; set; } = "ca.crt";
 
@@ -75,6 +98,10 @@ public sealed class NodeConfig
 
     public string Resolve(string path) => Path.GetFullPath(Path.Combine(BaseDir, path));
 
+    /// <summary>The file this config was loaded from (null when made in memory).</summary>
+    [JsonIgnore]
+    public string? SourcePath { get; set; }
+
     public static NodeConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"node config not found: {path}");
@@ -83,9 +110,11 @@ public sealed class NodeConfig
         catch (JsonException e) { throw new InvalidDataException($"node config {path} is not readable: {Rotor.Crypto.JsonErrors.Describe(e)}"); }
         if (config is null) throw new InvalidDataException($"node config {path} is empty");
         if (string.IsNullOrWhiteSpace(config.Name)) throw new InvalidDataException($"node config {path} names no node");
-        if (config.KeyFile is null && config.PassphraseEnv is null) throw new InvalidDataException($"node config {path} has neither keyFile nor passphraseEnv");
+        if (config.MasterKey is null && config.KeyFile is null && config.PassphraseEnv is null) throw new InvalidDataException($"node config {path} has neither masterKey, keyFile nor passphraseEnv");
+        Rotor.Node.Vault.MasterKeys.Validate(config, path);
         config.BaseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         config.FilePath = Path.GetFullPath(path);
+        config.SourcePath = Path.GetFullPath(path);
         return config;
     }
 
@@ -95,4 +124,26 @@ public sealed class NodeConfig
         File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(this, Json));
         File.Move(path + ".tmp", path, overwrite: true);
     }
+}
+
+/// <summary>Where the pkcs11 master key lives: a PKCS#11 library, a slot (by id or token label), a key label, and where the PIN comes from.</summary>
+public sealed class Pkcs11Settings
+{
+    /// <summary>Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).</summary>
+    public string Library { get; set; } = "";
+
+    /// <summary>The slot id; null when the token is found by <see cref="Token"/>.</summary>
+    public ulong? Slot { get; set; }
+
+    /// <summary>The token's label; null when <see cref="Slot"/> is given.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>Label of the non-extractable AES-256 key in the token.</summary>
+    public string KeyLabel { get; set; } = "";
+
+    /// <summary>A 0600 file holding the user PIN.</summary>
+    public string? PinFile { get; set; }
+
+    /// <summary>Environment variable holding the user PIN.</summary>
+    public string? PinEnv { get; set; }
 }

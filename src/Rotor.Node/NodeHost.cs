@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rotor.Node.Backups;
+using Rotor.Node.Vault;
 using Rotor.Rpc;
 using Rotor.Rpc.Tls;
 
@@ -14,8 +15,19 @@ namespace Rotor.Node;
 /// <summary><c>rotor node run</c>: serves the node's gRPC API over mutual TLS until stopped.</summary>
 public static class NodeHost
 {
+    /// <summary>The node's ledger of used approvals.</summary>
+    public static string LedgerPath(NodeConfig config) => config.Resolve(config.Name + "-approvals.db");
+
     /// <summary>Starts the node; returns the started application (the caller awaits its shutdown) and the endpoint it listens on.</summary>
-    public static async Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, CancellationToken cancel = default)
+    public static Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, CancellationToken cancel = default) =>
+        StartAsync(config, MasterKeySecrets.None, cancel);
+
+    /// <summary>
+    /// Starts the node with the secrets given at start (passphrase, PIN; the config's sources are tried after them).
+    /// When its master key provider cannot give the vault root the node starts sealed (<see cref="NodeState.Sealed"/>):
+    /// it serves its status and waits for <c>rotor node unseal</c> on its local socket.
+    /// </summary>
+    public static async Task<(WebApplication App, string Endpoint)> StartAsync(NodeConfig config, MasterKeySecrets secrets, CancellationToken cancel = default)
     {
         Names.ValidateNode(config.Name);
         var coordinatorKey = config.CoordinatorKey?.Trim().ToLowerInvariant();
@@ -30,15 +42,32 @@ public static class NodeHost
             catch (FormatException) { throw new InvalidDataException($"auditKey in node config is not hex: {config.AuditKey}"); }
         }
         if (config.SessionIdleSeconds < 1) throw new InvalidDataException($"sessionIdleSeconds in node config must be at least 1, not {config.SessionIdleSeconds}");
-        var (vault, identity) = NodeSetup.OpenVault(config);
         var trust = new PeerTrust(ClusterCa.LoadRoot(config.Resolve(config.CaCertificate)));
         var certificate = ClusterCa.LoadLeaf(config.Resolve(config.CertificateDir), config.Name);
-        var state = new NodeState(config.Name, identity, vault, trust, recipients, auditKey, TimeSpan.FromSeconds(config.SessionIdleSeconds),
-            witnessFile: config.Resolve(Audit.AuditWitness.FileName));
-        // Backups kept on this node that a commit made obsolete while it was down go now.
-        KeptBackups.Prune(state, config.Resolve("backups"), null);
-        try { state.LoadGovernance(config.Resolve(config.Name + "-approvals.db")); }
-        catch { state.Dispose(); throw; }
+        var idle = TimeSpan.FromSeconds(config.SessionIdleSeconds);
+        var witnessFile = config.Resolve(Audit.AuditWitness.FileName);
+        NodeState state;
+        try
+        {
+            var (vault, identity) = NodeSetup.OpenVault(config, secrets);
+            state = new NodeState(config.Name, identity, vault, trust, recipients, auditKey, idle, witnessFile: witnessFile, masterKey: config.MasterKeyKind);
+        }
+        catch (Exception e) when (e is MasterKeyUnavailableException or VaultException)
+        {
+            state = new NodeState(config.Name, trust, config.MasterKeyKind, e.Message, config.Resolve(config.Vault), recipients, auditKey, idle, witnessFile: witnessFile);
+        }
+        if (!state.Sealed)
+        {
+            try { state.LoadGovernance(LedgerPath(config)); }
+            catch { state.Dispose(); throw; }
+            // Backups kept on this node that a commit made obsolete while it was down go now.
+            KeptBackups.Prune(state, config.Resolve("backups"), null);
+            if (config.SourcePath is { } source)
+            {
+                try { MasterKeys.CleanUp(source); }
+                catch (IOException) { }
+            }
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -49,6 +78,7 @@ public static class NodeHost
         // Only the pinned coordinator: a certificate the CA issued to "coordinator" with another key is refused.
         builder.Services.AddGrpc(o =>
         {
+            o.Interceptors.Add<SealedGuard>();
             o.MaxReceiveMessageSize = RpcChannels.MaxMessageBytes;
             o.MaxSendMessageSize = RpcChannels.MaxMessageBytes;
         });
@@ -57,6 +87,16 @@ public static class NodeHost
         var app = builder.Build();
         app.MapGrpcService<SignerNodeService>();
         app.MapGrpcService<NodeOperationsService>();
+        MasterKeyUnseal? unseal = null;
+        string? noSocket;
+        try { unseal = MasterKeyUnseal.Start(config, state, out noSocket); }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            noSocket = $"unseal socket {config.Resolve(config.UnsealSocket)}: {e.Message}";
+        }
+        if (noSocket is not null) app.Logger.LogWarning("{Reason}: a sealed node is unsealed by restarting it with its secret", noSocket);
+        if (state.Sealed) app.Logger.LogWarning("node {Name} is SEALED: {Reason}", config.Name, state.SealReason);
+        app.Lifetime.ApplicationStopping.Register(() => unseal?.Dispose());
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         await app.StartAsync(cancel);
         var endpoint = RpcServer.BoundEndpoint(app.Services.GetRequiredService<IServer>());

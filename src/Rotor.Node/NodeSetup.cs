@@ -19,14 +19,18 @@ public static class NodeSetup
 
     /// <summary>
     /// Creates node <paramref name="name"/> in <paramref name="directory"/> with a certificate from the CA in
-    /// <paramref name="caDirectory"/>. With <paramref name="passphraseEnv"/>, the master secret is Argon2id of the
-    /// passphrase in that environment variable; otherwise a fresh 0600 key file. Refuses an existing node.
+    /// <paramref name="caDirectory"/>. The vault root is protected by <paramref name="masterKey"/> (default: a 0600 key
+    /// file, or with <paramref name="passphraseEnv"/> a passphrase in that environment variable); <paramref name="secrets"/>
+    /// may carry the passphrase. Refuses an existing node.
     /// </summary>
-    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy, NodePins pins, string? passphraseEnv = null, string listen = "127.0.0.1:0")
+    public static (NodeConfig Config, IdentityKeys Identity) Init(string directory, string name, string caDirectory, Protocols.Governance.GovernancePolicy policy, NodePins pins,
+        string? passphraseEnv = null, string listen = "127.0.0.1:0", MasterKeyChoice? masterKey = null, MasterKeySecrets? secrets = null)
     {
         policy.Validated();
         Rotor.Rpc.RpcServer.ParseListen(listen);
         Rotor.Rpc.Names.ValidateNode(name);
+        masterKey ??= passphraseEnv is null ? new MasterKeyChoice(MasterKeys.File) : new MasterKeyChoice(MasterKeys.Passphrase, PassphraseEnv: passphraseEnv);
+        MasterKeys.Validate(masterKey);
         var configPath = Path.Combine(directory, NodeConfig.FileName);
         if (File.Exists(configPath)) throw new InvalidOperationException($"a node already exists in {directory}");
         // Everything pinned is checked before anything is written.
@@ -34,6 +38,7 @@ public static class NodeSetup
         if (pins.AuditKey is { Length: not 32 }) throw new ArgumentException($"the audit key must be a 32-byte Ed25519 public key, not {pins.AuditKey.Length} bytes");
         var recipients = new Backups.BackupRecipients(pins.BackupRecipients).Pinned.Select(Convert.ToHexStringLower).ToList();
         if (recipients.Distinct().Count() != recipients.Count) throw new ArgumentException("a backup recipient is listed twice");
+        var created = !Directory.Exists(directory);
         Directory.CreateDirectory(directory);
         var config = new NodeConfig
         {
@@ -41,23 +46,17 @@ public static class NodeSetup
             CoordinatorKey = coordinatorKey, BackupRecipients = recipients,
             AuditKey = pins.AuditKey is null ? null : Convert.ToHexStringLower(pins.AuditKey),
         };
-        byte[] master;
-        if (passphraseEnv is null)
-        {
-            config.KeyFile = "node.key";
-            MasterSecret.CreateKeyFile(config.Resolve(config.KeyFile));
-            master = MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
-        }
-        else
-        {
-            config.PassphraseEnv = passphraseEnv;
-            config.PassphraseSaltFile = "passphrase.salt";
-            File.WriteAllBytes(config.Resolve(config.PassphraseSaltFile), RandomNumberGenerator.GetBytes(16));
-            master = ReadMaster(config);
-        }
+        var master = RandomNumberGenerator.GetBytes(MasterKeys.RootLength);
         using var identity = NodeIdentity.Create();
         try
         {
+            try { config = MasterKeys.Establish(config, masterKey, master, secrets ?? MasterKeySecrets.None); }
+            catch when (created)
+            {
+                // The provider refused (no token, wrong PIN, no passphrase): leave no half-made node behind.
+                Directory.Delete(directory, recursive: true);
+                throw;
+            }
             using var vault = ShareVault.Open(config.Resolve(config.Vault), name, master);
             var secret = identity.ExportPrivate();
             try
@@ -91,20 +90,20 @@ public static class NodeSetup
         return PeerTrust.PublicKeyPin(cert);
     }
 
-    /// <summary>The node's master secret from its key file or passphrase. The caller wipes it.</summary>
-    public static byte[] ReadMaster(NodeConfig config)
-    {
-        if (config.KeyFile is not null) return MasterSecret.FromKeyFile(config.Resolve(config.KeyFile));
-        var passphrase = Environment.GetEnvironmentVariable(config.PassphraseEnv!)
-            ?? throw new InvalidOperationException($"environment variable {config.PassphraseEnv} (the vault passphrase) is not set");
-        var salt = File.ReadAllBytes(config.Resolve(config.PassphraseSaltFile ?? throw new InvalidDataException("passphraseSaltFile is not set")));
-        return MasterSecret.FromPassphrase(passphrase, salt);
-    }
+    /// <summary>The node's vault root from its master key provider (config sources only). The caller wipes it.</summary>
+    public static byte[] ReadMaster(NodeConfig config) => MasterKeys.Unwrap(config, MasterKeySecrets.None);
 
     /// <summary>Opens the vault and loads the identity keys from it.</summary>
-    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config)
+    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config) => OpenVault(config, MasterKeySecrets.None);
+
+    /// <summary>
+    /// Opens the vault with the root its provider gives (secrets given now first) and loads the identity keys.
+    /// Throws <see cref="MasterKeyUnavailableException"/> when the provider cannot give the root, <see cref="VaultException"/>
+    /// when the root does not open the vault.
+    /// </summary>
+    public static (ShareVault Vault, NodeIdentity Identity) OpenVault(NodeConfig config, MasterKeySecrets secrets)
     {
-        var master = ReadMaster(config);
+        var master = MasterKeys.Unwrap(config, secrets);
         ShareVault vault;
         try { vault = ShareVault.Open(config.Resolve(config.Vault), config.Name, master); }
         finally { CryptographicOperations.ZeroMemory(master); }

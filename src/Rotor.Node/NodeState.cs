@@ -14,7 +14,9 @@ public sealed class SessionExpiredException(string message) : Exception(message)
 /// <summary>
 /// Everything a running node holds: its name, identity, vault, trust root, pinned backup recipients, audit witness and
 /// open sessions. An open session idle longer than <see cref="SessionIdleLimit"/> is closed and its secrets wiped (by
-/// <see cref="Sweep"/>, which the node runs on a timer, and at once when the session is next touched).
+/// <see cref="Sweep"/>, which the node runs on a timer, and at once when the session is next touched). A node whose
+/// master key provider could not give the vault key is <em>sealed</em>: it has neither vault nor identity keys,
+/// answers its status with the reason, and refuses everything else until <see cref="Unseal"/>.
 /// </summary>
 public sealed class NodeState : IDisposable
 {
@@ -25,14 +27,27 @@ public sealed class NodeState : IDisposable
     private readonly ConcurrentDictionary<string, DateTimeOffset> expired = new();
     private readonly Func<DateTimeOffset> clock;
     private readonly Timer? sweeper;
+    private readonly object vaultGate = new();
+    private ShareVault? vault;
+    private NodeIdentity? identity;
 
     public NodeState(string name, NodeIdentity identity, ShareVault vault, PeerTrust trust, BackupRecipients? recipients = null, byte[]? auditKey = null,
+        TimeSpan? sessionIdleLimit = null, Func<DateTimeOffset>? clock = null, bool sweepOnTimer = true, string? witnessFile = null, string masterKey = MasterKeys.File)
+        : this(name, trust, masterKey, null, null, recipients, auditKey, sessionIdleLimit, clock, sweepOnTimer, witnessFile)
+    {
+        this.identity = identity;
+        this.vault = vault;
+    }
+
+    /// <summary>A sealed node (when <paramref name="sealReason"/> is given): its provider gave no vault key; <see cref="Unseal"/> brings it into service.</summary>
+    public NodeState(string name, PeerTrust trust, string masterKey, string? sealReason, string? vaultPath, BackupRecipients? recipients = null, byte[]? auditKey = null,
         TimeSpan? sessionIdleLimit = null, Func<DateTimeOffset>? clock = null, bool sweepOnTimer = true, string? witnessFile = null)
     {
         Name = name;
-        Identity = identity;
-        Vault = vault;
         Trust = trust;
+        MasterKey = masterKey;
+        SealReason = sealReason;
+        VaultPath = vaultPath;
         Recipients = recipients ?? new BackupRecipients([]);
         Witness = new AuditWitness(this, auditKey, witnessFile);
         SessionIdleLimit = sessionIdleLimit ?? TimeSpan.FromMinutes(10);
@@ -46,14 +61,66 @@ public sealed class NodeState : IDisposable
     }
 
     public string Name { get; }
-    public NodeIdentity Identity { get; }
+
+    /// <summary>The master key provider: file, passphrase or pkcs11.</summary>
+    public string MasterKey { get; }
+
+    /// <summary>Why the node is sealed; null when it is not.</summary>
+    public string? SealReason { get; private set; }
+
+    public bool Sealed => Volatile.Read(ref vault) is null;
+
+    /// <summary>The vault file (for a sealed node's status: shard names without secrets).</summary>
+    public string? VaultPath { get; }
+
+    public NodeIdentity Identity => Volatile.Read(ref identity) ?? throw SealedError();
+
+    /// <summary>
+    /// Brings a sealed node into service with its opened vault and identity keys, then loads its governance (pinned
+    /// policy, approval ledger at <paramref name="ledgerPath"/>); when that fails the node stays sealed and the error
+    /// is thrown. Refused when not sealed.
+    /// </summary>
+    public void Unseal(ShareVault openedVault, NodeIdentity openedIdentity, string? ledgerPath)
+    {
+        lock (vaultGate)
+        {
+            if (vault is not null) throw new InvalidOperationException($"node '{Name}' is not sealed");
+            Volatile.Write(ref identity, openedIdentity);
+            Volatile.Write(ref vault, openedVault);
+        }
+        try { if (ledgerPath is not null) LoadGovernance(ledgerPath); }
+        catch (Exception e)
+        {
+            lock (vaultGate)
+            {
+                Volatile.Write(ref vault, null);
+                Volatile.Write(ref identity, null);
+            }
+            openedVault.Dispose();
+            openedIdentity.Dispose();
+            throw new VaultException($"the vault opened but the node's governance did not load: {e.Message}");
+        }
+        lock (vaultGate) SealReason = null;
+    }
+
+    /// <summary>Records why the node is still sealed (e.g. a failed unseal attempt).</summary>
+    public void StillSealed(string reason)
+    {
+        lock (vaultGate) if (vault is null) SealReason = reason;
+    }
+
+    /// <summary>What a refused call says while the node is sealed.</summary>
+    public string SealedMessage =>
+        $"node '{Name}' is sealed ({SealReason}); no shard can be used until it is unsealed (rotor node unseal, or a restart with the {MasterKey} master key available)";
+
+    private VaultException SealedError() => new(SealedMessage);
 
     /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
     public PresignPool Presigns { get; } = new();
     public PeerTrust Trust { get; }
 
     /// <summary>The pinned governance policy and the ledger of used approvals (<see cref="Governance.NodeGovernance"/>).</summary>
-    public Governance.NodeGovernance Governance => governance ?? throw new InvalidOperationException("the node's governance is not loaded");
+    public Governance.NodeGovernance Governance => governance ?? (Sealed ? throw SealedError() : throw new InvalidOperationException("the node's governance is not loaded"));
 
     private Governance.NodeGovernance? governance;
 
@@ -69,17 +136,18 @@ public sealed class NodeState : IDisposable
     /// <summary>An open session idle longer than this is closed and its secrets wiped.</summary>
     public TimeSpan SessionIdleLimit { get; }
 
-    /// <summary>The vault; every use goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer).</summary>
-    private ShareVault Vault { get; }
+    /// <summary>The governance policy's pinned backup recipients (hex) when the governance is loaded and pins some; else null.</summary>
+    public IReadOnlyList<string>? PolicyBackupRecipients => governance?.Policy.BackupRecipients is { Count: > 0 } r ? r : null;
 
+    /// <summary>Every use of the vault goes through <see cref="WithVault{T}"/> (one SQLite connection, one writer); refused while sealed.</summary>
     public T WithVault<T>(Func<ShareVault, T> action)
     {
-        lock (Vault) return action(Vault);
+        lock (vaultGate) return action(vault ?? throw SealedError());
     }
 
     public void WithVault(Action<ShareVault> action)
     {
-        lock (Vault) action(Vault);
+        lock (vaultGate) action(vault ?? throw SealedError());
     }
 
     /// <summary>Registers a new session; refuses an id already in use.</summary>
@@ -138,8 +206,11 @@ public sealed class NodeState : IDisposable
         foreach (var s in sessions.Values) s.Close();
         sessions.Clear();
         governance?.Dispose();
-        Vault.Dispose();
-        Identity.Dispose();
+        lock (vaultGate)
+        {
+            vault?.Dispose();
+            identity?.Dispose();
+        }
     }
 
     private bool Expire(string key, SessionSlot slot, DateTimeOffset now)

@@ -24,7 +24,8 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
 
     private NodeInfo Info() => new()
     {
-        Name = node.Name, Certificate = ByteString.CopyFrom(certificate), Policy = ByteString.CopyFrom(node.Governance.Policy.Encode()),
+        // A sealed node cannot read its pinned policy (it is in the vault): it answers with its name and certificate only.
+        Name = node.Name, Certificate = ByteString.CopyFrom(certificate), Policy = node.Sealed ? ByteString.Empty : ByteString.CopyFrom(node.Governance.Policy.Encode()),
     };
 
     /// <summary>Replaces the pinned governance policy once the node has verified the change's approvals under the current one.</summary>
@@ -34,17 +35,39 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         return Info();
     }));
 
-    public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context) => Task.FromResult(node.WithVault(v =>
+    public override Task<NodeStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
-        var health = v.Health();
-        var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok", BootId = BootId };
-        foreach (var s in v.List())
+        if (node.Sealed)
+        {
+            var sealedStatus = new NodeStatus
+            {
+                Name = node.Name, VaultHealthy = false, VaultMessage = $"sealed: {node.SealReason}",
+                Sealed = true, SealReason = node.SealReason ?? "", MasterKey = node.MasterKey, BootId = BootId,
+            };
+            if (node.VaultPath is { } path) AddShards(sealedStatus, ShareVault.ListWithoutKey(path));
+            return Task.FromResult(sealedStatus);
+        }
+        try
+        {
+            return Task.FromResult(node.WithVault(v =>
+            {
+                var health = v.Health();
+                var status = new NodeStatus { Name = node.Name, VaultHealthy = health is null, VaultMessage = health ?? "ok", MasterKey = node.MasterKey, BootId = BootId };
+                AddShards(status, v.List());
+                return status;
+            }));
+        }
+        catch (VaultException) when (node.Sealed) { return GetStatus(request, context); }
+    }
+
+    private static void AddShards(NodeStatus status, IEnumerable<Vault.ShardInfo> shards)
+    {
+        foreach (var s in shards)
             status.Shards.Add(new Rotor.Rpc.Node.ShardInfo
             {
                 KeyId = s.KeyId, Epoch = s.Epoch, State = s.State == ShardState.Active ? "active" : "pending", EventId = s.EventId ?? "",
             });
-        return status;
-    }));
+    }
 
     public override async Task<StepReply> Start(StartRequest request, ServerCallContext context)
     {
@@ -187,10 +210,12 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
                     if (!holdsNew && !leaves) continue;
                     if (!keepsKeys)
                         throw new SessionRefusedException($"the certified reshare {eventId} does not keep the group keys of its wallets: nothing erased");
+                    var currentDigest = ValidatedPackages.Digest(plan.Current);
+                    var currentKey = plan.Current.GroupPublicKey.ToBytes();
                     foreach (var o in older)
                     {
-                        var share = v.Get(o.KeyId, o.Epoch, ShardState.Active)!;
-                        if (!share.GroupPublicKey.Equals(plan.Current.GroupPublicKey) || (share.Epoch == plan.Current.Epoch && !share.Public.SameAs(plan.Current)))
+                        var (digest, groupKey) = v.PublicOf(o.KeyId, o.Epoch, ShardState.Active)!.Value;
+                        if (!groupKey.AsSpan().SequenceEqual(currentKey) || (o.Epoch == plan.Current.Epoch && digest != currentDigest))
                             throw new SessionRefusedException($"the certified reshare {eventId} is of another public package of key '{plan.KeyId}' than the epoch {o.Epoch} this node holds: nothing erased");
                     }
                     eraseBelow[plan.KeyId] = plan.NewEpoch;

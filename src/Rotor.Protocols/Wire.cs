@@ -18,6 +18,10 @@ internal enum WireType : byte
     RepairCommitments = 0x21,
     RepairDelta = 0x22,
     RepairSigma = 0x23,
+    EcdsaSetup = 0x31,
+    EcdsaSignRound1 = 0x41,
+    EcdsaSignRound2 = 0x42,
+    EcdsaSignatureShare = 0x43,
 }
 
 /// <summary>

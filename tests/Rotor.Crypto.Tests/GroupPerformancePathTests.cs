@@ -141,7 +141,49 @@ public class GroupPerformancePathTests
     }
 
     /// <summary>
-    /// The windowed k·G against BouncyCastle's fixed-point comb on random scalars and on the edges: 0 (the
+    /// Ed25519 scalar arithmetic (our Montgomery field modulo L since issue 12) agrees with libsodium's
+    /// crypto_core_ed25519_scalar_*, which it replaced, on random and edge values (0, 1, L−1, 2^252, all-ones wide input).
+    /// </summary>
+    [Fact]
+    public unsafe void Ed25519ScalarArithmeticMatchesLibsodium()
+    {
+        var l = Ed.Order;
+        var values = new List<Scalar> { Ed.Zero, Ed.One, FromInteger(l - 1), FromInteger(l - 2), FromInteger(System.Numerics.BigInteger.One << 252),
+            FromInteger((System.Numerics.BigInteger.One << 252) - 1), FromInteger(l >> 1) };
+        for (int i = 0; i < 60; i++) values.Add(Ed.RandomScalar());
+        var rng = new Random(12);
+        foreach (var a in values)
+        {
+            var b = values[rng.Next(values.Count)];
+            byte[] x = a.ToBytes(), y = b.ToBytes(), z = new byte[32];
+            fixed (byte* px = x, py = y, pz = z)
+            {
+                Sodium.crypto_core_ed25519_scalar_mul(pz, px, py);
+                Assert.Equal(z, (a * b).ToBytes());
+                Sodium.crypto_core_ed25519_scalar_add(pz, px, py);
+                Assert.Equal(z, (a + b).ToBytes());
+                Sodium.crypto_core_ed25519_scalar_sub(pz, px, py);
+                Assert.Equal(z, (a - b).ToBytes());
+                Sodium.crypto_core_ed25519_scalar_negate(pz, px);
+                Assert.Equal(z, (-a).ToBytes());
+            }
+        }
+        foreach (var wide in new[] { Enumerable.Repeat((byte)0xff, 64).ToArray(), new byte[64], System.Security.Cryptography.RandomNumberGenerator.GetBytes(64) })
+        {
+            var z = new byte[32];
+            fixed (byte* pw = wide, pz = z) Sodium.crypto_core_ed25519_scalar_reduce(pz, pw);
+            Assert.Equal(z, Ed.ReduceWide(wide).ToBytes());
+        }
+
+        static Scalar FromInteger(System.Numerics.BigInteger v)
+        {
+            var le = v.ToByteArray(isUnsigned: true, isBigEndian: false);
+            return Ed.DecodeScalar(le.Concat(new byte[32 - le.Length]).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// The constant-time k·G (NBitcoin.Secp256k1's) against BouncyCastle's fixed-point comb on random scalars and on the edges: 0 (the
     /// identity), 1, small values, single windows (15, 16, 2^252), all-ones windows and n−2, n−1.
     /// </summary>
     [Fact]
@@ -163,6 +205,14 @@ public class GroupPerformancePathTests
         Assert.True(K1.MulBase(K1.Zero).Equals(K1.Identity));
         Assert.Equal(K1.Generator, K1.MulBase(K1.One));
         Assert.Equal(-K1.Generator, K1.MulBase(-K1.One));
+
+        // and the constant-time k·P on the same scalars, for a computed (Jacobian) P and for G itself
+        var p = K1.MulBase(K1.RandomScalar()) + K1.Generator;
+        foreach (var k in scalars.Take(edges.Count + 20))
+        {
+            Assert.Equal(K1.FromPoint(K1.Point(p).Multiply(Secp256k1Group.ToBc(k))), K1.Mul(p, k));
+            Assert.Equal(K1.MulBase(k).ToBytes(), K1.Mul(K1.Generator, k).ToBytes());
+        }
 
         static Scalar FromInteger(BigInteger v)
         {

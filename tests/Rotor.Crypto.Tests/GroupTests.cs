@@ -76,6 +76,28 @@ public class GroupTests
         }
     }
 
+    /// <summary>The constant-time k·P agrees with the variable-time one, on random and edge scalars and points.</summary>
+    [Theory, MemberData(nameof(Groups))]
+    public void ConstantTimeMultiplicationAgreesWithVariableTime(string name)
+    {
+        var g = Get(name);
+        var p = g.MulBase(g.RandomScalar()) + g.Generator;       // a computed point, as protocols hold them
+        Assert.True(g.Mul(p, g.Zero).IsIdentity);
+        Assert.True(g.Mul(g.Identity, g.RandomScalar()).IsIdentity);
+        Assert.Equal(p, g.Mul(p, g.One));
+        Assert.Equal(-p, g.Mul(p, -g.One));
+        Assert.Equal(g.Generator, g.Mul(g.Generator, g.One));
+        for (int i = 0; i < 30; i++)
+        {
+            var k = i < 10 ? g.ScalarFromUInt64((ulong)i * 977) : g.RandomScalar();
+            var q = g.Mul(p, k);
+            Assert.Equal(p * k, q);
+            Assert.Equal((p * k).ToBytes(), q.ToBytes());
+            Assert.Equal(g.MulBase(k), g.Mul(g.Generator, k));
+            Assert.Equal(q, g.DecodeElement(q.ToBytes(), allowIdentity: true));
+        }
+    }
+
     [Theory]
     [InlineData("ed25519", 1)] [InlineData("ed25519", 7)] [InlineData("ed25519", 60)] [InlineData("ed25519", 700)]
     [InlineData("secp256k1", 1)] [InlineData("secp256k1", 7)] [InlineData("secp256k1", 60)]

@@ -80,6 +80,13 @@ public sealed class ApprovalTests(TwoOperatorCluster cluster) : IClassFixture<Tw
         Assert.Contains(wallet.WalletId, approved["result"]!.ToJsonString());
         Assert.Contains("no more approvals", await cluster.Fails("approve", id, "--key", cluster.Alice));
 
+        // Readable: the status, the request id, the approvals so far and needed, exit 0.
+        var (code, text, _) = await cluster.RunText("sign", "--wallet", wallet.WalletId, "--message", "01", "--approve-with", cluster.Alice);
+        Assert.Equal(0, code);
+        Assert.Contains("status: awaiting-approval", text);
+        Assert.Matches("request: [0-9a-f]{32} \\(sign\\)", text);
+        Assert.Contains("approvals: 1 of 2 (alice)", text);
+
         // Both at once: the signature is made and the old JSON fields are there, with who approved.
         var signed = await cluster.Ok("sign", "--wallet", wallet.WalletId, "--message", "c0ffee", "--approve-with", $"{cluster.Alice},{cluster.Bob}");
         Assert.Equal(wallet.WalletId, signed["walletId"]!.GetValue<string>());
@@ -159,6 +166,24 @@ public sealed class ApprovalTests(TwoOperatorCluster cluster) : IClassFixture<Tw
         var done = await Api.Approve(await Api.Approve(now, cluster.Alice), cluster.Bob);
         Assert.True(done.Status == "done", done.Error);
         Checks.Verifies(done.Result.Signature, wallet.PublicKey);
+    }
+
+    [Fact]
+    public async Task An_expired_request_takes_no_approval_and_runs_nothing()
+    {
+        var wallet = await Wallet(await Quorum());
+        var record = await Api.Requests.SubmitAsync(new ActionSpec
+        {
+            Sign = new SignRequest { WalletId = wallet.WalletId, Message = ByteString.CopyFrom([9]) }, LifetimeSeconds = 1,
+        });
+        var expires = DateTimeOffset.Parse(record.Expires);
+        while (DateTimeOffset.UtcNow <= expires.AddMilliseconds(200)) await Task.Delay(200);
+        var e = await Assert.ThrowsAsync<RpcException>(() => Api.Approve(record, cluster.Alice));
+        Assert.Contains("expired", e.Status.Detail);
+        var now = await Api.Requests.ShowAsync(new RequestRef { Id = record.Id });
+        Assert.Equal("expired", now.Status);
+        Assert.Empty(now.Approvals);
+        Assert.Contains((await cluster.Ok("log"))["entries"]!.AsArray(), x => x!["kind"]!.GetValue<string>() == "request.expired" && x["subject"]!.GetValue<string>() == record.Id);
     }
 
     [Fact]

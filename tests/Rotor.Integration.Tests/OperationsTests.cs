@@ -197,6 +197,14 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         var kinds = (await Log(q.Name)).Where(e => e["subject"]?.GetValue<string>() == op["id"]!.GetValue<string>()).Select(e => e["kind"] + ":" + e["details"]!["to"]).ToList();
         Assert.Equal(["reshare.requested:", "reshare.status:running", "reshare.status:committed"], kinds);
 
+        // A backup export needs the operators' approval on each node: the commit files one request per new member.
+        var filed = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
+            .Where(r => r["action"]!.GetValue<string>() == "backup-export" && r["requestedBy"]!.GetValue<string>().Contains(op["id"]!.GetValue<string>())).ToList();
+        Assert.Equal(["cs1", "cs2", "cs3"], filed.Select(r => r["description"]!["nodes"]![0]!.GetValue<string>()).Order());
+        Assert.All(filed, r => Assert.Equal(Recipient, r["description"]!["backupRecipient"]!.GetValue<string>()));
+        foreach (var r in filed)
+            Assert.Equal("done", (await cluster.Ok("approve", r["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey))["status"]!.GetValue<string>());
+
         foreach (var node in new[] { "cs1", "cs2", "cs3" })
         {
             var auto = (await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
@@ -227,6 +235,40 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         foreach (var node in new[] { "cs1", "cs2", "cs3" })
             Assert.Contains((await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray(),
                 b => b!["status"]!.GetValue<string>() == "current" && File.Exists(b["nodePath"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_node_offline_at_the_commit_deletes_its_obsolete_kept_backup_once_it_is_back()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519");
+        await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", Recipient);
+        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        var kept = (await cluster.Ok("backup", "list", "--node", "cs3", "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
+        var id = kept["backupId"]!.GetValue<string>();
+        var path = kept["nodePath"]!.GetValue<string>();
+        Assert.True(File.Exists(path));
+
+        // cs3 leaves the quorum while it is down: it is erased by settlement, and its kept copy deleted, when it is back.
+        await cluster.Ok("cluster", "stop-node", "--name", "cs3");
+        try
+        {
+            var r = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy", "--members", "cs1,cs2", "--threshold", "2");
+            Assert.Equal("committed", r["status"]!.GetValue<string>());
+            Assert.True(File.Exists(path), "the node was down; nothing could delete its file yet");
+        }
+        finally { await cluster.Ok("cluster", "start-node", "--name", "cs3"); }
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (File.Exists(path) && DateTime.UtcNow < deadline) await Task.Delay(500);
+        Assert.False(File.Exists(path), $"obsolete kept backup {path} is still on cs3's disk");
+        JsonNode? listed = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            listed = (await cluster.Ok("backup", "list", "--node", "cs3"))["backups"]!.AsArray().Single(b => b!["backupId"]!.GetValue<string>() == id);
+            if (listed!["nodePath"] is null) break;
+            await Task.Delay(500);
+        }
+        Assert.Null(listed!["nodePath"]);
+        Assert.Contains(await Log(q.Name), e => e["kind"]!.GetValue<string>() == "backup.deleted" && e["subject"]!.GetValue<string>() == id);
     }
 
     [Fact]

@@ -8,6 +8,9 @@ public static class RotorProcess
 {
     private static readonly Lazy<(string Exe, string[] Prefix)> Command = new(Locate);
 
+    /// <summary>How to start the built CLI: its executable and the arguments that come first.</summary>
+    public static (string Exe, string[] Prefix) Cli => Command.Value;
+
     /// <summary>Runs rotor with --json; returns exit code, the parsed stdout object and stderr.</summary>
     public static async Task<(int Code, JsonObject Json, string Error)> Run(params string[] args)
     {

@@ -244,6 +244,13 @@ public sealed class LocalCluster(string directory)
         return Stop(p.Pid);
     }
 
+    /// <summary>The master key provider node.json records for a node of this cluster; null when unreadable.</summary>
+    public string? MasterKeyOf(string name)
+    {
+        try { return NodeConfig.Load(Path.Combine(NodeDir(name), NodeConfig.FileName)).MasterKeyKind; }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException) { return null; }
+    }
+
     /// <summary>An authenticated client of the running coordinator.</summary>
     public ClusterClient Connect()
     {

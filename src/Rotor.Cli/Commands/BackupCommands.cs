@@ -152,12 +152,23 @@ public static class BackupCommands
             var keyPath = p.GetValue(keyFile)
                 ?? (File.Exists(cluster.BackupRecipientKeyFile) ? cluster.BackupRecipientKeyFile : throw new CliException("give --key-file (the recipient's private key file)"));
             var (kind, secret) = (BackupSecretKind.RecipientKey, ReadKeyFile(keyPath));
-            // Check the file here first: a wrong passphrase or an altered file is named before anything is sent.
+            // Open the file here (a wrong key or an altered file is named before anything is sent), then seal it again to
+            // the node's identity key as its CA-checked certificate states it: the recipient's private key never leaves
+            // this machine, and only that node can open what crosses the coordinator.
+            IReadOnlyList<Rotor.Protocols.Keys.KeyShare> shares;
             var key = BackupSecrets.ToKey(kind, secret, out var owned);
-            using (owned) await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key))));
+            try { using (owned) shares = await o.Progress("authenticating the backup", () => Task.Run(() => Backup(() => parsed.Open(key)))); }
+            finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret); }
             using var client = cluster.Connect();
-            var sealedKey = await Seal(client, cluster, nodeName, NodeOperationsService.RestorePurpose, parsed.Id, kind, secret);
-            var spec = new ActionSpec { Restore = new RestoreBackupRequest { Node = nodeName, File = ByteString.CopyFrom(bytes), Key = sealedKey } };
+            var nodeKeys = await CertifiedKeys(client, cluster, nodeName);
+            var resealed = BackupFile.Create(parsed.Node, shares, BackupLock.Recipient(nodeKeys.AgreementKey), parsed.Id, parsed.Created);
+            var spec = new ActionSpec
+            {
+                Restore = new RestoreBackupRequest
+                {
+                    Node = nodeName, File = ByteString.CopyFrom(resealed), Key = new Rotor.Rpc.Operations.SealedSecret { Kind = BackupSecrets.NodeIdentityKind },
+                },
+            };
             var request = await RequestFlow.SubmitAsync(client, spec, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, $"restoring onto {nodeName}");
             if (RequestFlow.Outcome(request, o) is not { } outcome) return;
             var r = outcome.Restore;
@@ -235,20 +246,14 @@ public static class BackupCommands
     }
 
     /// <summary>
-    /// Seals a secret to the node's X25519 identity key, taken from the node's certificate after checking it here against
-    /// the cluster CA (DIR/ca/ca.crt) and the node's name: never from a key the coordinator reports.
+    /// The node's identity keys from its certificate, checked here against the cluster CA (DIR/ca/ca.crt) and the node's
+    /// name: never a key the coordinator reports.
     /// </summary>
-    private static async Task<Rotor.Rpc.Operations.SealedSecret> Seal(ClusterClient client, LocalCluster cluster, string node, string purpose, string backupId, BackupSecretKind kind, byte[] secret)
+    private static async Task<Rotor.Crypto.Envelopes.IdentityKeys> CertifiedKeys(ClusterClient client, LocalCluster cluster, string node)
     {
-        try
-        {
-            var nodes = await client.Coordinator.ListNodesAsync(new ListNodesRequest());
-            var entry = nodes.Nodes.FirstOrDefault(n => n.Name == node) ?? throw new CliException($"no node named '{node}' is registered");
-            var keys = NodeCertificates.Verify(cluster, entry.Certificate.Span, node);
-            var box = BackupSecrets.Seal(keys.AgreementKey, node, purpose, backupId, kind, secret);
-            return new Rotor.Rpc.Operations.SealedSecret { Kind = kind.Name(), Box = ByteString.CopyFrom(box) };
-        }
-        finally { System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret); }
+        var nodes = await client.Coordinator.ListNodesAsync(new ListNodesRequest());
+        var entry = nodes.Nodes.FirstOrDefault(n => n.Name == node) ?? throw new CliException($"no node named '{node}' is registered");
+        return NodeCertificates.Verify(cluster, entry.Certificate.Span, node);
     }
 
 

@@ -114,6 +114,8 @@ public static class ClusterCommands
             {
                 ["name"] = n.Name, ["pid"] = n.Pid, ["running"] = LocalCluster.IsRunning(n.Pid), ["endpoint"] = n.Endpoint,
                 ["online"] = r?.Online ?? false, ["lastSeen"] = r?.LastSeen ?? 0, ["index"] = r?.Index ?? 0,
+                ["masterKey"] = r is { MasterKey.Length: > 0 } ? r.MasterKey : c.MasterKeyOf(n.Name),
+                ["sealed"] = r?.Sealed ?? false, ["sealReason"] = r is { Sealed: true } ? r.SealReason : null,
             });
         }
         var result = new JsonObject
@@ -142,10 +144,12 @@ public static class ClusterCommands
         o.Result(result, () =>
         {
             AnsiConsole.MarkupLine($"cluster in [bold]{Markup.Escape(c.Dir)}[/]: coordinator {(coordinatorRunning ? $"[green]running[/] at {state.Coordinator!.Endpoint}" : "[red]not running[/]")}");
-            var table = new Table().AddColumns("node", "pid", "process", "online", "endpoint");
+            var table = new Table().AddColumns("node", "pid", "process", "online", "master key", "endpoint");
             foreach (var n in nodes)
                 table.AddRow(n!["name"]!.ToString(), n["pid"]!.ToString(), (bool)n["running"]! ? "[green]running[/]" : "[red]stopped[/]",
-                    (bool)n["online"]! ? "[green]online[/]" : "[red]offline[/]", n["endpoint"]!.ToString());
+                    (bool)n["online"]! ? "[green]online[/]" : "[red]offline[/]",
+                    Markup.Escape(n["masterKey"]?.ToString() ?? "?") + ((bool)n["sealed"]! ? $" [red]sealed: {Markup.Escape(n["sealReason"]?.ToString() ?? "")}[/]" : ""),
+                    n["endpoint"]!.ToString());
             AnsiConsole.Write(table);
             if (pins)
             {

@@ -43,6 +43,7 @@ public static class DemoCommand
         var signatures = new List<SignReply>();
         var walletsOut = new JsonArray();
         var approvalsOut = new JsonArray();
+        var nodesOut = new JsonArray();
         try
         {
             o.Line($"data in [bold]{cluster.Dir}[/]");
@@ -74,6 +75,13 @@ public static class DemoCommand
                 approvalsOut.Add(new JsonObject { ["requestId"] = r.Id, ["action"] = r.Action, ["approvedBy"] = Records.Strings(r.Approvals.Select(a => a.Approver)) });
                 return r.Result;
             }
+            foreach (var n in (await api.ListNodesAsync(new ListNodesRequest())).Nodes.OrderBy(n => n.Name, StringComparer.Ordinal))
+            {
+                var masterKey = n.MasterKey.Length > 0 ? n.MasterKey : cluster.MasterKeyOf(n.Name) ?? "unknown";
+                nodesOut.Add(new JsonObject { ["name"] = n.Name, ["masterKey"] = masterKey, ["sealed"] = n.Sealed });
+            }
+            foreach (var g in nodesOut.GroupBy(n => n!["masterKey"]!.GetValue<string>()))
+                o.Line($"master key of {string.Join(", ", g.Select(n => n!["name"]!.GetValue<string>()))}: [bold]{g.Key}[/]{(g.Key == "file" ? " (a key file beside the vault: local development only; production nodes use pkcs11 or passphrase)" : "")}");
             var quorumName = "demo-" + Guid.NewGuid().ToString("N")[..6];
             var q = new CreateQuorumRequest { Name = quorumName, Threshold = 2 };
             q.Members.AddRange(["cs1", "cs2", "cs3"]);
@@ -147,6 +155,7 @@ public static class DemoCommand
         var result = new JsonObject
         {
             ["dir"] = cluster.Dir,
+            ["nodes"] = nodesOut,
             ["wallets"] = walletsOut,
             ["signatures"] = new JsonArray(signatures.Select(s => (JsonNode)new JsonObject
             {

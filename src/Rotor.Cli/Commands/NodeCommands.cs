@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Hosting;
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Rotor.Node;
+using Rotor.Node.Vault;
 
 namespace Rotor.Cli.Commands;
 
-/// <summary><c>rotor node init</c> and <c>rotor node run</c>.</summary>
+/// <summary><c>rotor node init</c>, <c>run</c>, <c>unseal</c> and <c>rekey-master</c>.</summary>
 public static class NodeCommands
 {
     public static Command Create()
@@ -28,20 +30,26 @@ public static class NodeCommands
         };
         var recipients = new Option<string?>("--backup-recipients")
         {
-            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups",
+            Description = "Comma-separated X25519 public keys (64 hex digits or base64) the node may seal backups to (see rotor backup keygen); none: no backups "
+                + "(a governance policy that pins backup recipients takes precedence)",
         };
         var auditKey = new Option<string?>("--audit-key") { Description = "The coordinator's audit public key (hex, DIR/coordinator/audit.pub) the node witnesses the log's head under" };
         init.Add(dir); init.Add(name); init.Add(ca); init.Add(passEnv); init.Add(listen); init.Add(coordinatorCert); init.Add(recipients); init.Add(auditKey); init.Add(approvers); init.Add(approvals); init.Add(policyFile);
+        var masterKey = new MasterKeyCommands.ChoiceOptions(required: false, passEnv);
+        masterKey.AddTo(init);
         init.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), o =>
         {
-            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
-                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
             var policy = Governance.PolicyOptions.From(p.GetValue(approvers), p.GetValue(approvals), p.GetValue(policyFile))
                 ?? throw new CliException("a node pins the operators' governance policy at init: give --approvers PUB[,PUB...] --approvals M, or --policy-file FILE");
-            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, pins, p.GetValue(passEnv), p.GetValue(listen)!);
+            var pins = new NodePins(p.GetValue(coordinatorCert), Rotor.Node.Backups.BackupRecipients.ParseList(p.GetValue(recipients), "--backup-recipients"),
+                p.GetValue(auditKey) is { } a ? RootCommandBuilder.Hex(a, "--audit-key") : null);
+            var choice = masterKey.Read(p) ?? (p.GetValue(passEnv) is { } env ? new MasterKeyChoice(MasterKeys.Passphrase, PassphraseEnv: env) : null);
+            var (config, identity) = NodeSetup.Init(p.GetValue(dir)!, p.GetValue(name)!, p.GetValue(ca)!, policy, pins, p.GetValue(passEnv), p.GetValue(listen)!,
+                choice, MasterKeyCommands.ChoiceOptions.NewSecrets(choice));
             o.Result(new JsonObject
             {
                 ["name"] = config.Name,
+                ["masterKey"] = config.MasterKeyKind,
                 ["config"] = Path.Combine(config.BaseDir, NodeConfig.FileName),
                 ["signingKey"] = Convert.ToHexStringLower(identity.SigningKey),
                 ["agreementKey"] = Convert.ToHexStringLower(identity.AgreementKey),
@@ -60,15 +68,28 @@ public static class NodeCommands
         var run = new Command("run", "Serve the node's gRPC API over mutual TLS until stopped");
         var config = new Option<string>("--config") { Description = "The node's node.json", Required = true };
         run.Add(config);
+        var secrets = new MasterKeyCommands.SecretOptions();
+        secrets.AddTo(run);
         run.SetAction((p, cancel) => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            var (app, endpoint) = await NodeHost.StartAsync(NodeConfig.Load(p.GetValue(config)!), cancel);
-            o.Result(new JsonObject { ["endpoint"] = endpoint }, () => Console.WriteLine($"listening on {endpoint}"));
+            var nodeConfig = NodeConfig.Load(p.GetValue(config)!);
+            var (app, endpoint) = await NodeHost.StartAsync(nodeConfig, secrets.Read(p, nodeConfig, prompt: true), cancel);
+            var state = app.Services.GetRequiredService<NodeState>();
+            o.Result(new JsonObject { ["endpoint"] = endpoint, ["masterKey"] = state.MasterKey, ["sealed"] = state.Sealed, ["sealReason"] = state.SealReason },
+                () => Console.WriteLine($"listening on {endpoint} ({state.MasterKey} master key{(state.Sealed ? $"; SEALED: {state.SealReason}; unseal with rotor node unseal --config {nodeConfig.SourcePath}" : "")})"));
             await app.WaitForShutdownAsync(cancel);
         }));
 
+        // --listen is checked when the command line is parsed, before anything else (the folder is never made).
+        listen.Validators.Add(result =>
+        {
+            try { Rotor.Rpc.RpcServer.ParseListen(result.GetValueOrDefault<string>() ?? ""); }
+            catch (ArgumentException e) { result.AddError(e.Message); }
+        });
         node.Add(init);
         node.Add(run);
+        node.Add(MasterKeyCommands.Unseal());
+        node.Add(MasterKeyCommands.RekeyMaster());
         return node;
     }
 }

@@ -435,8 +435,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             }
             case ActionSpec.ActionOneofCase.Sign:
             {
-                var s = spec.Sign;
-                var sig = await engine.SignAsync(s.WalletId, s.Message.ToByteArray(), s.Signers.ToList(), s.HasEpoch ? s.Epoch : null, s.Path);
+                var sig = await CoordinatorService.SignLoggedAsync(engine, spec.Sign);
                 return (new ActionResult { Signature = CoordinatorService.SignReplyOf(sig) }, null);
             }
             case ActionSpec.ActionOneofCase.Reshare:
@@ -535,6 +534,17 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             {
                 desk.Record(RequestAuditKinds.Failed, Registry.FindWallet(wallet)?.Quorum, mail.Node, new { action = Actions.Repair, wallet, error = e.Message }, OperatorContext.Coordinator);
             }
+        }
+    }
+
+    public async Task FileBackupAsync(ReshareOperation op, string node, string recipient)
+    {
+        var spec = new CreateBackupRequest { Node = node, BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = recipient, KeepOnNode = true };
+        spec.Wallets.AddRange(op.Wallets.Select(w => w.Wallet));
+        try { await SubmitAsync(new ActionSpec { Backup = spec }, $"coordinator (automatic backup after {op.Id})"); }
+        catch (CoordinatorException e)
+        {
+            desk.Record(RequestAuditKinds.Failed, op.Quorum, op.Id, new { action = Actions.BackupExport, node, error = e.Message }, OperatorContext.Coordinator);
         }
     }
 

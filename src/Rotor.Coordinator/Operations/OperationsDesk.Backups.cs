@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Coordinator.Audit;
@@ -136,6 +137,12 @@ public sealed partial class OperationsDesk
         if (store.AutoBackupRecipient(op.Quorum) is not { } recipient) return;
         foreach (var member in op.NewMembers.Except(op.AllowOffline))
         {
+            if (RepairRequests is not null)
+            {
+                // A backup export needs the operators' approval on every node: ask for it.
+                await RepairRequests.FileBackupAsync(op, member, recipient);
+                continue;
+            }
             try
             {
                 await CreateBackupAsync(member, op.Wallets.Select(w => w.Wallet).ToList(), BackupFile.NewId(),
@@ -160,17 +167,47 @@ public sealed partial class OperationsDesk
         var nodes = op.OldMembers.Union(op.NewMembers).Select(n => Registry.FindNode(n)).OfType<NodeEntry>().ToList();
         await Task.WhenAll(nodes.Select(async node =>
         {
-            try
-            {
-                var reply = await NodeOps(node).PruneBackupsAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
-                foreach (var id in reply.Deleted)
-                {
-                    store.ClearNodePath(id);
-                    Record(AuditKinds.BackupDeleted, op.Quorum, id, new { node = node.Name, cause = op.Id, why = "a commit made it obsolete; deleted from the node's disk" }, OperatorContext.Coordinator);
-                }
-            }
+            try { await PruneOnAsync(node, request, op.Id); }
             catch (RpcException e) { Console.Error.WriteLine($"pruning kept backups on node '{node.Name}': {e.Status.Detail}"); }
         }));
+    }
+
+    private async Task PruneOnAsync(NodeEntry node, PruneBackupsRequest request, string cause)
+    {
+        var reply = await NodeOps(node).PruneBackupsAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+        foreach (var id in reply.Deleted)
+        {
+            store.ClearNodePath(id);
+            Record(AuditKinds.BackupDeleted, store.FindBackup(id)?.Shards.Select(s => Registry.FindWallet(s.Wallet)?.Quorum).FirstOrDefault(q => q is not null), id,
+                new { node = node.Name, cause, why = "a commit made it obsolete; deleted from the node's disk" }, OperatorContext.Coordinator);
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, bool> pruneAsked = new();
+    private long lastPruneRetry;
+
+    /// <summary>
+    /// Kept copies still registered on a node that was offline when the commit made them obsolete: once the node is
+    /// online, it is asked (at most every 10 s, once per backup per coordinator run) to delete them, with the certificate
+    /// of the operation that made them obsolete when there is one.
+    /// </summary>
+    public async Task RetryPruneAsync()
+    {
+        if (Now - Interlocked.Read(ref lastPruneRetry) < 10_000) return;
+        Interlocked.Exchange(ref lastPruneRetry, Now);
+        var pending = store.ListBackups().Where(b => b.Status == StoreStatus.Obsolete && b.NodePath is not null && !pruneAsked.ContainsKey(b.Id)).ToList();
+        foreach (var byNode in pending.GroupBy(b => b.Node))
+        {
+            if (Registry.FindNode(byNode.Key) is not { } node || !engine.HealthOf(node.Name).Online) continue;
+            foreach (var byCause in byNode.GroupBy(b => b.ObsoletedBy ?? ""))
+            {
+                var request = new PruneBackupsRequest();
+                if (store.Find(byCause.Key)?.Certificate is { } certificate) request.Certificate = Rotor.Rpc.Node.CommitRequest.Parser.ParseFrom(certificate);
+                try { await PruneOnAsync(node, request, byCause.Key); }
+                catch (RpcException) { continue; }
+                foreach (var b in byCause) pruneAsked[b.Id] = true;
+            }
+        }
     }
 
     /// <summary>Sets or clears the quorum's automatic backups (sealed to an X25519 recipient key).</summary>

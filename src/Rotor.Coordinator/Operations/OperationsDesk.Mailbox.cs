@@ -9,7 +9,10 @@ namespace Rotor.Coordinator.Operations;
 /// <summary>Where the repairs a failed mailbox delivery needs stand: every one done, some waiting for approval, or some failed or expired.</summary>
 public enum RepairState { Done, Waiting, Closed }
 
-/// <summary>Files the repair requests a member whose mail failed its checks needs (the request desk), and says where they stand.</summary>
+/// <summary>
+/// The requests the coordinator files for the operators' approval of work it would otherwise do by itself (the request
+/// desk): repairs a member whose mail failed its checks needs, and automatic backups after a commit.
+/// </summary>
 public interface IRepairRequests
 {
     /// <summary>Null when none was filed for this mail.</summary>
@@ -17,6 +20,9 @@ public interface IRepairRequests
 
     /// <summary>Files a repair request (awaiting approval) for each wallet of the mail that has none open or done.</summary>
     Task FileAsync(MailboxEntry mail);
+
+    /// <summary>Files the request (awaiting approval) for a quorum's automatic backup of one new member after a commit.</summary>
+    Task FileBackupAsync(ReshareOperation op, string node, string recipient);
 }
 
 public sealed partial class OperationsDesk

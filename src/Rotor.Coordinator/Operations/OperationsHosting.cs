@@ -64,6 +64,11 @@ public static class OperationsHosting
                 {
                     Console.Error.WriteLine($"operations heartbeat: {e.Message}");
                 }
+                try { await desk.RetryPruneAsync(); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"backup pruning heartbeat: {e.Message}");
+                }
                 try { await desk.WitnessHeadAsync(); }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

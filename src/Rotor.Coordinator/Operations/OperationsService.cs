@@ -105,7 +105,7 @@ public sealed class OperationsService(OperationsDesk desk) : Rpc.Operations.Oper
             CreateBackupRequest.LockOneofCase.Recipient => new BackupLockRequest(null, Hex(request.Recipient, "--recipient")),
             _ => new BackupLockRequest(null, null),
         };
-        var (entry, file) = await desk.CreateBackupAsync(request.Node, request.Wallets.ToList(), request.BackupId, lockRequest);
+        var (entry, file) = await desk.CreateBackupAsync(request.Node, request.Wallets.ToList(), request.BackupId, lockRequest, request.KeepOnNode);
         var record = ToRecord(entry);
         record.File = ByteString.CopyFrom(file);
         return record;

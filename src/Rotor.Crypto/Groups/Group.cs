@@ -5,8 +5,10 @@ namespace Rotor.Crypto.Groups;
 
 /// <summary>
 /// A prime-order group with its scalar field, as RFC 9591 section 3.1 abstracts it.
-/// Operations that touch secrets (scalar arithmetic, <see cref="MulBase"/>) are constant time and done by
-/// the underlying libraries; operations named *Vartime work on public data only.
+/// Operations that touch secrets (scalar arithmetic, <see cref="MulBase"/>, <see cref="Mul"/>) are constant time and
+/// done by libraries (k·G, k·P: libsodium for Ed25519, NBitcoin.Secp256k1 for secp256k1) or by our constant-time
+/// Montgomery scalar field;
+/// operations named *Vartime work on public data only. tests/Rotor.Crypto.Tests/Timing measures this.
 /// </summary>
 public abstract class Group
 {
@@ -158,6 +160,13 @@ public abstract class Group
 
     /// <summary>k·G in constant time (k may be secret).</summary>
     public abstract Element MulBase(Scalar k);
+
+    /// <summary>
+    /// k·P in constant time in k (k may be secret; P is public, e.g. a Diffie–Hellman or oblivious-transfer
+    /// counterpart's point). Several times slower than <see cref="MulVartime"/>, which must not see a secret:
+    /// note that <c>k * P</c> and <c>P * k</c> are <see cref="MulVartime"/>.
+    /// </summary>
+    public abstract Element Mul(Element p, Scalar k);
 
     public abstract Element Add(Element a, Element b);
 

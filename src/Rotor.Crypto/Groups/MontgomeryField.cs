@@ -4,8 +4,8 @@ using System.Runtime.CompilerServices;
 namespace Rotor.Crypto.Groups;
 
 /// <summary>
-/// Constant-time arithmetic modulo an odd 256-bit modulus n with n &gt; 2^255 (secp256k1's group order),
-/// values in normal (not Montgomery) form. Multiplication is two Montgomery products (CIOS, 4×64-bit limbs);
+/// Constant-time arithmetic modulo an odd modulus n &lt; 2^256 (secp256k1's group order, Ed25519's L), values in
+/// normal (not Montgomery) form. Multiplication is two Montgomery products (CIOS, 4×64-bit limbs);
 /// no branch or memory index depends on a value, only on the public modulus.
 /// </summary>
 internal sealed class MontgomeryField
@@ -13,10 +13,12 @@ internal sealed class MontgomeryField
     private readonly UInt256 n;
     private readonly ulong n0Inv;      // -n^-1 mod 2^64
     private readonly UInt256 r2;       // R^2 mod n, R = 2^256
+    private readonly bool above255;    // n > 2^255, so that any 256-bit value is below 2n
 
     public MontgomeryField(BigInteger modulus)
     {
-        if (modulus.IsEven || modulus.GetBitLength() != 256) throw new ArgumentException("need an odd 256-bit modulus with the top bit set");
+        if (modulus.IsEven || modulus.GetBitLength() > 256 || modulus.GetBitLength() < 128) throw new ArgumentException("need an odd modulus of 128 to 256 bits");
+        above255 = modulus.GetBitLength() == 256;
         n = UInt256.FromBigInteger(modulus);
         // Newton iteration for n^-1 mod 2^64.
         ulong inv = 1;
@@ -62,8 +64,28 @@ internal sealed class MontgomeryField
         be.CopyTo(buf[(64 - be.Length)..]);
         var hi = UInt256.FromBigEndian(buf[..32]);
         var lo = UInt256.FromBigEndian(buf[32..]);
+        return Reduce(hi, lo);
+    }
+
+    /// <summary>Reduces a little-endian integer of at most 64 bytes modulo n.</summary>
+    public UInt256 ReduceLittleEndian(ReadOnlySpan<byte> le)
+    {
+        if (le.Length > 64) throw new ArgumentException("at most 64 bytes");
+        Span<byte> buf = stackalloc byte[64];
+        buf.Clear();
+        le.CopyTo(buf);
+        var lo = UInt256.FromLittleEndian(buf[..32]);
+        var hi = UInt256.FromLittleEndian(buf[32..]);
+        buf.Clear();
+        return Reduce(hi, lo);
+    }
+
+    /// <summary>(hi·2^256 + lo) mod n.</summary>
+    private UInt256 Reduce(in UInt256 hi, in UInt256 lo)
+    {
         var hiR = MontMul(hi, r2);           // hi·2^256 mod n (hi < 2^256 = R, r2 < n, so hi·r2 < n·R)
-        var loReduced = ReduceOnce(lo);      // lo < 2^256 < 2n
+        // lo < 2^256 < 2n when n > 2^255: one conditional subtraction; otherwise lo·R·R^-1 by two Montgomery products
+        var loReduced = above255 ? ReduceOnce(lo) : MontMul(MontMul(lo, r2), new UInt256(1, 0, 0, 0));
         return Add(hiR, loReduced);
     }
 

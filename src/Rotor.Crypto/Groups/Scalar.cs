@@ -4,8 +4,8 @@ namespace Rotor.Crypto.Groups;
 
 /// <summary>
 /// An element of a group's scalar field (an integer modulo the group order), bound to its group.
-/// Immutable. Arithmetic on scalars is constant time: it is done by libsodium for Ed25519 and by a
-/// constant-time Montgomery implementation for secp256k1. Mixing scalars of two groups throws.
+/// Immutable. Arithmetic on scalars is constant time (<see cref="MontgomeryField"/>, modulo either group's order).
+/// Mixing scalars of two groups throws.
 /// </summary>
 public readonly struct Scalar : IEquatable<Scalar>
 {

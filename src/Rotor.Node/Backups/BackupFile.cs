@@ -232,6 +232,18 @@ public sealed class BackupFile
                     unwrapped.CopyTo(fileKey, 0);
                     CryptographicOperations.ZeroMemory(unwrapped);
                     break;
+                case (BackupKey.IdentityKey n, BackupMode.Recipient):
+                    if (!n.Identity.Public.AgreementKey.SequenceEqual(RecipientKey))
+                        throw new BackupException(BackupFault.WrongKey,
+                            $"backup {Id} is sealed to recipient {Convert.ToHexStringLower(RecipientKey!)}, not to this node's identity key");
+                    byte[] opened;
+                    try { opened = SealedBox.Open(n.Identity, WrapDomain, WrapAad(Id, RecipientKey!), data.Protection.WrappedKey); }
+                    catch (EnvelopeException) { throw Tampered("its sealed file key fails authentication"); }
+                    opened.CopyTo(fileKey, 0);
+                    CryptographicOperations.ZeroMemory(opened);
+                    break;
+                case (BackupKey.IdentityKey, BackupMode.Passphrase):
+                    throw new BackupException(BackupFault.WrongKey, $"backup {Id} is locked with a passphrase, not sealed to this node");
                 case (BackupKey.PassphraseKey, BackupMode.Recipient):
                     throw new BackupException(BackupFault.WrongKey, $"backup {Id} is sealed to an X25519 recipient key, not locked with a passphrase: give the recipient's private key");
                 case (BackupKey.RecipientKey, BackupMode.Passphrase):

@@ -39,6 +39,18 @@ public abstract class BackupKey
     /// <summary>The recipient's key pair; the caller keeps ownership (and disposes it).</summary>
     public static BackupKey Recipient(SealedBoxKey key) => new RecipientKey(key);
 
+    /// <summary>
+    /// The node's own identity key: opens a file sealed to the node's X25519 identity key (a restore the operator's CLI
+    /// re-sealed to the node, so that the recipient's private key never leaves the operator). The caller keeps ownership.
+    /// </summary>
+    public static BackupKey NodeIdentity(Rotor.Crypto.Envelopes.NodeIdentity identity) => new IdentityKey(identity);
+
+    internal sealed class IdentityKey(Rotor.Crypto.Envelopes.NodeIdentity identity) : BackupKey
+    {
+        public Rotor.Crypto.Envelopes.NodeIdentity Identity { get; } = identity;
+        public override string ToString() => "BackupKey(node identity)";
+    }
+
     internal sealed class PassphraseKey(string passphrase) : BackupKey
     {
         public string Value { get; } = passphrase;

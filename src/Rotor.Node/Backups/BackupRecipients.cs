@@ -30,9 +30,20 @@ public sealed class BackupRecipients
         return false;
     }
 
-    /// <summary>Refuses, naming the recipient and the pinned keys, a backup to a key that is not pinned on <paramref name="node"/>.</summary>
-    public void Require(ReadOnlySpan<byte> recipient, string node)
+    /// <summary>
+    /// Refuses, naming the recipient and the pinned keys, a backup to a key that is not pinned on <paramref name="node"/>.
+    /// When the node's governance policy pins backup recipients (<paramref name="policyRecipients"/>, hex), that list is
+    /// the one that counts (the operators change it by an approved policy change); otherwise node.json's.
+    /// </summary>
+    public void Require(ReadOnlySpan<byte> recipient, string node, IReadOnlyList<string>? policyRecipients = null)
     {
+        if (policyRecipients is { Count: > 0 })
+        {
+            var hex = Convert.ToHexStringLower(recipient);
+            if (policyRecipients.Any(r => string.Equals(r, hex, StringComparison.OrdinalIgnoreCase))) return;
+            throw new BackupException(BackupFault.NotAllowed,
+                $"backup recipient {hex} is not pinned on node '{node}'; pinned by the governance policy: {string.Join(", ", policyRecipients)}");
+        }
         if (IsPinned(recipient)) return;
         var pinned = keys.Count == 0 ? "none is pinned (rotor node init --backup-recipients)" : "pinned: " + string.Join(", ", keys.Select(Convert.ToHexStringLower));
         throw new BackupException(BackupFault.NotAllowed,

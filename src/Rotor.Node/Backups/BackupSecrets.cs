@@ -21,6 +21,9 @@ public static class BackupSecrets
 {
     private const string Domain = "rotor/backup/v1/secret";
 
+    /// <summary>The restore "key" kind meaning: the file itself is sealed to the node's identity key; no secret is sent.</summary>
+    public const string NodeIdentityKind = "node-identity";
+
     public static string Name(this BackupSecretKind kind) => kind == BackupSecretKind.Passphrase ? "passphrase" : "recipient-key";
 
     public static BackupSecretKind ParseKind(string name) => name switch

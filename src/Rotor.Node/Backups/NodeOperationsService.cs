@@ -24,6 +24,8 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeBackupReply> CreateBackup(NodeBackupRequest request, ServerCallContext context) => Guard(() =>
     {
+        // What the node pins comes first (a recipient it does not pin, a passphrase): refused whatever approvals come with it.
+        RequireAllowedLock(request);
         node.Governance.CheckBackup(request);
         var shares = node.WithVault(v =>
         {
@@ -33,23 +35,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
             if (wanted.Count == 0) throw new BackupException(BackupFault.Refused, $"node '{node.Name}' holds no shard to back up");
             return wanted.Select(w => v.GetActive(w) ?? throw new BackupException(BackupFault.Refused, $"node '{node.Name}' holds no active shard of wallet '{w}'")).ToList();
         });
-        BackupLock @lock;
-        switch (request.LockCase)
-        {
-            case NodeBackupRequest.LockOneofCase.Passphrase:
-                // A passphrase-locked file that leaves the node through the coordinator could be guessed offline there,
-                // and the coordinator could choose the passphrase itself: backups over the network are sealed to a
-                // recipient key pinned on this node, nothing else.
-                throw new BackupException(BackupFault.NotAllowed,
-                    "passphrase backups are not made over the network (the file would pass through the coordinator, which could guess the passphrase offline); "
-                    + "seal the backup to a recipient key pinned on the node (rotor node init --backup-recipients)");
-            case NodeBackupRequest.LockOneofCase.Recipient:
-                node.Recipients.Require(request.Recipient.Span, node.Name);
-                @lock = BackupLock.Recipient(request.Recipient.Span);
-                break;
-            default:
-                throw new ArgumentException("a backup needs a recipient key");
-        }
+        var @lock = BackupLock.Recipient(request.Recipient.Span);
         if (!string.IsNullOrEmpty(request.BackupId) && (request.BackupId.Contains('/') || request.BackupId.Contains('\\') || request.BackupId.Contains("..")))
             throw new ArgumentException($"invalid backup id '{request.BackupId}'");
         var file = BackupFile.Create(node.Name, shares, @lock, request.BackupId, DateTimeOffset.UtcNow);
@@ -63,6 +49,26 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
         }
         return reply;
     });
+
+    /// <summary>Only a recipient key pinned on this node; never a passphrase (the file would pass through the coordinator).</summary>
+    private void RequireAllowedLock(NodeBackupRequest request)
+    {
+        switch (request.LockCase)
+        {
+            case NodeBackupRequest.LockOneofCase.Passphrase:
+                // A passphrase-locked file that leaves the node through the coordinator could be guessed offline there,
+                // and the coordinator could choose the passphrase itself: backups over the network are sealed to a
+                // recipient key pinned on this node, nothing else.
+                throw new BackupException(BackupFault.NotAllowed,
+                    "passphrase backups are not made over the network (the file would pass through the coordinator, which could guess the passphrase offline); "
+                    + "seal the backup to a recipient key pinned on the node (rotor node init --backup-recipients)");
+            case NodeBackupRequest.LockOneofCase.Recipient:
+                node.Recipients.Require(request.Recipient.Span, node.Name, node.PolicyBackupRecipients);
+                break;
+            default:
+                throw new ArgumentException("a backup needs a recipient key");
+        }
+    }
 
     public override Task<NodeRestoreReply> RestoreBackup(NodeRestoreRequest request, ServerCallContext context) => Guard(() =>
     {
@@ -80,15 +86,24 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
                 throw new BackupException(BackupFault.Refused,
                     $"restore refused, nothing changed: wallet '{s.Wallet}': node '{node.Name}' holds epoch {h.Epoch}, the backup epoch {s.Epoch}");
 
-        var kind = BackupSecrets.ParseKind(request.Key.Kind);
-        var secret = OpenSecret(request.Key, RestorePurpose, file.Id);
         IReadOnlyList<KeyShare> shares;
-        try
+        if (request.Key.Kind == BackupSecrets.NodeIdentityKind)
         {
-            var key = BackupSecrets.ToKey(kind, secret, out var owned);
-            using (owned) shares = file.Open(key);
+            // The operator's CLI opened the backup and sealed it again to this node's identity key: nothing secret but
+            // the file itself crossed the coordinator, and only this node can open it.
+            shares = file.Open(BackupKey.NodeIdentity(node.Identity));
         }
-        finally { CryptographicOperations.ZeroMemory(secret); }
+        else
+        {
+            var kind = BackupSecrets.ParseKind(request.Key.Kind);
+            var secret = OpenSecret(request.Key, RestorePurpose, file.Id);
+            try
+            {
+                var key = BackupSecrets.ToKey(kind, secret, out var owned);
+                using (owned) shares = file.Open(key);
+            }
+            finally { CryptographicOperations.ZeroMemory(secret); }
+        }
 
         var reply = new NodeRestoreReply();
         var toStore = new List<KeyShare>();

@@ -33,7 +33,7 @@ public sealed partial class NodeGovernance : IDisposable
         var bytes = node.WithVault(v => v.GetSecret(PolicySecret))
             ?? throw new VaultException($"node '{node.Name}' pins no governance policy; initialise it with rotor node init --approvers ...");
         policy = GovernancePolicy.Decode(bytes);
-        ledger = new SqliteDatabase(ledgerPath, "CREATE TABLE IF NOT EXISTS used_requests (request_id TEXT PRIMARY KEY, action TEXT NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL);");
+        ledger = new SqliteDatabase(ledgerPath, "CREATE TABLE IF NOT EXISTS used_requests (request_id TEXT PRIMARY KEY, action TEXT NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL, uses INTEGER NOT NULL DEFAULT 1);");
     }
 
     /// <summary>Pins <paramref name="policy"/> in a new node's vault (at init).</summary>
@@ -46,18 +46,29 @@ public sealed partial class NodeGovernance : IDisposable
         ApprovalVerifier.Verify(Policy, ToCore(authorization), clock(), actions);
 
     /// <summary>
-    /// Spends a single-use request id: refuses one this node has already used. Durable before it returns, so a
-    /// restart does not make an approval usable again.
+    /// How many times a node acts on one approval. Every action once, except a signature: a signer may make its share
+    /// of the approved message twice, so that the coordinator can retry a signing that an other signer broke off after
+    /// this one had signed (a one-round signing whose nonces another signer lost in a restart, or a signing that raced a
+    /// reshare's commit). Both shares are for the same message, key and signers the approval names; a third is refused.
+    /// </summary>
+    public static int UsesOf(string action) => action == Actions.Sign ? 2 : 1;
+
+    /// <summary>
+    /// Spends a request id: refuses one this node has already used <see cref="UsesOf"/> times. Durable before it
+    /// returns, so a restart does not make an approval usable again.
     /// </summary>
     public void Consume(ActionRequest request)
     {
         lock (ledger)
         {
             ledger.Exec("DELETE FROM used_requests WHERE expires < $now", ("$now", clock().ToUnixTimeSeconds() - 86_400));
-            var inserted = ledger.Exec("INSERT OR IGNORE INTO used_requests (request_id, action, expires, used) VALUES ($id, $a, $e, $u)",
-                ("$id", request.RequestId), ("$a", request.Action), ("$e", request.Expires.ToUnixTimeSeconds()), ("$u", clock().ToUnixTimeSeconds()));
-            if (inserted == 0)
-                throw new ApprovalException(ApprovalFault.Replayed, $"request {request.RequestId} ({request.Action}) was already used on node '{node.Name}'");
+            var spent = ledger.Exec("INSERT INTO used_requests (request_id, action, expires, used, uses) VALUES ($id, $a, $e, $u, 1) " +
+                                    "ON CONFLICT(request_id) DO UPDATE SET uses = uses + 1, used = $u WHERE uses < $max",
+                ("$id", request.RequestId), ("$a", request.Action), ("$e", request.Expires.ToUnixTimeSeconds()), ("$u", clock().ToUnixTimeSeconds()),
+                ("$max", UsesOf(request.Action)));
+            if (spent == 0)
+                throw new ApprovalException(ApprovalFault.Replayed,
+                    $"request {request.RequestId} ({request.Action}) was already used on node '{node.Name}'" + (UsesOf(request.Action) > 1 ? $" {UsesOf(request.Action)} times (its limit)" : ""));
         }
     }
 

@@ -235,6 +235,32 @@ public sealed class ShareVault : IDisposable
         return KeyShare.Create(pub, Identifier.Decode(g, data.Identifier), g.DecodeScalar(data.SigningShare));
     }
 
+    /// <summary>
+    /// The public side of a stored shard without validating it again (the record authenticated under the vault key):
+    /// its package digest (<see cref="ValidatedPackages.Digest(PublicKeyPackage)"/> layout) and group key encoding.
+    /// What a commit compares with the certified event before erasing; null when there is no such shard.
+    /// </summary>
+    public (string PackageDigest, byte[] GroupKey)? PublicOf(string keyId, ulong epoch, ShardState state)
+    {
+        using var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
+            ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return null;
+        var what = $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})";
+        var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what);
+        try
+        {
+            var data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record");
+            CryptographicOperations.ZeroMemory(data.SigningShare);
+            if (data.Members.Length != data.VerifyingShares.Length || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length))
+                throw new VaultException($"{what}: malformed record");
+            var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
+                data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
+            return (digest, data.GroupPublicKey);
+        }
+        finally { CryptographicOperations.ZeroMemory(plain); }
+    }
+
     /// <summary>The active epoch of a key, or null: what signing checks, without decrypting the shard again.</summary>
     public ulong? ActiveEpoch(string keyId)
     {
@@ -250,6 +276,28 @@ public sealed class ShareVault : IDisposable
         var list = new List<ShardInfo>();
         while (r.Read())
             list.Add(new ShardInfo(r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)), r.IsDBNull(3) ? null : r.GetString(3)));
+        return list;
+    }
+
+    /// <summary>
+    /// The shards stored in the vault file at <paramref name="path"/> (key id, epoch, state, event; no secret), read
+    /// without the vault key: what a sealed node reports. Empty when the file holds no vault.
+    /// </summary>
+    public static IReadOnlyList<ShardInfo> ListWithoutKey(string path)
+    {
+        if (!File.Exists(path)) return [];
+        var list = new List<ShardInfo>();
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT key_id, epoch, state, event_id FROM shards ORDER BY key_id, epoch";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+                list.Add(new ShardInfo(r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)), r.IsDBNull(3) ? null : r.GetString(3)));
+        }
+        catch (Exception e) when (e is SqliteException or VaultException) { return []; }
         return list;
     }
 

@@ -143,15 +143,18 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
     }
 
     [Fact]
-    public async Task A_signing_approval_used_twice_is_refused_the_second_time()
+    public async Task A_signing_approval_is_refused_past_its_one_retry()
     {
+        // A signer makes its share of an approved message at most twice (one retry of a signing another signer broke
+        // off); a third use of the approval is refused, and nothing it yields is for another message.
         var m = Message("pay once");
         var approval = f.Operator.Approve(f.Requests.Sign(f.Ed, m));
+        Verifies(f.Ed, m, await Evil.SignTwoRounds(f.Ed, m, Signers, approval));
         Verifies(f.Ed, m, await Evil.SignTwoRounds(f.Ed, m, Signers, approval));
 
         var e = await Refused(() => Evil.SignTwoRounds(f.Ed, m, Signers, approval));
         var request = ActionRequest.Decode(approval.Description.Span);
-        Refusal.Check(e, "cs1", ApprovalFault.Replayed, request.RequestId, "already used");
+        Refusal.Check(e, "cs1", ApprovalFault.Replayed, request.RequestId, "already used on node 'cs1' 2 times");
     }
 
     [Fact]

@@ -24,13 +24,13 @@ public sealed class BindingTests : IDisposable
 
     private Dictionary<string, string> Vaults() => cluster.Nodes.ToDictionary(n => n.Key, n => n.Value.Shards());
 
-    private static StartRequest ReshareStart(string eventId, IEnumerable<KeyPackage> wallets, IEnumerable<Party> dealers, IEnumerable<Party> newMembers, int threshold)
+    private StartRequest ReshareStart(string eventId, IEnumerable<KeyPackage> wallets, IEnumerable<Party> dealers, IEnumerable<Party> newMembers, int threshold)
     {
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = eventId, NewThreshold = (uint)threshold } };
         start.Reshare.Wallets.AddRange(wallets);
         start.Reshare.Dealers.AddRange(dealers);
         start.Reshare.NewMembers.AddRange(newMembers);
-        return start;
+        return cluster.Approved(start);
     }
 
     private static CommitRequest Certificate(string eventId, StartRequest start, IReadOnlyDictionary<string, byte[]> outputs)
@@ -100,13 +100,13 @@ public sealed class BindingTests : IDisposable
         repair.Repair.Helpers.Add(NodeCluster.PartyOf(cluster["cs2"]));
         foreach (var n in Nodes("cs1", "cs2", "cs4"))
         {
-            var error = await Refused(() => n.Service.Start(cluster.Operators.Approve(repair), new TestCallContext()));
+            var error = await Refused(() => n.Service.Start(repair, new TestCallContext()));
             Assert.Contains("repair target 'cs4' is not the node recorded for identifier 3", error);
         }
         // A helper given another's identifier is refused too.
         repair.Repair.Target = NodeCluster.PartyOf(cluster["cs3"]);
         repair.Repair.Helpers[1] = NodeCluster.PartyOf(cluster["cs4"], 2);
-        Assert.Contains("repair helper 'cs4' is not the node recorded for identifier 2", await Refused(() => cluster["cs1"].Service.Start(cluster.Operators.Approve(repair), new TestCallContext())));
+        Assert.Contains("repair helper 'cs4' is not the node recorded for identifier 2", await Refused(() => cluster["cs1"].Service.Start(repair, new TestCallContext())));
         Assert.Equal(before, Vaults());
     }
 
@@ -119,7 +119,7 @@ public sealed class BindingTests : IDisposable
         var start = ReshareStart("ev-x", [package], [NodeCluster.PartyOf(cluster["cs1"]), NodeCluster.PartyOf(cluster["cs4"], 2)],
             [NodeCluster.PartyOf(cluster["cs1"]), NodeCluster.PartyOf(cluster["cs4"], 2)], 1);
         foreach (var n in Nodes("cs1", "cs4"))
-            { var err = await Refused(() => n.Service.Start(cluster.Operators.Approve(start), new TestCallContext())); Assert.True(err.Contains("dealer 'cs4' is not the node recorded for identifier 2"), err); }
+            { var err = await Refused(() => n.Service.Start(start, new TestCallContext())); Assert.True(err.Contains("dealer 'cs4' is not the node recorded for identifier 2"), err); }
         Assert.Equal(before, Vaults());
     }
 
@@ -201,7 +201,7 @@ public sealed class BindingTests : IDisposable
 
         // cs3 renounced for good: it refuses the event afterwards.
         cluster["cs3"].State.Remove(cs3.Renunciation.SessionId.Span);
-        Assert.Contains("has renounced reshare ev-p", await Refused(() => cluster["cs3"].Service.Start(cluster.Operators.Approve(start), new TestCallContext())));
+        Assert.Contains("has renounced reshare ev-p", await Refused(() => cluster["cs3"].Service.Start(start, new TestCallContext())));
         // Its signed renunciation rules out any certificate (every member must confirm): now the discard goes through.
         var proof = new DiscardRequest { EventId = "ev-p", Start = start };
         proof.Renunciations.Add(cs3.Renunciation);
@@ -220,16 +220,21 @@ public sealed class GroupKeyCheckTests : IDisposable
 
     public void Dispose() => cluster.Dispose();
 
-    [Fact]
-    public async Task A_certificate_for_another_group_key_erases_nothing_on_the_old_members()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_certificate_for_another_group_key_or_package_erases_nothing_on_the_old_members(bool samePackageKey)
     {
         var members = new[] { cluster["cs1"], cluster["cs2"], cluster["cs3"] };
         var summary = await cluster.KeygenAsync(members, 2);
         var before = string.Join("|", cluster.Nodes.Values.Select(n => n.Shards()));
         // A restructure to cs4 alone, certified by cs4 (malicious, with the coordinator) with a confirmation that claims
-        // another group key: its signature and dealer list are all a certificate checks.
+        // another group key (or the right one, over an old package that records cs4 for identifier 3): its signature
+        // and dealer list are all a certificate checks.
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = "ev-y", NewThreshold = 1 } };
-        start.Reshare.Wallets.Add(NodeCluster.Wire(summary));
+        var package = NodeCluster.Wire(summary);
+        if (samePackageKey) package.MemberKeys[3] = ByteString.CopyFrom(cluster["cs4"].State.Identity.Public.SigningKey);
+        start.Reshare.Wallets.Add(package);
         start.Reshare.Dealers.AddRange(members.Take(2).Select(m => NodeCluster.PartyOf(m)));
         start.Reshare.NewMembers.Add(NodeCluster.PartyOf(cluster["cs4"]));
         var scheme = Scheme.Ed25519;
@@ -238,7 +243,9 @@ public sealed class GroupKeyCheckTests : IDisposable
         var bytes = new List<byte> { 0x13 };
         bytes.AddRange(ev.Digest);
         bytes.AddRange(Identifier.FromUInt64(g, 4).ToBytes());
-        bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // group keys: not the old Y
+        bytes.AddRange(samePackageKey   // group keys: the old Y, or not
+            ? Rotor.Protocols.Resharing.ReshareConfirmation.GroupKeysDigest([("w1", g.DecodeElement(Convert.FromHexString(summary.GroupPublicKey)))])
+            : RandomNumberGenerator.GetBytes(64));
         bytes.AddRange(RandomNumberGenerator.GetBytes(64));   // aggregate commitments
         bytes.AddRange(new byte[] { 0, 2 });
         foreach (var d in new ulong[] { 1, 2 })
@@ -250,11 +257,12 @@ public sealed class GroupKeyCheckTests : IDisposable
         var signed = confirmation.Sign(cluster["cs4"].State.Identity);
         var commit = new CommitRequest { EventId = "ev-y", Start = start };
         commit.Certificate.Add(new Confirmation { Node = "cs4", Scheme = "ed25519", Signed = ByteString.CopyFrom(signed.ToBytes()) });
-        foreach (var n in members)
+        foreach (var n in samePackageKey ? members.Take(2) : members)
         {
             var e = await Assert.ThrowsAsync<RpcException>(async () => await n.Service.Commit(commit, new TestCallContext()));
-            Assert.Contains("does not keep the group keys", e.Status.Detail);
+            Assert.Contains(samePackageKey ? "another public package of key 'w1'" : "does not keep the group keys", e.Status.Detail);
         }
+        if (samePackageKey) Assert.Empty((await cluster["cs3"].Service.Commit(commit, new TestCallContext())).Erased);
         Assert.Equal(before, string.Join("|", cluster.Nodes.Values.Select(n => n.Shards())));
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Protocols.Frost;
+using Rotor.Protocols.Governance;
 using Rotor.Rpc.Node;
 
 namespace Rotor.Node.Tests.Bindings;
@@ -26,10 +27,16 @@ public sealed class HdBindingTests : IDisposable
         return start;
     }
 
+    private static ActionRequest Description(string scheme, string? path) => new()
+    {
+        Action = Actions.Sign, RequestId = ActionRequest.NewRequestId(), Expires = ActionRequest.ExpiryFrom(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10)),
+        Quorum = "q", Scheme = scheme, Wallets = [new ApprovedWallet("w1", null)], Message = ApprovedMessage.Of("pay"u8), Path = path,
+    };
+
     private StartRequest Approve(StartRequest start, string scheme)
     {
         var approved = start.Clone();
-        approved.Authorization = cluster.Operators.Sign(cluster.Operators.Describe(start) with { Scheme = scheme });
+        approved.Authorization = cluster.Approve(Description(scheme, start.Sign.Path.Length > 0 ? start.Sign.Path : null));
         return approved;
     }
 
@@ -50,14 +57,14 @@ public sealed class HdBindingTests : IDisposable
         // approved for another path, for the root, or for the path written otherwise than canonically: refused
         foreach (var approvedPath in new string?[] { "m/0/8", null, "m/00/7" })
         {
-            var approval = cluster.Operators.Sign(cluster.Operators.Describe(start) with { Path = approvedPath, Scheme = scheme });
+            var approval = cluster.Approve(Description(scheme, approvedPath));
             var wrong = start.Clone();
             wrong.Authorization = approval;
             Assert.Contains("derivation path", await Refused(() => node.Service.Start(wrong, new TestCallContext())));
         }
         // approved for the root but asked for a path (or the other way round): refused
         var rootApproved = start.Clone();
-        rootApproved.Authorization = cluster.Operators.Sign(cluster.Operators.Describe(SignStart("")) with { Scheme = scheme, RequestId = Rotor.Protocols.Governance.ActionRequest.NewRequestId() });
+        rootApproved.Authorization = cluster.Approve(Description(scheme, null));
         Assert.Contains("derivation path", await Refused(() => node.Service.Start(rootApproved, new TestCallContext())));
 
         // a hardened path is refused by name

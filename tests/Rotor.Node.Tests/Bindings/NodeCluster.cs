@@ -4,7 +4,10 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Rotor.Crypto.Envelopes;
+using Rotor.Node.Governance;
 using Rotor.Node.Vault;
+using Rotor.Protocols.Governance;
+using Authorization = Rotor.Rpc.Node.Authorization;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
 using Rotor.Rpc.Tls;
@@ -21,17 +24,19 @@ public sealed class NodeCluster : IDisposable
     private readonly TempDir dir = new();
     private readonly ClusterCa ca;
 
+    /// <summary>The one operator key every node pins (one approval per action class).</summary>
+    private readonly byte[] operatorSeed;
+    private readonly GovernancePolicy policy;
+
     public NodeCluster(int count)
     {
         ca = ClusterCa.Create(dir.File("ca"));
-        Operators = new TestApprovals(new PeerTrust(ca.Certificate));
+        (operatorSeed, var operatorKey) = OperatorKeys.Create();
+        policy = GovernancePolicy.Uniform([new Approver("operator", operatorKey)], 1);
         for (int i = 1; i <= count; i++) Add($"cs{i}", (ulong)i);
     }
 
     public Dictionary<string, TestNode> Nodes { get; } = [];
-
-    /// <summary>The operators every node pins: <see cref="RunAsync"/> approves each start request with them.</summary>
-    public TestApprovals Operators { get; }
 
     public TestNode this[string name] => Nodes[name];
 
@@ -40,7 +45,7 @@ public sealed class NodeCluster : IDisposable
         var identity = NodeIdentity.Create();
         var cert = ca.Issue(dir.File(name), name, CertificateRole.Server, identity.Public);
         var vault = ShareVault.Open(dir.File(name + ".db"), name, RandomNumberGenerator.GetBytes(32));
-        Governance.NodeGovernance.Pin(vault, Operators.Policy);
+        NodeGovernance.Pin(vault, policy);
         var state = new NodeState(name, identity, vault, new PeerTrust(ca.Certificate));
         state.LoadGovernance(dir.File(name + "-approvals.db"));
         var node = new TestNode(name, index, cert, state, new SignerNodeService(state, cert.RawData));
@@ -56,7 +61,7 @@ public sealed class NodeCluster : IDisposable
         var sessions = new Dictionary<string, ByteString>();
         foreach (var p in parties)
         {
-            replies[p.Name] = await p.Service.Start(Operators.Approve(startFor(p)), new TestCallContext());
+            replies[p.Name] = await p.Service.Start(startFor(p), new TestCallContext());
             sessions[p.Name] = replies[p.Name].SessionId;
         }
         var outputs = new Dictionary<string, byte[]>();
@@ -85,6 +90,39 @@ public sealed class NodeCluster : IDisposable
         throw new InvalidOperationException("not finished");
     }
 
+    /// <summary>The operator's approval of exactly this action (what an honest coordinator relays).</summary>
+    public Authorization Approve(ActionRequest request)
+    {
+        var description = request.Encode();
+        var signature = OperatorKeys.Approve(operatorSeed, description);
+        var a = new Authorization { Description = ByteString.CopyFrom(description) };
+        a.Approvals.Add(new ApprovalSig { Key = ByteString.CopyFrom(signature.Key), Signature = ByteString.CopyFrom(signature.Signature) });
+        return a;
+    }
+
+    public static ApprovedMember Member(Party p, TestNode n) => new(p.Name, p.Index, Convert.ToHexStringLower(n.State.Identity.Public.SigningKey));
+
+    /// <summary>Approves a reshare start request as it stands (refresh when members and threshold stay).</summary>
+    public StartRequest Approved(StartRequest start)
+    {
+        var p = start.Reshare;
+        var oldMembers = p.Wallets[0].VerifyingShares.Keys.Order().ToArray();
+        var refresh = p.NewMembers.Select(m => m.Index).Order().SequenceEqual(oldMembers) && p.NewThreshold == p.Wallets[0].Threshold;
+        start.Authorization = Approve(new ActionRequest
+        {
+            Action = refresh ? Actions.Refresh : Actions.Restructure,
+            RequestId = ActionRequest.NewRequestId(),
+            Expires = ActionRequest.ExpiryFrom(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10)),
+            Quorum = "q",
+            Wallets = p.Wallets.Select(w => new ApprovedWallet(w.KeyId, w.Epoch)).ToList(),
+            OldThreshold = (int)p.Wallets[0].Threshold,
+            OldMembers = oldMembers.Select(i => new ApprovedMember(Nodes.Values.First(n => n.Index == i).Name, i, "")).ToList(),
+            NewThreshold = (int)p.NewThreshold,
+            NewMembers = p.NewMembers.Select(m => Member(m, Nodes[m.Name])).ToList(),
+        });
+        return start;
+    }
+
     public static Party PartyOf(TestNode n, ulong? index = null) =>
         new() { Name = n.Name, Index = index ?? n.Index, Certificate = ByteString.CopyFrom(n.Certificate.RawData) };
 
@@ -94,6 +132,13 @@ public sealed class NodeCluster : IDisposable
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Dkg = new DkgParams { Scheme = scheme, Threshold = (uint)threshold } };
         start.Dkg.KeyIds.Add(keyId);
         start.Dkg.Parties.AddRange(members.Select(m => PartyOf(m)));
+        start.Authorization = Approve(new ActionRequest
+        {
+            Action = Actions.CreateWallets, RequestId = ActionRequest.NewRequestId(),
+            Expires = ActionRequest.ExpiryFrom(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10)),
+            Quorum = "q", Scheme = scheme, Count = 1, NewThreshold = threshold,
+            NewMembers = start.Dkg.Parties.Select(p => Member(p, Nodes[p.Name])).ToList(),
+        });
         var outputs = await RunAsync(members, _ => start);
         return System.Text.Json.JsonSerializer.Deserialize<DkgOutput>(outputs[members[0].Name], new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!.Keys[0];
     }

@@ -265,6 +265,8 @@ public sealed class BackupRecipientTests : IDisposable
 
 public sealed class NodeNameTests
 {
+    internal static readonly Rotor.Protocols.Governance.GovernancePolicy Policy = TestPolicy.Create();
+
     [Theory]
     [InlineData("coordinator")]
     [InlineData("Coordinator")]
@@ -280,7 +282,7 @@ public sealed class NodeNameTests
     public void Node_init_refuses_the_reserved_name_and_writes_nothing()
     {
         using var dir = new TempDir();
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n"), "coordinator", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(null, [])));
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n"), "coordinator", dir.File("ca"), Policy, new NodePins(null, [])));
         Assert.False(Directory.Exists(dir.File("n")));
     }
 }
@@ -323,8 +325,20 @@ public sealed class KeptBackupTests : IDisposable
     }
 }
 
+internal static class TestPolicy
+{
+    /// <summary>A governance policy with one (throwaway) approver and one approval per class.</summary>
+    public static Rotor.Protocols.Governance.GovernancePolicy Create()
+    {
+        using var k = Key.Create(SignatureAlgorithm.Ed25519);
+        return Rotor.Protocols.Governance.GovernancePolicy.Uniform([new Rotor.Protocols.Governance.Approver("op", Convert.ToHexStringLower(k.PublicKey.Export(KeyBlobFormat.RawPublicKey)))], 1);
+    }
+}
+
 public sealed class NodeInitPinTests : IDisposable
 {
+    private static readonly Rotor.Protocols.Governance.GovernancePolicy Policy = TestPolicy.Create();
+
     private readonly TempDir dir = new();
 
     public void Dispose() => dir.Dispose();
@@ -338,13 +352,13 @@ public sealed class NodeInitPinTests : IDisposable
         rogue.Issue(dir.File("fake"), "coordinator", CertificateRole.Server | CertificateRole.Client).Dispose();
         ca.Issue(dir.File("other"), "intruder", CertificateRole.Client).Dispose();
 
-        Assert.Contains("--coordinator-cert", Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(null, []))).Message);
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("fake/coordinator.crt"), [])));
-        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("other/intruder.crt"), [])));
+        Assert.Contains("--coordinator-cert", Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), Policy, new NodePins(null, []))).Message);
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), Policy, new NodePins(dir.File("fake/coordinator.crt"), [])));
+        Assert.Throws<ArgumentException>(() => NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), Policy, new NodePins(dir.File("other/intruder.crt"), [])));
         Assert.False(Directory.Exists(dir.File("n1")));
 
         using var recipient = SealedBoxKey.Create();
-        var (config, _) = NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), NodeTestPolicy.Policy, new NodePins(dir.File("coord/coordinator.crt"), [recipient.PublicKey]));
+        var (config, _) = NodeSetup.Init(dir.File("n1"), "cs1", dir.File("ca"), Policy, new NodePins(dir.File("coord/coordinator.crt"), [recipient.PublicKey]));
         Assert.Equal(PeerTrust.PublicKeyPin(coordinator), config.CoordinatorKey);
         var saved = NodeConfig.Load(dir.File("n1/node.json"));
         Assert.Equal(config.CoordinatorKey, saved.CoordinatorKey);
@@ -352,9 +366,18 @@ public sealed class NodeInitPinTests : IDisposable
     }
 }
 
-/// <summary>A policy for nodes made in these tests (one throwaway approver).</summary>
-internal static class NodeTestPolicy
+public sealed class ResealedBackupTests
 {
-    public static readonly Rotor.Protocols.Governance.GovernancePolicy Policy =
-        Rotor.Protocols.Governance.GovernancePolicy.Uniform([new Rotor.Protocols.Governance.Approver("test", Rotor.Protocols.Governance.OperatorKeys.Create().PublicKey)], 1);
+    [Fact]
+    public void A_backup_resealed_to_a_node_identity_opens_only_with_that_node_identity()
+    {
+        var share = Rotor.TestSupport.TestKeys.Deal(Rotor.Protocols.Scheme.Secp256k1, 2, 3, "w1", 4).Shares[1];
+        using var node = NodeIdentity.Create();
+        using var other = NodeIdentity.Create();
+        var id = BackupFile.NewId();
+        var file = BackupFile.Parse(BackupFile.Create("cs2", [share], BackupLock.Recipient(node.Public.AgreementKey), id, DateTimeOffset.UtcNow));
+        var opened = Assert.Single(file.Open(BackupKey.NodeIdentity(node)));
+        Assert.Equal(share.SigningShare, opened.SigningShare);
+        Assert.Equal(BackupFault.WrongKey, Assert.Throws<BackupException>(() => file.Open(BackupKey.NodeIdentity(other))).Fault);
+    }
 }

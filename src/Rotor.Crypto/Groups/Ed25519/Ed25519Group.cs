@@ -4,19 +4,22 @@ namespace Rotor.Crypto.Groups.Ed25519;
 
 /// <summary>
 /// The prime-order subgroup of edwards25519 (order L = 2^252 + 27742317777372353535851937790883648493).
-/// Secret-dependent work (scalar arithmetic, k·G) is done by libsodium; public-point arithmetic uses
+/// Secret-dependent work is constant time: k·G and k·P by libsodium, scalar arithmetic by <see cref="MontgomeryField"/>; public-point arithmetic uses
 /// variable-time extended coordinates over BouncyCastle's field. Scalars encode as 32 bytes little-endian.
 /// </summary>
 public sealed unsafe class Ed25519Group : Group
 {
     public static readonly Ed25519Group Instance = new();
 
-    private static readonly BigInteger L = BigInteger.Pow(2, 252) + BigInteger.Parse("27742317777372353535851937790883648493");
+    private static readonly BigInteger L = OrderValue();
+
+    private static BigInteger OrderValue() => BigInteger.Pow(2, 252) + BigInteger.Parse("27742317777372353535851937790883648493");
     private static readonly UInt256 LInt = UInt256.FromBigInteger(L);
     private static readonly UInt256 EightInt = new(8, 0, 0, 0);
 
     private readonly Element identity;
     private readonly Element generator;
+    private readonly MontgomeryField field = new(OrderValue());   // not L: Instance is made before the statics below it
 
     private Ed25519Group()
     {
@@ -33,7 +36,10 @@ public sealed unsafe class Ed25519Group : Group
     public override Element Identity => identity;
     public override Element Generator => generator;
 
-    // ---------------------------------------------------------------- scalars (libsodium)
+    // ---------------------------------------------------------------- scalars
+    // Constant-time Montgomery arithmetic modulo L (MontgomeryField), as for secp256k1's order. libsodium's
+    // crypto_core_ed25519_scalar_* were used before; through P/Invoke their timing was not stable in the dudect-style
+    // tests (issue 12, docs/performance.md); ours measured stable, and agrees with theirs (GroupPerformancePathTests).
 
     internal override UInt256 ScalarBytesToInt(ReadOnlySpan<byte> bytes) => UInt256.FromLittleEndian(bytes);
 
@@ -45,46 +51,12 @@ public sealed unsafe class Ed25519Group : Group
         s.Value.WriteLittleEndian(destination[..32]);
     }
 
-    public override Scalar ReduceWide(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.Length > 64) throw new ArgumentException("at most 64 bytes");
-        byte* wide = stackalloc byte[64];
-        var span = new Span<byte>(wide, 64);
-        span.Clear();
-        bytes.CopyTo(span);
-        UInt256 r;
-        Sodium.crypto_core_ed25519_scalar_reduce((byte*)&r, wide);
-        span.Clear();
-        return new Scalar(this, r);
-    }
+    public override Scalar ReduceWide(ReadOnlySpan<byte> bytes) => new(this, field.ReduceLittleEndian(bytes));
 
-    internal override Scalar ScalarAdd(Scalar a, Scalar b)
-    {
-        UInt256 x = a.Value, y = b.Value, z;
-        Sodium.crypto_core_ed25519_scalar_add((byte*)&z, (byte*)&x, (byte*)&y);
-        return new Scalar(this, z);
-    }
-
-    internal override Scalar ScalarSub(Scalar a, Scalar b)
-    {
-        UInt256 x = a.Value, y = b.Value, z;
-        Sodium.crypto_core_ed25519_scalar_sub((byte*)&z, (byte*)&x, (byte*)&y);
-        return new Scalar(this, z);
-    }
-
-    internal override Scalar ScalarMul(Scalar a, Scalar b)
-    {
-        UInt256 x = a.Value, y = b.Value, z;
-        Sodium.crypto_core_ed25519_scalar_mul((byte*)&z, (byte*)&x, (byte*)&y);
-        return new Scalar(this, z);
-    }
-
-    internal override Scalar ScalarNegate(Scalar a)
-    {
-        UInt256 x = a.Value, z;
-        Sodium.crypto_core_ed25519_scalar_negate((byte*)&z, (byte*)&x);
-        return new Scalar(this, z);
-    }
+    internal override Scalar ScalarAdd(Scalar a, Scalar b) => new(this, field.Add(a.Value, b.Value));
+    internal override Scalar ScalarSub(Scalar a, Scalar b) => new(this, field.Sub(a.Value, b.Value));
+    internal override Scalar ScalarMul(Scalar a, Scalar b) => new(this, field.Mul(a.Value, b.Value));
+    internal override Scalar ScalarNegate(Scalar a) => new(this, field.Negate(a.Value));
 
     internal override Scalar ScalarInvert(Scalar a) => InvertBlinded(a, LInt);
 
@@ -149,6 +121,22 @@ public sealed unsafe class Ed25519Group : Group
         byte* q = stackalloc byte[32];
         // libsodium returns -1 when the result is the identity, i.e. for k = 0 (k is reduced, so k·G = O only then).
         if (Sodium.crypto_scalarmult_ed25519_base_noclamp(q, (byte*)&n) != 0) return identity;
+        return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
+    }
+
+    /// <summary>k·P by libsodium's constant-time crypto_scalarmult_ed25519_noclamp.</summary>
+    public override Element Mul(Element p, Scalar k)
+    {
+        CheckMine(k);
+        CheckMine(p);
+        UInt256 n = k.Value;
+        byte* q = stackalloc byte[32];
+        int rc;
+        fixed (byte* pe = p.Encoding)
+            rc = Sodium.crypto_scalarmult_ed25519_noclamp(q, (byte*)&n, pe);
+        n = default;
+        // every element is a point of the prime-order subgroup, so -1 means the result is the identity (k = 0 or P = O)
+        if (rc != 0) return identity;
         return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
     }
 

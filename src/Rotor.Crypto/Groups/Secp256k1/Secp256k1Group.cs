@@ -9,10 +9,10 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// <summary>
 /// secp256k1 (SEC 2) through BouncyCastle. Elements encode as 33-byte SEC1 compressed points; the identity,
 /// which has no SEC1 compressed form, encodes as 33 zero bytes (RFC 9591 never serialises it). Scalars encode
-/// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). k·G for a secret k
-/// uses fixed windows over BouncyCastle's constant-time lookup tables and point arithmetic
-/// (<see cref="Secp256k1BaseMul"/>); public multiplications are Straus with the GLV endomorphism or Pippenger
-/// over BouncyCastle's points (<see cref="Secp256k1Mul"/>).
+/// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). Multiplications by a
+/// secret scalar (k·G, k·P) are NBitcoin.Secp256k1's constant-time ones (<see cref="Secp256k1ConstantTime"/>):
+/// BouncyCastle's secp256k1 field arithmetic branches on its data. Public multiplications are Straus with the GLV
+/// endomorphism or Pippenger over BouncyCastle's points (<see cref="Secp256k1Mul"/>).
 /// </summary>
 public sealed class Secp256k1Group : Group
 {
@@ -24,7 +24,7 @@ public sealed class Secp256k1Group : Group
     private readonly BigInteger order;
     private readonly Element identity;
     private readonly Element generator;
-    private readonly Secp256k1BaseMul baseMul;
+    private readonly Secp256k1ConstantTime constantTime;
     private readonly GlvEndomorphism glv;
 
     private Secp256k1Group()
@@ -36,7 +36,7 @@ public sealed class Secp256k1Group : Group
         field = new MontgomeryField(order);
         identity = new Secp256k1Element(this, Curve.Infinity);
         generator = new Secp256k1Element(this, G);
-        baseMul = new Secp256k1BaseMul(Curve, G, p.N);
+        constantTime = new Secp256k1ConstantTime(Curve);
         glv = (GlvEndomorphism)Curve.GetEndomorphism();
     }
 
@@ -106,7 +106,15 @@ public sealed class Secp256k1Group : Group
     public override Element MulBase(Scalar k)
     {
         CheckMine(k);
-        return new Secp256k1Element(this, baseMul.Multiply(k.Value));
+        var (point, encoding) = constantTime.MulBase(k.Value);
+        return new Secp256k1Element(this, point, encoding);
+    }
+
+    public override Element Mul(Element p, Scalar k)
+    {
+        CheckMine(k);
+        var (point, encoding) = constantTime.Mul(Point(p), k.Value);
+        return new Secp256k1Element(this, point, encoding);
     }
 
     public override Element Add(Element a, Element b) => new Secp256k1Element(this, Point(a).Add(Point(b)));

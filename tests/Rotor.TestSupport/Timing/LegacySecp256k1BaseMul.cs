@@ -1,10 +1,19 @@
+using RandomNumberGenerator = System.Security.Cryptography.RandomNumberGenerator;
+using SHA256 = System.Security.Cryptography.SHA256;
 using System.Text;
+using Org.BouncyCastle.Crypto.EC;
 using Org.BouncyCastle.Math.EC;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
-namespace Rotor.Crypto.Groups.Secp256k1;
+namespace Rotor.TestSupport.Timing;
 
 /// <summary>
+/// <b>Not constant time; kept only as the "before" of the benchmarks and timing runs.</b> Rotor's k·G on secp256k1
+/// until the move to NBitcoin.Secp256k1, unchanged but for taking the scalar as bytes: BouncyCastle's secp256k1
+/// field arithmetic (<c>SecP256K1Field.Add/Subtract/Twice/Reduce</c>) branches on its data (a conditional
+/// correction after every carry or borrow, an early-exit comparison with p), so the cost of each point addition
+/// depends on the coordinates, i.e. on the secret digits. The dudect-style test of issue 12 measured |t| = 25 to 70.
+/// <para>The original description follows.</para>
 /// k·G for a secret k on secp256k1: fixed 4-bit windows over a table precomputed once, every step done by
 /// BouncyCastle's constant-time pieces (the secp256k1 curve's cache-safe lookup table, which reads every entry
 /// under a mask, and its Jacobian–affine point addition). About 1.5× faster than BouncyCastle's
@@ -18,7 +27,7 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// exceptional inputs (k = 0, the last subtraction giving the identity) are still computed correctly.
 /// </para>
 /// </summary>
-internal sealed class Secp256k1BaseMul
+public sealed class LegacySecp256k1BaseMul
 {
     private const int WindowBits = 4;
     private const int Windows = 256 / WindowBits;
@@ -28,7 +37,15 @@ internal sealed class Secp256k1BaseMul
     private readonly ECLookupTable[] tables;
     private readonly ECPoint correction;
 
-    public Secp256k1BaseMul(ECCurve curve, ECPoint g, BcBigInteger order)
+    public static readonly LegacySecp256k1BaseMul Instance = Create();
+
+    private static LegacySecp256k1BaseMul Create()
+    {
+        var p = CustomNamedCurves.GetByName("secp256k1");
+        return new LegacySecp256k1BaseMul(p.Curve, p.G, p.N);
+    }
+
+    public LegacySecp256k1BaseMul(ECCurve curve, ECPoint g, BcBigInteger order)
     {
         this.curve = curve;
         tables = new ECLookupTable[Windows];
@@ -48,13 +65,25 @@ internal sealed class Secp256k1BaseMul
         correction = offsetSum.Negate().Normalize();
     }
 
-    /// <summary>k·G, normalised to affine coordinates, for k below the group order.</summary>
-    public ECPoint Multiply(in UInt256 k) => Normalize(MultiplyJacobian(k));
+    /// <summary>k·G (compressed SEC1 encoding) for a 32-byte big-endian k below the group order.</summary>
+    public byte[] MultiplyEncoded(ReadOnlySpan<byte> k32)
+    {
+        var p = Multiply(k32);
+        return p.IsInfinity ? new byte[33] : p.GetEncoded(true);
+    }
+
+    /// <summary>k·G, normalised to affine coordinates, for a 32-byte big-endian k below the group order.</summary>
+    public ECPoint Multiply(ReadOnlySpan<byte> k32) => Normalize(MultiplyJacobian(k32));
 
     /// <summary>k·G in Jacobian coordinates (not normalised).</summary>
-    private ECPoint MultiplyJacobian(in UInt256 k)
+    private ECPoint MultiplyJacobian(ReadOnlySpan<byte> k32)
     {
-        ReadOnlySpan<ulong> limbs = [k.L0, k.L1, k.L2, k.L3];
+        if (k32.Length != 32) throw new ArgumentException("need 32 bytes");
+        ReadOnlySpan<ulong> limbs = [
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(k32[24..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(k32[16..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(k32[8..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(k32)];
         const int perLimb = 64 / WindowBits;
         var r = tables[0].Lookup((int)(limbs[0] & (Entries - 1)));
         for (int i = 1; i < Windows; i++)
@@ -75,7 +104,7 @@ internal sealed class Secp256k1BaseMul
     {
         if (p.IsInfinity) return p;
         Span<byte> bytes = stackalloc byte[32];
-        RandomBytes.Fill(bytes);
+        RandomNumberGenerator.Fill(bytes);
         bytes[0] &= 0x7f;                                     // below 2^255 < p: a field element, zero with probability 2^-255
         bytes[31] |= 1;                                       // and never zero
         var b = curve.FromBigInteger(new BcBigInteger(1, bytes));
@@ -89,7 +118,7 @@ internal sealed class Secp256k1BaseMul
     /// <summary>h_i: SHA-256("rotor/secp256k1/base-mul-offset" ‖ i) reduced mod n (public, fixed).</summary>
     private static BcBigInteger OffsetScalar(int i, BcBigInteger order)
     {
-        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.ASCII.GetBytes($"rotor/secp256k1/base-mul-offset/{i}"));
+        var hash = SHA256.HashData(Encoding.ASCII.GetBytes($"rotor/secp256k1/base-mul-offset/{i}"));
         return new BcBigInteger(1, hash).Mod(order);
     }
 }

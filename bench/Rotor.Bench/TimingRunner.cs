@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Rotor.Crypto.Ciphersuites;
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Groups.Ed25519;
+using Rotor.Crypto.Groups.Secp256k1;
+using Rotor.Protocols;
+using Rotor.Protocols.Frost;
+using Rotor.TestSupport.Timing;
+
+namespace Rotor.Bench;
+
+/// <summary>
+/// The long dudect-style runs of issue 12 (<see cref="Dudect"/>): every secret path, fixed secret against random
+/// secrets, at least 1,000,000 measurements each, judged at |t| &gt; 4.5. Not a BenchmarkDotNet benchmark:
+/// <code>
+/// dotnet run -c Release --project bench/Rotor.Bench -- timing                      # every path, 1,000,000 samples
+/// dotnet run -c Release --project bench/Rotor.Bench -- timing --samples 3000000 --filter secp256k1
+/// dotnet run -c Release --project bench/Rotor.Bench -- timing --list
+/// </code>
+/// <c>--filter</c> keeps the paths whose name contains the text (case-insensitive; repeatable). The positive controls
+/// (names starting "control:", the former BouncyCastle k·G among them) must come out above the line; the exit code
+/// is 1 when a secret path is above it or a control is not. Run it on an idle machine: load does not make a leak
+/// appear, but it hides small ones.
+/// </summary>
+public static class TimingRunner
+{
+    private sealed record Path(string Name, Func<DudectOptions, DudectResult> Run, bool Control = false, int Repetitions = 1);
+
+    private static Path P<TIn, TOut>(string name, Func<TIn> fixedInput, Func<TIn> randomInput, Func<TIn, TOut> op, int repetitions = 1, bool control = false) =>
+        new(name, o => Dudect.Run(name, fixedInput, randomInput, op, o with { Repetitions = repetitions }), control, repetitions);
+
+    private static Func<T> Fixed<T>(T value) where T : struct => () => value;
+    private static Func<byte[]> FixedBytes(byte[] value) => () => value.ToArray();
+
+    private static IEnumerable<Path> Paths()
+    {
+        foreach (var g in new Group[] { Secp256k1Group.Instance, Ed25519Group.Instance })
+        {
+            var n = g.Name.ToLowerInvariant();
+            var pub = g.MulBase(g.RandomScalar()) + g.Generator;
+            yield return P($"{n} k·G, fixed random k", Fixed(g.RandomScalar()), g.RandomScalar, s => g.MulBase(s).Encoding.Length);
+            yield return P($"{n} k·G, fixed short k", Fixed(g.ReduceWide(RandomNumberGenerator.GetBytes(16))), g.RandomScalar, s => g.MulBase(s).Encoding.Length);
+            yield return P($"{n} k·P (constant time)", Fixed(g.RandomScalar()), g.RandomScalar, s => g.Mul(pub, s).Encoding.Length);
+            yield return P($"{n} a^-1", Fixed(g.RandomScalar()), g.RandomScalar, s => s.Invert());
+            yield return P($"{n} a·b", Fixed((g.RandomScalar(), g.RandomScalar())), () => (g.RandomScalar(), g.RandomScalar()), ab => ab.Item1 * ab.Item2, 16);
+            yield return P($"{n} a+b, -a", Fixed((g.RandomScalar(), g.RandomScalar())), () => (g.RandomScalar(), g.RandomScalar()), ab => -(ab.Item1 + ab.Item2), 16);
+            yield return P($"{n} reduce 64 bytes", FixedBytes(RandomNumberGenerator.GetBytes(64)), () => RandomNumberGenerator.GetBytes(64), b => g.ReduceWide(b), 4);
+        }
+        foreach (var scheme in new[] { Scheme.Ed25519, Scheme.Secp256k1, Scheme.Bip340 })
+        {
+            var suite = scheme.Ciphersuite();
+            var g = suite.Group;
+            Scalar rho = g.RandomScalar(), lambda = g.RandomScalar(), c = g.RandomScalar();
+            var secrets = (g.RandomScalar(), g.RandomScalar(), g.RandomScalar());
+            yield return P($"{scheme} signature share", Fixed(secrets), () => (g.RandomScalar(), g.RandomScalar(), g.RandomScalar()),
+                s => FrostCore.SignatureShare(s.Item1, s.Item2, rho, lambda, s.Item3, c), 4);
+            var random = RandomNumberGenerator.GetBytes(32);
+            var share = g.RandomScalar();
+            yield return P($"{scheme} nonce_generate", () => (random.ToArray(), share), () => (RandomNumberGenerator.GetBytes(32), g.RandomScalar()),
+                x => FrostCore.NonceGenerate(suite, x.Item1, x.Item2), 2);
+            yield return P($"{scheme} nonce and commitment", () => (random.ToArray(), share), () => (RandomNumberGenerator.GetBytes(32), g.RandomScalar()),
+                x => g.MulBase(FrostCore.NonceGenerate(suite, x.Item1, x.Item2)).Encoding.Length);
+        }
+
+        // positive controls: these must come out above the line
+        var k1 = Secp256k1Group.Instance;
+        var legacy = LegacySecp256k1BaseMul.Instance;
+        var fixedK = k1.RandomScalar().ToBytes();
+        yield return P("control: former BouncyCastle secp256k1 k·G (before issue 12)", FixedBytes(fixedK), () => k1.RandomScalar().ToBytes(),
+            b => legacy.MultiplyEncoded(b), control: true);
+        var ed = Ed25519Group.Instance;
+        var edP = ed.MulBase(ed.RandomScalar());
+        yield return P("control: variable-time k·P on a short k", Fixed(ed.ReduceWide(RandomNumberGenerator.GetBytes(16))), ed.RandomScalar,
+            s => ed.MulVartime(edP, s), control: true);
+        var reference = RandomNumberGenerator.GetBytes(64);
+        yield return P("control: early-exit comparison", FixedBytes(reference), () => RandomNumberGenerator.GetBytes(64),
+            b => LeakyEquals(b, reference), 8, control: true);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool LeakyEquals(byte[] a, byte[] b)
+    {
+        for (int i = 0; i < a.Length; i++)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+
+    public static int Run(string[] args)
+    {
+        int samples = 1_000_000;
+        var filters = new List<string>();
+        bool list = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--samples" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s >= 1000:
+                    samples = s; i++; break;
+                case "--filter" when i + 1 < args.Length:
+                    filters.Add(args[++i]); break;
+                case "--list":
+                    list = true; break;
+                default:
+                    Console.Error.WriteLine($"timing: unknown or invalid argument '{args[i]}' (use --samples N ≥ 1000, --filter TEXT, --list)");
+                    return 2;
+            }
+        }
+        var paths = Paths().Where(p => filters.Count == 0 || filters.Any(f => p.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (list)
+        {
+            foreach (var p in paths) Console.WriteLine(p.Name);
+            return 0;
+        }
+        if (paths.Count == 0)
+        {
+            Console.Error.WriteLine("timing: no path matches the filter (see --list)");
+            return 2;
+        }
+        Console.WriteLine($"dudect-style timing runs: {samples:N0} samples per path, fixed vs random secret, line |t| > {Dudect.LeakThreshold}; " +
+                          $"{Environment.ProcessorCount} cores, load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        int failures = 0;
+        foreach (var p in paths)
+        {
+            var r = p.Run(new DudectOptions(samples, BatchSize: 10_000, WarmupSamples: 10_000, WarmupSeconds: 1));
+            bool above = r.Leaks(Dudect.LeakThreshold);
+            bool ok = p.Control ? above : !above;
+            if (!ok) failures++;
+            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} {r}{(p.Control ? " [control: must be above the line]" : "")}");
+        }
+        Console.WriteLine(failures == 0 ? "every secret path below the line, every control above it" : $"{failures} path(s) on the wrong side of the line");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Sharing;
+
+namespace Rotor.Protocols.Ecdsa;
+
+/// <summary>
+/// The base-OT sender's side of κ parallel Verified Simplest OTs (DKLs18's "VSOT": Chou–Orlandi
+/// simplest OT with a proof of knowledge of the sender's secret and the challenge–response verification).
+/// Messages: (1) S→R: A = a·G and a Schnorr proof of a; (2) R→S: B_i = b_i·G + ω_i·A; (3) S→R: challenges
+/// ξ_i = H(h0_i) ⊕ H(h1_i) where h_k = H(ρ_k) and ρ0_i = H(a·B_i), ρ1_i = H(a·(B_i − A));
+/// (4) R→S: responses H(h_ω) ⊕ ω·ξ_i, which the sender checks against H(h0_i); (5) S→R: openings (h0_i, h1_i),
+/// which the receiver checks against its own key and the challenge. Every failure blames the counterparty.
+/// </summary>
+internal sealed class BaseOtSender
+{
+    private readonly Group group;
+    private readonly byte[] sid;
+    private readonly Identifier peer;
+    private Scalar a;
+    private byte[][]? rho0, rho1, h0, h1;
+
+    public BaseOtSender(Group group, byte[] sid, Identifier peer)
+    {
+        this.group = group;
+        this.sid = sid;
+        this.peer = peer;
+        a = group.RandomScalar();
+        A = group.MulBase(a);
+        var k = group.RandomScalar();
+        var kG = group.MulBase(k);
+        var c = Challenge(group, sid, A, kG);
+        Proof = (kG, k + c * a);
+    }
+
+    public Element A { get; }
+
+    public (Element Commitment, Scalar Response) Proof { get; }
+
+    internal static Scalar Challenge(Group group, byte[] sid, Element a, Element commitment) =>
+        group.ReduceWide(OtHash.Hash("vsot/pok", sid, a.ToBytes(), commitment.ToBytes()));
+
+    /// <summary>Step 3: the challenges for the receiver's B_i.</summary>
+    public byte[][] Challenges(IReadOnlyList<Element> b)
+    {
+        if (b.Count != OtParams.Kappa)
+            throw new ProtocolException(Fault.MalformedMessage, $"base OT: {b.Count} receiver points from {peer}, expected {OtParams.Kappa}", peer);
+        var aA = SecretMul.Mul(A, a);
+        rho0 = new byte[OtParams.Kappa][];
+        rho1 = new byte[OtParams.Kappa][];
+        h0 = new byte[OtParams.Kappa][];
+        h1 = new byte[OtParams.Kappa][];
+        var xi = new byte[OtParams.Kappa][];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var aB = SecretMul.Mul(b[i], a);
+            rho0[i] = Key(sid, i, aB);
+            rho1[i] = Key(sid, i, aB - aA);
+            h0[i] = H1(sid, i, rho0[i]);
+            h1[i] = H1(sid, i, rho1[i]);
+            xi[i] = Xor(H2(sid, i, h0[i]), H2(sid, i, h1[i]));
+        }
+        a = group.Zero;
+        return xi;
+    }
+
+    /// <summary>Step 5: checks the receiver's responses (blaming it) and returns the openings and both seeds of every OT.</summary>
+    public (byte[][] Open0, byte[][] Open1, byte[][] Seeds0, byte[][] Seeds1) Verify(IReadOnlyList<byte[]> responses)
+    {
+        if (rho0 is null) throw new ProtocolException(Fault.InvalidUsage, "base OT: responses before challenges");
+        if (responses.Count != OtParams.Kappa)
+            throw new ProtocolException(Fault.MalformedMessage, $"base OT: {responses.Count} responses from {peer}, expected {OtParams.Kappa}", peer);
+        int bad = 0;
+        for (int i = 0; i < OtParams.Kappa; i++)
+            bad |= CryptographicOperations.FixedTimeEquals(responses[i], H2(sid, i, h0![i])) ? 0 : 1;
+        if (bad != 0)
+            throw new ProtocolException(Fault.InvalidProof, $"base OT verification failed: member {peer}'s responses to the VSOT challenges are wrong", peer);
+        return (h0!, h1!, rho0, rho1!);
+    }
+
+    internal static byte[] Key(byte[] sid, int i, Element p) => OtHash.Hash("vsot/key", sid, BitConverter.GetBytes(i), p.ToBytes());
+    internal static byte[] H1(byte[] sid, int i, byte[] rho) => OtHash.Hash("vsot/h1", sid, BitConverter.GetBytes(i), rho)[..32];
+    internal static byte[] H2(byte[] sid, int i, byte[] h) => OtHash.Hash("vsot/h2", sid, BitConverter.GetBytes(i), h)[..32];
+
+    internal static byte[] Xor(byte[] x, byte[] y)
+    {
+        var r = new byte[x.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = (byte)(x[i] ^ y[i]);
+        return r;
+    }
+}
+
+/// <summary>The base-OT receiver's side of κ parallel VSOTs with choice bits ω (the OT-extension sender's Δ).</summary>
+internal sealed class BaseOtReceiver
+{
+    private readonly Group group;
+    private readonly byte[] sid;
+    private readonly Identifier peer;
+    private readonly byte[] choices; // one byte (0/1) per OT
+    private byte[][]? rho;
+    private byte[][]? challenges;
+
+    public BaseOtReceiver(Group group, byte[] sid, Identifier peer, byte[] choices)
+    {
+        if (choices.Length != OtParams.Kappa) throw new ArgumentException("one choice per base OT");
+        this.group = group;
+        this.sid = sid;
+        this.peer = peer;
+        this.choices = choices;
+    }
+
+    /// <summary>Step 2: verifies the sender's proof of knowledge of a (blaming it) and returns the B_i.</summary>
+    public Element[] Choose(Element a, (Element Commitment, Scalar Response) proof)
+    {
+        var c = BaseOtSender.Challenge(group, sid, a, proof.Commitment);
+        if (!group.MulBase(proof.Response).Equals(proof.Commitment + a * c))
+            throw new ProtocolException(Fault.InvalidProof, $"base OT verification failed: member {peer}'s proof of knowledge of its VSOT secret does not verify", peer);
+        var b = new Element[OtParams.Kappa];
+        rho = new byte[OtParams.Kappa][];
+        Span<byte> e0 = stackalloc byte[group.ElementLength];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var bi = group.RandomScalar();
+            var p0 = group.MulBase(bi);
+            var p1 = p0 + a;
+            // Select b_i·G or b_i·G + A by a mask over the encodings, not by a branch on the choice bit.
+            byte mask = (byte)(0 - choices[i]);
+            var enc0 = p0.Encoding;
+            var enc1 = p1.Encoding;
+            for (int k = 0; k < e0.Length; k++) e0[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
+            b[i] = group.DecodeElement(e0);
+            rho[i] = BaseOtSender.Key(sid, i, SecretMul.Mul(a, bi));
+        }
+        return b;
+    }
+
+    /// <summary>Step 4: the responses H(h_ω) ⊕ ω·ξ_i to the sender's challenges.</summary>
+    public byte[][] Respond(IReadOnlyList<byte[]> xi)
+    {
+        if (rho is null) throw new ProtocolException(Fault.InvalidUsage, "base OT: challenges before choices");
+        if (xi.Count != OtParams.Kappa || xi.Any(x => x.Length != 32))
+            throw new ProtocolException(Fault.MalformedMessage, $"base OT: malformed challenges from {peer}", peer);
+        challenges = xi.ToArray();
+        var r = new byte[OtParams.Kappa][];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var hw = BaseOtSender.H2(sid, i, BaseOtSender.H1(sid, i, rho[i]));
+            byte mask = (byte)(0 - choices[i]);
+            r[i] = new byte[32];
+            for (int k = 0; k < 32; k++) r[i][k] = (byte)(hw[k] ^ (xi[i][k] & mask));
+        }
+        return r;
+    }
+
+    /// <summary>Step 5 checked: each opening h_ω must be the hash of this receiver's key, and the two openings must explain the challenge; else the sender is blamed. Returns the chosen seeds ρ_ω.</summary>
+    public byte[][] Finish(IReadOnlyList<byte[]> open0, IReadOnlyList<byte[]> open1)
+    {
+        if (rho is null || challenges is null) throw new ProtocolException(Fault.InvalidUsage, "base OT: openings before responses");
+        if (open0.Count != OtParams.Kappa || open1.Count != OtParams.Kappa || open0.Concat(open1).Any(x => x.Length != 32))
+            throw new ProtocolException(Fault.MalformedMessage, $"base OT: malformed openings from {peer}", peer);
+        int bad = 0;
+        Span<byte> chosen = stackalloc byte[32];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            byte mask = (byte)(0 - choices[i]);
+            for (int k = 0; k < 32; k++) chosen[k] = (byte)((open0[i][k] & ~mask) | (open1[i][k] & mask));
+            bad |= CryptographicOperations.FixedTimeEquals(chosen, BaseOtSender.H1(sid, i, rho[i])) ? 0 : 1;
+            var expect = BaseOtSender.Xor(BaseOtSender.H2(sid, i, open0[i]), BaseOtSender.H2(sid, i, open1[i]));
+            bad |= CryptographicOperations.FixedTimeEquals(expect, challenges[i]) ? 0 : 1;
+        }
+        if (bad != 0)
+            throw new ProtocolException(Fault.InvalidProof, $"base OT verification failed: member {peer}'s VSOT openings do not match its challenges", peer);
+        return rho;
+    }
+}

@@ -1,0 +1,285 @@
+using System.Security.Cryptography;
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Sharing;
+
+namespace Rotor.Protocols.Ecdsa;
+
+/// <summary>
+/// Bob's first message of one random-VOLE multiplication: a KOS15 random-OT extension (receiver side) of
+/// m' = ξ + κ + s rows, with its consistency-check values. <see cref="BobNonce"/> is Bob's fresh randomness:
+/// it keys the PRG expansion of the base-OT seeds, so no two extensions ever reuse pads.
+/// </summary>
+internal sealed record KosMessage(byte[] BobNonce, byte[] Columns, byte[] XCheck, byte[] TCheck)
+{
+    public const int NonceLength = 32;
+    public static int Length => NonceLength + OtParams.Kappa * OtParams.ColumnBytes + 32;
+}
+
+/// <summary>Alice's reply: her nonce, the correlation corrections τ_j (ξ × 2ℓ scalars), the check values r_j (ξ) and u (ℓ).</summary>
+internal sealed record RvoleMessage(byte[] AliceNonce, Scalar[] Tau, Scalar[] R, Scalar[] U)
+{
+    public const int NonceLength = 32;
+    public static int ScalarCount => OtParams.Xi * 2 * OtParams.Ell + OtParams.Xi + OtParams.Ell;
+}
+
+/// <summary>
+/// Two-party random vector OLE from OT (DKLs23's F_RVOLE, Functionality 3.5, built on DKLs19's multiplication): Bob's input χ is
+/// random, encoded as ⟨g, β⟩ over ξ random choice bits β with the public gadget g (powers of two, then 2s
+/// random elements); Alice multiplies her vector a ∈ Z_q^ℓ by it. Outputs c (Alice) and d (Bob) with
+/// c + d = χ·a. Two messages: Bob → Alice (<see cref="KosMessage"/>), Alice → Bob (<see cref="RvoleMessage"/>).
+/// Checks: Alice verifies the KOS correlation check (a cheating Bob is blamed); Bob verifies DKLs19's
+/// multiplication check over the random challenge (χ̃, χ̂) against u and r (a cheating Alice is blamed).
+/// </summary>
+internal static class Rvole
+{
+    private static readonly Lazy<Scalar[]> gadget = new(() =>
+    {
+        var g = Crypto.Groups.Secp256k1.Secp256k1Group.Instance;
+        var v = new Scalar[OtParams.Xi];
+        var p = g.One;
+        for (int j = 0; j < 256; j++) { v[j] = p; p += p; }
+        for (int j = 256; j < OtParams.Xi; j++) v[j] = g.ReduceWide(OtHash.Hash("gadget", BitConverter.GetBytes(j)));
+        return v;
+    });
+
+    /// <summary>The public gadget vector g (secp256k1).</summary>
+    public static Scalar[] Gadget => gadget.Value;
+
+    /// <summary>The context of one multiplication: session, pair material, direction and Bob's nonce.</summary>
+    internal static byte[] Context(byte[] session, EcdsaPairMaterial material, Identifier alice, Identifier bob, byte[] bobNonce) =>
+        OtHash.Hash("rvole/ctx", session, material.PairId, alice.ToBytes(), bob.ToBytes(), bobNonce);
+
+    internal static Gf128[] Transpose(byte[][] columns)
+    {
+        var rows = new Gf128[OtParams.ExtendedRows];
+        var lo = new ulong[OtParams.ExtendedRows];
+        var hi = new ulong[OtParams.ExtendedRows];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var col = columns[i];
+            for (int j = 0; j < OtParams.ExtendedRows; j++)
+            {
+                ulong bit = (ulong)((col[j >> 3] >> (j & 7)) & 1);
+                if (i < 64) lo[j] |= bit << i; else hi[j] |= bit << (i - 64);
+            }
+        }
+        for (int j = 0; j < rows.Length; j++) rows[j] = new Gf128(lo[j], hi[j]);
+        return rows;
+    }
+
+    internal static Gf128[] CheckChallenges(byte[] ctx, byte[] columns)
+    {
+        var bytes = new byte[OtParams.ExtendedRows * 16];
+        OtHash.Expand("kos/chi", ctx, SHA512.HashData(columns), bytes);
+        var chi = new Gf128[OtParams.ExtendedRows];
+        for (int j = 0; j < chi.Length; j++) chi[j] = Gf128.Read(bytes.AsSpan(j * 16, 16));
+        return chi;
+    }
+
+    private static (Scalar[] ChiTilde, Scalar[] ChiHat) MulChallenges(Group g, byte[] ctx2, Scalar[] tau)
+    {
+        using var t = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
+        t.Append("ctx", ctx2).Append("tau", tau);
+        var tilde = new Scalar[OtParams.Ell];
+        var hat = new Scalar[OtParams.Ell];
+        for (int k = 0; k < OtParams.Ell; k++)
+        {
+            tilde[k] = t.ChallengeScalar(g, "tilde" + k);
+            hat[k] = t.ChallengeScalar(g, "hat" + k);
+        }
+        return (tilde, hat);
+    }
+
+    /// <summary>Alice's side: checks Bob's extension (blaming Bob), then answers with her inputs <paramref name="a"/>; returns her shares c.</summary>
+    public static (Scalar[] C, RvoleMessage Message) Respond(EcdsaPairMaterial m, byte[] session, KosMessage kos, Scalar[] a)
+    {
+        var g = a[0].Group;
+        var bob = m.Peer;
+        if (a.Length != OtParams.Ell) throw new ArgumentException($"Alice multiplies {OtParams.Ell} scalars");
+        var ctx = Context(session, m, m.Me, bob, kos.BobNonce);
+        var cols = new byte[OtParams.Kappa][];
+        var delta = m.DeltaBits;
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var c = new byte[OtParams.ColumnBytes];
+            OtHash.Expand("kos/prg", m.SenderSeed(i), ctx, c);
+            byte mask = (byte)(0 - delta[i]);
+            var u = kos.Columns.AsSpan(i * OtParams.ColumnBytes, OtParams.ColumnBytes);
+            for (int k = 0; k < c.Length; k++) c[k] ^= (byte)(u[k] & mask);
+            cols[i] = c;
+        }
+        var q = Transpose(cols);
+        foreach (var c in cols) CryptographicOperations.ZeroMemory(c);
+        var chi = CheckChallenges(ctx, kos.Columns);
+        var qt = new Gf128(0, 0);
+        for (int j = 0; j < q.Length; j++) qt ^= Gf128.Multiply(q[j], chi[j]);
+        var deltaF = m.Delta;
+        var expect = Gf128.Read(kos.TCheck) ^ Gf128.Multiply(Gf128.Read(kos.XCheck), deltaF);
+        if (qt != expect)
+            throw new ProtocolException(Fault.InvalidProof, $"OT extension consistency check failed: member {bob}'s KOS extension is not consistent", bob);
+
+        var aliceNonce = RandomNumberGenerator.GetBytes(RvoleMessage.NonceLength);
+        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, aliceNonce);
+        int w = 2 * OtParams.Ell;
+        var ahat = new Scalar[OtParams.Ell];
+        for (int k = 0; k < ahat.Length; k++) ahat[k] = g.RandomScalar();
+        var tau = new Scalar[OtParams.Xi * w];
+        var z = new Scalar[OtParams.Xi * w];
+        Span<Scalar> p0 = new Scalar[w], p1 = new Scalar[w];
+        for (int j = 0; j < OtParams.Xi; j++)
+        {
+            OtHash.RowScalars(g, ctx2, j, q[j], p0);
+            OtHash.RowScalars(g, ctx2, j, q[j] ^ deltaF, p1);
+            for (int k = 0; k < w; k++)
+            {
+                var input = k < OtParams.Ell ? a[k] : ahat[k - OtParams.Ell];
+                tau[j * w + k] = p1[k] - p0[k] + input;
+                z[j * w + k] = p0[k];
+            }
+        }
+        var (tilde, hat) = MulChallenges(g, ctx2, tau);
+        var r = new Scalar[OtParams.Xi];
+        for (int j = 0; j < OtParams.Xi; j++)
+        {
+            var acc = g.Zero;
+            for (int k = 0; k < OtParams.Ell; k++) acc += tilde[k] * z[j * w + k] + hat[k] * z[j * w + OtParams.Ell + k];
+            r[j] = acc;
+        }
+        var uvec = new Scalar[OtParams.Ell];
+        for (int k = 0; k < OtParams.Ell; k++) uvec[k] = tilde[k] * a[k] + hat[k] * ahat[k];
+        var cOut = new Scalar[OtParams.Ell];
+        var gad = Gadget;
+        for (int k = 0; k < OtParams.Ell; k++)
+        {
+            var acc = g.Zero;
+            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
+            cOut[k] = acc;
+        }
+        Array.Clear(z);
+        Array.Clear(q);
+        return (cOut, new RvoleMessage(aliceNonce, tau, r, uvec));
+    }
+}
+
+/// <summary>Bob's side of one random-VOLE multiplication: single use.</summary>
+internal sealed class RvoleReceiver
+{
+    private readonly EcdsaPairMaterial material;
+    private readonly byte[] ctx;
+    private byte[]? choices;   // m' bits, the first ξ are β
+    private Gf128[]? rows;     // t_j
+    private Scalar chi;
+
+    private RvoleReceiver(EcdsaPairMaterial material, byte[] ctx)
+    {
+        this.material = material;
+        this.ctx = ctx;
+    }
+
+    /// <summary>Bob's random input χ = ⟨g, β⟩ (secret).</summary>
+    public Scalar Chi => chi;
+
+    /// <summary>Forgets everything secret (an aborted or finished signing).</summary>
+    public void Wipe()
+    {
+        if (choices is not null) CryptographicOperations.ZeroMemory(choices);
+        if (rows is not null) Array.Clear(rows);
+        choices = null;
+        rows = null;
+        chi = default;
+    }
+
+    public static (RvoleReceiver Receiver, KosMessage Message) Start(EcdsaPairMaterial m, byte[] session, Group g)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(KosMessage.NonceLength);
+        var ctx = Rvole.Context(session, m, m.Peer, m.Me, nonce);
+        var x = RandomNumberGenerator.GetBytes(OtParams.ColumnBytes);
+        var t0 = new byte[OtParams.Kappa][];
+        var u = new byte[OtParams.Kappa * OtParams.ColumnBytes];
+        var t1 = new byte[OtParams.ColumnBytes];
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            t0[i] = new byte[OtParams.ColumnBytes];
+            OtHash.Expand("kos/prg", m.ReceiverSeed0(i), ctx, t0[i]);
+            OtHash.Expand("kos/prg", m.ReceiverSeed1(i), ctx, t1);
+            var ui = u.AsSpan(i * OtParams.ColumnBytes, OtParams.ColumnBytes);
+            for (int k = 0; k < ui.Length; k++) ui[k] = (byte)(t0[i][k] ^ t1[k] ^ x[k]);
+        }
+        CryptographicOperations.ZeroMemory(t1);
+        var rows = Rvole.Transpose(t0);
+        foreach (var c in t0) CryptographicOperations.ZeroMemory(c);
+        var chiK = Rvole.CheckChallenges(ctx, u);
+        Gf128 xt = default, tt = default;
+        for (int j = 0; j < OtParams.ExtendedRows; j++)
+        {
+            ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
+            xt ^= chiK[j].Mask(bit);
+            tt ^= Gf128.Multiply(rows[j], chiK[j]);
+        }
+        var xb = new byte[16];
+        var tb = new byte[16];
+        xt.Write(xb);
+        tt.Write(tb);
+        var gad = Rvole.Gadget;
+        var chi = g.Zero;
+        for (int j = 0; j < OtParams.Xi; j++) chi += gad[j] * g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+        var r = new RvoleReceiver(m, ctx) { choices = x, rows = rows, chi = chi };
+        return (r, new KosMessage(nonce, u, xb, tb));
+    }
+
+    /// <summary>Checks Alice's reply (DKLs19 multiplication check, blaming Alice) and returns Bob's shares d with c + d = χ·a.</summary>
+    public Scalar[] Finish(RvoleMessage msg)
+    {
+        var x = choices ?? throw new ProtocolException(Fault.InvalidUsage, "this multiplication was already finished");
+        var t = rows!;
+        choices = null;
+        rows = null;
+        var g = chi.Group;
+        var alice = material.Peer;
+        if (msg.Tau.Length != OtParams.Xi * 2 * OtParams.Ell || msg.R.Length != OtParams.Xi || msg.U.Length != OtParams.Ell)
+            throw new ProtocolException(Fault.MalformedMessage, $"multiplication message from {alice} has the wrong size", alice);
+        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, msg.AliceNonce);
+        int w = 2 * OtParams.Ell;
+        using var tr = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
+        tr.Append("ctx", ctx2).Append("tau", msg.Tau);
+        var tilde = new Scalar[OtParams.Ell];
+        var hat = new Scalar[OtParams.Ell];
+        for (int k = 0; k < OtParams.Ell; k++)
+        {
+            tilde[k] = tr.ChallengeScalar(g, "tilde" + k);
+            hat[k] = tr.ChallengeScalar(g, "hat" + k);
+        }
+        var usum = g.Zero;
+        foreach (var uk in msg.U) usum += uk;
+        var z = new Scalar[OtParams.Xi * w];
+        Span<Scalar> pb = new Scalar[w];
+        int bad = 0;
+        for (int j = 0; j < OtParams.Xi; j++)
+        {
+            var beta = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+            OtHash.RowScalars(g, ctx2, j, t[j], pb);
+            var acc = msg.R[j];
+            for (int k = 0; k < w; k++)
+            {
+                var zb = beta * msg.Tau[j * w + k] - pb[k];
+                z[j * w + k] = zb;
+                acc += (k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]) * zb;
+            }
+            bad |= acc == beta * usum ? 0 : 1;
+        }
+        CryptographicOperations.ZeroMemory(x);
+        Array.Clear(t);
+        if (bad != 0)
+            throw new ProtocolException(Fault.InvalidProof, $"multiplication consistency check failed: member {alice}'s OT-multiplication reply is not consistent", alice);
+        var gad = Rvole.Gadget;
+        var d = new Scalar[OtParams.Ell];
+        for (int k = 0; k < OtParams.Ell; k++)
+        {
+            var acc = g.Zero;
+            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
+            d[k] = acc;
+        }
+        Array.Clear(z);
+        return d;
+    }
+}

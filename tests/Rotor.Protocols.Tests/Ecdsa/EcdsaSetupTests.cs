@@ -1,0 +1,321 @@
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Groups.Secp256k1;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols.Dkg;
+using Rotor.Protocols.Ecdsa;
+using Rotor.Protocols.Keys;
+
+namespace Rotor.Protocols.Tests.Ecdsa;
+
+/// <summary>Base OT (VSOT) verification, the pairwise setup's binding, reshare with fresh material, storage, the multiplication itself.</summary>
+public class EcdsaSetupTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+    private static readonly Lazy<KeyShare[]> Shares = new(() => DkgRunner.RunInProcess(Scheme.Secp256k1, "setup-test", 2, 2));
+
+    /// <summary>Runs the setup between members 1 and 2, letting <paramref name="tamper"/> change any message in flight.</summary>
+    private static (EcdsaSetup[] States, ProtocolException? Error, int FailedAt, Identifier FailedMember) RunSetup(Func<EcdsaSetupMessage, EcdsaSetupMessage> tamper)
+    {
+        var session = new EcdsaSetupSession(Shares.Value[0].Public);
+        var started = Shares.Value.Select(s => EcdsaSetup.Start(s, session)).ToArray();
+        var states = started.Select(s => s.State).ToArray();
+        var outbox = started.SelectMany(s => s.Messages).ToList();
+        for (int round = 1; round <= 5; round++)
+        {
+            var next = new List<EcdsaSetupMessage>();
+            foreach (var (state, share) in states.Zip(Shares.Value))
+            {
+                var inbox = outbox.Where(m => m.Recipient == share.Identifier).Select(m => EcdsaSetupMessage.FromBytes(tamper(m).ToBytes()));
+                try { next.AddRange(state.Receive(inbox)); }
+                catch (ProtocolException e) { return (states, e, round, share.Identifier); }
+            }
+            outbox = next;
+        }
+        return (states, null, 0, default);
+    }
+
+    private static EcdsaSetupMessage With(EcdsaSetupMessage m, Element[]? points = null, Scalar[]? scalars = null, byte[][]? blobs = null) =>
+        new(m.Session, m.Sender, m.Recipient, m.Round, points ?? m.Points, scalars ?? m.Scalars, blobs ?? m.Blobs);
+
+    private static byte[][] Flip(byte[][] blobs, int i)
+    {
+        var copy = blobs.Select(b => (byte[])b.Clone()).ToArray();
+        copy[i][0] ^= 1;
+        return copy;
+    }
+
+    [Fact]
+    public void Honest_setup_gives_matching_material_bound_to_the_epoch()
+    {
+        var (states, error, _, _) = RunSetup(m => m);
+        Assert.Null(error);
+        var a = states[0].Result!.Pair(Id(2));
+        var b = states[1].Result!.Pair(Id(1));
+        Assert.Equal(a.PairId, b.PairId);
+        Assert.Equal(0UL, a.Epoch);
+        Assert.Equal(EcdsaBinding.PackageDigest(Shares.Value[0].Public), a.PackageDigest);
+        // The OT correlation: Alice's seed k_i^{Δ_i} is Bob's seed of index Δ_i.
+        for (int i = 0; i < OtParams.Kappa; i++)
+        {
+            var want = a.DeltaBits[i] == 0 ? b.ReceiverSeed0(i).ToArray() : b.ReceiverSeed1(i).ToArray();
+            Assert.Equal(want, a.SenderSeed(i).ToArray());
+            Assert.NotEqual(b.ReceiverSeed0(i).ToArray(), b.ReceiverSeed1(i).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Base_OT_proof_of_knowledge_failure_blames_the_sender()
+    {
+        var (_, error, round, who) = RunSetup(m => m.Round == 1 && m.Sender == Id(2) ? With(m, scalars: [m.Scalars[0] + G.One]) : m);
+        Assert.NotNull(error);
+        Assert.Equal(Fault.InvalidProof, error!.Fault);
+        Assert.Equal([Id(2)], error.Culprits);
+        Assert.Equal(Id(1), who);
+        Assert.Equal(1, round);
+        Assert.Contains("base OT verification", error.Message);
+    }
+
+    [Fact]
+    public void Base_OT_wrong_response_blames_the_receiver()
+    {
+        var (_, error, round, who) = RunSetup(m => m.Round == 4 && m.Sender == Id(2) ? With(m, blobs: Flip(m.Blobs, 17)) : m);
+        Assert.Equal(Fault.InvalidProof, error!.Fault);
+        Assert.Equal([Id(2)], error.Culprits);
+        Assert.Equal((4, Id(1)), (round, who));
+    }
+
+    [Fact]
+    public void Base_OT_wrong_opening_blames_the_sender()
+    {
+        var (_, error, round, who) = RunSetup(m => m.Round == 5 && m.Sender == Id(1) ? With(m, blobs: Flip(m.Blobs, 100)) : m);
+        Assert.Equal(Fault.InvalidProof, error!.Fault);
+        Assert.Equal([Id(1)], error.Culprits);
+        Assert.Equal((5, Id(2)), (round, who));
+    }
+
+    [Fact]
+    public void Base_OT_wrong_challenge_is_caught_at_the_opening()
+    {
+        // A challenge changed in flight is caught: by the sender's check of the response (where the receiver's
+        // choice bit is 1) or by the receiver's check of the openings (choice 0); whoever detects it blames its
+        // counterparty, never itself. In a two-party exchange that is all an honest party can know.
+        var (_, error, _, who) = RunSetup(m => m.Round == 3 && m.Sender == Id(2) ? With(m, blobs: Flip(m.Blobs, 3)) : m);
+        Assert.NotNull(error);
+        Assert.Equal(Fault.InvalidProof, error!.Fault);
+        Assert.DoesNotContain(who, error.Culprits);
+    }
+
+    [Fact]
+    public void A_failed_setup_refuses_to_go_on()
+    {
+        var session = new EcdsaSetupSession(Shares.Value[0].Public);
+        var (s1, m1) = EcdsaSetup.Start(Shares.Value[0], session);
+        var (_, m2) = EcdsaSetup.Start(Shares.Value[1], session);
+        var bad = With(m2[0], scalars: [m2[0].Scalars[0] + G.One]);
+        Assert.Throws<ProtocolException>(() => s1.Receive([bad]));
+        Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => s1.Receive(m2)).Fault);
+        Assert.Null(s1.Result);
+    }
+
+    [Fact]
+    public void Setup_messages_of_another_session_or_round_are_refused_naming_the_sender()
+    {
+        var s1 = EcdsaSetup.Start(Shares.Value[0], new EcdsaSetupSession(Shares.Value[0].Public)).State;
+        var (_, other) = EcdsaSetup.Start(Shares.Value[1], new EcdsaSetupSession(Shares.Value[0].Public));
+        var e = Assert.Throws<ProtocolException>(() => s1.Receive(other));
+        Assert.Equal(Fault.WrongSession, e.Fault);
+        Assert.Equal([Id(2)], e.Culprits);
+    }
+
+    [Fact]
+    public void Multiplication_gives_additive_shares_of_the_product()
+    {
+        var keys = EcdsaRunner.Setup(Shares.Value);
+        var bobSide = keys[0].Pair(Id(2));   // member 1 as Bob towards 2
+        var aliceSide = keys[1].Pair(Id(1)); // member 2 as Alice towards 1
+        var session = new byte[64];
+        Random.Shared.NextBytes(session);
+        for (int trial = 0; trial < 2; trial++)
+        {
+            var a = new[] { G.RandomScalar(), G.RandomScalar() };
+            var (bob, kos) = RvoleReceiver.Start(bobSide, session, G);
+            var chi = bob.Chi;
+            var (c, reply) = Rvole.Respond(aliceSide, session, kos, a);
+            var d = bob.Finish(reply);
+            for (int k = 0; k < 2; k++) Assert.Equal(chi * a[k], c[k] + d[k]);
+            Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => bob.Finish(reply)).Fault);
+        }
+    }
+
+    [Fact]
+    public void Gf128_multiplication_is_a_field_multiplication()
+    {
+        var x = new Gf128(0, 1UL << 63); // x^127
+        Assert.Equal(new Gf128(0x87, 0), Gf128.Multiply(x, new Gf128(2, 0)));
+        var rnd = new Random(7);
+        Gf128 R() => new((ulong)rnd.NextInt64() ^ ((ulong)rnd.Next() << 40), (ulong)rnd.NextInt64() ^ ((ulong)rnd.Next() << 33));
+        for (int i = 0; i < 50; i++)
+        {
+            var (a, b, c) = (R(), R(), R());
+            Assert.Equal(Gf128.Multiply(a, b), Gf128.Multiply(b, a));
+            Assert.Equal(Gf128.Multiply(a, b ^ c), Gf128.Multiply(a, b) ^ Gf128.Multiply(a, c));
+            Assert.Equal(Gf128.Multiply(Gf128.Multiply(a, b), c), Gf128.Multiply(a, Gf128.Multiply(b, c)));
+            Assert.Equal(a, Gf128.Multiply(a, new Gf128(1, 0)));
+        }
+    }
+}
+
+public class EcdsaReshareTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+
+    [Fact]
+    public void Refresh_and_restructure_keep_the_key_and_old_material_is_refused_by_name()
+    {
+        var epoch0 = EcdsaRunner.Keygen("reshare-test", 2, 3);
+        var pk = epoch0[0].Public.GroupPublicKey;
+        var digest = EcdsaCheck.Digest("after refresh");
+
+        // Refresh: same members and threshold, new shares and new OT material.
+        var epoch1 = EcdsaRunner.Reshare(epoch0.Take(2).ToArray(), [Id(1), Id(2), Id(3)], 2);
+        Assert.Equal(pk, epoch1[0].Public.GroupPublicKey);
+        Assert.Equal(1UL, epoch1[0].Share.Epoch);
+        var sig = EcdsaRunner.Sign([epoch1[2], epoch1[0]], digest);
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, sig.ToBytes()));
+
+        // Old material with the new share is refused, naming the member and the epochs.
+        var e = Assert.Throws<ProtocolException>(() => EcdsaKeyShare.Create(epoch1[0].Share, epoch0[0].Pairs.Values));
+        Assert.Equal(Fault.StaleShare, e.Fault);
+        Assert.Equal([Id(1)], e.Culprits);
+        Assert.Contains("epoch 0", e.Message);
+        Assert.Contains("epoch 1", e.Message);
+        // So is the stored form mixing them.
+        var mixed = new EcdsaKeyShareData { Share = epoch1[0].Share.ToData(), Pairs = epoch0[0].ToData().Pairs };
+        Assert.Equal(Fault.StaleShare, Assert.Throws<ProtocolException>(() => mixed.Validate()).Fault);
+        // An old key share cannot join a signing of the new epoch.
+        var session = new EcdsaSignSession(epoch1[0].Public, [Id(1), Id(2)], digest);
+        var e2 = Assert.Throws<ProtocolException>(() => EcdsaSigner.Start(epoch0[0], session));
+        Assert.Equal(Fault.StaleShare, e2.Fault);
+        Assert.Equal([Id(1)], e2.Culprits);
+        // Nor can a new share with old material of the same epoch number but another package (a second refresh from epoch 0).
+        var fork = EcdsaRunner.Reshare(epoch0.Skip(1).ToArray(), [Id(1), Id(2), Id(3)], 2);
+        var e3 = Assert.Throws<ProtocolException>(() => EcdsaKeyShare.Create(epoch1[1].Share, fork[1].Pairs.Values));
+        Assert.Equal(Fault.StaleShare, e3.Fault);
+        Assert.Contains("another public key package", e3.Message);
+
+        // Restructure: a fourth member joins and the threshold rises to 3; the key and addresses stay.
+        var epoch2 = EcdsaRunner.Reshare([epoch1[0], epoch1[1]], [Id(1), Id(2), Id(3), Id(4)], 3);
+        Assert.Equal(pk, epoch2[0].Public.GroupPublicKey);
+        var subset = new[] { epoch2[3], epoch2[1], epoch2[2] };
+        var sig2 = EcdsaRunner.Sign(subset, digest);
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, sig2.ToBytes()));
+        Assert.True(EcdsaCheck.Recovers(pk, digest, sig2));
+    }
+
+    [Fact]
+    public void Stored_key_share_round_trips_and_signs()
+    {
+        var keys = EcdsaRunner.Keygen("store-test", 2, 3);
+        var data = keys.Select(k => k.ToData()).ToArray();
+        var json = System.Text.Json.JsonSerializer.Serialize(data[1]);
+        var back = System.Text.Json.JsonSerializer.Deserialize<EcdsaKeyShareData>(json)!.Validate();
+        var digest = EcdsaCheck.Digest("stored");
+        var sig = EcdsaRunner.Sign([keys[0], back], digest);
+        Assert.True(EcdsaCheck.DotNetVerifies(keys[0].Public.GroupPublicKey, digest, sig.ToBytes()));
+        var truncated = new EcdsaKeyShareData { Share = data[1].Share, Pairs = [data[1].Pairs[0][..^1], data[1].Pairs[1]] };
+        Assert.Throws<ArgumentException>(() => truncated.Validate());
+        var missing = new EcdsaKeyShareData { Share = data[1].Share, Pairs = [data[1].Pairs[0]] };
+        Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => missing.Validate()).Fault);
+        Assert.Equal(Fault.StaleShare, Assert.Throws<ProtocolException>(() => new EcdsaKeyShareData { Share = data[1].Share, Pairs = data[0].Pairs }.Validate()).Fault);
+    }
+}
+
+public class EcdsaRepairTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+
+    [Fact]
+    public void Repair_renews_the_repaired_members_pairs_and_its_old_material_is_refused_by_name()
+    {
+        var keys = EcdsaRunner.Keygen("repair-test", 2, 3);
+        var pk = keys[0].Public.GroupPublicKey;
+        var after = EcdsaRunner.Repair([keys[0], keys[1]], Id(3));
+        Assert.Equal(Id(3), after[2].Identifier);
+        Assert.Equal(keys[2].Share.SigningShare, after[2].Share.SigningShare);
+        // The pair (1, 2) is untouched; pairs with 3 are new.
+        Assert.Equal(keys[0].Pair(Id(2)).PairId, after[0].Pair(Id(2)).PairId);
+        Assert.NotEqual(keys[0].Pair(Id(3)).PairId, after[0].Pair(Id(3)).PairId);
+        var digest = EcdsaCheck.Digest("after repair");
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, EcdsaRunner.Sign([after[0], after[2]], digest).ToBytes()));
+        Assert.True(EcdsaCheck.DotNetVerifies(pk, digest, EcdsaRunner.Sign([after[1], after[2]], digest).ToBytes()));
+        // Whoever still holds member 3's lost key share and material is refused by member 1, by name.
+        var session = new EcdsaSignSession(after[0].Public, [Id(1), Id(3)], digest);
+        var (honest, _) = EcdsaSigner.Start(after[0], session);
+        var (_, stale) = EcdsaSigner.Start(keys[2], session);
+        var e = Assert.Throws<ProtocolException>(() => honest.Round2(stale));
+        Assert.Equal(Fault.StaleShare, e.Fault);
+        Assert.Equal([Id(3)], e.Culprits);
+    }
+}
+
+public class EcdsaWireTests
+{
+    private static readonly Secp256k1Group G = Secp256k1Group.Instance;
+    private static Identifier Id(ulong i) => Identifier.FromUInt64(G, i);
+    private static readonly Lazy<KeyShare[]> Shares = new(() => DkgRunner.RunInProcess(Scheme.Secp256k1, "wire-test", 2, 2));
+
+    [Fact]
+    public void Setup_messages_decode_strictly_and_blame_the_sender()
+    {
+        var (_, msgs) = EcdsaSetup.Start(Shares.Value[0], new EcdsaSetupSession(Shares.Value[0].Public));
+        var bytes = msgs[0].ToBytes();
+        Assert.Equal(bytes, EcdsaSetupMessage.FromBytes(bytes).ToBytes());
+        foreach (var bad in new[] { bytes[..^1], [.. bytes, 7] })
+        {
+            var e = Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(bad));
+            Assert.Equal(Fault.MalformedMessage, e.Fault);
+            Assert.Equal([Id(1)], e.Culprits);
+        }
+        var wrongRound = (byte[])bytes.Clone();
+        wrongRound[1 + 64 + 32 + 32] = 9;
+        Assert.Contains("round 9", Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongRound)).Message);
+        var wrongType = (byte[])bytes.Clone();
+        wrongType[0] = 0x41;
+        Assert.Equal([Id(1)], Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongType)).Culprits);
+        // A point that is not on the curve.
+        var badPoint = (byte[])bytes.Clone();
+        badPoint[1 + 64 + 32 + 32 + 1] = 0x05;
+        Assert.Equal(Fault.MalformedMessage, Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(badPoint)).Fault);
+    }
+
+    [Fact]
+    public void Pair_material_round_trips_and_refuses_damage()
+    {
+        var keys = EcdsaRunner.Setup(Shares.Value);
+        var m = keys[0].Pair(Id(2));
+        var b = m.ToBytes();
+        Assert.Equal(b, EcdsaPairMaterial.FromBytes(b).ToBytes());
+        Assert.Throws<ArgumentException>(() => EcdsaPairMaterial.FromBytes(b[..^1]));
+        var v = (byte[])b.Clone();
+        v[0] = 2;
+        Assert.Throws<ArgumentException>(() => EcdsaPairMaterial.FromBytes(v));
+        Assert.DoesNotContain("Seed", m.ToString());
+    }
+
+    [Fact]
+    public void Signature_share_wire_round_trips()
+    {
+        var keys = EcdsaRunner.Setup(Shares.Value);
+        var session = new EcdsaSignSession(keys[0].Public, [Id(1), Id(2)], new byte[32]);
+        var s = keys.Select(k => EcdsaSigner.Start(k, session)).ToArray();
+        var r2 = s.Select((x, i) => x.Signer.Round2(s[1 - i].Messages)).ToArray();
+        var share = s[0].Signer.Round3(r2[1]);
+        var bytes = share.ToBytes();
+        Assert.Equal(bytes, EcdsaSignatureShare.FromBytes(bytes).ToBytes());
+        Assert.Equal(1 + 64 + 32 + 33 + 32 + 32, bytes.Length);
+        Assert.Equal([Id(1)], Assert.Throws<ProtocolException>(() => EcdsaSignatureShare.FromBytes(bytes[..^2])).Culprits);
+    }
+}
