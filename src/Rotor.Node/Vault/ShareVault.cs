@@ -255,7 +255,8 @@ public sealed class ShareVault : IDisposable
             if (data.Members.Length != data.VerifyingShares.Length || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length))
                 throw new VaultException($"{what}: malformed record");
             var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
-                data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
+                data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey,
+                data.ChainCode, data.InternalKey);
             return (digest, data.GroupPublicKey);
         }
         finally { CryptographicOperations.ZeroMemory(plain); }
