@@ -203,11 +203,9 @@ public sealed class ClusterInputTests(ClusterInputTests.Cluster cluster) : IClas
     public void A_stale_backup_fails_its_verification_with_exit_code_3()
     {
         var (quorum, wallet) = cluster.Wallet("ed25519");
-        var (keyCode, key) = RotorProcess.RunJson("backup", "keygen", "--out", Path.Combine(cluster.Dir, $"{quorum}.key"));
-        Assert.Equal(0, keyCode);
         var file = Path.Combine(cluster.Dir, $"{quorum}.rotorbak");
         var id = wallet["walletId"]?.GetValue<string>() ?? wallet["wallets"]![0]!["walletId"]!.GetValue<string>();
-        cluster.Ok("backup", "create", "--node", "cs1", "--wallets", id, "--out", file, "--recipient", key["publicKey"]!.GetValue<string>());
+        cluster.Ok("backup", "create", "--node", "cs1", "--wallets", id, "--out", file); // sealed to the recipient the cluster pins
         Assert.Equal(0, RotorProcess.RunJson("backup", "verify", file, "--dir", cluster.Dir).ExitCode);
         var reshare = cluster.Ok("reshare", "--quorum", quorum, "--reason", "security-policy");
         var (code, json) = RotorProcess.RunJson("backup", "verify", file, "--dir", cluster.Dir);

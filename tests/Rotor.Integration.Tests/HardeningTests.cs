@@ -53,8 +53,15 @@ public sealed class AttackerTests(ClusterFixture cluster) : IClassFixture<Cluste
         var ops = new NodeOperations.NodeOperationsClient(channel);
         var before = Snapshot("cs1");
 
+        // Even with an operator approval naming the attacker's recipient (the operators were misled), the node seals
+        // backups only to the recipients it pins: the pin is what refuses here, not the approval check.
+        var op = Malicious.Approver.ClusterOperator(cluster.Dir);
         using var attacker = SealedBoxKey.Create();
-        var own = new NodeBackupRequest { BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = ByteString.CopyFrom(attacker.PublicKey), KeepOnNode = true };
+        var own = new NodeBackupRequest
+        {
+            BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = ByteString.CopyFrom(attacker.PublicKey), KeepOnNode = true,
+            Authorization = op.Approve(Malicious.Requests.BackupExport(["cs1"], [], attacker.PublicKey)),
+        };
         var e1 = await Assert.ThrowsAsync<RpcException>(async () => await ops.CreateBackupAsync(own));
         Assert.Equal(StatusCode.PermissionDenied, e1.StatusCode);
         Assert.Contains(Convert.ToHexStringLower(attacker.PublicKey), e1.Status.Detail);
@@ -65,7 +72,13 @@ public sealed class AttackerTests(ClusterFixture cluster) : IClassFixture<Cluste
         var keys = Trust.NodeIdentity(info.Certificate.Span, "cs1");
         var id = Rotor.Node.Backups.BackupFile.NewId();
         var sealedPass = BackupSecrets.Seal(keys.AgreementKey, "cs1", NodeOperationsService.CreatePurpose, id, BackupSecretKind.Passphrase, "hunter2"u8);
-        var chosen = new NodeBackupRequest { BackupId = id, Passphrase = new SealedSecret { Kind = "passphrase", Box = ByteString.CopyFrom(sealedPass) } };
+        // Approved as a backup without a recipient (a passphrase backup), so that the refusal is the node's rule against
+        // passphrase locks over the network.
+        var chosen = new NodeBackupRequest
+        {
+            BackupId = id, Passphrase = new SealedSecret { Kind = "passphrase", Box = ByteString.CopyFrom(sealedPass) },
+            Authorization = op.Approve(Malicious.Requests.New(Rotor.Protocols.Governance.Actions.BackupExport) with { Nodes = ["cs1"] }),
+        };
         var e2 = await Assert.ThrowsAsync<RpcException>(async () => await ops.CreateBackupAsync(chosen));
         Assert.Equal(StatusCode.PermissionDenied, e2.StatusCode);
         Assert.Contains("passphrase backups are not made over the network", e2.Status.Detail);
@@ -326,6 +339,12 @@ public sealed class SessionExpiryTests(ShortSessionCluster cluster) : IClassFixt
         {
             Nonce = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             Sign = new Rpc.Node.SignParams { KeyId = wallet.WalletId, Epoch = 0, Message = ByteString.CopyFrom([1, 2, 3]) },
+            // The operators' approval of this signature, so that the session opens and the idle bound is what ends it.
+            Authorization = Malicious.Approver.ClusterOperator(cluster.Dir).Approve(Malicious.Requests.New(Rotor.Protocols.Governance.Actions.Sign) with
+            {
+                Quorum = "idle", Scheme = "ed25519", Wallets = [new Rotor.Protocols.Governance.ApprovedWallet(wallet.WalletId, null)],
+                Message = Rotor.Protocols.Governance.ApprovedMessage.Of([1, 2, 3]),
+            }),
         };
         start.Sign.Signers.AddRange(nodes.Select(n => new Rpc.Node.Party { Name = n.Name, Index = n.Index, Certificate = n.Certificate }));
         var trust = new PeerTrust(ClusterCa.LoadRoot(Path.Combine(cluster.Dir, "ca", "ca.crt")));

@@ -33,10 +33,23 @@ public sealed class MasterKeyCluster : ClusterFixture
         ClusterCa.Create(Path.Combine(Dir, "ca")).Dispose();
         var ca = Path.Combine(Dir, "ca");
         var policy = WriteGovernance(Dir);
-        var cs1 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs1"), "--name", "cs1", "--ca", ca, "--policy-file", policy, "--master-key", "pkcs11",
-            "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", Token, "--pkcs11-key-label", "rotor-cs1", "--pkcs11-pin-env", PinVariable);
+        // What cluster up pins on its own nodes, made first: the coordinator (its certificate), the backup recipient and the audit key.
+        // (the same files cluster up makes and reuses: DIR/coordinator, DIR/backup-recipient.key and .pub).
+        var coordinatorDir = Path.Combine(Dir, "coordinator");
+        Rotor.Coordinator.CoordinatorHost.Init(coordinatorDir, ca);
+        var coordinator = Rotor.Coordinator.CoordinatorConfig.Load(Path.Combine(coordinatorDir, Rotor.Coordinator.CoordinatorConfig.FileName));
+        using (var recipient = Rotor.Crypto.Envelopes.SealedBoxKey.Create())
+        {
+            SecretFiles.Write(Path.Combine(Dir, "backup-recipient.key"), Convert.ToHexStringLower(recipient.ExportPrivate()));
+            File.WriteAllText(Path.Combine(Dir, "backup-recipient.pub"), Convert.ToHexStringLower(recipient.PublicKey) + "\n");
+        }
+        string[] pinned = ["--coordinator-cert", Rotor.Coordinator.CoordinatorHost.CertificateFile(coordinator),
+            "--backup-recipients", File.ReadAllText(Path.Combine(Dir, "backup-recipient.pub")).Trim(),
+            "--audit-key", Convert.ToHexStringLower(Rotor.Coordinator.CoordinatorHost.AuditPublicKey(coordinator))];
+        var cs1 = await RotorProcess.Ok(["node", "init", "--dir", NodeDir("cs1"), "--name", "cs1", "--ca", ca, "--policy-file", policy, "--master-key", "pkcs11",
+            "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", Token, "--pkcs11-key-label", "rotor-cs1", "--pkcs11-pin-env", PinVariable, .. pinned]);
         Assert.Equal("pkcs11", cs1["masterKey"]!.GetValue<string>());
-        var cs2 = await RotorProcess.Ok("node", "init", "--dir", NodeDir("cs2"), "--name", "cs2", "--ca", ca, "--policy-file", policy, "--master-key", "passphrase", "--passphrase-env", PassVariable);
+        var cs2 = await RotorProcess.Ok(["node", "init", "--dir", NodeDir("cs2"), "--name", "cs2", "--ca", ca, "--policy-file", policy, "--master-key", "passphrase", "--passphrase-env", PassVariable, .. pinned]);
         Assert.Equal("passphrase", cs2["masterKey"]!.GetValue<string>());
     }
 
@@ -348,7 +361,8 @@ public sealed class MasterKeyInputTests : IDisposable
         Directory.CreateDirectory(dir);
         hsm = new SoftHsm(Path.Combine(dir, "hsm"), "clumsy");
         hsm.Activate();
-        ClusterCa.Create(Path.Combine(dir, "ca")).Dispose();
+        using (var ca = ClusterCa.Create(Path.Combine(dir, "ca")))
+            ca.Issue(Path.Combine(dir, "coordinator"), "coordinator", CertificateRole.Client | CertificateRole.Server).Dispose();
         policy = MasterKeyCluster.WriteGovernance(dir);
     }
 
@@ -368,7 +382,8 @@ public sealed class MasterKeyInputTests : IDisposable
     }
 
     private string[] Init(string name, params string[] extra) =>
-        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), "--policy-file", policy, .. extra];
+        ["node", "init", "--dir", Path.Combine(dir, name), "--name", name, "--ca", Path.Combine(dir, "ca"), "--policy-file", policy,
+            "--coordinator-cert", Path.Combine(dir, "coordinator", "coordinator.crt"), .. extra];
 
     private string[] Pkcs11(string pinFile) =>
         ["--master-key", "pkcs11", "--pkcs11-library", SoftHsm.Library, "--pkcs11-token", "clumsy", "--pkcs11-key-label", "k", "--pkcs11-pin-file", pinFile];

@@ -180,6 +180,17 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal(before, await File.ReadAllBytesAsync(vault));
     }
 
+    /// <summary>Approves, with the cluster's operator key, the automatic backup requests a commit filed; returns their nodes.</summary>
+    private async Task<List<string>> ApproveFiledBackups(string operation)
+    {
+        var filed = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
+            .Where(r => r["action"]!.GetValue<string>() == "backup-export" && r["requestedBy"]!.GetValue<string>().Contains(operation)).ToList();
+        Assert.All(filed, r => Assert.Equal(Recipient, r["description"]!["backupRecipient"]!.GetValue<string>()));
+        foreach (var r in filed)
+            Assert.Equal("done", (await cluster.Ok("approve", r["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey))["status"]!.GetValue<string>());
+        return filed.Select(r => r["description"]!["nodes"]![0]!.GetValue<string>()).Order().ToList();
+    }
+
     [Fact]
     public async Task A_scheduled_reshare_runs_inside_its_window_and_auto_backup_writes_fresh_backups()
     {
@@ -198,12 +209,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal(["reshare.requested:", "reshare.status:running", "reshare.status:committed"], kinds);
 
         // A backup export needs the operators' approval on each node: the commit files one request per new member.
-        var filed = (await cluster.Ok("requests", "list", "--status", "awaiting-approval"))["requests"]!.AsArray().Select(r => r!.AsObject())
-            .Where(r => r["action"]!.GetValue<string>() == "backup-export" && r["requestedBy"]!.GetValue<string>().Contains(op["id"]!.GetValue<string>())).ToList();
-        Assert.Equal(["cs1", "cs2", "cs3"], filed.Select(r => r["description"]!["nodes"]![0]!.GetValue<string>()).Order());
-        Assert.All(filed, r => Assert.Equal(Recipient, r["description"]!["backupRecipient"]!.GetValue<string>()));
-        foreach (var r in filed)
-            Assert.Equal("done", (await cluster.Ok("approve", r["id"]!.GetValue<string>(), "--key", cluster.Api.OperatorKey))["status"]!.GetValue<string>());
+        Assert.Equal(["cs1", "cs2", "cs3"], await ApproveFiledBackups(op["id"]!.GetValue<string>()));
 
         foreach (var node in new[] { "cs1", "cs2", "cs3" })
         {
@@ -223,7 +229,9 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
             var b = (await cluster.Ok("backup", "list", "--node", node, "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
             kept.Add((b["backupId"]!.GetValue<string>(), b["nodePath"]!.GetValue<string>()));
         }
-        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        var next = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        Assert.Equal("committed", next["status"]!.GetValue<string>());
+        Assert.Equal(["cs1", "cs2", "cs3"], await ApproveFiledBackups(next["id"]!.GetValue<string>()));
         foreach (var (id, path) in kept)
         {
             Assert.False(File.Exists(path), $"obsolete kept backup {path} is still on disk");
@@ -242,7 +250,9 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
     {
         var q = await TestQuorum.Create(cluster.Api, "ed25519");
         await cluster.Ok("quorum", "options", "--quorum", q.Name, "--auto-backup", "--recipient", Recipient);
-        Assert.Equal("committed", (await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy"))["status"]!.GetValue<string>());
+        var first = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy");
+        Assert.Equal("committed", first["status"]!.GetValue<string>());
+        await ApproveFiledBackups(first["id"]!.GetValue<string>());
         var kept = (await cluster.Ok("backup", "list", "--node", "cs3", "--wallet", q.Wallets[0].WalletId))["backups"]!.AsArray().Single()!;
         var id = kept["backupId"]!.GetValue<string>();
         var path = kept["nodePath"]!.GetValue<string>();

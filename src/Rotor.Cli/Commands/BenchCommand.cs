@@ -3,6 +3,10 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Rotor.Cli.Cluster;
+using Rotor.Cli.Governance;
+using Rotor.Protocols.Governance;
+using Rotor.Rpc.Operations;
+using Rotor.Rpc.Requests;
 using Rotor.Rpc.Coordinator;
 using Spectre.Console;
 
@@ -38,23 +42,39 @@ public static class BenchCommand
             await o.Progress("starting a coordinator and three nodes", () => cluster.UpAsync(3));
             using var client = cluster.Connect();
             var api = client.Coordinator;
+            // Every action is approved as operators would approve it, with the cluster's local operator key: key
+            // generation and refreshes through the request desk (submit, then approve), signatures the way a custody
+            // platform's transaction engine signs, with an approval it makes itself and sends in the same call.
+            var seed = OperatorKeyFile.ReadSeed(cluster.OperatorKeyPath, () => null);
+            async Task<ActionResult> Approved(ActionSpec spec)
+            {
+                var r = await client.Requests.SubmitAsync(spec);
+                var a = OperatorKeys.Approve(seed, r.Description.Span);
+                r = await client.Requests.ApproveAsync(new ApproveRequest { Id = r.Id, Key = ByteString.CopyFrom(a.Key), Signature = ByteString.CopyFrom(a.Signature) });
+                return r.Status == RequestFlow.Done ? r.Result : throw new CliException($"bench request {r.Id} ({r.Action}) {r.Status}: {r.Error}");
+            }
             var q = new CreateQuorumRequest { Name = "bench-" + Guid.NewGuid().ToString("N")[..6], Threshold = 2 };
             q.Members.AddRange(["cs1", "cs2", "cs3"]);
             await api.CreateQuorumAsync(q);
-            var wallet = (await api.CreateWalletsAsync(new CreateWalletsRequest { Quorum = q.Name, Scheme = "ed25519", Count = 1 })).Wallets[0];
+            var wallet = (await Approved(new ActionSpec { CreateWallets = new CreateWalletsRequest { Quorum = q.Name, Scheme = "ed25519", Count = 1 } })).Wallets.Wallets[0];
 
-            var message = ByteString.CopyFrom(new byte[32]);
+            var message = new byte[32];
+            Task<SignReply> Sign() => api.SignAsync(new SignRequest
+            {
+                WalletId = wallet.WalletId, Message = ByteString.CopyFrom(message),
+                Authorization = DirectApproval.Sign([seed], q.Name, wallet.Scheme, wallet.WalletId, message, TimeSpan.FromMinutes(5)),
+            }).ResponseAsync;
+            Task<ActionResult> Refresh(string reason) => Approved(new ActionSpec { Reshare = new ReshareSpec { Quorum = q.Name, Reason = "compliance", Note = reason } });
             // Warm-up before anything is timed: JIT tiers, connection pools and the processes' caches settle.
             await o.Progress("warming up", async () =>
             {
-                for (int i = 0; i < WarmUpSignatures; i++) await api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message });
-                for (int i = 0; i < WarmUpRefreshes; i++) await api.ReshareAsync(new ReshareRequest { Quorum = q.Name, Reason = "bench warm-up" });
+                for (int i = 0; i < WarmUpSignatures; i++) await Sign();
+                for (int i = 0; i < WarmUpRefreshes; i++) await Refresh("bench warm-up");
             });
-            var signing = await o.Progress($"timing {signs} signatures", () => Time(signs, () => api.SignAsync(new SignRequest { WalletId = wallet.WalletId, Message = message }).ResponseAsync));
+            var signing = await o.Progress($"timing {signs} signatures", () => Time(signs, Sign));
             result["signing"] = Stats(signing);
 
-            var refreshing = await o.Progress($"timing {refreshes} single-wallet refreshes", () => Time(refreshes, () =>
-                api.ReshareAsync(new ReshareRequest { Quorum = q.Name, Reason = "bench" }).ResponseAsync));
+            var refreshing = await o.Progress($"timing {refreshes} single-wallet refreshes", () => Time(refreshes, () => Refresh("bench")));
             result["singleWalletRefresh"] = Stats(refreshing);
 
             if (batch > 0)
@@ -64,11 +84,11 @@ public static class BenchCommand
                 await api.CreateQuorumAsync(b);
                 var keygen = Stopwatch.StartNew();
                 await o.Progress($"distributed key generation of {batch} Ed25519 wallets", async () =>
-                    await api.CreateWalletsAsync(new CreateWalletsRequest { Quorum = b.Name, Scheme = "ed25519", Count = (uint)batch }));
+                    await Approved(new ActionSpec { CreateWallets = new CreateWalletsRequest { Quorum = b.Name, Scheme = "ed25519", Count = (uint)batch } }));
                 keygen.Stop();
                 var reshare = Stopwatch.StartNew();
-                var r = await o.Progress($"refreshing {batch} wallets in one event", async () =>
-                    await api.ReshareAsync(new ReshareRequest { Quorum = b.Name, Reason = "bench batch" }));
+                var r = (await o.Progress($"refreshing {batch} wallets in one event", async () =>
+                    await Approved(new ActionSpec { Reshare = new ReshareSpec { Quorum = b.Name, Reason = "compliance", Note = "bench batch" } }))).Reshare;
                 reshare.Stop();
                 result["batch"] = new JsonObject
                 {

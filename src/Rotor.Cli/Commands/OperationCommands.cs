@@ -70,12 +70,12 @@ public static class OperationCommands
         schedule.Add(start); schedule.Add(end);
         schedule.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
-            var cluster = LocalCluster.From(p.GetValue(spec.Dir));
-            using var client = cluster.Connect();
             var s = spec.Read(p);
             // An empty window is not "no window" (which would reshare at once): refused before anything is sent.
             if (string.IsNullOrWhiteSpace(p.GetValue(start))) throw new CliException("--window-start is empty: give an ISO 8601 time, e.g. 2026-01-04T02:00:00Z");
             if (string.IsNullOrWhiteSpace(p.GetValue(end))) throw new CliException("--window-end is empty: give an ISO 8601 time, e.g. 2026-01-04T04:00:00Z");
+            var cluster = LocalCluster.From(p.GetValue(spec.Dir));
+            using var client = cluster.Connect();
             s.WindowStart = p.GetValue(start)!;
             s.WindowEnd = p.GetValue(end)!;
             var request = await RequestFlow.SubmitAsync(client, new ActionSpec { Reshare = s }, spec.Keys(p, cluster), o, "scheduling the reshare");

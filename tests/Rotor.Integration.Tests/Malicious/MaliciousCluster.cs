@@ -37,6 +37,9 @@ public sealed class MaliciousCluster : IAsyncLifetime
     /// <summary>Node cs3's private Ed25519 identity seed (what a malicious cs3 holds).</summary>
     public byte[] Cs3IdentitySeed { get; private set; } = [];
 
+    /// <summary>Node cs3's whole private identity (Ed25519 seed, X25519 key: NodeIdentity.ExportPrivate), as a malicious cs3 holds it.</summary>
+    public byte[] Cs3Identity { get; private set; } = [];
+
     public async ValueTask InitializeAsync()
     {
         await Cluster.InitializeAsync();
@@ -55,7 +58,10 @@ public sealed class MaliciousCluster : IAsyncLifetime
         var (vault, identity) = NodeSetup.OpenVault(NodeConfig.Load(Path.Combine(Cluster.Dir, "nodes", "cs3", NodeConfig.FileName)));
         using (vault)
         using (identity)
-            Cs3IdentitySeed = identity.ExportPrivate()[..32];
+        {
+            Cs3Identity = identity.ExportPrivate();
+            Cs3IdentitySeed = Cs3Identity[..32];
+        }
         SqliteConnection.ClearAllPools();
         Assert.Equal(Evil.Node("cs3").SigningKey, OperatorKeys.PublicKeyOf(Cs3IdentitySeed));
     }

@@ -61,6 +61,12 @@ public sealed class MaliciousCoordinator : IDisposable
 
     public NodeOperations.NodeOperationsClient Operations(string name) => new(Clients.Invoker(Node(name)));
 
+    /// <summary>The cluster's backup recipient (DIR/backup-recipient.pub), pinned on every node; its private key is the operators'.</summary>
+    public byte[] PinnedRecipient => Convert.FromHexString(File.ReadAllText(Path.Combine(Dir, "backup-recipient.pub")).Trim());
+
+    /// <summary>The private key of <see cref="PinnedRecipient"/> (DIR/backup-recipient.key): the operators hold it, the attacker does not.</summary>
+    public byte[] PinnedRecipientPrivateKey() => Convert.FromHexString(SecretFiles.Read(Path.Combine(Dir, "backup-recipient.key")).Trim());
+
     private static DateTime Deadline => DateTime.UtcNow.AddMinutes(1);
 
     // ------------------------------------------------------------------ honest runs
@@ -94,6 +100,10 @@ public sealed class MaliciousCoordinator : IDisposable
         var e = Registry.FindEpoch(w.Id, w.Epoch)!;
         var p = new KeyPackage { KeyId = w.Id, Scheme = w.Scheme, Epoch = e.Epoch, Threshold = (uint)e.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(w.PublicKey)) };
         foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
+        // Each member's certified identity key, as the coordinator records it (Engine.ToKeyPackage): nodes refuse a
+        // package that does not bind its identifiers to identities.
+        if (e.MemberKeys is { } keys)
+            foreach (var (index, key) in keys) p.MemberKeys.Add(index, ByteString.CopyFrom(Convert.FromHexString(key)));
         if (w.ChainCode is { } cc) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(cc));
         if (w.InternalKey is { } ik) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(ik));
         return p;
@@ -198,6 +208,63 @@ public sealed class MaliciousCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Drives one multi-party session by hand, as a relay that may tell each party something else: each party gets its
+    /// own start request; envelopes go where their header says, except to parties <paramref name="deliverTo"/> excludes
+    /// (started, then starved). Returns the outputs of the parties that finished; a node's refusal surfaces as its
+    /// <see cref="RpcException"/>. Sessions left open are aborted.
+    /// </summary>
+    /// <summary>The session id each party of the last <see cref="RunByHand"/> reported at its start.</summary>
+    public IReadOnlyDictionary<string, ByteString> LastSessions { get; private set; } = new Dictionary<string, ByteString>();
+
+    /// <param name="relay">When set, every envelope passes through it on its way (sender, envelope, round): what it returns is delivered.</param>
+    public async Task<IReadOnlyDictionary<string, byte[]>> RunByHand(IReadOnlyDictionary<string, StartRequest> starts, Func<string, bool>? deliverTo = null,
+        Func<string, byte[], int, byte[]>? relay = null)
+    {
+        bool Deliver(string n) => deliverTo?.Invoke(n) ?? true;
+        var sessions = new Dictionary<string, ByteString>();
+        LastSessions = sessions;
+        var outputs = new Dictionary<string, byte[]>();
+        try
+        {
+            var replies = new Dictionary<string, StepReply>();
+            foreach (var (n, s) in starts)
+            {
+                replies[n] = await Start(n, s);
+                sessions[n] = replies[n].SessionId;
+            }
+            for (var round = 0; round < 12; round++)
+            {
+                var inbound = starts.Keys.ToDictionary(n => n, _ => new List<ByteString>());
+                foreach (var (n, r) in replies)
+                {
+                    if (r.Done) outputs[n] = r.Output.ToByteArray();
+                    foreach (var e in r.Envelopes)
+                        if (Rotor.Crypto.Envelopes.Envelope.Decode(e.Span).Recipient is var to && inbound.ContainsKey(to))
+                            inbound[to].Add(relay is null ? e : ByteString.CopyFrom(relay(n, e.ToByteArray(), round)));
+                }
+                var running = starts.Keys.Where(n => !outputs.ContainsKey(n) && Deliver(n)).ToList();
+                if (running.Count == 0) return outputs;
+                replies = [];
+                foreach (var n in running)
+                {
+                    var step = new StepRequest { SessionId = sessions[n] };
+                    step.Envelopes.AddRange(inbound[n]);
+                    replies[n] = await Signer(n).StepAsync(step, deadline: Deadline);
+                }
+            }
+            throw new InvalidOperationException("the session did not finish in 12 rounds");
+        }
+        finally
+        {
+            foreach (var (n, id) in sessions.Where(s => !outputs.ContainsKey(s.Key)))
+            {
+                try { await Signer(n).AbortAsync(new AbortRequest { SessionId = id, Reason = "test" }, deadline: Deadline); }
+                catch (RpcException) { }
+            }
+        }
+    }
+
     public async Task<NodeBackupReply> Backup(string node, NodeBackupRequest request) => await Operations(node).CreateBackupAsync(request, deadline: Deadline);
 
     public async Task<NodeInfo> UpdatePolicy(string node, Authorization? approval) =>
@@ -252,6 +319,19 @@ public sealed record VaultSnapshot(IReadOnlyDictionary<string, string> Shards, I
         foreach (var (node, list) in before.Shards) Assert.True(Shards[node] == list, $"node '{node}' shards changed: [{list}] -> [{Shards[node]}]");
         Assert.Equal(before.Files.Keys.Order(), Files.Keys.Order());
         foreach (var (path, bytes) in before.Files)
+            Assert.True(bytes.AsSpan().SequenceEqual(Files[path]), $"{Path.GetFileName(Path.GetDirectoryName(path))}/{Path.GetFileName(path)} changed");
+    }
+
+    /// <summary>
+    /// Asserts that no node's shards or vault files changed since <paramref name="before"/>; the approval ledgers may
+    /// have (an attack that gets past the approval check legitimately spends the approval before a later check refuses).
+    /// </summary>
+    public void AssertSameVaultsAs(VaultSnapshot before)
+    {
+        foreach (var (node, list) in before.Shards) Assert.True(Shards[node] == list, $"node '{node}' shards changed: [{list}] -> [{Shards[node]}]");
+        static bool IsLedger(string path) => path.Contains("-approvals.db", StringComparison.Ordinal);
+        Assert.Equal(before.Files.Keys.Where(k => !IsLedger(k)).Order(), Files.Keys.Where(k => !IsLedger(k)).Order());
+        foreach (var (path, bytes) in before.Files.Where(kv => !IsLedger(kv.Key)))
             Assert.True(bytes.AsSpan().SequenceEqual(Files[path]), $"{Path.GetFileName(Path.GetDirectoryName(path))}/{Path.GetFileName(path)} changed");
     }
 }

@@ -59,10 +59,11 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         var m2 = Message("pay 2");
         Verifies(f.Secp, m2, await Evil.SignTwoRounds(f.Secp, m2, Signers, f.Operator.Approve(f.Requests.Sign(f.Secp, m2))));
 
-        using var recipient = SealedBoxKey.Create();
-        var backup = new NodeBackupRequest { BackupId = BackupId(), Recipient = ByteString.CopyFrom(recipient.PublicKey) };
+        // To the recipient every node pins (the cluster's DIR/backup-recipient.pub).
+        var recipient = Evil.PinnedRecipient;
+        var backup = new NodeBackupRequest { BackupId = BackupId(), Recipient = ByteString.CopyFrom(recipient) };
         backup.Wallets.Add(f.Ed);
-        backup.Authorization = f.Operator.Approve(Requests.BackupExport(["cs1"], [f.Ed], recipient.PublicKey));
+        backup.Authorization = f.Operator.Approve(Requests.BackupExport(["cs1"], [f.Ed], recipient));
         Assert.False((await Evil.Backup("cs1", backup)).File.IsEmpty);
     }
 
@@ -195,9 +196,11 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
     {
         var m = Message("pay");
         var request = f.Requests.Sign(f.Ed, m);
-        var byStranger = Approver.Stranger("coordinator's own key").Approve(request);
+        var stranger = Approver.Stranger("coordinator's own key");
+        var byStranger = stranger.Approve(request);
         Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Sign(f.Ed, m, Signers, byStranger), Signers)),
-            Signers, ApprovalFault.Insufficient, "needs 1 approval", "has 0", "1 signature is by keys this policy does not pin");
+            Signers, ApprovalFault.Insufficient, "needs 1 approval", "has 0",
+            $"ignored signature by key this policy does not pin: {stranger.PublicKey[..16]}…");
 
         // The operator's signature copied under the stranger's key, and the stranger's under the operator's key.
         var op = f.Operator.Sign(request.Encode());
@@ -309,9 +312,14 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         var one = Evil.Node("cs1").Index;
         string[] parties = ["cs2", "cs3", MaliciousCluster.Outsider];
         var toOutsider = Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one, approval: approval);
-        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(toOutsider, parties)), parties, ApprovalFault.Mismatched, "repair target");
-        Refusal.Everywhere(await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one), parties)),
-            parties, ApprovalFault.Missing);
+        // Refused by an earlier check than the approval's: the key package binds identifier 1 to cs1's certified identity
+        // key (KeyPackage.member_keys), so every party refuses to rebuild it for cs4 before it compares the approval (which
+        // names cs1 and would not match either). Only a package that lied about the binding would get further, and the
+        // nodes check the package against their own record.
+        foreach (var (node, e) in await Unchanged(() => Evil.StartRefusedEverywhere(toOutsider, parties)))
+            Assert.Contains($"node '{node}': repair target '{MaliciousCluster.Outsider}' is not the node recorded for identifier {one}", e.Status.Detail);
+        foreach (var (node, e) in await Unchanged(() => Evil.StartRefusedEverywhere(Evil.Repair(f.Ed, MaliciousCluster.Outsider, ["cs2", "cs3"], targetIndex: one), parties)))
+            Assert.Contains($"node '{node}': repair target '{MaliciousCluster.Outsider}' is not the node recorded for identifier {one}", e.Status.Detail);
     }
 
     // ------------------------------------------------------------------ extracting the key
@@ -327,7 +335,8 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
     public async Task A_backup_export_to_the_coordinators_own_key_is_refused_without_an_approval_for_that_recipient()
     {
         using var mine = SealedBoxKey.Create();
-        using var approvedRecipient = SealedBoxKey.Create();
+        // The operators approve exports to the recipient every node pins; the attacker wants them sealed to its own key.
+        var approvedRecipient = new { PublicKey = Evil.PinnedRecipient };
         foreach (var node in MaliciousCluster.All)
         {
             var e = await Refused(() => Evil.Backup(node, Backup(mine.PublicKey, null)));

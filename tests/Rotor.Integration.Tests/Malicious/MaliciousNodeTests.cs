@@ -63,9 +63,10 @@ public sealed class MaliciousNodeTests(MaliciousCluster f)
     public async Task A_node_cannot_use_an_approval_made_for_another_node()
     {
         // cs1's backup export was approved; cs3 got hold of the approval (it is relayed in clear) and asks for its own.
-        using var recipient = SealedBoxKey.Create();
-        var forCs1 = f.Operator.Approve(Requests.BackupExport(["cs1"], [f.Ed], recipient.PublicKey));
-        var request = new NodeBackupRequest { BackupId = MaliciousCoordinatorTests.BackupId(), Recipient = ByteString.CopyFrom(recipient.PublicKey), Authorization = forCs1 };
+        // To the recipient every node pins, so that the approval is the only thing wrong.
+        var recipient = Evil.PinnedRecipient;
+        var forCs1 = f.Operator.Approve(Requests.BackupExport(["cs1"], [f.Ed], recipient));
+        var request = new NodeBackupRequest { BackupId = MaliciousCoordinatorTests.BackupId(), Recipient = ByteString.CopyFrom(recipient), Authorization = forCs1 };
         request.Wallets.Add(f.Ed);
         var e = await Unchanged(() => Assert.ThrowsAsync<RpcException>(() => Evil.Backup("cs3", request)));
         Refusal.Check(e, "cs3", ApprovalFault.Mismatched, "covers nodes [cs1], not 'cs3'");
