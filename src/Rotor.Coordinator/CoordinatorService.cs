@@ -84,20 +84,20 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
         var quorum = engine.Registry.FindWallet(request.WalletId)?.Quorum;
         Engine.Signature s;
-        try { s = await engine.SignAsync(request.WalletId, message, request.Signers.ToList(), request.HasEpoch ? request.Epoch : null); }
+        try { s = await engine.SignAsync(request.WalletId, message, request.Signers.ToList(), request.HasEpoch ? request.Epoch : null, request.Path); }
         catch (Exception e) when (e is CoordinatorException or ProtocolException or ArgumentException or RotorCryptoException)
         {
             engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
             {
                 wallet = request.WalletId, message_sha256 = digest, message_bytes = message.Length, signers = request.Signers.ToList(),
-                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, approved = request.Authorization is not null, result = "failed", error = e.Message,
+                epoch = request.HasEpoch ? request.Epoch : (ulong?)null, path = request.Path.Length > 0 ? request.Path : null, approved = request.Authorization is not null, result = "failed", error = e.Message,
             });
             throw;
         }
         engine.Audit?.Invoke(Audit.AuditKinds.SignCompleted, quorum, request.WalletId, new
         {
             wallet = s.Wallet.Id, message_sha256 = digest, message_bytes = message.Length, epoch = s.Epoch, signers = s.Signers,
-            approved = request.Authorization is not null, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
+            path = s.Path, approved = request.Authorization is not null, result = "signed", signature = Convert.ToHexStringLower(s.Bytes),
         });
         return s;
     }
@@ -107,7 +107,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         var reply = new SignReply
         {
             WalletId = s.Wallet.Id, Scheme = s.Wallet.Scheme, Epoch = s.Epoch, Message = ByteString.CopyFrom(s.Message),
-            Signature = ByteString.CopyFrom(s.Bytes), PublicKey = s.PublicKey,
+            Signature = ByteString.CopyFrom(s.Bytes), PublicKey = s.PublicKey, Path = s.Path ?? "",
         };
         reply.Signers.AddRange(s.Signers);
         return reply;
@@ -163,7 +163,8 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     {
         var (key, address) = Engine.Display(w);
         var epoch = engine.Registry.FindEpoch(w.Id, w.Epoch)!;
-        var r = new WalletRecord { WalletId = w.Id, Scheme = w.Scheme, Quorum = w.Quorum, PublicKey = key, Address = address, Epoch = w.Epoch, Threshold = (uint)epoch.Threshold };
+        var r = new WalletRecord { WalletId = w.Id, Scheme = w.Scheme, Quorum = w.Quorum, PublicKey = key, Address = address, Epoch = w.Epoch, Threshold = (uint)epoch.Threshold,
+            ChainCode = w.ChainCode ?? "", InternalKey = w.InternalKey ?? "" };
         r.Members.AddRange(epoch.Members);
         return r;
     }

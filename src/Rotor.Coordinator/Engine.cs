@@ -1,3 +1,4 @@
+using Rotor.Protocols.Keys.Hd;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -162,7 +163,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             ? ValidatedPackages.Digest(wallet.Id, wallet.Scheme, epoch.Epoch, epoch.Threshold,
                 epoch.VerifyingShares.OrderBy(kv => kv.Key).Select(kv => (scheme.Group().ScalarFromUInt64(kv.Key).ToBytes(), Convert.FromHexString(kv.Value),
                     epoch.MemberKeys is { } k && k.TryGetValue(kv.Key, out var key) ? Convert.FromHexString(key) : [])),
-                Convert.FromHexString(wallet.PublicKey))
+                Convert.FromHexString(wallet.PublicKey),
+                wallet.ChainCode is null ? null : Convert.FromHexString(wallet.ChainCode), wallet.InternalKey is null ? null : Convert.FromHexString(wallet.InternalKey))
             : "";
         return ValidatedPackages.Shared.GetOrValidate(digest, () => BuildPackage(wallet, epoch));
     }
@@ -173,9 +175,11 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         var g = scheme.Group();
         var shares = epoch.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(Convert.FromHexString(kv.Value)));
         var pub = new PublicKeyPackage(wallet.Id, scheme, epoch.Epoch, epoch.Threshold, shares, g.DecodeElement(Convert.FromHexString(wallet.PublicKey)));
-        return epoch.MemberKeys is { Count: > 0 } keys
-            ? pub.WithMemberKeys(keys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => Convert.FromHexString(kv.Value)))
-            : pub;
+        if (epoch.MemberKeys is { Count: > 0 } keys)
+            pub = pub.WithMemberKeys(keys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => Convert.FromHexString(kv.Value)));
+        if (wallet.ChainCode is { } cc)
+            pub = pub.WithHdRoot(Convert.FromHexString(cc), wallet.InternalKey is { } ik ? g.DecodeElement(Convert.FromHexString(ik)) : null);
+        return pub;
     }
 
     /// <summary>The wallet's key as the scheme shows it (bip340: x-only), hex, and its address.</summary>
@@ -223,7 +227,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             foreach (var m in members)
                 if (!s.MemberKeys.TryGetValue(m.Index, out var k) || !string.Equals(k, m.SigningKey, StringComparison.OrdinalIgnoreCase))
                     throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back without '{m.Name}''s identity key for identifier {m.Index}");
-            var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0);
+            var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0,
+                s.ChainCode is { Length: > 0 } cc ? cc.ToLowerInvariant() : null, s.InternalKey is { Length: > 0 } ik ? ik.ToLowerInvariant() : null);
             var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null, s.MemberKeys);
             PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
@@ -261,7 +266,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     private static bool Same(KeyPackageSummary a, KeyPackageSummary b) =>
         a.KeyId == b.KeyId && a.Scheme == b.Scheme && a.Epoch == b.Epoch && a.Threshold == b.Threshold && a.GroupPublicKey == b.GroupPublicKey
         && a.VerifyingShares.Count == b.VerifyingShares.Count && a.VerifyingShares.All(kv => b.VerifyingShares.TryGetValue(kv.Key, out var y) && y == kv.Value)
-        && a.MemberKeys.Count == b.MemberKeys.Count && a.MemberKeys.All(kv => b.MemberKeys.TryGetValue(kv.Key, out var k) && k == kv.Value);
+        && a.MemberKeys.Count == b.MemberKeys.Count && a.MemberKeys.All(kv => b.MemberKeys.TryGetValue(kv.Key, out var k) && k == kv.Value)
+        && a.ChainCode == b.ChainCode && a.InternalKey == b.InternalKey;
 
     private static T Decode<T>(byte[] bytes, string node)
     {
@@ -274,7 +280,25 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     // ------------------------------------------------------------------ signing
 
     /// <summary>The outcome of a threshold signature.</summary>
-    public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey);
+    /// <param name="Path">The derivation path signed for (canonical, e.g. m/0/7); null for the root key. PublicKey is then the child's.</param>
+    public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey, string? Path = null);
+
+    /// <summary>Parses a derivation path for a request: empty = the root; a bad one is InvalidArgument naming what is wrong.</summary>
+    public static DerivationPath ParsePath(string? path)
+    {
+        if (string.IsNullOrEmpty(path)) return DerivationPath.Root;
+        try { return DerivationPath.Parse(path); }
+        catch (ArgumentException e) { throw new CoordinatorException(StatusCode.InvalidArgument, e.Message); }
+    }
+
+    /// <summary>The public package of the child key at <paramref name="path"/> (the root for m); FailedPrecondition for a wallet without a chain code.</summary>
+    public PublicKeyPackage DerivedPackage(WalletEntry wallet, WalletEpoch epoch, DerivationPath path)
+    {
+        var pub = PublicPackage(wallet, epoch);
+        try { return HdDerivation.DerivePackage(pub, path); }
+        catch (HdUnavailableException e) { throw new CoordinatorException(StatusCode.FailedPrecondition, e.Message); }
+        catch (ArgumentException e) { throw new CoordinatorException(StatusCode.InvalidArgument, $"wallet '{wallet.Id}' path {path}: {e.Message}"); }
+    }
 
     /// <summary>
     /// FROST over the chosen signers (default: the first threshold online members of the epoch): round 1 commitments,
@@ -282,13 +306,14 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
     /// </summary>
     /// <remarks>A reshare that commits while a signature is being made at the current epoch makes it fail on the
     /// nodes (they never sign with a superseded shard); the request is then retried once at the new epoch.</remarks>
-    public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride)
+    public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride, string? path = null)
     {
-        if (epochOverride is { } pinned) return await SignAtAsync(walletId, message, signerNames, pinned);
+        var derivation = ParsePath(path);
+        if (epochOverride is { } pinned) return await SignAtAsync(walletId, message, signerNames, pinned, derivation);
         for (var attempt = 1; ; attempt++)
         {
             var epoch = RequireWallet(walletId).Epoch;
-            try { return await SignAtAsync(walletId, message, signerNames, epoch); }
+            try { return await SignAtAsync(walletId, message, signerNames, epoch, derivation); }
             catch (CoordinatorException e) when (attempt < SignAttempts)
             {
                 if (!await RacedCommitAsync(walletId, epoch, e)) throw;
@@ -316,12 +341,13 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
         return true;
     }
 
-    private async Task<Signature> SignAtAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong epochNumber)
+    private async Task<Signature> SignAtAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong epochNumber, DerivationPath path)
     {
         var wallet = RequireWallet(walletId);
         var epoch = registry.FindEpoch(wallet.Id, epochNumber)
             ?? throw new CoordinatorException(StatusCode.NotFound, $"wallet '{walletId}' has no epoch {epochNumber} (current: {wallet.Epoch})");
-        var pub = PublicPackage(wallet, epoch);
+        // For a derived key: the child's package (verification shares and group key tweaked); the nodes derive their shares themselves.
+        var pub = DerivedPackage(wallet, epoch, path);
         List<NodeEntry> signers;
         if (signerNames.Count > 0)
         {
@@ -340,7 +366,7 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             var start = new StartRequest
             {
                 Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
-                Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message), Presign = PresignAhead },
+                Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message), Presign = PresignAhead, Path = path.IsRoot ? "" : path.ToString() },
             };
             start.Sign.Signers.AddRange(chosen.Select(ToParty));
             if (package is not null) start.Sign.SigningPackage = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(package.ToData(), Json));
@@ -353,7 +379,8 @@ public sealed partial class Engine(Registry registry, NodeClients clients, Coord
             if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, signature))
                 throw new CoordinatorException(StatusCode.Internal, $"{what}: the aggregate signature does not verify");
             KeepPresigned(replies, wallet.Id, epochNumber, pub);
-            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, signature, Display(wallet).PublicKey);
+            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, signature,
+                path.IsRoot ? Display(wallet).PublicKey : Convert.ToHexStringLower(SchemeKeys.EncodePublicKey(pub.Scheme, pub.GroupPublicKey)), path.IsRoot ? null : path.ToString());
         }
 
         // One round when every signer committed in advance: the signing package goes out with the start.

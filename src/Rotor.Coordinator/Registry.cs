@@ -11,7 +11,10 @@ public sealed record NodeEntry(string Name, string Endpoint, ulong Index, byte[]
 public sealed record QuorumEntry(string Name, int Threshold, IReadOnlyList<string> Members);
 
 /// <summary>A wallet and its current epoch.</summary>
-public sealed record WalletEntry(string Id, string Scheme, string Quorum, string PublicKey, ulong Epoch);
+/// <param name="ChainCode">The key's HD chain code (hex), fixed at key generation and kept by every reshare; null for a
+/// wallet created before HD support (no derived addresses).</param>
+/// <param name="InternalKey">bip340 with a chain code: the BIP-341 internal key (hex, 33-byte compressed); null otherwise.</param>
+public sealed record WalletEntry(string Id, string Scheme, string Quorum, string PublicKey, ulong Epoch, string? ChainCode = null, string? InternalKey = null);
 
 /// <summary>One epoch of a wallet: who holds shares, the threshold and each member's verification share (hex, by member index).</summary>
 /// <param name="MemberKeys">Member index → that member's node identity key (Ed25519, hex), as the key's package records it
@@ -53,6 +56,8 @@ public sealed class Registry : IDisposable
             """);
         AddColumn("wallet_epochs", "member_keys TEXT");
         AddColumn("events", "start BLOB");
+        AddColumn("wallets", "chain_code TEXT");
+        AddColumn("wallets", "internal_key TEXT");
     }
 
     /// <summary>Adds a column to a table made by an earlier version (no-op when it is there).</summary>
@@ -144,8 +149,9 @@ public sealed class Registry : IDisposable
                 var q = FindQuorum(w.Quorum) ?? throw new InvalidOperationException($"quorum '{w.Quorum}' no longer exists");
                 if (q.Threshold != e.Threshold || !q.Members.Order().SequenceEqual(e.Members.Order()))
                     throw new InvalidOperationException($"quorum '{w.Quorum}' is now {q.Threshold}-of-[{string.Join(", ", q.Members)}], not {e.Threshold}-of-[{string.Join(", ", e.Members)}] as when wallet '{w.Id}' was generated");
-                db.Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created) VALUES ($i, $s, $q, $p, $e, $c)",
-                    ("$i", w.Id), ("$s", w.Scheme), ("$q", w.Quorum), ("$p", w.PublicKey), ("$e", (long)w.Epoch), ("$c", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                db.Exec("INSERT INTO wallets (id, scheme, quorum, public_key, epoch, created, chain_code, internal_key) VALUES ($i, $s, $q, $p, $e, $c, $cc, $ik)",
+                    ("$i", w.Id), ("$s", w.Scheme), ("$q", w.Quorum), ("$p", w.PublicKey), ("$e", (long)w.Epoch), ("$c", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                    ("$cc", (object?)w.ChainCode ?? DBNull.Value), ("$ik", (object?)w.InternalKey ?? DBNull.Value));
                 InsertEpoch(e);
             }
             tx.Commit();
@@ -275,10 +281,11 @@ public sealed class Registry : IDisposable
     {
         lock (db)
         {
-            using var cmd = db.Command("SELECT id, scheme, quorum, public_key, epoch FROM wallets " + where, args);
+            using var cmd = db.Command("SELECT id, scheme, quorum, public_key, epoch, chain_code, internal_key FROM wallets " + where, args);
             using var r = cmd.ExecuteReader();
             var list = new List<WalletEntry>();
-            while (r.Read()) list.Add(new WalletEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (ulong)r.GetInt64(4)));
+            while (r.Read()) list.Add(new WalletEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (ulong)r.GetInt64(4),
+                r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)));
             return list;
         }
     }

@@ -181,6 +181,8 @@ public sealed partial class Engine
         foreach (var (index, share) in e.VerifyingShares) p.VerifyingShares.Add(index, ByteString.CopyFrom(Convert.FromHexString(share)));
         if (e.MemberKeys is { } keys)
             foreach (var (index, key) in keys) p.MemberKeys.Add(index, ByteString.CopyFrom(Convert.FromHexString(key)));
+        if (w.ChainCode is { } cc) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(cc));
+        if (w.InternalKey is { } ik) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(ik));
         return p;
     }
 
@@ -190,6 +192,8 @@ public sealed partial class Engine
         if (!packages.TryGetValue(w.Id, out var s)) throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: no new package for wallet '{w.Id}'");
         if (!string.Equals(s.GroupPublicKey, w.PublicKey, StringComparison.OrdinalIgnoreCase))
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' would change its public key");
+        if (!string.Equals(s.ChainCode ?? "", w.ChainCode ?? "", StringComparison.OrdinalIgnoreCase) || !string.Equals(s.InternalKey ?? "", w.InternalKey ?? "", StringComparison.OrdinalIgnoreCase))
+            throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' would change its chain code (every derived address would change)");
         if (s.Epoch != w.Epoch + 1 || s.Threshold != newThreshold || !s.VerifyingShares.Keys.Order().SequenceEqual(newNodes.Select(n => n.Index).Order()))
             throw new CoordinatorException(StatusCode.Aborted, $"reshare {eventId}: wallet '{w.Id}' came back at epoch {s.Epoch}, threshold {s.Threshold}, {s.VerifyingShares.Count} members");
         foreach (var n in newNodes)

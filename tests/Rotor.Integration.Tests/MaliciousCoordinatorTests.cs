@@ -97,6 +97,8 @@ public sealed class MaliciousCoordinatorTests(FourNodeCluster cluster) : IClassF
         var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<ulong, string>>(Query<string>("SELECT member_keys FROM wallet_epochs WHERE wallet = $a ORDER BY epoch DESC LIMIT 1", w.Id))!;
         foreach (var (i, y) in shares) p.VerifyingShares.Add(i, ByteString.CopyFrom(Convert.FromHexString(y)));
         foreach (var (i, k) in keys) p.MemberKeys.Add(i, ByteString.CopyFrom(Convert.FromHexString(k)));
+        if (Query<object>("SELECT chain_code FROM wallets WHERE id = $a", w.Id) is string cc) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(cc));
+        if (Query<object>("SELECT internal_key FROM wallets WHERE id = $a", w.Id) is string ik) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(ik));
         return p;
     }
 

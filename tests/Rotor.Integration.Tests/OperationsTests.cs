@@ -1,3 +1,5 @@
+using Rotor.Protocols;
+using Rotor.Protocols.Frost;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
@@ -84,6 +86,64 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal(2, repaired["helpers"]!.AsArray().Count);
         await q.CheckUsable(cluster.Api, "cs1,cs3");
         await Checks.SettledAsync(cluster.Api, q.Name);
+    }
+
+    [Fact]
+    public async Task Derived_keys_and_addresses_are_the_same_after_refresh_repair_and_restructure_and_sign_for_their_path()
+    {
+        var q = await TestQuorum.Create(cluster.Api, "ed25519", "secp256k1", "bip340");
+        string[] paths = ["m/0/7", "m/1/2/3/4/5"];
+        async Task<Dictionary<string, (string Key, string Address)>> Children()
+        {
+            var result = new Dictionary<string, (string, string)>();
+            foreach (var w in q.Wallets)
+                foreach (var p in paths)
+                {
+                    var a = await cluster.Ok("wallet", "address", "--wallet", w.WalletId, "--path", p);
+                    Assert.Equal(p, a["path"]!.GetValue<string>());
+                    result[$"{w.WalletId} {p}"] = (a["publicKey"]!.GetValue<string>(), a["address"]!.GetValue<string>());
+                }
+            return result;
+        }
+        async Task SignForPaths(string signers)
+        {
+            foreach (var w in q.Wallets)
+            {
+                var p = paths[0];
+                var child = (await cluster.Ok("wallet", "address", "--wallet", w.WalletId, "--path", p))["publicKey"]!.GetValue<string>();
+                var s = await cluster.Ok("sign", "--wallet", w.WalletId, "--message", "68656c6c6f", "--path", p, "--signers", signers);
+                Assert.Equal(child, s["publicKey"]!.GetValue<string>());
+                Assert.Equal(p, s["path"]!.GetValue<string>());
+                var sig = Convert.FromHexString(s["signature"]!.GetValue<string>());
+                Assert.True(SchemeSignatures.Verify(Schemes.Parse(w.Scheme), Convert.FromHexString(child), "hello"u8, sig), $"{w.Scheme} at {p}");
+                Assert.False(SchemeSignatures.Verify(Schemes.Parse(w.Scheme), Convert.FromHexString(w.PublicKey), "hello"u8, sig));
+            }
+        }
+        var before = await Children();
+        Assert.All(before.Values, v => Assert.DoesNotContain(v.Key, q.Wallets.Select(w => w.PublicKey)));
+        Assert.StartsWith("bc1p", before[$"{q.Wallets[2].WalletId} m/0/7"].Address);
+        var xpub = await cluster.Ok("wallet", "xpub", "--wallet", q.Wallets[1].WalletId);
+        Assert.StartsWith("xpub", xpub["xpub"]!.GetValue<string>());
+        await SignForPaths("cs1,cs2");
+
+        Assert.Equal("committed", (await cluster.Api.Reshare(q.Name, "refresh")).Status);
+        Assert.Equal(before, await Children());
+        await SignForPaths("cs2,cs3");
+        await Checks.SettledAsync(cluster.Api, q.Name);
+
+        foreach (var w in q.Wallets) await WipeShards("cs3", w.WalletId);
+        foreach (var w in q.Wallets) await cluster.Ok("repair", "--node", "cs3", "--wallet", w.WalletId);
+        Assert.Equal(before, await Children());
+        await SignForPaths("cs1,cs3");
+        await Checks.SettledAsync(cluster.Api, q.Name);
+
+        Assert.Equal("committed", (await cluster.Api.Reshare(q.Name, "threshold 3", "cs1,cs2,cs3", 3)).Status);
+        Assert.Equal(before, await Children());
+        await SignForPaths("cs1,cs2,cs3");
+        await Checks.SettledAsync(cluster.Api, q.Name);
+
+        Assert.Contains("hardened", await cluster.Fails("wallet", "address", "--wallet", q.Wallets[0].WalletId, "--path", "m/0'/1"));
+        Assert.Contains("2^31", await cluster.Fails("sign", "--wallet", q.Wallets[0].WalletId, "--message", "00", "--path", "m/2147483648"));
     }
 
     [Fact]

@@ -19,15 +19,19 @@ public static class SignCommands
         var messageFile = new Option<string?>("--message-file") { Description = $"Read the message's raw bytes from this file (large messages; at most {MaxMessageFile >> 20} MiB)" };
         var signers = new Option<string?>("--signers") { Description = "Comma-separated signer nodes (default: the first threshold online members)" };
         var epoch = new Option<ulong?>("--epoch") { Description = "Sign with this epoch's shards (default: the current epoch)" };
+        var path = new Option<string?>("--path") { Description = "Sign for the key derived along this non-hardened path (m/0/7); default: the wallet's root key" };
         var approveWith = RequestFlow.ApproveWith();
+        sign.Add(path);
         sign.Add(dir); sign.Add(wallet); sign.Add(message); sign.Add(messageFile); sign.Add(signers); sign.Add(epoch); sign.Add(approveWith);
         sign.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
         {
             var msg = ReadMessage(p.GetValue(message), p.GetValue(messageFile));
+            var derivation = p.GetValue(path) is { } pt ? WalletCommands.ParsePath(pt) : null;
             var cluster = LocalCluster.From(p.GetValue(dir));
             using var client = cluster.Connect();
             var req = new SignRequest { WalletId = p.GetValue(wallet)!, Message = ByteString.CopyFrom(msg) };
             if (p.GetValue(epoch) is { } e) req.Epoch = e;
+            if (derivation is { IsRoot: false }) req.Path = derivation.ToString();
             req.Signers.AddRange(RootCommandBuilder.List(p.GetValue(signers)));
             var r = await RequestFlow.SubmitAsync(client, new ActionSpec { Sign = req }, RequestFlow.KeyFiles(p.GetValue(approveWith), cluster), o, "signing");
             if (RequestFlow.Outcome(r, o) is not { } outcome) return;
@@ -35,7 +39,7 @@ public static class SignCommands
             o.Result(RequestFlow.Stamp(Records.Signature(s), r), () =>
             {
                 RequestFlow.PrintApproved(o, r);
-                o.Line($"wallet [bold]{s.WalletId}[/] ({s.Scheme}, epoch {s.Epoch}) signed by {string.Join(", ", s.Signers)}");
+                o.Line($"wallet [bold]{s.WalletId}[/] ({s.Scheme}, epoch {s.Epoch}){(s.Path.Length > 0 ? $" path {s.Path}" : "")} signed by {string.Join(", ", s.Signers)}");
                 Output.Token("signature ", Convert.ToHexStringLower(s.Signature.Span));
             });
         }));

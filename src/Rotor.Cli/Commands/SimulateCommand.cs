@@ -18,9 +18,10 @@ public static class SimulateCommand
         var refresh = new Option<bool>("--refresh") { Description = "Step: refresh every shard (same members, same threshold)" };
         var restructure = new Option<string[]>("--restructure") { Description = "Step: move the key to MEMBERS:THRESHOLD, e.g. 1,2,4,5:3; repeatable" };
         var repair = new Option<string[]>("--repair") { Description = "Step: MEMBER loses its shard and t others rebuild it; repeatable" };
+        var path = new Option<string?>("--path") { Description = "Sign for the key derived along this non-hardened path (m/0/7) and show it is the same in every epoch" };
         var command = new Command("simulate", "Run DKG, signing and resharing among simulated members in one process, with no network")
         {
-            scheme, threshold, members, sign, refresh, restructure, repair,
+            scheme, threshold, members, sign, refresh, restructure, repair, path,
         };
         command.SetAction(parse => Output.Run(parse.GetValue(RootCommandBuilder.Json), output =>
         {
@@ -28,11 +29,12 @@ public static class SimulateCommand
                 throw new CliException($"--scheme: unknown scheme '{parse.GetValue(scheme)}' (expected ed25519, secp256k1 or bip340)");
             var messages = (parse.GetValue(sign) ?? []).Select(h => RootCommandBuilder.Hex(h, "--sign")).ToArray();
             var steps = StepsInOrder(parse);
+            var derivation = parse.GetValue(path) is { } pt ? WalletCommands.ParsePath(pt) : null;
             SimulationResult result;
             try
             {
                 result = Simulator.Run(s, parse.GetValue(threshold), parse.GetValue(members), messages, steps,
-                    progress: output.Json ? null : m => output.Line($"[grey]{m}[/]"));
+                    progress: output.Json ? null : m => output.Line($"[grey]{m}[/]"), path: derivation);
             }
             catch (ArgumentException e)
             {
@@ -89,6 +91,9 @@ public static class SimulateCommand
         ["members"] = r.Members,
         ["groupPublicKey"] = r.GroupPublicKey,
         ["signatures"] = Signatures(r.Signatures),
+        ["path"] = r.Path,
+        ["publicKey"] = r.ChildPublicKey ?? r.GroupPublicKey,
+        ["address"] = Rotor.Coordinator.Addresses.For(r.Scheme, Convert.FromHexString(r.ChildPublicKey ?? r.GroupPublicKey)),
         ["epochs"] = new JsonArray(r.Epochs.Select(e => (JsonNode)new JsonObject
         {
             ["step"] = e.Step,
@@ -99,12 +104,14 @@ public static class SimulateCommand
             ["signatures"] = Signatures(e.Signatures),
             ["staleShardsRefused"] = e.StaleShardsRefused,
             ["repaired"] = e.Repaired,
+            ["publicKey"] = e.ChildPublicKey ?? e.GroupPublicKey,
         }).ToArray()),
     };
 
     private static void Render(SimulationResult r)
     {
         AnsiConsole.MarkupLine($"[bold]{r.Scheme.Name()}[/] {r.Threshold}-of-{r.Members}, group public key [green]{r.GroupPublicKey}[/]");
+        if (r.Path is not null) AnsiConsole.MarkupLine($"signing for path {r.Path}: key [green]{r.ChildPublicKey}[/], address {r.ChildAddress}");
         var table = new Table().AddColumns("step", "epoch", "members", "t", "signatures", "old shards refused");
         table.AddRow("dkg", "0", string.Join(",", Enumerable.Range(1, r.Members)), r.Threshold.ToString(), Describe(r.Signatures), "-");
         foreach (var e in r.Epochs)
@@ -113,7 +120,7 @@ public static class SimulateCommand
         AnsiConsole.Write(table);
         foreach (var g in r.Signatures.Concat(r.Epochs.SelectMany(e => e.Signatures)))
             AnsiConsole.MarkupLine($"  [grey]{g.Message}[/] by {string.Join(",", g.Signers)}: {g.Signature}");
-        AnsiConsole.MarkupLine("The group public key is the same in every epoch.");
+        AnsiConsole.MarkupLine(r.Path is null ? "The group public key is the same in every epoch." : $"The group public key and the key at {r.Path} are the same in every epoch.");
     }
 
     private static string Describe(IReadOnlyList<SimulatedSignature> sigs) =>

@@ -52,9 +52,74 @@ public static class WalletCommands
             o.Result(new JsonObject { ["wallets"] = new JsonArray(list.Wallets.Select(w => (JsonNode)Records.Wallet(w)).ToArray()) }, () => Print(list.Wallets));
         }));
 
+        var address = new Command("address", "The key and address derived from a wallet along a non-hardened path (BIP-32 style; e.g. m/0/7)");
+        var adir = RootCommandBuilder.Dir();
+        var awallet = new Option<string>("--wallet") { Description = "Wallet id", Required = true };
+        var apath = new Option<string>("--path") { Description = "Derivation path: m or m/i/j/... with every index below 2^31 (no hardened steps), at most 255 steps", Required = true };
+        address.Add(adir); address.Add(awallet); address.Add(apath);
+        address.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            var path = ParsePath(p.GetValue(apath));
+            using var client = LocalCluster.From(p.GetValue(adir)).Connect();
+            var w = await FindAsync(client, p.GetValue(awallet)!);
+            var (key, addr) = Derive(() => Rotor.Coordinator.WalletDerivation.Child(w.WalletId, w.Scheme, w.PublicKey, w.ChainCode, w.InternalKey, path));
+            o.Result(new JsonObject
+            {
+                ["walletId"] = w.WalletId, ["scheme"] = w.Scheme, ["path"] = path.ToString(), ["publicKey"] = key, ["address"] = addr, ["epoch"] = w.Epoch,
+            }, () =>
+            {
+                o.Line($"wallet [bold]{w.WalletId}[/] ({w.Scheme}) path {path}");
+                Output.Token("public key ", key);
+                Output.Token("address    ", addr);
+            });
+        }));
+
+        var xpub = new Command("xpub", "The wallet's root extended public key (BIP-32 xpub; bip340: of the internal key; ed25519: key and chain code)");
+        var xdir = RootCommandBuilder.Dir();
+        var xwallet = new Option<string>("--wallet") { Description = "Wallet id", Required = true };
+        xpub.Add(xdir); xpub.Add(xwallet);
+        xpub.SetAction(p => Output.Run(p.GetValue(RootCommandBuilder.Json), async o =>
+        {
+            using var client = LocalCluster.From(p.GetValue(xdir)).Connect();
+            var w = await FindAsync(client, p.GetValue(xwallet)!);
+            var x = Derive(() => Rotor.Coordinator.WalletDerivation.Xpub(w.WalletId, w.Scheme, w.PublicKey, w.ChainCode, w.InternalKey));
+            o.Result(new JsonObject
+            {
+                ["walletId"] = w.WalletId, ["scheme"] = w.Scheme, ["xpub"] = x, ["chainCode"] = w.ChainCode, ["publicKey"] = w.PublicKey,
+                ["internalKey"] = w.InternalKey.Length > 0 ? w.InternalKey : null,
+            }, () =>
+            {
+                o.Line($"wallet [bold]{w.WalletId}[/] ({w.Scheme})");
+                if (x is not null) Output.Token("xpub ", x);
+                else o.Line($"ed25519 has no standard xpub serialisation: derive with the Edwards derivation from the key and chain code");
+                Output.Token("chain code ", w.ChainCode);
+            });
+        }));
+
         wallet.Add(create);
         wallet.Add(listCmd);
+        wallet.Add(address);
+        wallet.Add(xpub);
         return wallet;
+    }
+
+    /// <summary>A derivation path from --path, or a clear error.</summary>
+    internal static Rotor.Protocols.Keys.Hd.DerivationPath ParsePath(string? text)
+    {
+        try { return Rotor.Protocols.Keys.Hd.DerivationPath.Parse(text); }
+        catch (ArgumentException e) { throw new CliException($"--path: {e.Message}"); }
+    }
+
+    private static T Derive<T>(Func<T> derive)
+    {
+        try { return derive(); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+    }
+
+    private static async Task<WalletRecord> FindAsync(ClusterClient client, string id)
+    {
+        var list = await client.Coordinator.ListWalletsAsync(new ListWalletsRequest());
+        return list.Wallets.FirstOrDefault(w => w.WalletId == id) ?? throw new CliException($"no wallet '{id}'");
     }
 
     private static void Print(IEnumerable<WalletRecord> wallets)

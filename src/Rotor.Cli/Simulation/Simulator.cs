@@ -1,3 +1,4 @@
+using Rotor.Protocols.Keys.Hd;
 using System.Security.Cryptography;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
@@ -40,11 +41,12 @@ public sealed record SimulatedSignature(string Message, IReadOnlyList<ulong> Sig
 
 public sealed record SimulatedEpoch(
     string Step, ulong Epoch, IReadOnlyList<ulong> Members, int Threshold, string GroupPublicKey,
-    IReadOnlyList<SimulatedSignature> Signatures, bool? StaleShardsRefused, ulong? Repaired);
+    IReadOnlyList<SimulatedSignature> Signatures, bool? StaleShardsRefused, ulong? Repaired, string? ChildPublicKey = null);
 
 public sealed record SimulationResult(
     Scheme Scheme, int Threshold, int Members, string GroupPublicKey,
-    IReadOnlyList<SimulatedSignature> Signatures, IReadOnlyList<SimulatedEpoch> Epochs);
+    IReadOnlyList<SimulatedSignature> Signatures, IReadOnlyList<SimulatedEpoch> Epochs,
+    string? Path = null, string? ChildPublicKey = null, string? ChildAddress = null);
 
 /// <summary>
 /// Runs Rotor's protocols with every member simulated in this process and no network: a DKG among N members,
@@ -56,8 +58,9 @@ public sealed record SimulationResult(
 public static class Simulator
 {
     public static SimulationResult Run(Scheme scheme, int threshold, int members, IReadOnlyList<byte[]> messages,
-        IReadOnlyList<SimulationStep> steps, Action<string>? progress = null)
+        IReadOnlyList<SimulationStep> steps, Action<string>? progress = null, DerivationPath? path = null)
     {
+        path ??= DerivationPath.Root;
         if (members < 1) throw new ArgumentException($"--members must be at least 1, got {members}");
         if (threshold < 1) throw new ArgumentException($"--threshold must be at least 1, got {threshold}");
         if (threshold > members) throw new ArgumentException($"--threshold {threshold} is greater than --members {members}");
@@ -66,7 +69,9 @@ public static class Simulator
         progress?.Invoke($"DKG: {threshold}-of-{members} {scheme.Name()}");
         KeyShare[] current = DkgRunner.RunInProcess(scheme, keyId, threshold, members);
         var groupKey = Hex(SchemeKeys.EncodePublicKey(scheme, current[0].GroupPublicKey));
-        var initialSignatures = SignAll(current, messages);
+        string? Child(KeyShare[] shares) => path.IsRoot ? null : Hex(HdDerivation.ChildPublicKey(shares[0].Public, path));
+        var childKey = Child(current);
+        var initialSignatures = SignAll(current, messages, path);
         var epochs = new List<SimulatedEpoch>();
         KeyShare[]? previous = null;
 
@@ -110,19 +115,23 @@ public static class Simulator
             var key = current[0];
             var newKey = Hex(SchemeKeys.EncodePublicKey(scheme, key.GroupPublicKey));
             if (newKey != groupKey) throw new InvalidOperationException($"the group public key changed in the {step.Name}: a bug");
+            var newChild = Child(current);
+            if (newChild != childKey) throw new InvalidOperationException($"the key at {path} changed in the {step.Name}: a bug");
             epochs.Add(new SimulatedEpoch(step.Name, key.Epoch, key.Members.Select(Number).ToArray(), key.Threshold, newKey,
-                SignAll(current, messages), staleRefused, repaired));
+                SignAll(current, messages, path), staleRefused, repaired, newChild));
         }
-        return new SimulationResult(scheme, threshold, members, groupKey, initialSignatures, epochs);
+        return new SimulationResult(scheme, threshold, members, groupKey, initialSignatures, epochs,
+            path.IsRoot ? null : path.ToString(), childKey, childKey is null ? null : Rotor.Coordinator.Addresses.For(scheme, Convert.FromHexString(childKey)));
     }
 
     /// <summary>Signs each message with a random threshold-sized subset and checks it with the standard verifier.</summary>
-    private static SimulatedSignature[] SignAll(KeyShare[] shares, IReadOnlyList<byte[]> messages) =>
+    private static SimulatedSignature[] SignAll(KeyShare[] shares, IReadOnlyList<byte[]> messages, DerivationPath path) =>
         messages.Select(m =>
         {
-            var signers = Pick(shares, shares[0].Threshold).OrderBy(s => s.Identifier).ToArray();
+            // for a path: every signer derives its child share (s′ = ±s + offset); the signature verifies under the child key
+            var signers = Pick(shares, shares[0].Threshold).OrderBy(s => s.Identifier).Select(s => HdDerivation.DeriveShare(s, path)).ToArray();
             var sig = FrostCoordinator.SignInProcess(signers, m);
-            bool ok = SchemeSignatures.Verify(shares[0].Scheme, shares[0].GroupPublicKey, m, sig);
+            bool ok = SchemeSignatures.Verify(shares[0].Scheme, signers[0].GroupPublicKey, m, sig);
             if (!ok) throw new InvalidOperationException("a signature did not verify under the standard verifier: a bug");
             return new SimulatedSignature(Hex(m), signers.Select(s => Number(s.Identifier)).ToArray(), Hex(sig), ok);
         }).ToArray();

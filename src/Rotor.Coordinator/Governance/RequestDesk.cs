@@ -106,9 +106,14 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             {
                 var s = spec.Sign;
                 var wallet = engine.RequireWallet(s.WalletId);
+                // The derivation path, canonical, is part of what is approved: the nodes sign only for the approved path.
+                var path = Engine.ParsePath(s.Path);
+                if (!path.IsRoot && wallet.ChainCode is null)
+                    throw new CoordinatorException(StatusCode.FailedPrecondition, new Rotor.Protocols.Keys.Hd.HdUnavailableException(wallet.Id).Message);
                 return (Base(Actions.Sign) with
                 {
                     Quorum = wallet.Quorum, Scheme = wallet.Scheme, Wallets = [new ApprovedWallet(wallet.Id, null)], Message = ApprovedMessage.Of(s.Message.Span),
+                    Path = path.IsRoot ? null : path.ToString(),
                 }, wallet.Quorum);
             }
             case ActionSpec.ActionOneofCase.Reshare:

@@ -33,7 +33,9 @@ public sealed partial class NodeGovernance
         ActionRequest.Expect("quorum", r.Quorum, QuorumOf(p.KeyId));
         ActionRequest.Expect("scheme", r.Scheme, scheme);
         ActionRequest.Expect("message", r.Message, ApprovedMessage.Of(p.Message.Span));
-        ActionRequest.Expect("derivation path", r.Path, null);
+        // The path the node derives its child share for, canonical (m/0/7); null for the root key.
+        var path = string.IsNullOrEmpty(p.Path) ? Rotor.Protocols.Keys.Hd.DerivationPath.Root : Rotor.Protocols.Keys.Hd.DerivationPath.Parse(p.Path);
+        ActionRequest.Expect("derivation path", r.Path, path.IsRoot ? null : path.ToString());
         return v;
     }
 

@@ -42,6 +42,8 @@ internal static class Rounds
             VerifyingShares = pub.Members.ToDictionary(m => byId.TryGetValue(m, out var i) ? i : throw new SessionRefusedException($"member {m} is not a party"),
                 m => pub.VerifyingShare(m).ToHex()),
             MemberKeys = pub.IsBound ? pub.Members.ToDictionary(m => byId[m], m => Convert.ToHexStringLower(pub.MemberKey(m)!)) : [],
+            ChainCode = pub.HasChainCode ? Convert.ToHexStringLower(pub.ChainCode) : "",
+            InternalKey = pub.InternalKey?.ToHex() ?? "",
         };
     }
 

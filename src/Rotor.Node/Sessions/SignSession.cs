@@ -1,6 +1,7 @@
 using Rotor.Crypto.Hashing;
 using Rotor.Protocols.Frost;
 using Rotor.Protocols.Keys;
+using Rotor.Protocols.Keys.Hd;
 using Rotor.Rpc.Node;
 
 namespace Rotor.Node.Sessions;
@@ -32,7 +33,10 @@ public sealed class SignSession : INodeSession
         if (active.Epoch != p.Epoch)
             throw new SessionRefusedException($"it holds key '{p.KeyId}' at epoch {active.Epoch}, not epoch {p.Epoch}: " +
                                               (p.Epoch < active.Epoch ? "that shard was erased by a reshare" : "that epoch is not active here"));
-        share = active;
+        // A derived key: the child share s′ = ±s + offset, made here from the root share, in memory only.
+        Path = string.IsNullOrEmpty(p.Path) ? DerivationPath.Root : DerivationPath.Parse(p.Path);
+        try { share = HdDerivation.DeriveShare(active, Path); }
+        catch (HdUnavailableException e) { throw new SessionRefusedException(e.Message); }
         signers = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);
         if (!signers.Contains(node.Name)) throw new SessionRefusedException($"node '{node.Name}' is not among the signers");
         if (signers.IdentifierOf(share.Scheme, node.Name) != share.Identifier)
@@ -42,11 +46,15 @@ public sealed class SignSession : INodeSession
         presign = (int)Math.Min(p.Presign, PresignPool.PerKey);
         using var t = new Transcript("rotor/node-session/sign/v1");
         t.Append("key-id", p.KeyId).Append("epoch", p.Epoch).Append("message", message).Append("nonce", nonce);
+        if (!Path.IsRoot) t.Append("path", Path.ToString());
         signers.AppendTo(t, "signers");
         Id = t.Digest();
     }
 
     public byte[] Id { get; }
+
+    /// <summary>The derivation path signed for (the root for m).</summary>
+    public DerivationPath Path { get; }
 
     /// <summary>The scheme of the key being signed with.</summary>
     public string Scheme => Rotor.Protocols.Schemes.Name(share.Scheme);
@@ -54,7 +62,7 @@ public sealed class SignSession : INodeSession
     /// <summary>The verified approval of this signature; spent (once, durably) just before the share is made.</summary>
     public Protocols.Governance.ActionRequest? Approval { get; set; }
 
-    public string Description => $"signing with key '{share.KeyId}' epoch {share.Epoch}";
+    public string Description => $"signing with key '{share.KeyId}' epoch {share.Epoch}" + (Path.IsRoot ? "" : $" for path {Path}");
 
     /// <summary>
     /// Round 1: commits to fresh nonces. In one-round signing (a signing package built from commitments made in

@@ -219,10 +219,11 @@ public sealed class ShareVault : IDisposable
         // Anything incomplete takes the full validation, which names what is wrong.
         if (data.Members is null || data.VerifyingShares is null || data.GroupPublicKey is null || data.Identifier is null || data.SigningShare is null
             || data.KeyId is null || data.Scheme is null || data.Members.Any(m => m is null) || data.VerifyingShares.Any(v => v is null)
-            || data.Members.Length != data.VerifyingShares.Length || data.MemberKeys is null
+            || data.Members.Length != data.VerifyingShares.Length || data.MemberKeys is null || data.ChainCode is null || data.InternalKey is null
             || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length)) return data.Validate();
         var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
-            data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
+            data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey,
+            data.ChainCode, data.InternalKey);
         var pub = expected is not null && digest == ValidatedPackages.Digest(expected) ? expected : ValidatedPackages.Shared.Find(digest);
         if (pub is null)
         {
@@ -254,7 +255,8 @@ public sealed class ShareVault : IDisposable
             if (data.Members.Length != data.VerifyingShares.Length || (data.MemberKeys.Length != 0 && data.MemberKeys.Length != data.Members.Length))
                 throw new VaultException($"{what}: malformed record");
             var digest = ValidatedPackages.Digest(data.KeyId, data.Scheme, data.Epoch, data.Threshold,
-                data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey);
+                data.Members.Select((m, i) => (m, data.VerifyingShares[i], data.MemberKeys.Length == 0 ? [] : data.MemberKeys[i])), data.GroupPublicKey,
+                data.ChainCode, data.InternalKey);
             return (digest, data.GroupPublicKey);
         }
         finally { CryptographicOperations.ZeroMemory(plain); }

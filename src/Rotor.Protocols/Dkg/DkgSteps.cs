@@ -106,11 +106,22 @@ internal static class DkgSteps
         var aggregate = FeldmanCommitment.Sum(session.NewMembers.Select(m => commitments[m]).ToArray());
         var share = ownShare;
         foreach (var p in received.Values) share += p.Share;
-        if (session.Scheme == Scheme.Bip340) (aggregate, share) = TaprootTweak(aggregate, share);
+        // HD root data: the chain code hashes the session and every commitment (all fixed and, after the
+        // confirmation round, agreed by every member); bip340 keeps the internal key P (even y) before the tweak.
+        var chainCode = Keys.Hd.HdDerivation.ChainCodeFromTranscript(session.Digest,
+            session.NewMembers.Select(m => (ReadOnlyMemory<byte>)commitments[m].ToBytes()));
+        Element? internalKey = null;
+        if (session.Scheme == Scheme.Bip340)
+        {
+            var p0 = aggregate.ConstantTerm;
+            internalKey = Bip340.HasEvenY(p0) ? p0 : -p0;
+            (aggregate, share) = TaprootTweak(aggregate, share);
+        }
         PublicKeyPackage pub;
         try
         {
-            pub = PublicKeyPackage.FromCommitment(session.KeyId, session.Scheme, session.NewEpoch, session.NewMembers, aggregate, session.NewMemberKeys);
+            pub = PublicKeyPackage.FromCommitment(session.KeyId, session.Scheme, session.NewEpoch, session.NewMembers, aggregate, session.NewMemberKeys)
+                .WithHdRoot(chainCode, internalKey);
         }
         catch (ArgumentException e)
         {

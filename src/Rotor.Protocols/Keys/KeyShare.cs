@@ -67,6 +67,8 @@ public sealed class KeyShare
         VerifyingShares = Members.Select(m => Public.VerifyingShare(m).ToBytes()).ToArray(),
         GroupPublicKey = GroupPublicKey.ToBytes(),
         MemberKeys = Public.IsBound ? Members.Select(m => Public.MemberKey(m)!.ToArray()).ToArray() : [],
+        ChainCode = Public.HasChainCode ? Public.ChainCode.ToArray() : [],
+        InternalKey = Public.InternalKey?.ToBytes() ?? [],
     };
 
     public override string ToString() => $"KeyShare({KeyId}, {Scheme.Name()}, epoch {Epoch}, member {Identifier}, {Threshold}-of-{Members.Count})";
@@ -91,12 +93,18 @@ public sealed class KeyShareData
     /// <summary>Each member's node identity key (raw Ed25519), in <see cref="Members"/> order; empty for an unbound share.</summary>
     public byte[][] MemberKeys { get; set; } = [];
 
+    /// <summary>The key's HD chain code (32 bytes); empty for a key made before HD support.</summary>
+    public byte[] ChainCode { get; set; } = [];
+
+    /// <summary>bip340 with a chain code: the BIP-341 internal key (33-byte compressed, even y); empty otherwise.</summary>
+    public byte[] InternalKey { get; set; } = [];
+
     /// <summary>Decodes every field and checks the whole share; throws ArgumentException or InvalidEncodingException naming what is wrong.</summary>
     public KeyShare Validate()
     {
         // Fields a decoder may have left null (a record or message saying "null", or leaving them out).
         if (KeyId is null || Scheme is null || Identifier is null || SigningShare is null || Members is null || VerifyingShares is null || GroupPublicKey is null
-            || Members.Any(m => m is null) || VerifyingShares.Any(v => v is null) || MemberKeys is null || MemberKeys.Any(k => k is null))
+            || Members.Any(m => m is null) || VerifyingShares.Any(v => v is null) || MemberKeys is null || MemberKeys.Any(k => k is null) || ChainCode is null || InternalKey is null)
             throw new ArgumentException("key share: a field is missing or null");
         var scheme = Schemes.Parse(Scheme);
         var group = scheme.Group();
@@ -110,6 +118,8 @@ public sealed class KeyShareData
         }
         var pub = new PublicKeyPackage(KeyId, scheme, Epoch, Threshold, shares, group.DecodeElement(GroupPublicKey));
         if (MemberKeys.Length > 0) pub = pub.WithMemberKeys(MemberKeysById(group));
+        if (ChainCode.Length > 0) pub = pub.WithHdRoot(ChainCode, InternalKey.Length > 0 ? group.DecodeElement(InternalKey) : null);
+        else if (InternalKey.Length > 0) throw new ArgumentException("key share: an internal key without a chain code");
         return KeyShare.Create(pub, Rotor.Crypto.Sharing.Identifier.Decode(group, Identifier), group.DecodeScalar(SigningShare));
     }
 

@@ -12,6 +12,9 @@ namespace Rotor.Protocols.Keys;
 /// A package may also record, for every member identifier, the Ed25519 identity public key of the node that holds
 /// it (<see cref="MemberKeys"/>, certified at key generation and at every reshare): who stands behind each
 /// identifier. A package without them is unbound; the node services refuse to deal, help or repair for one.
+/// A key made by this version's DKG also has HD root data (<see cref="ChainCode"/>, for bip340 <see cref="InternalKey"/>),
+/// carried unchanged by every reshare and repair: child keys along non-hardened paths are derived from it
+/// (<see cref="Hd.HdDerivation"/>).
 /// </summary>
 public sealed class PublicKeyPackage
 {
@@ -20,6 +23,8 @@ public sealed class PublicKeyPackage
 
     private readonly Dictionary<Identifier, Element> verifyingShares;
     private readonly Dictionary<Identifier, byte[]> memberKeys = [];
+    private byte[]? chainCode;
+    private Element? internalKey;
     private byte[]? digest;
 
     public PublicKeyPackage(string keyId, Scheme scheme, ulong epoch, int threshold,
@@ -49,9 +54,82 @@ public sealed class PublicKeyPackage
     public PublicKeyPackage WithMemberKeys(IReadOnlyDictionary<Identifier, byte[]> keys)
     {
         CheckMemberKeys(Members, keys);
-        var bound = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false);
+        var bound = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false)
+        {
+            chainCode = chainCode,
+            internalKey = internalKey,
+        };
         foreach (var (id, k) in keys) bound.memberKeys[id] = k.ToArray();
         return bound;
+    }
+
+    /// <summary>Bytes of a chain code.</summary>
+    public const int ChainCodeLength = 32;
+
+    /// <summary>
+    /// The same package with the HD root data of the key: its 32-byte chain code and, for bip340, the BIP-341
+    /// internal key P (even y) that the DKG tweaked into the group key Q = P + int(hash_TapTweak(x(P)))·G. Refuses a
+    /// chain code of another length, a bip340 key without an internal key (or another scheme's key with one), and an
+    /// internal key that does not tweak to the group key.
+    /// </summary>
+    public PublicKeyPackage WithHdRoot(ReadOnlySpan<byte> chainCode, Element? internalKey)
+    {
+        CheckHdRoot(Scheme, GroupPublicKey, chainCode, internalKey);
+        var copy = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false)
+        {
+            chainCode = chainCode.ToArray(),
+            internalKey = internalKey,
+        };
+        foreach (var (id, k) in memberKeys) copy.memberKeys[id] = k;
+        return copy;
+    }
+
+    /// <summary>The same package with the HD root data of <paramref name="other"/> (a reshare's old package), if it has any.</summary>
+    public PublicKeyPackage WithHdRootOf(PublicKeyPackage other) =>
+        other.chainCode is null ? this : WithHdRoot(other.chainCode, other.internalKey);
+
+    /// <summary>Checks HD root data as <see cref="WithHdRoot"/> does; throws ArgumentException naming what is wrong.</summary>
+    public static void CheckHdRoot(Scheme scheme, Element groupKey, ReadOnlySpan<byte> chainCode, Element? internalKey)
+    {
+        if (chainCode.Length != ChainCodeLength) throw new ArgumentException($"chain code of {chainCode.Length} bytes, expected {ChainCodeLength}");
+        if (scheme != Scheme.Bip340)
+        {
+            if (internalKey is not null) throw new ArgumentException($"a {scheme.Name()} key has no internal key");
+            return;
+        }
+        if (internalKey is null) throw new ArgumentException("a bip340 key with a chain code needs its internal key");
+        if (!ReferenceEquals(internalKey.Group, groupKey.Group) || internalKey.IsIdentity || !Rotor.Crypto.Signatures.Bip340.HasEvenY(internalKey))
+            throw new ArgumentException("the internal key is not a secp256k1 point with even y");
+        if (!Hd.HdDerivation.TaprootOutputKey(internalKey).Equals(groupKey))
+            throw new ArgumentException("the internal key does not tweak to the group public key");
+    }
+
+    /// <summary>The root chain code (32 bytes), or null for a key made before HD support (no derivation possible).</summary>
+    public ReadOnlySpan<byte> ChainCode => chainCode;
+
+    /// <summary>Whether child keys can be derived (the key has a chain code).</summary>
+    public bool HasChainCode => chainCode is not null;
+
+    /// <summary>bip340: the BIP-341 internal key P (even y) of the group key; null otherwise.</summary>
+    public Element? InternalKey => internalKey;
+
+    /// <summary>For a child package made by <see cref="Hd.HdDerivation.DerivePackage"/>: its path; null for a root key.</summary>
+    public Hd.DerivationPath? DerivedPath { get; private init; }
+
+    /// <summary>
+    /// The package of the sharing s′_i = ±s_i + offset (the affine image of this one), for signing under a derived
+    /// key: verification shares ±Y_i + offset·G, group key ±Y + offset·G. Same key id, epoch, members and member keys;
+    /// no chain code (derive from the root). Consistent by construction (the map preserves the polynomial's degree).
+    /// </summary>
+    internal PublicKeyPackage Transformed(bool negate, Scalar offset, Element childKey, Hd.DerivationPath path)
+    {
+        var g = Group;
+        var shift = offset.IsZero ? g.Identity : g.MulBase(offset);
+        var shares = new Dictionary<Identifier, Element>(verifyingShares.Count);
+        foreach (var (id, y) in verifyingShares) shares[id] = (negate ? -y : y) + shift;
+        var child = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, shares, childKey, checkConsistency: false) { DerivedPath = path };
+        foreach (var (id, k) in memberKeys) child.memberKeys[id] = k;
+        return child;
     }
 
     /// <summary>Refuses member keys that are not one 32-byte key for each of exactly these members.</summary>
@@ -133,6 +211,9 @@ public sealed class PublicKeyPackage
          .Append("group-public-key", GroupPublicKey.ToBytes()).Append("members", (ulong)Members.Count);
         foreach (var m in Members)
             t.Append("member", m.ToBytes()).Append("verifying-share", verifyingShares[m].ToBytes()).Append("identity", MemberKey(m) ?? []);
+        // Appended only when present, so that the digest of a package made before HD support is unchanged.
+        if (chainCode is not null) t.Append("chain-code", chainCode).Append("internal-key", internalKey?.ToBytes() ?? []);
+        if (DerivedPath is not null) t.Append("derived-path", DerivedPath.ToString());
         return t.Digest();
     }
 

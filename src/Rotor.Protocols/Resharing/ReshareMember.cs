@@ -170,7 +170,8 @@ public static class ReshareMember
     private static KeyShare NewShare(Received r, Identifier me)
     {
         var plan = r.Plan;
-        var pub = PublicKeyPackage.FromCommitment(plan.KeyId, plan.Scheme, plan.NewEpoch, plan.NewMembers, r.Aggregate, plan.Session.NewMemberKeys);
+        var pub = PublicKeyPackage.FromCommitment(plan.KeyId, plan.Scheme, plan.NewEpoch, plan.NewMembers, r.Aggregate, plan.Session.NewMemberKeys)
+            .WithHdRootOf(plan.Current); // the chain code (and bip340 internal key) is the key's, unchanged by a reshare
         return KeyShare.FromVerified(pub, me, r.Sum);
     }
 

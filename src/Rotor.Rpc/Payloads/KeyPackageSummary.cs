@@ -18,6 +18,12 @@ public sealed class KeyPackageSummary
 
     /// <summary>Member index → that member's node identity key (Ed25519, hex), as the key's package records it.</summary>
     public Dictionary<ulong, string> MemberKeys { get; set; } = [];
+
+    /// <summary>The key's HD chain code, hex; empty for a key without one.</summary>
+    public string ChainCode { get; set; } = "";
+
+    /// <summary>bip340: the BIP-341 internal key (33-byte compressed), hex; empty otherwise.</summary>
+    public string InternalKey { get; set; } = "";
 }
 
 /// <summary>What a node outputs when a DKG session finishes: one summary per key.</summary>

@@ -81,7 +81,10 @@ public static class ReshareSetup
         var g = scheme.Group();
         var shares = w.VerifyingShares.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => g.DecodeElement(kv.Value.Span));
         var pub = new PublicKeyPackage(w.KeyId, scheme, w.Epoch, (int)w.Threshold, shares, g.DecodeElement(w.GroupPublicKey.Span));
-        return w.MemberKeys.Count == 0 ? pub : pub.WithMemberKeys(w.MemberKeys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => kv.Value.ToByteArray()));
+        if (w.MemberKeys.Count != 0) pub = pub.WithMemberKeys(w.MemberKeys.ToDictionary(kv => Identifier.FromUInt64(g, kv.Key), kv => kv.Value.ToByteArray()));
+        if (!w.ChainCode.IsEmpty) pub = pub.WithHdRoot(w.ChainCode.Span, w.InternalKey.IsEmpty ? null : g.DecodeElement(w.InternalKey.Span));
+        else if (!w.InternalKey.IsEmpty) throw new ArgumentException($"key package of '{w.KeyId}': an internal key without a chain code");
+        return pub;
     }
 
     /// <summary>
@@ -107,6 +110,8 @@ public static class ReshareSetup
             w.VerifyingShares.Add(index(m), ByteString.CopyFrom(pub.VerifyingShare(m).ToBytes()));
             if (pub.MemberKey(m) is { } k) w.MemberKeys.Add(index(m), ByteString.CopyFrom(k));
         }
+        if (pub.HasChainCode) w.ChainCode = ByteString.CopyFrom(pub.ChainCode);
+        if (pub.InternalKey is { } ik) w.InternalKey = ByteString.CopyFrom(ik.ToBytes());
         return w;
     }
 

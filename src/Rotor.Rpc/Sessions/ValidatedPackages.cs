@@ -72,7 +72,7 @@ public sealed class ValidatedPackages(int capacity)
         return Digest(w.KeyId, w.Scheme, w.Epoch, (int)w.Threshold,
             w.VerifyingShares.Where(kv => kv.Key != 0).OrderBy(kv => kv.Key)
                 .Select(kv => (g.ScalarFromUInt64(kv.Key).ToBytes(), kv.Value.ToByteArray(), w.MemberKeys.TryGetValue(kv.Key, out var k) ? k.ToByteArray() : [])),
-            w.GroupPublicKey.ToByteArray());
+            w.GroupPublicKey.ToByteArray(), w.ChainCode.ToByteArray(), w.InternalKey.ToByteArray());
     }
 
     /// <summary>
@@ -80,13 +80,15 @@ public sealed class ValidatedPackages(int capacity)
     /// identifier encodings with their verification shares' and identity keys' encodings (empty when unbound), in
     /// ascending identifier order (another order only makes a different digest, never a false match).
     /// </summary>
-    public static string Digest(string keyId, string scheme, ulong epoch, int threshold, IEnumerable<(byte[] Identifier, byte[] VerifyingShare, byte[] MemberKey)> members, byte[] groupKey)
+    public static string Digest(string keyId, string scheme, ulong epoch, int threshold, IEnumerable<(byte[] Identifier, byte[] VerifyingShare, byte[] MemberKey)> members, byte[] groupKey,
+        byte[]? chainCode = null, byte[]? internalKey = null)
     {
         var list = members.ToList();
         using var t = new Transcript("rotor/public-package/v1");
         t.Append("key-id", keyId).Append("scheme", scheme).Append("epoch", epoch).Append("threshold", (ulong)threshold)
          .Append("group-public-key", groupKey).Append("members", (ulong)list.Count);
         foreach (var (id, y, k) in list) t.Append("member", id).Append("verifying-share", y).Append("identity", k);
+        if (chainCode is { Length: > 0 }) t.Append("chain-code", chainCode).Append("internal-key", internalKey ?? []);
         return Convert.ToHexStringLower(t.Digest());
     }
 }

@@ -104,6 +104,8 @@ public sealed class MaliciousCoordinator : IDisposable
         // package that does not bind its identifiers to identities.
         if (e.MemberKeys is { } keys)
             foreach (var (index, key) in keys) p.MemberKeys.Add(index, ByteString.CopyFrom(Convert.FromHexString(key)));
+        if (w.ChainCode is { } cc) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(cc));
+        if (w.InternalKey is { } ik) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(ik));
         return p;
     }
 

@@ -149,6 +149,8 @@ public sealed class NodeCluster : IDisposable
         var p = new KeyPackage { KeyId = s.KeyId, Scheme = s.Scheme, Epoch = s.Epoch, Threshold = (uint)s.Threshold, GroupPublicKey = ByteString.CopyFrom(Convert.FromHexString(s.GroupPublicKey)) };
         foreach (var (i, y) in s.VerifyingShares) p.VerifyingShares.Add(i, ByteString.CopyFrom(Convert.FromHexString(y)));
         foreach (var (i, k) in s.MemberKeys) p.MemberKeys.Add(i, ByteString.CopyFrom(Convert.FromHexString(k)));
+        if (s.ChainCode.Length > 0) p.ChainCode = ByteString.CopyFrom(Convert.FromHexString(s.ChainCode));
+        if (s.InternalKey.Length > 0) p.InternalKey = ByteString.CopyFrom(Convert.FromHexString(s.InternalKey));
         return p;
     }
 
