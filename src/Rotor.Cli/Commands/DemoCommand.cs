@@ -59,7 +59,7 @@ public static class DemoCommand
                 Approvals = Actions.Classes.ToDictionary(c => c, c => c == ActionClass.Sign ? 2 : 1),
             }.Validated();
             o.Line($"operators: alice {policy.Approvers[0].Key[..16]}…, bob {policy.Approvers[1].Key[..16]}… (keys in {cluster.Dir}); every node pins them: one approval per action, both for a signature");
-            await o.Progress("starting a coordinator and nodes cs1, cs2, cs3", () => cluster.UpAsync(3, null, policy));
+            await o.Progress("starting a coordinator and nodes cs1, cs2, cs3, cs4", () => cluster.UpAsync(4, null, policy));
             using var client = cluster.Connect();
             var api = client.Coordinator;
 
@@ -107,6 +107,21 @@ public static class DemoCommand
                 checks.Add(($"signature of {w.WalletId} at epoch {s.Epoch} verifies", Verifies(w, s)));
             }
 
+            // An epoch-bound backup of cs1's shards, sealed to the recipient every node pins (its private key stays offline).
+            var recipient = File.ReadAllText(cluster.BackupRecipientPublicFile).Trim();
+            async Task<Rotor.Rpc.Operations.BackupRecord> BackUp(string what) =>
+                (await Approved(new ActionSpec { Backup = new Rotor.Rpc.Operations.CreateBackupRequest { Node = "cs1", BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = recipient } },
+                    what, alice)).Backup;
+            async Task<bool> Current(Rotor.Rpc.Operations.BackupRecord b, string label)
+            {
+                var v = await client.Operations.VerifyBackupAsync(new Rotor.Rpc.Operations.VerifyBackupRequest { File = b.File });
+                foreach (var x in v.Shards) o.Line($"[grey]{label} {b.Id}, {x.Wallet}: {(x.Current ? "current" : "stale")}{(x.Current ? "" : $" ({x.Explanation})")}[/]");
+                return v.Shards.All(x => x.Current);
+            }
+            var oldBackup = await BackUp("backing up cs1");
+            o.Line($"backup {oldBackup.Id} of cs1: {string.Join(", ", oldBackup.Shards.Select(x => $"{x.Wallet}@{x.Epoch}"))}, sealed to {recipient[..16]}…");
+            checks.Add(("backup of cs1 is current when made", await Current(oldBackup, "backup")));
+
             var reshare = (await Approved(new ActionSpec { Reshare = new Rotor.Rpc.Operations.ReshareSpec { Quorum = quorumName, Reason = "security-policy", Note = "demo: scheduled refresh" } },
                 "refreshing the quorum", bob)).Reshare;
             o.Line($"refresh {reshare.Id} (event {reshare.EventId}): epoch {reshare.Wallets.Min(x => x.OldEpoch)} -> {reshare.Wallets.Max(x => x.NewEpoch)} ({reshare.Status})");
@@ -144,6 +159,50 @@ public static class DemoCommand
                     checks.Add(($"signing {w.WalletId} without approval is refused by the nodes", true));
                 }
             }
+
+            // The backup taken before the refresh is stale: a restore of it is refused. A fresh one is current.
+            checks.Add(("backup taken before the refresh is reported stale (restore refuses it)", !await Current(oldBackup, "old backup")));
+            var fresh = await BackUp("backing up cs1 again");
+            checks.Add(("fresh backup of cs1 is current", await Current(fresh, "fresh backup")));
+
+            // A personnel change: cs3's operator leaves, cs4 joins. The key moves; it is never rebuilt; addresses stay.
+            var restructure = (await Approved(new ActionSpec
+            {
+                Reshare = new Rotor.Rpc.Operations.ReshareSpec { Quorum = quorumName, Reason = "personnel-change", Note = "demo: cs3 leaves, cs4 joins", Members = { "cs1", "cs2", "cs4" } },
+            }, "restructuring the quorum to cs1, cs2, cs4", bob)).Reshare;
+            o.Line($"restructure {restructure.Id}: members cs1, cs2, cs4 ({restructure.Status})");
+            checks.Add(("restructure to cs1, cs2, cs4 committed", restructure.Status == "committed"));
+            foreach (var w in before)
+            {
+                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message), Signers = { "cs2", "cs4" } } },
+                    $"signing with {w.WalletId} by cs2 and cs4", alice, bob)).Signature;
+                signatures.Add(s);
+                checks.Add(($"cs2 and cs4 sign {w.WalletId} under the same key after the restructure", Verifies(w, s)));
+            }
+            var cs3 = (await api.ListNodesAsync(new ListNodesRequest())).Nodes.Single(n => n.Name == "cs3");
+            var cs3Status = await api.GetQuorumStatusAsync(new QuorumStatusRequest { Name = quorumName });
+            checks.Add(("cs3 is no longer a member", !cs3Status.Members.Any(m => m.Name == cs3.Name)));
+
+            // A repair: cs4 loses its shard of the first wallet (deleted from its vault, as a failed disk would); the
+            // other members rebuild it for cs4 alone, without a backup and without anyone learning it.
+            var lost = before[0].WalletId;
+            cluster.StopOne("cs4");
+            using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(cluster.NodeDir("cs4"), "cs4-vault.db")};Pooling=False"))
+            {
+                db.Open();
+                using var cmd = db.CreateCommand();
+                cmd.CommandText = "DELETE FROM shards WHERE key_id = $k";
+                cmd.Parameters.AddWithValue("$k", lost);
+                cmd.ExecuteNonQuery();
+            }
+            await o.Progress("restarting cs4 without its shard", () => cluster.StartNodeAsync("cs4", null));
+            o.Line($"cs4 lost its shard of {lost}");
+            var repaired = (await Approved(new ActionSpec { Repair = new Rotor.Rpc.Operations.RepairRequest { Node = "cs4", Wallet = lost } }, "repairing cs4", alice)).Repair;
+            o.Line($"repair of cs4: {repaired.Wallet} at epoch {repaired.Epoch}");
+            var afterRepair = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = lost, Message = ByteString.CopyFrom(Message), Signers = { "cs1", "cs4" } } },
+                $"signing with {lost} by cs1 and the repaired cs4", alice, bob)).Signature;
+            signatures.Add(afterRepair);
+            checks.Add(("repaired cs4 signs with cs1 under the same key", Verifies(before[0], afterRepair)));
 
             var status = await api.GetQuorumStatusAsync(new QuorumStatusRequest { Name = quorumName });
             var single = status.Wallets.All(w => w.Nodes.All(n => n.PendingEpochs.Count == 0 && n.ActiveEpochs.SequenceEqual([w.Wallet.Epoch])));
