@@ -172,17 +172,22 @@ public sealed class ShareVault : IDisposable
         return epochs.Count == 0 ? null : Get(keyId, epochs.Max(), ShardState.Active, expected);
     }
 
+    /// <summary>The decrypted record of a shard row (the caller wipes it), or null when there is no such row.</summary>
+    private byte[]? OpenShard(string keyId, ulong epoch, ShardState state, string what)
+    {
+        using var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
+            ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what) : null;
+    }
+
     /// <summary>The share of a key at an epoch in the given state; null if there is none.</summary>
     public KeyShare? Get(string keyId, ulong epoch, ShardState state) => Get(keyId, epoch, state, null);
 
     private KeyShare? Get(string keyId, ulong epoch, ShardState state, PublicKeyPackage? expected)
     {
-        using var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
-            ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
-        using var r = cmd.ExecuteReader();
-        if (!r.Read()) return null;
         var what = $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})";
-        var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what);
+        if (OpenShard(keyId, epoch, state, what) is not { } plain) return null;
         try
         {
             var share = DecodeRecord(plain, what, expected);
@@ -242,12 +247,8 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     public (string PackageDigest, byte[] GroupKey)? PublicOf(string keyId, ulong epoch, ShardState state)
     {
-        using var cmd = db.Command("SELECT nonce, ciphertext FROM shards WHERE key_id = $k AND epoch = $e AND state = $s",
-            ("$k", keyId), ("$e", (long)epoch), ("$s", StateName(state)));
-        using var r = cmd.ExecuteReader();
-        if (!r.Read()) return null;
         var what = $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})";
-        var plain = Open((byte[])r[0], (byte[])r[1], ShardAad(keyId, epoch, state), what);
+        if (OpenShard(keyId, epoch, state, what) is not { } plain) return null;
         try
         {
             var data = JsonSerializer.Deserialize<KeyShareData>(plain) ?? throw new VaultException($"{what}: empty record");
