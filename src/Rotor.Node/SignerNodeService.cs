@@ -144,6 +144,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// </summary>
     public override async Task<SettleReply> Commit(CommitRequest request, ServerCallContext context)
     {
+        await CrashPoint.HangIf("hang-in-commit", context.CancellationToken);
         // One commit at a time: a repeated commit (settlement retries) waits, then finds nothing left to do.
         await commitGate.WaitAsync(context.CancellationToken);
         try { return CommitNow(request); }
@@ -232,7 +233,13 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// pending shards came from), or a verified commit certificate of a later event that took the same keys to the
     /// pending epoch or beyond. Without it nothing is discarded. The active epochs stay.
     /// </summary>
-    public override Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    public override async Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context)
+    {
+        await CrashPoint.HangIf("hang-in-discard", context.CancellationToken);
+        return DiscardNow(request);
+    }
+
+    private SettleReply DiscardNow(DiscardRequest request) => Guard(() =>
     {
         var reply = new SettleReply();
         if (request.SupersededBy is { } later)
@@ -266,7 +273,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
             throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of reshare {request.EventId}: {renounced.Count} renunciation(s) ({string.Join(", ", renounced.Order())}) do not rule out a commit certificate");
         reply.Discarded.AddRange(node.WithVault(v => v.Discard(request.EventId)).Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
-    }));
+    });
 
     /// <summary>
     /// A new member's renunciation of a reshare event it has not confirmed: recorded durably before it is signed, so the
