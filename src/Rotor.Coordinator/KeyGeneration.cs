@@ -66,6 +66,8 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
             engine.PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
+        if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-before-recording-wallets")
+            Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-recording-wallets");
         try { registry.AddWallets(records); }
         catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.Aborted, $"key generation in quorum '{quorumName}': {e.Message}; no wallet recorded"); }
         engine.AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,

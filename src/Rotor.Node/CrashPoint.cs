@@ -4,8 +4,8 @@ namespace Rotor.Node;
 /// Test-only fault injection: when the environment variable ROTOR_TEST_CRASH_AT names a phase, the node process
 /// dies abruptly (Environment.FailFast: no cleanup, no graceful shutdown) the first time it reaches that phase. Phases of a reshare:
 /// before-dealing, after-dealing, after-storing-pending (also a catch-up's), after-confirming, before-activating; of a key
-/// generation: dkg-after-storing-pending; of a repair's target: repair-before-storing; of a backup restore:
-/// restore-before-storing. ROTOR_TEST_FAULT names a misbehaviour instead: hang-in-commit and hang-in-discard (the call
+/// generation: dkg-before-storing, dkg-after-storing; of a repair's target: repair-before-storing, repair-after-storing;
+/// of a backup restore: restore-before-storing, restore-after-storing. ROTOR_TEST_FAULT names a misbehaviour instead: hang-in-commit and hang-in-discard (the call
 /// hangs until its caller gives up), non-hex-confirmation (a new holder's reply carries a confirmation that is not hex;
 /// what it stores is right).
 /// </summary>

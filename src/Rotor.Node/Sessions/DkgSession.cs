@@ -103,7 +103,9 @@ public sealed class DkgSession : INodeSession, IHasParties
         {
             var batches = Rounds.Collect(inbound, ConfirmLabel, peers);
             var shares = confirming.Select(c => c.Value.Finish(peers.Select(p => Rotor.Protocols.Dkg.Confirmation.Decode(group, Rounds.For(batches[p], c.Key, p), Parties.IdentifierOf(scheme, p))))).ToList();
+            CrashPoint.Hit("dkg-before-storing");
             node.WithVault(v => v.PutActive(shares));
+            CrashPoint.Hit("dkg-after-storing");
             confirming = null;
             return StepResult.Finish(Json.Encode(new DkgOutput { Keys = shares.Select(s => Rounds.Summary(s.Public, Parties)).ToList() }));
         }
