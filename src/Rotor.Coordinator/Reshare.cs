@@ -311,7 +311,7 @@ public sealed partial class Engine
     /// comes first), one already being sent this commit, or one that fails is left to the heartbeat's settlement. Waits
     /// at most <see cref="SettleWait"/>: a node that hangs does not hold up the reply (its commit goes on in the background).
     /// </summary>
-    private async Task SendCommitAsync(IReadOnlyList<NodeEntry> nodes, string eventId, CommitRequest certificate)
+    internal async Task SendCommitAsync(IReadOnlyList<NodeEntry> nodes, string eventId, CommitRequest certificate)
     {
         await Within(SettleWait, nodes.Select(async n =>
         {
@@ -399,6 +399,7 @@ public sealed partial class Engine
         if (discardProofs.TryGetValue(eventId, out var known)) return known;
         if (ev is null || registry.EventStart(eventId) is not { } bytes) return null;
         var start = StartRequest.Parser.ParseFrom(bytes);
+        if (start.KindCase == StartRequest.KindOneofCase.Dkg) return await KeyGenerationDiscardProofAsync(eventId, ev, start);
         var p = start.Reshare;
         var renunciations = new List<Renunciation>();
         var confirmed = new Dictionary<string, ReshareOutput>();
@@ -425,6 +426,30 @@ public sealed partial class Engine
         if (renunciations.Count == 0 && p.NewMembers.All(m => confirmed.ContainsKey(m.Name) || p.Absent.Contains(m.Name)))
             await CompleteAsync(ev, start, confirmed);
         return null;
+    }
+
+    /// <summary>
+    /// The proof that lets members discard their pending shards of a failed key generation: every member is asked to renounce
+    /// it; one renunciation rules out a certificate (it needs every member's confirmation). Null while none renounced (members
+    /// offline, or every member confirmed: then nothing is discarded, and nothing is active either).
+    /// </summary>
+    private async Task<DiscardRequest?> KeyGenerationDiscardProofAsync(string eventId, EventEntry ev, StartRequest start)
+    {
+        var renunciations = new List<Renunciation>();
+        await Task.WhenAll(start.Dkg.Parties.Select(async m =>
+        {
+            if (registry.FindNode(m.Name) is not { } node) return;
+            try
+            {
+                var reply = await clients.For(node).RenounceAsync(new RenounceRequest { Start = start }, deadline: DateTime.UtcNow.AddSeconds(10));
+                if (reply.Renunciation is { } r) lock (renunciations) renunciations.Add(r);
+            }
+            catch (RpcException) { }
+        }));
+        if (!Rotor.Rpc.Sessions.DkgCommit.CertificateImpossible(start.Dkg, renunciations.Select(r => r.Node).ToList())) return null;
+        var proof = new DiscardRequest { EventId = eventId, Reason = ev.Error ?? "failed", Start = start };
+        proof.Renunciations.AddRange(renunciations.OrderBy(r => r.Node, StringComparer.Ordinal));
+        return discardProofs[eventId] = proof;
     }
 
     /// <summary>Called when settlement completes a failed event (its operation, recorded as failed, committed after all).</summary>

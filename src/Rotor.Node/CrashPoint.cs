@@ -7,7 +7,8 @@ namespace Rotor.Node;
 /// generation: dkg-before-storing, dkg-after-storing; of a repair's target: repair-before-storing, repair-after-storing;
 /// of a backup restore: restore-before-storing, restore-after-storing. ROTOR_TEST_FAULT names a misbehaviour instead: hang-in-commit and hang-in-discard (the call
 /// hangs until its caller gives up), non-hex-confirmation (a new holder's reply carries a confirmation that is not hex;
-/// what it stores is right).
+/// what it stores is right), dkg-equivocate-confirmation (a key generation's member sends its first peer another
+/// confirmation than the others).
 /// </summary>
 public static class CrashPoint
 {

@@ -91,6 +91,59 @@ public sealed class FaultsTests(ClusterFixture cluster) : IClassFixture<ClusterF
         await Invariants.CheckAsync(cluster, q with { Wallets = [.. q.Wallets, w] });
     }
 
+    [Fact]
+    public async Task A_key_generation_whose_member_equivocates_its_confirmation_leaves_no_key_active_anywhere()
+    {
+        var name = "q-" + Guid.NewGuid().ToString("N")[..8];
+        await Api.CreateQuorum(name, 2, "cs1", "cs2", "cs3");
+        var before = VaultRows();
+        cluster.Kill("cs2");
+        await cluster.Ok("cluster", "start-node", "--name", "cs2", "--test-env", "ROTOR_TEST_FAULT=dkg-equivocate-confirmation");
+        try
+        {
+            // cs2 sends cs1 another confirmation than cs3: cs1 refuses, cs2 and cs3 finish. The key generation fails.
+            var e = await Assert.ThrowsAsync<RpcException>(() => Api.CreateWallet(name, "ed25519"));
+            Assert.Contains("no wallet recorded", e.Status.Detail);
+        }
+        finally
+        {
+            cluster.Kill("cs2");
+            await cluster.Ok("cluster", "start-node", "--name", "cs2");
+        }
+        Assert.Empty(await Api.Wallets(name));
+        // No shard of it ever active on any node (cs2 and cs3 held theirs pending), and the pending ones are discarded on
+        // cs1's renunciation: every vault ends as it was.
+        await WaitUntil(() =>
+        {
+            var now = VaultRows();
+            foreach (var (node, rows) in now)
+                Assert.DoesNotContain(rows.Except(before[node]), r => r.EndsWith(":active", StringComparison.Ordinal));
+            return Task.FromResult(now.All(n => n.Value.SetEquals(before[n.Key])));
+        }, "the failed key generation's pending shards discarded on every node");
+        // The quorum makes a wallet, committed on every member, which signs.
+        var w = await Api.CreateWallet(name, "ed25519");
+        await Invariants.CheckAsync(cluster, new TestQuorum(name, [w]));
+    }
+
+    /// <summary>Every node's shard rows (key@epoch:state), read from its vault file.</summary>
+    private Dictionary<string, HashSet<string>> VaultRows()
+    {
+        var rows = new Dictionary<string, HashSet<string>>();
+        foreach (var node in new[] { "cs1", "cs2", "cs3" })
+        {
+            var vault = Directory.GetFiles(Path.Combine(cluster.Dir, "nodes", node), "*vault*.db").Single();
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={vault};Mode=ReadOnly;Pooling=False");
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT key_id, epoch, state FROM shards";
+            using var r = cmd.ExecuteReader();
+            var set = new HashSet<string>();
+            while (r.Read()) set.Add($"{r.GetString(0)}@{r.GetInt64(1)}:{r.GetString(2)}");
+            rows[node] = set;
+        }
+        return rows;
+    }
+
     private static async Task WaitUntil(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
