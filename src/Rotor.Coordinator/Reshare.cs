@@ -71,6 +71,7 @@ public sealed partial class Engine
 
         if (!await reshareGate.WaitAsync(TimeSpan.FromSeconds(1)))
             throw new CoordinatorException(StatusCode.FailedPrecondition, "another reshare is running; try again when it has finished");
+        string? running = null;
         try
         {
             // Refuse up front when the reshare cannot complete: every new holder and a threshold of old holders must be online.
@@ -91,7 +92,7 @@ public sealed partial class Engine
             var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
                 quorum.Name, reason, EventStatus.Running, wallets.Select(w => (w.Id, w.Epoch)).ToList(), oldMembers, newMembers,
                 oldThreshold, newThreshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
-            runningHere.TryAdd(ev.Id, 0);
+            runningHere.TryAdd(running = ev.Id, 0);
             registry.AddEvent(ev);
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
             {
@@ -129,10 +130,10 @@ public sealed partial class Engine
                 // error), the event fails here and its pending shards are settled; it is never left running.
                 var problem = e is CoordinatorException or RpcException or ProtocolException or ArgumentException
                     ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
+                runningHere.TryRemove(ev.Id, out _);
                 registry.FailEvent(ev.Id, problem);
                 Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = problem });
                 discardProofs.TryRemove(ev.Id, out _);
-                runningHere.TryRemove(ev.Id, out _);
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
                     $"{problem} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
@@ -160,7 +161,13 @@ public sealed partial class Engine
             await SendCommitAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList(), ev.Id, certificate);
             return registry.FindEvent(ev.Id)!;
         }
-        finally { reshareGate.Release(); }
+        finally
+        {
+            // From here on, an event this run left running (an error that even its failure could not record) is stranded:
+            // the heartbeat fails it (FailStrandedEvents).
+            if (running is not null) runningHere.TryRemove(running, out _);
+            reshareGate.Release();
+        }
     }
 
     /// <summary>
@@ -223,7 +230,7 @@ public sealed partial class Engine
     public static readonly TimeSpan SettleDeadline = TimeSpan.FromMinutes(2);
 
     /// <summary>How long an operation waits for the nodes' commits or discards before it replies (the rest go on in the background).</summary>
-    public static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(30);
 
     /// <summary>Events this process is running now (an event running in the registry but not here was stranded).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> runningHere = new();
@@ -315,7 +322,8 @@ public sealed partial class Engine
     {
         await Within(SettleWait, nodes.Select(async n =>
         {
-            if (HoldSettlement?.Invoke(n.Name) == true || !committing.TryAdd((n.Name, eventId), 0)) return;
+            // A key generation's commit erases nothing: it is not held for the mailbox.
+            if ((HoldSettlement?.Invoke(n.Name) == true && !DkgCommit.IsDkgEvent(eventId)) || !committing.TryAdd((n.Name, eventId), 0)) return;
             try { await clients.For(n).CommitAsync(certificate, deadline: DateTime.UtcNow + SettleDeadline); }
             catch (RpcException) { }
             finally { committing.TryRemove((n.Name, eventId), out _); }
@@ -326,7 +334,8 @@ public sealed partial class Engine
     /// <remarks>Each commit and discard is tried on its own: one that fails or is refused does not stop the others.</remarks>
     public async Task SettleNodeAsync(NodeEntry node, NodeStatus status, IReadOnlyDictionary<string, WalletEntry> wallets, CancellationToken cancel = default)
     {
-        if (HoldSettlement?.Invoke(node.Name) == true) return;
+        // A node whose mailbox comes first is settled only for key generations (their commits erase nothing).
+        var held = HoldSettlement?.Invoke(node.Name) == true;
         var client = clients.For(node);
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
@@ -336,6 +345,7 @@ public sealed partial class Engine
         EventEntry? Event(string id) => events.TryGetValue(id, out var e) ? e : events[id] = registry.FindEvent(id);
         foreach (var s in status.Shards)
         {
+            if (held && !(s.State == "pending" && DkgCommit.IsDkgEvent(s.EventId))) continue;
             if (s.State == "pending")
             {
                 var ev = Event(s.EventId);
