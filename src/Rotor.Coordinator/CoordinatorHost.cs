@@ -155,13 +155,12 @@ public static class CoordinatorHost
                 try
                 {
                     await engine.Nodes.PollAllAsync();
-                    var wallets = engine.Registry.ListWallets().ToDictionary(w => w.Id);
+                    // Each node settled on its own, concurrently, with its own deadline: one that hangs or fails delays
+                    // and stops no other (Engine.SettleInBackground).
+                    var online = new List<(NodeEntry, Rotor.Rpc.Node.NodeStatus)>();
                     foreach (var node in engine.Registry.ListNodes())
-                        if (engine.Nodes.HealthOf(node.Name) is { Online: true, Status: { } status })
-                        {
-                            try { await engine.SettleNodeAsync(node, status, wallets); }
-                            catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"heartbeat: settling {node.Name}: {e.Message}"); }
-                        }
+                        if (engine.Nodes.HealthOf(node.Name) is { Online: true, Status: { } status }) online.Add((node, status));
+                    engine.SettleInBackground(online);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

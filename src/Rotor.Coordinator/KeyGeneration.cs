@@ -50,8 +50,48 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
         };
         start.Dkg.KeyIds.AddRange(ids);
         start.Dkg.Parties.AddRange(members.Select(ToParty));
-        var outputs = await engine.Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'", count);
-        var packages = AgreedPackages(outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key).Keys), "key generation");
+        var what = $"key generation in quorum '{quorumName}'";
+        byte[]? sessionId = null;
+        try { return await GenerateAsync(quorum, scheme, members, ids, start, what, count, id => sessionId = id); }
+        catch (Exception e) when (sessionId is not null)
+        {
+            // Members may hold pending shards of it: the event is recorded failed with its start request, and settlement
+            // discards them on the proof that it can never commit (a member's renunciation). Nothing is active anywhere.
+            var problem = e is CoordinatorException or RpcException or ProtocolException or ArgumentException ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
+            try
+            {
+                var eventId = DkgCommit.EventIdOf(sessionId);
+                if (registry.FindEvent(eventId) is null)
+                {
+                    registry.AddEvent(new EventEntry(eventId, quorumName, "key generation", EventStatus.Failed, ids.Select(i => (i, 0ul)).ToList(),
+                        quorum.Members, quorum.Members, quorum.Threshold, quorum.Threshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), problem));
+                    registry.SetEventStart(eventId, start.ToByteArray());
+                    registry.FailEvent(eventId, problem);
+                }
+                await engine.SettleAsync(members);
+            }
+            catch (Exception x) when (x is not OperationCanceledException) { Console.Error.WriteLine($"{what}: recording its failure: {x.Message}"); }
+            throw e is CoordinatorException ce ? new CoordinatorException(ce.Code, $"{ce.Message}; no wallet recorded, no key active on any member")
+                : new CoordinatorException(StatusCode.Aborted, $"{what}: {problem}; no wallet recorded, no key active on any member");
+        }
+    }
+
+    /// <summary>
+    /// Runs the DKG (each member stores its shards pending with its signed confirmation of the public packages), checks the
+    /// packages, assembles and verifies the commit certificate of every member's matching confirmation, records the wallets
+    /// with it in one transaction, and sends it to the members, who activate their shards only on it (DkgCommit).
+    /// </summary>
+    private async Task<IReadOnlyList<WalletEntry>> GenerateAsync(QuorumEntry quorum, Scheme scheme, IReadOnlyList<NodeEntry> members, IReadOnlyList<string> ids,
+        StartRequest start, string what, int count, Action<byte[]> started)
+    {
+        var quorumName = quorum.Name;
+        byte[]? sessionId = null;
+        var outputs = await engine.Driver.RunAsync(members, start, what, count, (round, replies) =>
+        {
+            if (round == 0) started(sessionId = replies.Values.First().SessionId.ToByteArray());
+        });
+        var results = outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key));
+        var packages = AgreedPackages(results.ToDictionary(o => o.Key, o => o.Value.Keys), "key generation");
         var records = Batches.Map(ids, id =>
         {
             var s = packages[id];
@@ -66,10 +106,26 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
             engine.PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
-        try { registry.AddWallets(records); }
+        var certificate = new CommitRequest { EventId = DkgCommit.EventIdOf(sessionId!), SessionId = ByteString.CopyFrom(sessionId), Start = start };
+        foreach (var (node, r) in results.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            byte[] signed;
+            try { signed = Convert.FromHexString(r.Confirmation ?? ""); }
+            catch (FormatException) { throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{node}' sent a confirmation that is not hex"); }
+            certificate.Certificate.Add(new Confirmation { Node = node, Scheme = scheme.Name(), Signed = ByteString.CopyFrom(signed) });
+        }
+        // Checked exactly as the members will check it before they activate anything.
+        DkgCommit.Verify(certificate, sessionId, party => new Rotor.Crypto.Envelopes.IdentityKeys(
+            Convert.FromHexString(nodes.RequireNode(party.Name).SigningKey), Convert.FromHexString(nodes.RequireNode(party.Name).AgreementKey)));
+        if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-before-recording-wallets")
+            Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-recording-wallets");
+        var ev = new EventEntry(certificate.EventId, quorumName, "key generation", EventStatus.Committed, ids.Select(i => (i, 0ul)).ToList(),
+            quorum.Members, quorum.Members, quorum.Threshold, quorum.Threshold, certificate.ToByteArray(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
+        try { registry.AddWallets(records, (ev, start.ToByteArray())); }
         catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.Aborted, $"key generation in quorum '{quorumName}': {e.Message}; no wallet recorded"); }
         engine.AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,
             new { scheme = r.wallet.Scheme, public_key = r.wallet.PublicKey, epoch = r.wallet.Epoch, threshold = quorum.Threshold, members = quorum.Members })).ToList());
+        await engine.SendCommitAsync(members, certificate.EventId, certificate);
         return records.Select(r => r.wallet).ToList();
     }
 }

@@ -138,11 +138,18 @@ public sealed class Registry : IDisposable
     // ------------------------------------------------------------------ wallets
 
     /// <summary>Records new wallets at epoch 0, with their public data, in one transaction.</summary>
-    public void AddWallets(IEnumerable<(WalletEntry Wallet, WalletEpoch Epoch)> wallets)
+    /// <param name="keyGeneration">The key generation's committed event (its commit certificate and start request), recorded in
+    /// the same transaction: settlement sends the certificate to a member that has not activated its shards yet.</param>
+    public void AddWallets(IEnumerable<(WalletEntry Wallet, WalletEpoch Epoch)> wallets, (EventEntry Event, byte[] Start)? keyGeneration = null)
     {
         lock (db)
         {
             using var tx = db.Begin();
+            if (keyGeneration is { } kg)
+            {
+                AddEvent(kg.Event);
+                db.Exec("UPDATE events SET certificate = $c, start = $s WHERE id = $i", ("$c", (object?)kg.Event.Certificate ?? DBNull.Value), ("$s", kg.Start), ("$i", kg.Event.Id));
+            }
             foreach (var (w, e) in wallets)
             {
                 // Recorded only with the members and threshold the quorum has now (one writer per quorum, asserted).

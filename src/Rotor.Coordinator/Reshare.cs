@@ -71,6 +71,7 @@ public sealed partial class Engine
 
         if (!await reshareGate.WaitAsync(TimeSpan.FromSeconds(1)))
             throw new CoordinatorException(StatusCode.FailedPrecondition, "another reshare is running; try again when it has finished");
+        string? running = null;
         try
         {
             // Refuse up front when the reshare cannot complete: every new holder and a threshold of old holders must be online.
@@ -91,6 +92,7 @@ public sealed partial class Engine
             var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
                 quorum.Name, reason, EventStatus.Running, wallets.Select(w => (w.Id, w.Epoch)).ToList(), oldMembers, newMembers,
                 oldThreshold, newThreshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
+            runningHere.TryAdd(running = ev.Id, 0);
             registry.AddEvent(ev);
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
             {
@@ -122,14 +124,19 @@ public sealed partial class Engine
                 foreach (var (to, envelopes) in held) options!.Hold(ev.Id, to, envelopes);
                 if (CrashAt == "coordinator-before-commit") Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-commit");
             }
-            catch (Exception e) when (e is CoordinatorException or RpcException or ProtocolException or ArgumentException)
+            catch (Exception e)
             {
-                registry.FailEvent(ev.Id, e.Message);
-                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = e.Message });
+                // Whatever went wrong (a node's refusal, a malformed reply, a confirmation that is not hex, a database
+                // error), the event fails here and its pending shards are settled; it is never left running.
+                var problem = e is CoordinatorException or RpcException or ProtocolException or ArgumentException
+                    ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
+                runningHere.TryRemove(ev.Id, out _);
+                registry.FailEvent(ev.Id, problem);
+                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = problem });
                 discardProofs.TryRemove(ev.Id, out _);
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(e is CoordinatorException ce ? ce.Code : StatusCode.Aborted,
-                    $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
+                    $"{problem} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
             }
 
             // The commit point: from here on the new epochs are the wallets' epochs. The registry checks, in the same
@@ -137,11 +144,13 @@ public sealed partial class Engine
             try { registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, quorum.Name, newThreshold, newMembers); }
             catch (InvalidOperationException e)
             {
+                runningHere.TryRemove(ev.Id, out _);
                 registry.FailEvent(ev.Id, e.Message);
                 Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new { status = EventStatus.Failed, error = e.Message });
                 await SettleAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList());
                 throw new CoordinatorException(StatusCode.FailedPrecondition, $"{e.Message} (reshare {ev.Id} did not commit: every wallet stays at its current epoch)");
             }
+            runningHere.TryRemove(ev.Id, out _);
             ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, quorum.Name, ev.Id, new
             {
@@ -152,7 +161,13 @@ public sealed partial class Engine
             await SendCommitAsync(parties.Concat(oldNodes).DistinctBy(n => n.Name).ToList(), ev.Id, certificate);
             return registry.FindEvent(ev.Id)!;
         }
-        finally { reshareGate.Release(); }
+        finally
+        {
+            // From here on, an event this run left running (an error that even its failure could not record) is stranded:
+            // the heartbeat fails it (FailStrandedEvents).
+            if (running is not null) runningHere.TryRemove(running, out _);
+            reshareGate.Release();
+        }
     }
 
     /// <summary>
@@ -211,46 +226,116 @@ public sealed partial class Engine
     /// <summary>True for a node whose settlement must wait (the operations desk: its mailbox is to be delivered first).</summary>
     public Func<string, bool>? HoldSettlement { get; set; }
 
+    /// <summary>How long one node's settlement may take (each node has its own; the others never wait for it).</summary>
+    public static readonly TimeSpan SettleDeadline = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long an operation waits for the nodes' commits or discards before it replies (the rest go on in the background).</summary>
+    public static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Events this process is running now (an event running in the registry but not here was stranded).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> runningHere = new();
+
+    /// <summary>Nodes being settled now, each with its own deadline.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> settling = new();
+
     /// <summary>
     /// Brings nodes in line with the registry: a node holding pending shards of a committed event gets the
     /// event's commit certificate (it activates them and erases the old epoch); of a failed event, a discard;
     /// a node still holding an epoch older than a committed one (e.g. a member that left) gets the certificate
     /// too, to erase it. Events still running are left alone. Unreachable nodes are settled on a later pass.
+    /// Each node is settled on its own, concurrently, with its own deadline; this waits at most <see cref="SettleWait"/>
+    /// (a node that hangs goes on being settled in the background, and the heartbeat comes back to it).
     /// </summary>
     public async Task SettleAsync(IReadOnlyList<NodeEntry> nodes)
     {
         var wallets = registry.ListWallets().ToDictionary(w => w.Id);
-        await Task.WhenAll(nodes.Select(async n =>
+        await Within(SettleWait, nodes.Select(n => Settle(n, null, wallets)));
+    }
+
+    /// <summary>
+    /// The heartbeat's settlement: fails events stranded <c>running</c> (see <see cref="FailStrandedEvents"/>), then starts
+    /// settling every given node on its own, concurrently, each with its own deadline, and returns without waiting: a node
+    /// whose Commit or Discard hangs or fails delays and stops no other, and is tried again at a later heartbeat.
+    /// </summary>
+    public void SettleInBackground(IEnumerable<(NodeEntry Node, NodeStatus Status)> nodes)
+    {
+        try { FailStrandedEvents(); }
+        catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"heartbeat: failing stranded events: {e.Message}"); }
+        var wallets = registry.ListWallets().ToDictionary(w => w.Id);
+        foreach (var (node, status) in nodes) _ = Settle(node, status, wallets);
+    }
+
+    /// <summary>
+    /// Settles one node unless it is being settled already (then returns that settlement): polls it when no status is
+    /// given, then <see cref="SettleNodeAsync"/> under a deadline of <see cref="SettleDeadline"/>. Never throws: an error
+    /// is logged and the node is tried again later.
+    /// </summary>
+    private Task Settle(NodeEntry node, NodeStatus? status, IReadOnlyDictionary<string, WalletEntry> wallets)
+    {
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = settling.GetOrAdd(node.Name, mine.Task);
+        if (running != mine.Task) return running;
+        _ = Task.Run(async () =>
         {
+            using var deadline = new CancellationTokenSource(SettleDeadline);
             try
             {
-                var status = await clients.For(n).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
-                await SettleNodeAsync(n, status, wallets);
+                status ??= await clients.For(node).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: deadline.Token);
+                await SettleNodeAsync(node, status, wallets, deadline.Token);
             }
-            catch (RpcException) { }
-        }));
+            catch (Exception e) when (e is RpcException or OperationCanceledException) { }
+            catch (Exception e) { Console.Error.WriteLine($"settling {node.Name}: {e.GetType().Name}: {e.Message}"); }
+            finally
+            {
+                settling.TryRemove(new KeyValuePair<string, Task>(node.Name, mine.Task));
+                mine.SetResult();
+            }
+        });
+        return mine.Task;
+    }
+
+    /// <summary>Waits for the tasks, at most <paramref name="bound"/>; those still running go on in the background.</summary>
+    private static async Task Within(TimeSpan bound, IEnumerable<Task> tasks)
+    {
+        var all = Task.WhenAll(tasks);
+        await Task.WhenAny(all, Task.Delay(bound));
+    }
+
+    /// <summary>
+    /// Fails every event the registry has <c>running</c> that this process is not running (its run ended by an error
+    /// that could not even record the failure, or by a restart): its pending shards are then settled by the usual rules.
+    /// </summary>
+    public void FailStrandedEvents()
+    {
+        foreach (var ev in registry.ListEvents(EventStatus.Running))
+            if (!runningHere.ContainsKey(ev.Id) && registry.FailEvent(ev.Id, "its run ended without recording an outcome"))
+                Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, ev.Quorum, ev.Id, new { status = EventStatus.Failed, error = "its run ended without recording an outcome" });
     }
 
     /// <summary>
     /// Right after the commit point: sends the commit certificate to every participant and old member at once (no
     /// status round trip first; a commit is idempotent on the node). A node the operations desk holds (its mailbox
-    /// comes first), one already being sent this commit, or one that fails is left to the heartbeat's settlement.
+    /// comes first), one already being sent this commit, or one that fails is left to the heartbeat's settlement. Waits
+    /// at most <see cref="SettleWait"/>: a node that hangs does not hold up the reply (its commit goes on in the background).
     /// </summary>
-    private async Task SendCommitAsync(IReadOnlyList<NodeEntry> nodes, string eventId, CommitRequest certificate)
+    internal async Task SendCommitAsync(IReadOnlyList<NodeEntry> nodes, string eventId, CommitRequest certificate)
     {
-        await Task.WhenAll(nodes.Select(async n =>
+        await Within(SettleWait, nodes.Select(async n =>
         {
-            if (HoldSettlement?.Invoke(n.Name) == true || !committing.TryAdd((n.Name, eventId), 0)) return;
-            try { await clients.For(n).CommitAsync(certificate, deadline: DateTime.UtcNow.AddMinutes(10)); }
+            // A key generation's commit erases nothing: it is not held for the mailbox.
+            if ((HoldSettlement?.Invoke(n.Name) == true && !DkgCommit.IsDkgEvent(eventId)) || !committing.TryAdd((n.Name, eventId), 0)) return;
+            try { await clients.For(n).CommitAsync(certificate, deadline: DateTime.UtcNow + SettleDeadline); }
             catch (RpcException) { }
             finally { committing.TryRemove((n.Name, eventId), out _); }
         }));
     }
 
     /// <summary>Settles one node given the status it just reported.</summary>
-    public async Task SettleNodeAsync(NodeEntry node, NodeStatus status, IReadOnlyDictionary<string, WalletEntry> wallets)
+    /// <remarks>Each commit and discard is tried on its own: one that fails or is refused does not stop the others.</remarks>
+    public async Task SettleNodeAsync(NodeEntry node, NodeStatus status, IReadOnlyDictionary<string, WalletEntry> wallets, CancellationToken cancel = default)
     {
-        if (HoldSettlement?.Invoke(node.Name) == true) return;
+        // A node whose mailbox comes first is settled only for key generations (their commits erase nothing).
+        var held = HoldSettlement?.Invoke(node.Name) == true;
         var client = clients.For(node);
         var toCommit = new HashSet<string>();
         var toDiscard = new HashSet<string>();
@@ -260,6 +345,7 @@ public sealed partial class Engine
         EventEntry? Event(string id) => events.TryGetValue(id, out var e) ? e : events[id] = registry.FindEvent(id);
         foreach (var s in status.Shards)
         {
+            if (held && !(s.State == "pending" && DkgCommit.IsDkgEvent(s.EventId))) continue;
             if (s.State == "pending")
             {
                 var ev = Event(s.EventId);
@@ -274,14 +360,25 @@ public sealed partial class Engine
                 toCommit.Add(evId);
         }
         string? CommittedBy(WalletEntry w) => committedBy.TryGetValue((w.Id, w.Epoch), out var id) ? id : committedBy[(w.Id, w.Epoch)] = registry.FindEpoch(w.Id, w.Epoch)?.EventId;
+        async Task Try(string what, Func<Task> call)
+        {
+            try { await call(); }
+            catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                if (e is not RpcException) Console.Error.WriteLine($"settling {node.Name}: {what}: {e.GetType().Name}: {e.Message}");
+            }
+        }
         foreach (var (id, cert) in supersede)
-            await client.DiscardAsync(new DiscardRequest { EventId = id, Reason = "superseded", SupersededBy = CommitRequest.Parser.ParseFrom(cert) },
-                deadline: DateTime.UtcNow.AddSeconds(30));
+            await Try($"discard of {id}", () => client.DiscardAsync(new DiscardRequest { EventId = id, Reason = "superseded", SupersededBy = CommitRequest.Parser.ParseFrom(cert) },
+                deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancel).ResponseAsync);
         foreach (var id in toDiscard.Except(supersede.Keys))
         {
             // A node discards only with proof that the event can never commit; without one its pending shards stay.
-            var proof = await DiscardProofAsync(id, Event(id));
-            if (proof is not null) await client.DiscardAsync(proof, deadline: DateTime.UtcNow.AddSeconds(10));
+            await Try($"discard of {id}", async () =>
+            {
+                var proof = await DiscardProofAsync(id, Event(id));
+                if (proof is not null) await client.DiscardAsync(proof, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancel);
+            });
         }
         foreach (var id in toCommit)
         {
@@ -289,8 +386,8 @@ public sealed partial class Engine
             if (!committing.TryAdd((node.Name, id), 0)) continue;
             try
             {
-                var cert = CommitRequest.Parser.ParseFrom(Event(id)!.Certificate!);
-                await client.CommitAsync(cert, deadline: DateTime.UtcNow.AddMinutes(10));
+                await Try($"commit of {id}", () => client.CommitAsync(CommitRequest.Parser.ParseFrom(Event(id)!.Certificate!),
+                    deadline: DateTime.UtcNow + SettleDeadline, cancellationToken: cancel).ResponseAsync);
             }
             finally { committing.TryRemove((node.Name, id), out _); }
         }
@@ -312,6 +409,7 @@ public sealed partial class Engine
         if (discardProofs.TryGetValue(eventId, out var known)) return known;
         if (ev is null || registry.EventStart(eventId) is not { } bytes) return null;
         var start = StartRequest.Parser.ParseFrom(bytes);
+        if (start.KindCase == StartRequest.KindOneofCase.Dkg) return await KeyGenerationDiscardProofAsync(eventId, ev, start);
         var p = start.Reshare;
         var renunciations = new List<Renunciation>();
         var confirmed = new Dictionary<string, ReshareOutput>();
@@ -340,6 +438,33 @@ public sealed partial class Engine
         return null;
     }
 
+    /// <summary>
+    /// The proof that lets members discard their pending shards of a failed key generation: every member is asked to renounce
+    /// it; one renunciation rules out a certificate (it needs every member's confirmation). Null while none renounced (members
+    /// offline, or every member confirmed: then nothing is discarded, and nothing is active either).
+    /// </summary>
+    private async Task<DiscardRequest?> KeyGenerationDiscardProofAsync(string eventId, EventEntry ev, StartRequest start)
+    {
+        var renunciations = new List<Renunciation>();
+        await Task.WhenAll(start.Dkg.Parties.Select(async m =>
+        {
+            if (registry.FindNode(m.Name) is not { } node) return;
+            try
+            {
+                var reply = await clients.For(node).RenounceAsync(new RenounceRequest { Start = start }, deadline: DateTime.UtcNow.AddSeconds(10));
+                if (reply.Renunciation is { } r) lock (renunciations) renunciations.Add(r);
+            }
+            catch (RpcException) { }
+        }));
+        if (!Rotor.Rpc.Sessions.DkgCommit.CertificateImpossible(start.Dkg, renunciations.Select(r => r.Node).ToList())) return null;
+        var proof = new DiscardRequest { EventId = eventId, Reason = ev.Error ?? "failed", Start = start };
+        proof.Renunciations.AddRange(renunciations.OrderBy(r => r.Node, StringComparer.Ordinal));
+        return discardProofs[eventId] = proof;
+    }
+
+    /// <summary>Called when settlement completes a failed event (its operation, recorded as failed, committed after all).</summary>
+    public Action<string>? EventCompleted { get; set; }
+
     /// <summary>Commits a failed event from the confirmations its members kept (see <see cref="DiscardProofAsync"/>).</summary>
     private async Task CompleteAsync(EventEntry ev, StartRequest start, Dictionary<string, ReshareOutput> confirmed)
     {
@@ -359,9 +484,11 @@ public sealed partial class Engine
                 confirmed_by = confirmed.Keys,
             });
             var nodes = start.Reshare.NewMembers.Select(m => m.Name).Concat(ev.OldMembers).Distinct().Select(RequireNode).ToList();
+            EventCompleted?.Invoke(ev.Id);
             await SendCommitAsync(nodes, ev.Id, certificate);
         }
         catch (Exception e) when (e is CoordinatorException or ProtocolException or ArgumentException or InvalidOperationException) { }
+        catch (Exception e) { Console.Error.WriteLine($"completing reshare {ev.Id}: {e.GetType().Name}: {e.Message}"); }
         finally { reshareGate.Release(); }
     }
 

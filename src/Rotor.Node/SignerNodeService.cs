@@ -144,6 +144,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// </summary>
     public override async Task<SettleReply> Commit(CommitRequest request, ServerCallContext context)
     {
+        await CrashPoint.HangIf("hang-in-commit", context.CancellationToken);
         // One commit at a time: a repeated commit (settlement retries) waits, then finds nothing left to do.
         await commitGate.WaitAsync(context.CancellationToken);
         try { return CommitNow(request); }
@@ -154,6 +155,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
 
     private SettleReply CommitNow(CommitRequest request) => Guard(() =>
     {
+        if (request.Start?.KindCase == StartRequest.KindOneofCase.Dkg) return CommitKeyGeneration(request);
         var start = request.Start?.Reshare ?? throw new ArgumentException($"the commit certificate of reshare {request.EventId} carries no reshare start request");
         // A cheap look before any verification (unverified, it only decides that there is nothing to do): pending shards of
         // the event, or shards of its keys older than their new epochs. CommitRequest.wallets is never read.
@@ -180,6 +182,28 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         reply.Discarded.AddRange(superseded.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
     });
+
+    /// <summary>
+    /// Commits a key generation (<see cref="DkgCommit"/>): the certificate must be of this node's own pending shards (the
+    /// session its start request gives here) and, verified, confirm every member's signature over the transcript hash
+    /// stored with them; then they become active, in one vault transaction. Idempotent: nothing pending, nothing to do.
+    /// </summary>
+    private SettleReply CommitKeyGeneration(CommitRequest request)
+    {
+        var reply = new SettleReply();
+        var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
+        if (pending is null) return reply;
+        var sessionId = DkgSession.SessionIdOf(node, request.Start);
+        if (!pending.SessionId.AsSpan().SequenceEqual(sessionId))
+            throw new SessionRefusedException($"the commit certificate of key generation {request.EventId} is of another session than this node's pending shards");
+        var confirmed = DkgCommit.Verify(request, sessionId, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
+        if (!pending.TranscriptHash.AsSpan().SequenceEqual(confirmed))
+            throw new SessionRefusedException($"the commit certificate of key generation {request.EventId} does not confirm this node's key packages");
+        CrashPoint.Hit("dkg-before-activating");
+        var (activated, _) = node.WithVault(v => v.Activate(request.EventId, new Dictionary<string, ulong>()));
+        reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        return reply;
+    }
 
     /// <summary>
     /// What a verified certificate allows this node to erase: for each wallet of the event, the epochs older than its new
@@ -232,7 +256,13 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// pending shards came from), or a verified commit certificate of a later event that took the same keys to the
     /// pending epoch or beyond. Without it nothing is discarded. The active epochs stay.
     /// </summary>
-    public override Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
+    public override async Task<SettleReply> Discard(DiscardRequest request, ServerCallContext context)
+    {
+        await CrashPoint.HangIf("hang-in-discard", context.CancellationToken);
+        return DiscardNow(request);
+    }
+
+    private SettleReply DiscardNow(DiscardRequest request) => Guard(() =>
     {
         var reply = new SettleReply();
         if (request.SupersededBy is { } later)
@@ -245,6 +275,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         }
         var pending = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == request.EventId);
         if (pending is null) return reply;
+        if (request.Start?.KindCase == StartRequest.KindOneofCase.Dkg) return DiscardKeyGeneration(request, pending);
         var start = request.Start?.Reshare is { } p && p.EventId == request.EventId ? request.Start
             : throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of reshare {request.EventId}: a discard needs proof that the event can never commit (its start request with renunciations, or a later certificate)");
         var sessionId = ReshareSession.SessionIdOf(node, start);
@@ -266,7 +297,35 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
             throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of reshare {request.EventId}: {renounced.Count} renunciation(s) ({string.Join(", ", renounced.Order())}) do not rule out a commit certificate");
         reply.Discarded.AddRange(node.WithVault(v => v.Discard(request.EventId)).Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         return reply;
-    }));
+    });
+
+    /// <summary>
+    /// Discards the pending shards of a key generation that can never commit: the proof is a renunciation by one of its
+    /// members (a certificate needs every member's confirmation), signed under that member's identity key, for the session
+    /// this node's pending shards came from.
+    /// </summary>
+    private SettleReply DiscardKeyGeneration(DiscardRequest request, PendingEvent pending)
+    {
+        var sessionId = DkgSession.SessionIdOf(node, request.Start);
+        if (DkgCommit.EventIdOf(sessionId) != request.EventId || !pending.SessionId.AsSpan().SequenceEqual(sessionId))
+            throw new SessionRefusedException($"the start request given is not the one this node's pending shards of key generation {request.EventId} came from");
+        var renounced = new List<string>();
+        foreach (var r in request.Renunciations)
+        {
+            var party = request.Start.Dkg.Parties.FirstOrDefault(m => m.Name == r.Node)
+                ?? throw new SessionRefusedException($"renunciation by '{r.Node}', who is not a member of key generation {request.EventId}");
+            if (r.EventId != request.EventId || !r.SessionId.Span.SequenceEqual(sessionId))
+                throw new SessionRefusedException($"the renunciation by '{r.Node}' is for another event or session than key generation {request.EventId}");
+            if (!node.Trust.NodeIdentity(party.Certificate.Span, party.Name).Verify(ReshareSetup.RenunciationBytes(request.EventId, sessionId), r.Signature.Span))
+                throw new SessionRefusedException($"the renunciation by '{r.Node}' does not verify under its identity key");
+            renounced.Add(r.Node);
+        }
+        if (!DkgCommit.CertificateImpossible(request.Start.Dkg, renounced))
+            throw new SessionRefusedException($"node '{node.Name}' keeps its pending shards of key generation {request.EventId}: a discard needs a member's renunciation");
+        var reply = new SettleReply();
+        reply.Discarded.AddRange(node.WithVault(v => v.Discard(request.EventId)).Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
+        return reply;
+    }
 
     /// <summary>
     /// A new member's renunciation of a reshare event it has not confirmed: recorded durably before it is signed, so the
@@ -275,6 +334,7 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     /// </summary>
     public override Task<RenounceReply> Renounce(RenounceRequest request, ServerCallContext context) => Task.FromResult(Guard(() =>
     {
+        if (request.Start?.KindCase == StartRequest.KindOneofCase.Dkg) return RenounceKeyGeneration(request.Start);
         var start = request.Start?.Reshare is not null ? request.Start : throw new ArgumentException("renounce without a reshare start request");
         var p = start.Reshare;
         if (!p.NewMembers.Any(m => m.Name == node.Name))
@@ -291,6 +351,25 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
             },
         };
     }));
+
+    /// <summary>A key generation's member renounces it unless it confirmed it (then it returns the output it confirmed with).</summary>
+    private RenounceReply RenounceKeyGeneration(StartRequest start)
+    {
+        if (!start.Dkg.Parties.Any(m => m.Name == node.Name))
+            throw new SessionRefusedException($"node '{node.Name}' is not a member of this key generation: nothing to renounce");
+        var sessionId = DkgSession.SessionIdOf(node, start);
+        var eventId = DkgCommit.EventIdOf(sessionId);
+        var confirmed = node.WithVault(v => v.Renounce(eventId, sessionId));
+        if (confirmed is not null) return new RenounceReply { ConfirmedOutput = ByteString.CopyFrom(confirmed) };
+        return new RenounceReply
+        {
+            Renunciation = new Renunciation
+            {
+                Node = node.Name, EventId = eventId, SessionId = ByteString.CopyFrom(sessionId),
+                Signature = ByteString.CopyFrom(node.Identity.Sign(ReshareSetup.RenunciationBytes(eventId, sessionId))),
+            },
+        };
+    }
 
     public override Task<AbortReply> Abort(AbortRequest request, ServerCallContext context)
     {

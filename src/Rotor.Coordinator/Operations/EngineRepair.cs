@@ -61,6 +61,8 @@ public sealed partial class Engine
         start.Repair.Helpers.AddRange(helpers.Select(ToParty));
         var what = $"repair of '{nodeName}' for wallet '{walletId}' epoch {epoch.Epoch}";
         var outputs = await Driver.RunAsync(helpers.Append(target).ToList(), start, what, 1);
+        if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-after-repairing")
+            Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-repairing");
         var result = Decode<RepairOutput>(outputs[nodeName], nodeName);
         if (result.KeyId != wallet.Id || result.Epoch != epoch.Epoch || !string.Equals(result.VerifyingShare, epoch.VerifyingShares[target.Index], StringComparison.OrdinalIgnoreCase))
             throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{nodeName}' reports key '{result.KeyId}' epoch {result.Epoch} with another verification share");

@@ -5,7 +5,8 @@ namespace Rotor.Coordinator.Operations;
 /// cancelled, expired (its window closed first), preflight-failed (its plan no longer matches the cluster) or
 /// failed (interrupted before it started: its caller or the coordinator went away; nothing changed);
 /// a running one becomes failed (nothing committed, old epoch active) or expired (window closed before the
-/// commit, abandoned, old epoch active).
+/// commit, abandoned, old epoch active). A failed or expired one whose event settlement completed after all (every new
+/// member had confirmed it) becomes committed.
 /// </summary>
 public enum OperationStatus
 {
@@ -45,6 +46,9 @@ public static class OperationStatuses
         (OperationStatus.Scheduled, OperationStatus.Running or OperationStatus.Cancelled or OperationStatus.Expired or OperationStatus.PreflightFailed
             or OperationStatus.Failed) => true,
         (OperationStatus.Running, OperationStatus.Committed or OperationStatus.Failed or OperationStatus.Expired) => true,
+        // Settlement completed the event after the run had failed: every new member had confirmed, and their kept
+        // confirmations made its commit certificate (Engine.CompleteAsync): the wallets did move.
+        (OperationStatus.Failed or OperationStatus.Expired, OperationStatus.Committed) => true,
         _ => false,
     };
 }

@@ -42,7 +42,7 @@ public sealed partial class OperationsDesk
     private long LastRefresh(RotationPolicy p)
     {
         var committed = store.List(p.Quorum).Where(o => o.Status == OperationStatus.Committed).Select(o => o.Finished ?? o.Created)
-            .Concat(Registry.ListEvents(EventStatus.Committed).Where(e => e.Quorum == p.Quorum).Select(e => e.Created)).ToList();
+            .Concat(Registry.ListEvents(EventStatus.Committed).Where(e => e.Quorum == p.Quorum && !Rotor.Rpc.Sessions.DkgCommit.IsDkgEvent(e.Id)).Select(e => e.Created)).ToList();
         return committed.Count > 0 ? committed.Max() : p.SetAt;
     }
 

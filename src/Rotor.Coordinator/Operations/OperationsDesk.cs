@@ -244,12 +244,21 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
                 await AfterCommitAsync(op);
                 return op;
             }
-            catch (CoordinatorException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Any error, expected or not, ends the run in a terminal state: failed (or expired), or committed when the
+                // event did commit after all.
+                var code = e is CoordinatorException ce ? ce.Code : StatusCode.Aborted;
+                var message = e is CoordinatorException ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
                 var ev = EventOf(op);
+                if (ev?.Status == EventStatus.Committed)
+                {
+                    op = Move(WithEvent(op, ev), OperationStatus.Committed, null, OperatorContext.Coordinator);
+                    return op;
+                }
                 var expired = op.Window?.HasClosed(clock()) == true;
-                op = Move(op with { EventId = ev?.Id }, expired ? OperationStatus.Expired : OperationStatus.Failed, e.Message, OperatorContext.Coordinator);
-                throw new CoordinatorException(e.Code, $"reshare {op.Id}: {e.Message}");
+                op = Move(op with { EventId = ev?.Id }, expired ? OperationStatus.Expired : OperationStatus.Failed, message, OperatorContext.Coordinator);
+                throw new CoordinatorException(code, $"reshare {op.Id}: {message}");
             }
         }
         finally { runGate.Release(); }
@@ -381,6 +390,22 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
             try { await RunAsync(op); }
             catch (CoordinatorException) { }
         });
+    }
+
+    /// <summary>
+    /// Settlement completed an event after its run had failed (every new member had confirmed it): its operation, recorded
+    /// failed or expired, becomes committed, with the epochs the event made.
+    /// </summary>
+    public void OnEventCompleted(string eventId)
+    {
+        try
+        {
+            if (Registry.FindEvent(eventId) is not { Status: EventStatus.Committed } ev) return;
+            foreach (var op in store.List(activeOnly: false).Where(o => o.Status is OperationStatus.Failed or OperationStatus.Expired))
+                if (EventOf(op)?.Id == eventId)
+                    Move(WithEvent(op, ev), OperationStatus.Committed, $"committed by settlement after the run ended ({op.Problem})", OperatorContext.Coordinator);
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"reshare event {eventId} completed: {e.Message}"); }
     }
 
     /// <summary>An operation left running by a coordinator restart takes its engine event's outcome.</summary>

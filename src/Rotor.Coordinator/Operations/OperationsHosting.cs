@@ -26,6 +26,7 @@ public static class OperationsHosting
         engine.Audit = (kind, quorum, subject, details) => desk.Record(kind, quorum, subject, details);
         engine.AuditAll = desk.RecordAll;
         engine.HoldSettlement = desk.HoldsSettlement;
+        engine.EventCompleted = desk.OnEventCompleted;
         builder.Services.AddSingleton(desk);
         builder.Services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<OperatorInterceptor>());
         builder.Services.AddHostedService(_ => new Heartbeat(desk, TimeSpan.FromMilliseconds(config.HeartbeatMillis)));

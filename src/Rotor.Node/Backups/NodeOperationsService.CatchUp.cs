@@ -1,7 +1,9 @@
 using Grpc.Core;
 using Rotor.Crypto.Envelopes;
 using Rotor.Node.Sessions;
+using Rotor.Node.Vault;
 using Rotor.Protocols;
+using Rotor.Rpc.Sessions;
 using Rotor.Rpc.NodeOps;
 
 namespace Rotor.Node.Backups;
@@ -27,6 +29,10 @@ public sealed partial class NodeOperationsService
         var wallets = start.Reshare.Wallets.GroupBy(w => w.KeyId).ToDictionary(g => g.Key, g => g.Max(w => w.Epoch) + 1);
         if (node.WithVault(v => wallets.All(w => v.GetActive(w.Key)?.Epoch == w.Value)))
             return Reply(true, "");
+        // A catch-up cut between storing its pending shards and committing them (a crash, a lost reply) left this node's
+        // own pending shards of this very event: it finishes the commit with the certificate instead of refusing.
+        var stored = node.WithVault(v => v.PendingEvents()).FirstOrDefault(e => e.EventId == commit.EventId);
+        if (stored is not null) return await FinishCatchUp(commit, stored, context, wallets);
         try
         {
             using var session = new ReshareSession(node, start.Reshare, start.Nonce.Span);
@@ -48,13 +54,47 @@ public sealed partial class NodeOperationsService
             return Reply(false, e.Status.Detail);
         }
         node.Governance.RecordQuorumOfCertifiedReshare(start);
-        return Reply(true, "");
+        return CatchUpReplyOf(true, "", wallets);
 
-        CatchUpReply Reply(bool activated, string problem)
+        CatchUpReply Reply(bool activated, string problem) => CatchUpReplyOf(activated, problem, wallets);
+    }
+
+    private static CatchUpReply CatchUpReplyOf(bool activated, string problem, Dictionary<string, ulong> wallets)
+    {
+        var reply = new CatchUpReply { Activated = activated, Problem = problem };
+        if (activated) reply.Wallets.AddRange(wallets.Select(w => new Rotor.Rpc.Node.WalletEpoch { KeyId = w.Key, Epoch = w.Value }));
+        return reply;
+    }
+
+    /// <summary>
+    /// Finishes a catch-up whose pending shards this node already stored (it stopped before committing them). They must be
+    /// of this event's session as this node rebuilds it from the certificate's start request; the certificate is verified
+    /// (every new holder's signature, one transcript) before anything happens, and <see cref="SignerNodeService.Commit"/>
+    /// then checks that it confirms the transcript stored with the pending shards before activating them and erasing the
+    /// older epochs it allows. A certificate that does not verify changes nothing (the pending shards stay: settlement keeps
+    /// its rules for them); a verified one that does not confirm this node's transcript proves that the pending shards can
+    /// never commit, and they are discarded (the coordinator then repairs this node's shards from the others).
+    /// </summary>
+    private async Task<CatchUpReply> FinishCatchUp(Rotor.Rpc.Node.CommitRequest commit, PendingEvent stored, ServerCallContext context, Dictionary<string, ulong> wallets)
+    {
+        try
         {
-            var reply = new CatchUpReply { Activated = activated, Problem = problem };
-            if (activated) reply.Wallets.AddRange(wallets.Select(w => new Rotor.Rpc.Node.WalletEpoch { KeyId = w.Key, Epoch = w.Value }));
-            return reply;
+            var sessionId = ReshareSession.SessionIdOf(node, commit.Start);
+            if (!stored.SessionId.AsSpan().SequenceEqual(sessionId))
+                return CatchUpReplyOf(false, $"node '{node.Name}' holds pending shards of reshare {commit.EventId} from another session than the certificate's start request: they stay until settled", wallets);
+            ReshareSetup.VerifyCertificate(commit, party => node.Trust.NodeIdentity(party.Certificate.Span, party.Name));
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return CatchUpReplyOf(false, e.Message, wallets);
+        }
+        try { await signer.Commit(commit, context); }
+        catch (RpcException e)
+        {
+            node.WithVault(v => v.Discard(commit.EventId));
+            return CatchUpReplyOf(false, e.Status.Detail, wallets);
+        }
+        node.Governance.RecordQuorumOfCertifiedReshare(commit.Start);
+        return CatchUpReplyOf(true, "", wallets);
     }
 }

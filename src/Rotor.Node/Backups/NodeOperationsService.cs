@@ -124,7 +124,9 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
             }
             else toStore.Add(share);
         }
+        CrashPoint.Hit("restore-before-storing");
         if (toStore.Count > 0) node.WithVault(v => v.PutActive(toStore));
+        CrashPoint.Hit("restore-after-storing");
         reply.Restored.AddRange(toStore.Select(s => s.KeyId));
         return reply;
     });

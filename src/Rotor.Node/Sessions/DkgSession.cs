@@ -6,13 +6,15 @@ using Rotor.Protocols.Keys;
 using Rotor.Protocols.Sessions;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Node.Sessions;
 
 /// <summary>
 /// Distributed key generation for a batch of keys on this node (Rotor.Protocols.Dkg): round 1 commitments and
 /// proofs broadcast, round 2 shares sent privately, then confirmations; only when every member confirmed the same
-/// transcript are the shares stored, all at once, as the keys' active epoch 0. Every message travels in an envelope
+/// transcript are the shares stored, all at once, as the keys' epoch 0, pending: they become active only when the
+/// coordinator brings a certificate of every member's signed confirmation of the same public packages (DkgCommit). Every message travels in an envelope
 /// sealed to its recipient, one per peer per round for the whole batch.
 /// </summary>
 public sealed class DkgSession : INodeSession, IHasParties
@@ -47,11 +49,32 @@ public sealed class DkgSession : INodeSession, IHasParties
         sessions = p.KeyIds.ToDictionary(k => k, k => SessionId.ForDkg(k, scheme, members, (int)p.Threshold, n, memberKeys));
         var existing = node.WithVault(v => p.KeyIds.FirstOrDefault(k => v.GetActive(k) is not null));
         if (existing is not null) throw new SessionRefusedException($"node '{node.Name}' already holds key '{existing}'");
-        using var t = new Transcript("rotor/node-session/dkg/v1");
-        foreach (var k in p.KeyIds) t.Append("key-session", sessions[k].Digest);
-        Parties.AppendTo(t, "parties");
-        Id = t.Digest();
+        Id = SessionIdOf(sessions.Values.Select(s => s.Digest), Parties);
+        EventId = DkgCommit.EventIdOf(Id);
     }
+
+    private static byte[] SessionIdOf(IEnumerable<byte[]> keySessions, SessionParties parties)
+    {
+        using var t = new Transcript("rotor/node-session/dkg/v1");
+        foreach (var k in keySessions) t.Append("key-session", k);
+        parties.AppendTo(t, "parties");
+        return t.Digest();
+    }
+
+    /// <summary>The node-level session id a key generation's start request gives on this node (parties checked against the cluster CA).</summary>
+    public static byte[] SessionIdOf(NodeState node, StartRequest start)
+    {
+        var p = start.Dkg ?? throw new SessionRefusedException("not a key generation start request");
+        var scheme = Schemes.Parse(p.Scheme);
+        var parties = new SessionParties(p.Parties, node.Trust, node.Name, node.Identity.Public);
+        var members = Rounds.Identifiers(parties, scheme);
+        var memberKeys = parties.MemberKeys(scheme, parties.Names);
+        var n = start.Nonce.ToByteArray();
+        return SessionIdOf(p.KeyIds.Select(k => SessionId.ForDkg(k, scheme, members, (int)p.Threshold, n, memberKeys).Digest), parties);
+    }
+
+    /// <summary>The key generation's event id (<see cref="DkgCommit.EventIdOf"/>): its pending shards, confirmation and renunciation are recorded under it.</summary>
+    public string EventId { get; }
 
     public SessionParties Parties { get; }
 
@@ -97,15 +120,30 @@ public sealed class DkgSession : INodeSession, IHasParties
             }
             (round2, confirming) = (null, next);
             var payload = BatchPayload.Encode(confirmations);
-            return StepResult.Send(peers.Select(p => new PeerMessage(p, ConfirmLabel, payload)).ToList());
+            var messages = peers.Select(p => new PeerMessage(p, ConfirmLabel, payload)).ToList();
+            // Test fault: this member's confirmation to its first peer differs from the one the others get.
+            if (CrashPoint.Faulty("dkg-equivocate-confirmation"))
+                messages[0] = new PeerMessage(peers[0], ConfirmLabel, BatchPayload.Encode(confirmations.Select(c => (c.Item1, c.Item2.Select((b, i) => i == c.Item2.Length - 1 ? (byte)(b ^ 1) : b).ToArray())).ToList()));
+            return StepResult.Send(messages);
         }
         if (confirming is not null)
         {
             var batches = Rounds.Collect(inbound, ConfirmLabel, peers);
             var shares = confirming.Select(c => c.Value.Finish(peers.Select(p => Rotor.Protocols.Dkg.Confirmation.Decode(group, Rounds.For(batches[p], c.Key, p), Parties.IdentifierOf(scheme, p))))).ToList();
-            node.WithVault(v => v.PutActive(shares));
+            // Stored pending with this node's signed confirmation of the public packages: they become active only with a
+            // certificate of every member's matching confirmation (SignerNodeService.Commit), like a reshare's.
+            var transcript = DkgCommit.TranscriptHash(shares.Select(s => s.Public));
+            var output = new DkgOutput
+            {
+                Keys = shares.Select(s => Rounds.Summary(s.Public, Parties)).ToList(),
+                Confirmation = Convert.ToHexStringLower(DkgCommit.Confirm(node.Identity, Id, node.Name, transcript)),
+            };
+            var encoded = Json.Encode(output);
+            CrashPoint.Hit("dkg-before-storing");
+            node.WithVault(v => v.PutPending(EventId, Id, transcript, shares, encoded, firstEpoch: true));
+            CrashPoint.Hit("dkg-after-storing");
             confirming = null;
-            return StepResult.Finish(Json.Encode(new DkgOutput { Keys = shares.Select(s => Rounds.Summary(s.Public, Parties)).ToList() }));
+            return StepResult.Finish(encoded);
         }
         throw new SessionRefusedException("key generation is already finished");
     }

@@ -108,6 +108,7 @@ public sealed class RepairSession : INodeSession, IHasParties
         }
         var sigmas = Rounds.Collect(inbound, SigmaLabel, helpers);
         var share = RepairTarget.Complete(plan, received, helpers.Select(h => RepairSigma.Decode(scheme, Rounds.For(sigmas[h], SigmaItem, h), Member(h))).ToList());
+        CrashPoint.Hit("repair-before-storing");
         node.WithVault(v =>
         {
             if (v.GetActive(share.KeyId) is null) v.PutActive([share]);
@@ -119,6 +120,7 @@ public sealed class RepairSession : INodeSession, IHasParties
                 v.Activate(eventId, new Dictionary<string, ulong>());
             }
         });
+        CrashPoint.Hit("repair-after-storing");
         return StepResult.Finish(Json.Encode(new RepairOutput { KeyId = share.KeyId, Epoch = share.Epoch, VerifyingShare = share.VerifyingShare.ToHex() }));
     }
 

@@ -158,6 +158,11 @@ public sealed class ReshareSession : INodeSession, IHasParties
         var encoded = Json.Encode(output);
         node.WithVault(v => v.PutPending(eventId, Id, hashes.SelectMany(h => h).ToArray(), pending, encoded));
         CrashPoint.Hit("after-storing-pending");
+        if (CrashPoint.Faulty("non-hex-confirmation"))
+        {
+            foreach (var k in output.Confirmations.Keys.ToList()) output.Confirmations[k] = "not hex";
+            return StepResult.Finish(Json.Encode(output));
+        }
         return StepResult.Finish(encoded);
     }
 

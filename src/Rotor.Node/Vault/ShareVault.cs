@@ -135,7 +135,9 @@ public sealed class ShareVault : IDisposable
     /// </summary>
     /// <param name="output">The node's public output for the event (signed confirmations, new packages), kept with the
     /// durable record that it confirmed the event; null for a repair.</param>
-    public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares, byte[]? output = null)
+    /// <param name="firstEpoch">A key generation's: the shares are the first epoch (0) of keys this vault holds nothing of.</param>
+    public void PutPending(string eventId, ReadOnlySpan<byte> sessionId, ReadOnlySpan<byte> transcriptHash, IEnumerable<KeyShare> shares, byte[]? output = null,
+        bool firstEpoch = false)
     {
         using var tx = db.Begin();
         if (IsRenounced(eventId)) throw new VaultException($"this node has renounced reshare {eventId}: it never confirms it");
@@ -151,8 +153,9 @@ public sealed class ShareVault : IDisposable
         foreach (var share in shares)
         {
             var active = ActiveEpochs(share.KeyId);
-            if (share.Epoch == 0 || (active.Count > 0 && share.Epoch <= active.Max()))
-                throw new VaultException($"pending epoch {share.Epoch} of key '{share.KeyId}' must be newer than the active one (have: {(active.Count == 0 ? "none" : string.Join(",", active))})");
+            if ((share.Epoch == 0) != firstEpoch || (active.Count > 0 && share.Epoch <= active.Max()))
+                throw new VaultException(firstEpoch ? $"key generation: vault {Path} already holds key '{share.KeyId}' (or the share is not of epoch 0)"
+                    : $"pending epoch {share.Epoch} of key '{share.KeyId}' must be newer than the active one (have: {(active.Count == 0 ? "none" : string.Join(",", active))})");
             Insert(share, ShardState.Pending, eventId);
         }
         tx.Commit();

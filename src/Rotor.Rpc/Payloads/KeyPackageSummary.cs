@@ -30,6 +30,9 @@ public sealed class KeyPackageSummary
 public sealed class DkgOutput
 {
     public List<KeyPackageSummary> Keys { get; set; } = [];
+
+    /// <summary>The member's signed confirmation of the public packages (hex, DkgCommit.Confirm): what a commit certificate is made of.</summary>
+    public string? Confirmation { get; set; }
 }
 
 /// <summary>What a node outputs when a reshare session finishes.</summary>

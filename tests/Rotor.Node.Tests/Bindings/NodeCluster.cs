@@ -129,6 +129,17 @@ public sealed class NodeCluster : IDisposable
     /// <summary>Generates one key among the given nodes; returns its public summary.</summary>
     public async Task<KeyPackageSummary> KeygenAsync(IReadOnlyList<TestNode> members, int threshold, string scheme = "ed25519", string keyId = "w1")
     {
+        var start = KeygenStart(members, threshold, scheme, keyId);
+        var outputs = await RunAsync(members, _ => start);
+        // The shards are pending until every member has the certificate of everyone's matching confirmation.
+        var commit = KeygenCertificate(members, start, outputs);
+        foreach (var m in members) await m.Service.Commit(commit, new TestCallContext());
+        return KeygenOutput(outputs[members[0].Name]).Keys[0];
+    }
+
+    /// <summary>A key generation's start request, approved by the operator.</summary>
+    public StartRequest KeygenStart(IReadOnlyList<TestNode> members, int threshold, string scheme = "ed25519", string keyId = "w1")
+    {
         var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Dkg = new DkgParams { Scheme = scheme, Threshold = (uint)threshold } };
         start.Dkg.KeyIds.Add(keyId);
         start.Dkg.Parties.AddRange(members.Select(m => PartyOf(m)));
@@ -139,8 +150,20 @@ public sealed class NodeCluster : IDisposable
             Quorum = "q", Scheme = scheme, Count = 1, NewThreshold = threshold,
             NewMembers = start.Dkg.Parties.Select(p => Member(p, Nodes[p.Name])).ToList(),
         });
-        var outputs = await RunAsync(members, _ => start);
-        return System.Text.Json.JsonSerializer.Deserialize<DkgOutput>(outputs[members[0].Name], new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!.Keys[0];
+        return start;
+    }
+
+    public static DkgOutput KeygenOutput(byte[] output) =>
+        System.Text.Json.JsonSerializer.Deserialize<DkgOutput>(output, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+
+    /// <summary>A key generation's commit certificate from the members' outputs (what the coordinator assembles).</summary>
+    public static CommitRequest KeygenCertificate(IReadOnlyList<TestNode> members, StartRequest start, IReadOnlyDictionary<string, byte[]> outputs)
+    {
+        var sessionId = Rotor.Node.Sessions.DkgSession.SessionIdOf(members[0].State, start);
+        var commit = new CommitRequest { EventId = Rotor.Rpc.Sessions.DkgCommit.EventIdOf(sessionId), SessionId = ByteString.CopyFrom(sessionId), Start = start };
+        foreach (var (name, output) in outputs)
+            commit.Certificate.Add(new Confirmation { Node = name, Scheme = start.Dkg.Scheme, Signed = ByteString.CopyFrom(Convert.FromHexString(KeygenOutput(output).Confirmation!)) });
+        return commit;
     }
 
     /// <summary>The wire package of a summary.</summary>
