@@ -57,4 +57,11 @@ public static class Schemes
         Scheme.Bip340 => Secp256k1Sha256Tr.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
+
+    /// <summary>
+    /// The ciphersuite of the DKG's proofs of knowledge: the scheme's FROST suite; for ecdsa-secp256k1 (no FROST
+    /// suite: an ECDSA key never signs with FROST) the secp256k1 suite. Sessions bind the scheme's name, so the
+    /// two schemes' DKG transcripts never mix.
+    /// </summary>
+    public static Ciphersuite DkgCiphersuite(this Scheme s) => s == Scheme.EcdsaSecp256k1 ? Secp256k1Sha256.Instance : s.Ciphersuite();
 }
