@@ -30,7 +30,7 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
     public async Task<IReadOnlyList<WalletEntry>> CreateWalletsAsync(string quorumName, string schemeName, int count)
     {
         if (!Schemes.TryParse(schemeName, out var scheme))
-            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1 or bip340)");
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
         if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
         engine.RequireQuorum(quorumName);
         // Under the quorum's lock: the members read here are the members the wallets are recorded with.
@@ -66,6 +66,10 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
             engine.PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
             return (wallet, epoch);
         });
+        // Threshold ECDSA: every pair of members sets up its OT material for epoch 0 before the wallets are recorded; the
+        // keys are usable only then (a node refuses to sign without material with every other member).
+        if (scheme == Scheme.EcdsaSecp256k1)
+            await engine.Ecdsa.SetupAsync(records, members, null, null, $"key generation in quorum '{quorumName}'");
         try { registry.AddWallets(records); }
         catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.Aborted, $"key generation in quorum '{quorumName}': {e.Message}; no wallet recorded"); }
         engine.AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,

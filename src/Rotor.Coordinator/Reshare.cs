@@ -86,6 +86,9 @@ public sealed partial class Engine
                 throw new CoordinatorException(StatusCode.Unavailable,
                     $"reshare of quorum '{quorum.Name}' cannot complete: {string.Join(", ", offline)} offline (needs every new member and {oldThreshold} of the old members online)");
             }
+            if (absent.Count > 0 && wallets.Any(w => EcdsaPairs.IsEcdsa(w.Scheme)))
+                throw new CoordinatorException(StatusCode.Unavailable,
+                    $"reshare of quorum '{quorum.Name}' cannot complete: its ecdsa-secp256k1 wallets need every new member online for the pair setup ({string.Join(", ", absent.Select(a => a.Name))} offline)");
             var dealers = onlineOld.Take(oldThreshold).ToList();
             var parties = dealers.Concat(newNodes.Except(absent)).DistinctBy(n => n.Name).ToList();
             var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
@@ -117,6 +120,10 @@ public sealed partial class Engine
                         : throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: an envelope for '{to}', who is not a member of this reshare")).Add(envelope));
                 var results = newNodes.Except(absent).ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 (certificate, newEpochs) = BuildCertificate(ev.Id, start, sessionId!, wallets, newNodes, newThreshold, results);
+                // Threshold ECDSA: the new members set up fresh pair material for the new epoch, kept with their pending shards
+                // (committed or discarded with them) before anything commits.
+                var byId = newEpochs.ToDictionary(e => e.WalletId);
+                await Ecdsa.SetupAsync(wallets.Where(w => EcdsaPairs.IsEcdsa(w.Scheme)).Select(w => (w, byId[w.Id])).ToList(), newNodes, ev.Id, null, $"reshare {ev.Id}");
                 if (options?.CommitBy is { } by && DateTimeOffset.UtcNow >= by)
                     throw new CoordinatorException(StatusCode.DeadlineExceeded, $"the maintenance window closed at {by:u} before the commit");
                 foreach (var (to, envelopes) in held) options!.Hold(ev.Id, to, envelopes);
