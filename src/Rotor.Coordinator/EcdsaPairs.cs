@@ -29,6 +29,17 @@ public sealed class EcdsaPairs(Engine engine)
     public static bool IsEcdsa(string scheme) => scheme == Scheme.EcdsaSecp256k1.Name();
 
     /// <summary>
+    /// Refuses (InvalidArgument) a message for an ecdsa-secp256k1 wallet that is not exactly the 32-byte digest the chain
+    /// defines; checked when a signing is requested (before anyone is asked to approve it) and again when it runs.
+    /// </summary>
+    public static void CheckMessage(WalletEntry wallet, ReadOnlySpan<byte> message)
+    {
+        if (IsEcdsa(wallet.Scheme) && message.Length != EcdsaSignSession.MessageDigestLength)
+            throw new CoordinatorException(StatusCode.InvalidArgument,
+                $"wallet '{wallet.Id}' is ecdsa-secp256k1: the message must be exactly the 32-byte digest the chain defines (keccak-256, a sighash) as 64 hex characters; got {message.Length} bytes");
+    }
+
+    /// <summary>
     /// Sets up every pair (or only <paramref name="target"/>'s pairs) of each wallet's epoch among
     /// <paramref name="members"/> (every member of the epoch). <paramref name="eventId"/> names the reshare whose
     /// pending shards the material goes with; null for the active epoch.

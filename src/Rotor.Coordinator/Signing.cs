@@ -54,9 +54,7 @@ public sealed class Signing
     public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride, string? path = null)
     {
         var derivation = Engine.ParsePath(path);
-        if (EcdsaPairs.IsEcdsa(engine.RequireWallet(walletId).Scheme) && message.Length != EcdsaSignSession.MessageDigestLength)
-            throw new CoordinatorException(StatusCode.InvalidArgument,
-                $"wallet '{walletId}' is ecdsa-secp256k1: the message must be exactly the 32-byte digest the chain defines (keccak-256, a sighash) as 64 hex characters; got {message.Length} bytes");
+        EcdsaPairs.CheckMessage(engine.RequireWallet(walletId), message);
         if (epochOverride is { } pinned) return await SignAtAsync(walletId, message, signerNames, pinned, derivation);
         for (var attempt = 1; ; attempt++)
         {
