@@ -358,6 +358,10 @@ public sealed partial class Engine
             var newNodes = start.Reshare.NewMembers.Select(m => RequireNode(m.Name)).ToList();
             var threshold = (int)start.Reshare.NewThreshold;
             var (certificate, newEpochs) = BuildCertificate(ev.Id, start, [], wallets, newNodes, threshold, confirmed);
+            // Threshold ECDSA: the pair setup of the pending epoch must be complete before it commits (run again here: a
+            // setup that failed, or never ran, is made afresh; failing again, the event waits for the next heartbeat).
+            var byId = newEpochs.ToDictionary(e => e.WalletId);
+            await Ecdsa.SetupAsync(wallets.Where(w => EcdsaPairs.IsEcdsa(w.Scheme)).Select(w => (w, byId[w.Id])).ToList(), newNodes, ev.Id, null, $"completion of reshare {ev.Id}");
             registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, ev.Quorum, threshold, newNodes.Select(n => n.Name).ToList(), completing: true);
             ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, ev.Quorum, ev.Id, new
