@@ -200,4 +200,74 @@ public sealed class EcdsaServiceTests(FourNodeCluster cluster) : IClassFixture<F
         // The wallet signs as approved.
         VerifiesEverywhere(await Sign(w.WalletId, "cs1,cs2"), w.PublicKey);
     }
+
+    [Fact]
+    public async Task A_restored_member_sets_up_fresh_pairs_and_old_pair_material_is_refused_by_name()
+    {
+        var q = "ecdsa-r-" + Guid.NewGuid().ToString("N")[..6];
+        await Api.CreateQuorum(q, 2, "cs1", "cs2", "cs3");
+        var w = await Api.CreateWallet(q, "ecdsa-secp256k1");
+
+        // Restore: a backup carries the shard; after the restore the member sets up fresh pairs with every other member.
+        var recipient = File.ReadAllText(Path.Combine(cluster.Dir, "backup-recipient.pub")).Trim();
+        var file = Path.Combine(cluster.Dir, $"{q}-cs2.rotorbak");
+        await cluster.Ok("backup", "create", "--node", "cs2", "--wallets", w.WalletId, "--out", file, "--recipient", Convert.ToBase64String(Convert.FromHexString(recipient)));
+        await WipeShards("cs2", w.WalletId);
+        Assert.Empty(PairRows("cs2", w.WalletId));
+        var restored = await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", Path.Combine(cluster.Dir, "backup-recipient.key"));
+        Assert.Equal([w.WalletId], restored["restored"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal(new Dictionary<long, long> { [0] = 2 }, PairRows("cs2", w.WalletId));
+        VerifiesEverywhere(await Sign(w.WalletId, "cs2,cs3"), w.PublicKey);
+        VerifiesEverywhere(await Sign(w.WalletId, "cs1,cs2"), w.PublicKey);
+
+        // Old pair material put in place of the new (cs1's epoch-0 rows relabelled as epoch 1 after a refresh): refused by name.
+        var old = ReadPairRows("cs1", w.WalletId, 0);
+        Assert.Equal("committed", (await Api.Reshare(q, "refresh")).Status);
+        await Checks.SettledAsync(Api, q);
+        var fresh = ReadPairRows("cs1", w.WalletId, 1);
+        cluster.Kill("cs1");
+        WritePairRows("cs1", w.WalletId, 1, old);
+        await cluster.Ok("cluster", "start-node", "--name", "cs1");
+        var refused = await ClusterApi.Refused(() => Sign(w.WalletId, "cs1,cs2"));
+        Assert.Contains("node 'cs1'", refused);
+        Assert.Contains($"ECDSA pair material of key '{w.WalletId}' epoch 1", refused);
+        Assert.Contains("failed authentication", refused);
+        VerifiesEverywhere(await Sign(w.WalletId, "cs2,cs3"), w.PublicKey);
+        cluster.Kill("cs1");
+        WritePairRows("cs1", w.WalletId, 1, fresh);
+        await cluster.Ok("cluster", "start-node", "--name", "cs1");
+        VerifiesEverywhere(await Sign(w.WalletId, "cs1,cs2"), w.PublicKey);
+    }
+
+    private List<(byte[] Peer, byte[] Nonce, byte[] Ciphertext)> ReadPairRows(string node, string wallet, long epoch)
+    {
+        using var c = new SqliteConnection($"Data Source={VaultFile(node)};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT peer, nonce, ciphertext FROM ecdsa_pairs WHERE key_id = $k AND epoch = $e ORDER BY peer";
+        cmd.Parameters.AddWithValue("$k", wallet);
+        cmd.Parameters.AddWithValue("$e", epoch);
+        using var r = cmd.ExecuteReader();
+        var rows = new List<(byte[], byte[], byte[])>();
+        while (r.Read()) rows.Add(((byte[])r[0], (byte[])r[1], (byte[])r[2]));
+        Assert.Equal(2, rows.Count);
+        return rows;
+    }
+
+    private void WritePairRows(string node, string wallet, long epoch, List<(byte[] Peer, byte[] Nonce, byte[] Ciphertext)> rows)
+    {
+        using var c = new SqliteConnection($"Data Source={VaultFile(node)};Pooling=False");
+        c.Open();
+        foreach (var (peer, nonce, ct) in rows)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "INSERT OR REPLACE INTO ecdsa_pairs (key_id, epoch, peer, nonce, ciphertext) VALUES ($k, $e, $p, $n, $c)";
+            cmd.Parameters.AddWithValue("$k", wallet);
+            cmd.Parameters.AddWithValue("$e", epoch);
+            cmd.Parameters.AddWithValue("$p", peer);
+            cmd.Parameters.AddWithValue("$n", nonce);
+            cmd.Parameters.AddWithValue("$c", ct);
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+    }
 }
