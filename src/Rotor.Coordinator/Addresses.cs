@@ -17,6 +17,8 @@ public static class Addresses
         Scheme.Ed25519 => Base58.Encode(publicKey),
         Scheme.Bip340 => Bech32m.EncodeSegwit("bc", 1, publicKey),
         Scheme.Secp256k1 => Convert.ToHexStringLower(publicKey),
+        // Placeholder until the chain formats (EIP-55, P2WPKH) land: the 33-byte compressed key in hex.
+        Scheme.EcdsaSecp256k1 => Convert.ToHexStringLower(publicKey),
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 }

@@ -110,6 +110,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
             Signature = ByteString.CopyFrom(s.Bytes), PublicKey = s.PublicKey, Path = s.Path ?? "",
         };
         reply.Signers.AddRange(s.Signers);
+        if (s.RecoveryId is { } v) reply.RecoveryId = (uint)v;
         return reply;
     }
 

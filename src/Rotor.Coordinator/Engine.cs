@@ -37,7 +37,11 @@ public sealed partial class Engine
         Nodes = new(registry, clients);
         KeyGeneration = new(this, registry, Nodes);
         Signing = new(this, registry, Nodes, clients);
+        Ecdsa = new(this);
     }
+
+    /// <summary>The pairwise OT setup of threshold-ECDSA wallets (after key generation, in reshares, after repairs and restores).</summary>
+    public EcdsaPairs Ecdsa { get; }
 
     private readonly SemaphoreSlim reshareGate = new(1, 1);
 

@@ -30,7 +30,7 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
     public async Task<IReadOnlyList<WalletEntry>> CreateWalletsAsync(string quorumName, string schemeName, int count)
     {
         if (!Schemes.TryParse(schemeName, out var scheme))
-            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1 or bip340)");
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
         if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
         engine.RequireQuorum(quorumName);
         // Under the quorum's lock: the members read here are the members the wallets are recorded with.
@@ -117,6 +117,11 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
         // Checked exactly as the members will check it before they activate anything.
         DkgCommit.Verify(certificate, sessionId, party => new Rotor.Crypto.Envelopes.IdentityKeys(
             Convert.FromHexString(nodes.RequireNode(party.Name).SigningKey), Convert.FromHexString(nodes.RequireNode(party.Name).AgreementKey)));
+        // Threshold ECDSA: every pair of members sets up its OT material for epoch 0 on the pending shards of this key
+        // generation, before the wallets are recorded and committed; the keys are usable only then (a node refuses to
+        // sign without material with every other member).
+        if (scheme == Scheme.EcdsaSecp256k1)
+            await engine.Ecdsa.SetupAsync(records, members, certificate.EventId, null, $"key generation in quorum '{quorumName}'");
         if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-before-recording-wallets")
             Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-before-recording-wallets");
         var ev = new EventEntry(certificate.EventId, quorumName, "key generation", EventStatus.Committed, ids.Select(i => (i, 0ul)).ToList(),

@@ -87,6 +87,9 @@ public sealed partial class Engine
                 throw new CoordinatorException(StatusCode.Unavailable,
                     $"reshare of quorum '{quorum.Name}' cannot complete: {string.Join(", ", offline)} offline (needs every new member and {oldThreshold} of the old members online)");
             }
+            if (absent.Count > 0 && wallets.Any(w => EcdsaPairs.IsEcdsa(w.Scheme)))
+                throw new CoordinatorException(StatusCode.Unavailable,
+                    $"reshare of quorum '{quorum.Name}' cannot complete: its ecdsa-secp256k1 wallets need every new member online for the pair setup ({string.Join(", ", absent.Select(a => a.Name))} offline)");
             var dealers = onlineOld.Take(oldThreshold).ToList();
             var parties = dealers.Concat(newNodes.Except(absent)).DistinctBy(n => n.Name).ToList();
             var ev = new EventEntry($"ev-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}",
@@ -119,6 +122,10 @@ public sealed partial class Engine
                         : throw new CoordinatorException(StatusCode.Aborted, $"reshare {ev.Id}: an envelope for '{to}', who is not a member of this reshare")).Add(envelope));
                 var results = newNodes.Except(absent).ToDictionary(n => n.Name, n => Decode<ReshareOutput>(outputs[n.Name], n.Name));
                 (certificate, newEpochs) = BuildCertificate(ev.Id, start, sessionId!, wallets, newNodes, newThreshold, results);
+                // Threshold ECDSA: the new members set up fresh pair material for the new epoch, kept with their pending shards
+                // (committed or discarded with them) before anything commits.
+                var byId = newEpochs.ToDictionary(e => e.WalletId);
+                await Ecdsa.SetupAsync(wallets.Where(w => EcdsaPairs.IsEcdsa(w.Scheme)).Select(w => (w, byId[w.Id])).ToList(), newNodes, ev.Id, null, $"reshare {ev.Id}");
                 if (options?.CommitBy is { } by && DateTimeOffset.UtcNow >= by)
                     throw new CoordinatorException(StatusCode.DeadlineExceeded, $"the maintenance window closed at {by:u} before the commit");
                 foreach (var (to, envelopes) in held) options!.Hold(ev.Id, to, envelopes);
@@ -476,6 +483,10 @@ public sealed partial class Engine
             var newNodes = start.Reshare.NewMembers.Select(m => RequireNode(m.Name)).ToList();
             var threshold = (int)start.Reshare.NewThreshold;
             var (certificate, newEpochs) = BuildCertificate(ev.Id, start, [], wallets, newNodes, threshold, confirmed);
+            // Threshold ECDSA: the pair setup of the pending epoch must be complete before it commits (run again here: a
+            // setup that failed, or never ran, is made afresh; failing again, the event waits for the next heartbeat).
+            var byId = newEpochs.ToDictionary(e => e.WalletId);
+            await Ecdsa.SetupAsync(wallets.Where(w => EcdsaPairs.IsEcdsa(w.Scheme)).Select(w => (w, byId[w.Id])).ToList(), newNodes, ev.Id, null, $"completion of reshare {ev.Id}");
             registry.CommitEvent(ev.Id, certificate.ToByteArray(), newEpochs, ev.Quorum, threshold, newNodes.Select(n => n.Name).ToList(), completing: true);
             ForgetPresigned(wallets.Select(w => w.Id).ToHashSet());
             Audit?.Invoke(Rotor.Coordinator.Audit.AuditKinds.ReshareStatus, ev.Quorum, ev.Id, new

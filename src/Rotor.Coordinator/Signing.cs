@@ -7,6 +7,7 @@ using Grpc.Core;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Frost;
+using Rotor.Protocols.Ecdsa;
 using Rotor.Protocols.Keys;
 using Rotor.Rpc;
 using Rotor.Rpc.Node;
@@ -40,7 +41,9 @@ public sealed class Signing
 
     /// <summary>The outcome of a threshold signature.</summary>
     /// <param name="Path">The derivation path signed for (canonical, e.g. m/0/7); null for the root key. PublicKey is then the child's.</param>
-    public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey, string? Path = null);
+    /// <param name="RecoveryId">ecdsa-secp256k1 only: the recovery id (0 or 1, the parity of R's y) beside r ‖ s in <paramref name="Bytes"/>.</param>
+    public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey, string? Path = null,
+        int? RecoveryId = null);
 
     /// <summary>
     /// FROST over the chosen signers (default: the first threshold online members of the epoch): round 1 commitments,
@@ -51,6 +54,7 @@ public sealed class Signing
     public async Task<Signature> SignAsync(string walletId, byte[] message, IReadOnlyList<string> signerNames, ulong? epochOverride, string? path = null)
     {
         var derivation = Engine.ParsePath(path);
+        EcdsaPairs.CheckMessage(engine.RequireWallet(walletId), message);
         if (epochOverride is { } pinned) return await SignAtAsync(walletId, message, signerNames, pinned, derivation);
         for (var attempt = 1; ; attempt++)
         {
@@ -103,6 +107,7 @@ public sealed class Signing
         }
         else signers = await OnlineSigners(walletId, epoch, pollNow: false);
         var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
+        if (EcdsaPairs.IsEcdsa(wallet.Scheme)) return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what);
         StartRequest Start(IEnumerable<NodeEntry> chosen, SigningPackage? package = null)
         {
             var start = new StartRequest
@@ -170,6 +175,51 @@ public sealed class Signing
         {
             await AbortAll(signers, round1);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Threshold ECDSA (DKLs23) over the relay: the three rounds run as one session (round 1 and 2 in envelopes the
+    /// coordinator cannot read), each signer returns its public signature share; the coordinator combines them over the
+    /// same session (key, epoch, package digest, signers, digest, nonce) and checks the final signature under the
+    /// (derived) group key, then again with the scheme's verifier. Nothing is made in advance.
+    /// </summary>
+    private async Task<Signature> SignEcdsaAsync(WalletEntry wallet, ulong epochNumber, byte[] message, List<NodeEntry> signers, DerivationPath path,
+        PublicKeyPackage pub, string what)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(32);
+        var start = new StartRequest
+        {
+            Nonce = ByteString.CopyFrom(nonce),
+            Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message), Path = path.IsRoot ? "" : path.ToString() },
+        };
+        start.Sign.Signers.AddRange(signers.Select(ToParty));
+        var outputs = await engine.Driver.RunAsync(signers, start, what, 1);
+        try
+        {
+            var g = pub.Group;
+            var ids = signers.Select(s => Identifier.FromUInt64(g, s.Index)).ToArray();
+            byte[] sessionNonce;
+            using (var t = new Rotor.Crypto.Hashing.Transcript("rotor/node-session/ecdsa-sign-nonce/v1")) sessionNonce = t.Append("nonce", nonce).Digest()[..32];
+            var session = new EcdsaSignSession(pub, ids, message, sessionNonce);
+            var shares = signers.Select(s =>
+            {
+                var share = EcdsaSignatureShare.FromBytes(outputs[s.Name]);
+                if (share.Sender != Identifier.FromUInt64(g, s.Index))
+                    throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{s.Name}' returned a signature share as member {share.Sender}");
+                return share;
+            }).ToList();
+            var sig = EcdsaSignatures.Combine(session, shares);
+            var bytes = sig.ToBytes();
+            if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, bytes))
+                throw new CoordinatorException(StatusCode.Internal, $"{what}: the ECDSA signature does not verify");
+            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, bytes,
+                path.IsRoot ? Engine.Display(wallet).PublicKey : Convert.ToHexStringLower(SchemeKeys.EncodePublicKey(pub.Scheme, pub.GroupPublicKey)),
+                path.IsRoot ? null : path.ToString(), sig.RecoveryId);
+        }
+        catch (Exception e) when (e is ProtocolException or ArgumentException or Rotor.Crypto.RotorCryptoException)
+        {
+            throw new CoordinatorException(StatusCode.Aborted, $"{what}: {e.Message}");
         }
     }
 

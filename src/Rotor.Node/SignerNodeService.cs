@@ -73,7 +73,8 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
     {
         INodeSession session = Guard<INodeSession>(() => request.KindCase switch
         {
-            StartRequest.KindOneofCase.Sign => new SignSession(node, request.Sign, request.Nonce.Span),
+            StartRequest.KindOneofCase.Sign => SignSessions.Open(node, request.Sign, request.Nonce.Span),
+            StartRequest.KindOneofCase.EcdsaSetup => new EcdsaSetupNodeSession(node, request.EcdsaSetup, request.Nonce.Span),
             StartRequest.KindOneofCase.Dkg => new DkgSession(node, request.Dkg, request.Nonce.Span),
             StartRequest.KindOneofCase.Repair => new RepairSession(node, request.Repair, request.Nonce.Span),
             StartRequest.KindOneofCase.Reshare => new ReshareSession(node, request.Reshare, request.Nonce.Span),
@@ -129,6 +130,9 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         {
             case DkgSession dkg: g.CheckDkg(request.Dkg, request.Authorization, dkg.Parties); break;
             case SignSession sign: sign.Approval = g.CheckSign(request.Sign, request.Authorization, sign.Scheme).Request; break;
+            case EcdsaSignNodeSession sign: sign.Approval = g.CheckSign(request.Sign, request.Authorization, sign.Scheme).Request; break;
+            // The pair setup needs no approval of its own: it moves no key and uses no share (see EcdsaSetupParams).
+            case EcdsaSetupNodeSession: break;
             case ReshareSession reshare: g.CheckReshare(request.Reshare, request.Authorization, reshare.Parties, reshare.IsNewHolder); break;
             case RepairSession repair: g.CheckRepair(request.Repair, request.Authorization, repair.Parties, repair.IsTarget); break;
             default: throw new SessionRefusedException($"unsupported session kind {request.KindCase}");

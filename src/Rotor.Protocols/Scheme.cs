@@ -12,6 +12,8 @@ public enum Scheme
     Secp256k1,
     /// <summary>FROST(secp256k1, SHA-256, Taproot): BIP-340 Schnorr signatures under an x-only key.</summary>
     Bip340,
+    /// <summary>Threshold ECDSA over secp256k1 (DKLs23): 64-byte r ‖ s (low-S) with a recovery id, over a 32-byte digest.</summary>
+    EcdsaSecp256k1,
 }
 
 public static class Schemes
@@ -21,6 +23,7 @@ public static class Schemes
         Scheme.Ed25519 => "ed25519",
         Scheme.Secp256k1 => "secp256k1",
         Scheme.Bip340 => "bip340",
+        Scheme.EcdsaSecp256k1 => "ecdsa-secp256k1",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -31,17 +34,18 @@ public static class Schemes
             case "ed25519": scheme = Scheme.Ed25519; return true;
             case "secp256k1": scheme = Scheme.Secp256k1; return true;
             case "bip340": case "taproot": scheme = Scheme.Bip340; return true;
+            case "ecdsa-secp256k1": scheme = Scheme.EcdsaSecp256k1; return true;
             default: scheme = default; return false;
         }
     }
 
     public static Scheme Parse(string name) =>
-        TryParse(name, out var s) ? s : throw new ArgumentException($"unknown scheme '{name}' (expected ed25519, secp256k1 or bip340)");
+        TryParse(name, out var s) ? s : throw new ArgumentException($"unknown scheme '{name}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
 
     public static Group Group(this Scheme s) => s switch
     {
         Scheme.Ed25519 => Crypto.Groups.Ed25519.Ed25519Group.Instance,
-        Scheme.Secp256k1 or Scheme.Bip340 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
+        Scheme.Secp256k1 or Scheme.Bip340 or Scheme.EcdsaSecp256k1 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -53,4 +57,11 @@ public static class Schemes
         Scheme.Bip340 => Secp256k1Sha256Tr.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
+
+    /// <summary>
+    /// The ciphersuite of the DKG's proofs of knowledge: the scheme's FROST suite; for ecdsa-secp256k1 (no FROST
+    /// suite: an ECDSA key never signs with FROST) the secp256k1 suite. Sessions bind the scheme's name, so the
+    /// two schemes' DKG transcripts never mix.
+    /// </summary>
+    public static Ciphersuite DkgCiphersuite(this Scheme s) => s == Scheme.EcdsaSecp256k1 ? Secp256k1Sha256.Instance : s.Ciphersuite();
 }

@@ -108,6 +108,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
                 var wallet = engine.RequireWallet(s.WalletId);
                 // The derivation path, canonical, is part of what is approved: the nodes sign only for the approved path.
                 var path = Engine.ParsePath(s.Path);
+                EcdsaPairs.CheckMessage(wallet, s.Message.Span);
                 if (!path.IsRoot && wallet.ChainCode is null)
                     throw new CoordinatorException(StatusCode.FailedPrecondition, new Rotor.Protocols.Keys.Hd.HdUnavailableException(wallet.Id).Message);
                 return (Base(Actions.Sign) with

@@ -53,6 +53,9 @@ public sealed partial class Engine
                 throw new CoordinatorException(StatusCode.Unavailable,
                     $"repair of '{nodeName}' for wallet '{walletId}' needs {epoch.Threshold} other online members; offline: {string.Join(", ", others.Where((o, i) => !polled[i].Online).Select(o => o.Name))}");
         }
+        // Threshold ECDSA: the repaired member then sets up fresh pair material with every other member.
+        var everyone = EcdsaPairs.IsEcdsa(wallet.Scheme) ? epoch.Members.Select(RequireNode).ToList() : null;
+        if (everyone is not null) await RequireOnline(everyone, $"repair of '{nodeName}' for ecdsa-secp256k1 wallet '{walletId}' (every member sets up pair material with it)");
         var start = new StartRequest
         {
             Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
@@ -66,6 +69,7 @@ public sealed partial class Engine
         var result = Decode<RepairOutput>(outputs[nodeName], nodeName);
         if (result.KeyId != wallet.Id || result.Epoch != epoch.Epoch || !string.Equals(result.VerifyingShare, epoch.VerifyingShares[target.Index], StringComparison.OrdinalIgnoreCase))
             throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{nodeName}' reports key '{result.KeyId}' epoch {result.Epoch} with another verification share");
+        if (everyone is not null) await Ecdsa.SetupAsync([(wallet, epoch)], everyone, null, nodeName, what);
         return new Repaired(nodeName, wallet.Id, epoch.Epoch, helpers.Select(h => h.Name).ToList());
     }
 }

@@ -104,6 +104,13 @@ public sealed partial class OperationsDesk
         {
             node, restored = reply.Restored, already_held = reply.AlreadyHeld, epochs = file.Shards.Select(s => new { wallet = s.Wallet, epoch = s.Epoch }),
         });
+        // Threshold ECDSA: a backup carries the shard, not the pair material; the restored member sets up fresh pairs with
+        // every other member of the epoch (the others replace their half for it).
+        foreach (var w in reply.Restored.Select(engine.Registry.FindWallet).OfType<WalletEntry>().Where(w => EcdsaPairs.IsEcdsa(w.Scheme)))
+        {
+            var epoch = engine.Registry.FindEpoch(w.Id, w.Epoch)!;
+            await engine.Ecdsa.SetupAsync([(w, epoch)], epoch.Members.Select(engine.Nodes.RequireNode).ToList(), null, node, $"restore of backup {file.Id} onto '{node}'");
+        }
         return reply;
     }
 

@@ -24,12 +24,14 @@ public sealed class SignSession : INodeSession
     private readonly int presign;
     private SigningNonces? nonces;
 
-    public SignSession(NodeState node, SignParams p, ReadOnlySpan<byte> nonce)
+    public SignSession(NodeState node, SignParams p, ReadOnlySpan<byte> nonce, KeyShare? loaded = null)
     {
         this.node = node;
         KeyIds.Validate(p.KeyId);
-        var active = node.WithVault(v => v.GetActive(p.KeyId))
+        var active = loaded ?? node.WithVault(v => v.GetActive(p.KeyId))
             ?? throw new SessionRefusedException($"it holds no shard of key '{p.KeyId}'");
+        if (active.Scheme == Rotor.Protocols.Scheme.EcdsaSecp256k1)
+            throw new SessionRefusedException($"key '{p.KeyId}' is an ecdsa-secp256k1 key: it never signs with FROST");
         if (active.Epoch != p.Epoch)
             throw new SessionRefusedException($"it holds key '{p.KeyId}' at epoch {active.Epoch}, not epoch {p.Epoch}: " +
                                               (p.Epoch < active.Epoch ? "that shard was erased by a reshare" : "that epoch is not active here"));

@@ -71,6 +71,12 @@ public sealed class ShareVault : IDisposable
                 event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL, output BLOB);
             CREATE TABLE IF NOT EXISTS renounced_events (
                 event_id TEXT PRIMARY KEY, session_id BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS ecdsa_pairs (
+                key_id TEXT NOT NULL, epoch INTEGER NOT NULL, peer BLOB NOT NULL,
+                nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (key_id, epoch, peer));
+            CREATE TRIGGER IF NOT EXISTS ecdsa_pairs_go_with_their_shard AFTER DELETE ON shards BEGIN
+                DELETE FROM ecdsa_pairs WHERE key_id = OLD.key_id AND epoch = OLD.epoch;
+            END;
             """);
         var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterSecret.ToArray(), 32,
             "rotor/vault/v1"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes("vault key for " + nodeName));
@@ -423,6 +429,85 @@ public sealed class ShareVault : IDisposable
         return pending;
     }
 
+    // ------------------------------------------------------------------ ECDSA pair material
+
+    /// <summary>
+    /// Stores this node's ECDSA OT material with some peers for the shard of <paramref name="keyId"/> at
+    /// <paramref name="epoch"/> (active, or pending in a reshare), replacing what it held for those pairs, in one
+    /// transaction. Each pair is encrypted under the vault key with associated data binding node, key id, epoch and
+    /// peer. The material lives and dies with its shard row: a trigger erases it with the row (commit erasing the old
+    /// epoch, discard, supersession), and activation keeps it with the row. Refused when there is no such shard, or
+    /// when the material is of another key or epoch.
+    /// </summary>
+    public void PutPairs(string keyId, ulong epoch, IEnumerable<Rotor.Protocols.Ecdsa.EcdsaPairMaterial> material)
+    {
+        using var tx = db.Begin();
+        using (var c = db.Command("SELECT 1 FROM shards WHERE key_id = $k AND epoch = $e", ("$k", keyId), ("$e", (long)epoch)))
+            if (c.ExecuteScalar() is null) throw new VaultException($"vault {Path} holds no shard of key '{keyId}' epoch {epoch} to keep ECDSA pair material with");
+        foreach (var m in material)
+        {
+            if (m.KeyId != keyId || m.Epoch != epoch)
+                throw new VaultException($"ECDSA pair material of key '{m.KeyId}' epoch {m.Epoch} offered for key '{keyId}' epoch {epoch}");
+            var peer = m.Peer.ToBytes();
+            var plain = m.ToBytes();
+            try
+            {
+                var (nonce, ct) = Seal(plain, PairAad(keyId, epoch, peer));
+                Exec("INSERT OR REPLACE INTO ecdsa_pairs (key_id, epoch, peer, nonce, ciphertext) VALUES ($k, $e, $p, $n, $c)",
+                    ("$k", keyId), ("$e", (long)epoch), ("$p", peer), ("$n", nonce), ("$c", ct));
+            }
+            finally { CryptographicOperations.ZeroMemory(plain); }
+        }
+        tx.Commit();
+    }
+
+    /// <summary>
+    /// The ECDSA OT material stored with the shard of <paramref name="keyId"/> at <paramref name="epoch"/> (any state),
+    /// each authenticated and decoded; empty when none. Binding to the share is <see cref="Rotor.Protocols.Ecdsa.EcdsaKeyShare.Create"/>'s.
+    /// </summary>
+    public IReadOnlyList<Rotor.Protocols.Ecdsa.EcdsaPairMaterial> GetPairs(string keyId, ulong epoch)
+    {
+        using var cmd = db.Command("SELECT peer, nonce, ciphertext FROM ecdsa_pairs WHERE key_id = $k AND epoch = $e ORDER BY peer", ("$k", keyId), ("$e", (long)epoch));
+        using var r = cmd.ExecuteReader();
+        var list = new List<Rotor.Protocols.Ecdsa.EcdsaPairMaterial>();
+        while (r.Read())
+        {
+            var peer = (byte[])r[0];
+            var what = $"ECDSA pair material of key '{keyId}' epoch {epoch} with {Convert.ToHexStringLower(peer)[^4..]}";
+            var plain = Open((byte[])r[1], (byte[])r[2], PairAad(keyId, epoch, peer), what);
+            try { list.Add(Rotor.Protocols.Ecdsa.EcdsaPairMaterial.FromBytes(plain)); }
+            catch (ArgumentException e) { throw new VaultException($"{what}: invalid record ({e.Message})"); }
+            finally { CryptographicOperations.ZeroMemory(plain); }
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Erases this node's material with one peer (retired after a failed OT or multiplication check: it is never used
+    /// again; the pair must be set up anew before the two sign together).
+    /// </summary>
+    public void RetirePair(string keyId, ulong epoch, ReadOnlySpan<byte> peer)
+    {
+        Exec("DELETE FROM ecdsa_pairs WHERE key_id = $k AND epoch = $e AND peer = $p", ("$k", keyId), ("$e", (long)epoch), ("$p", peer.ToArray()));
+        ForgetErased();
+    }
+
+    /// <summary>How many peers this node holds ECDSA material with, for each (key id, epoch) that has any. No secret.</summary>
+    public IReadOnlyDictionary<(string KeyId, ulong Epoch), int> PairCounts()
+    {
+        using var cmd = db.Command("SELECT key_id, epoch, COUNT(*) FROM ecdsa_pairs GROUP BY key_id, epoch");
+        using var r = cmd.ExecuteReader();
+        var d = new Dictionary<(string, ulong), int>();
+        while (r.Read()) d[(r.GetString(0), (ulong)r.GetInt64(1))] = r.GetInt32(2);
+        return d;
+    }
+
+    private byte[] PairAad(string keyId, ulong epoch, byte[] peer)
+    {
+        using var t = new Transcript("rotor/vault/ecdsa-pair/v1");
+        return t.Append("node", node).Append("key-id", keyId).Append("epoch", epoch).Append("peer", peer).Digest();
+    }
+
     /// <summary>
     /// After an erasure: copies the write-ahead log into the file (where secure_delete has zeroed the erased rows)
     /// and truncates it, so that no earlier page image of an erased shard stays in the log.
@@ -464,6 +549,14 @@ public sealed class ShareVault : IDisposable
                 var (keyId, epoch, state) = (r.GetString(0), (ulong)r.GetInt64(1), ParseState(r.GetString(2)));
                 var plain = Open((byte[])r[3], (byte[])r[4], ShardAad(keyId, epoch, state), $"shard of key '{keyId}' epoch {epoch} ({StateName(state)})");
                 CryptographicOperations.ZeroMemory(plain);
+            }
+            r.Close();
+            using var pairs = db.Command("SELECT key_id, epoch, peer, nonce, ciphertext FROM ecdsa_pairs");
+            using var pr = pairs.ExecuteReader();
+            while (pr.Read())
+            {
+                var (keyId, epoch, peer) = (pr.GetString(0), (ulong)pr.GetInt64(1), (byte[])pr[2]);
+                CryptographicOperations.ZeroMemory(Open((byte[])pr[3], (byte[])pr[4], PairAad(keyId, epoch, peer), $"ECDSA pair material of key '{keyId}' epoch {epoch}"));
             }
             return null;
         }

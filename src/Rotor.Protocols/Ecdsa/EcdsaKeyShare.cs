@@ -149,11 +149,34 @@ public sealed class EcdsaKeyShare
 {
     private readonly Dictionary<Identifier, EcdsaPairMaterial> pairs;
 
-    private EcdsaKeyShare(KeyShare share, Dictionary<Identifier, EcdsaPairMaterial> pairs, byte[] packageDigest)
+    private EcdsaKeyShare(KeyShare share, Dictionary<Identifier, EcdsaPairMaterial> pairs, byte[] packageDigest, byte[]? materialDigest = null)
     {
         Share = share;
         this.pairs = pairs;
         PackageDigest = packageDigest;
+        MaterialDigest = materialDigest ?? packageDigest;
+    }
+
+    /// <summary>
+    /// The package digest the pair material is bound to: the root epoch's (<see cref="PackageDigest"/> itself, except
+    /// for a share derived with <see cref="Derive"/>, whose signing package is the child's).
+    /// </summary>
+    public byte[] MaterialDigest { get; }
+
+    /// <summary>
+    /// The member's key for the child at <paramref name="path"/> (BIP-32 non-hardened, <see cref="Keys.Hd.HdDerivation"/>):
+    /// the share tweaked as FROST signing tweaks it (s′ = s + δ, in memory only), with the root epoch's OT material,
+    /// which depends on no share and stays bound to the root package (<see cref="MaterialDigest"/>). Signing sessions
+    /// are then made over the child package (<see cref="Keys.Hd.HdDerivation.DerivePackage"/>). The root for "m".
+    /// </summary>
+    public EcdsaKeyShare Derive(Keys.Hd.DerivationPath path)
+    {
+        if (path.IsRoot) return this;
+        if (Share.Public.DerivedPath is not null) throw new ArgumentException("derive from the root key share, not from a derived one");
+        var child = Keys.Hd.HdDerivation.DeriveShare(Share, path);
+        var derived = new EcdsaKeyShare(child, pairs, EcdsaBinding.PackageDigest(child.Public), MaterialDigest);
+        foreach (var (peer, why) in retired) derived.Retire(peer, why);
+        return derived;
     }
 
     public KeyShare Share { get; }

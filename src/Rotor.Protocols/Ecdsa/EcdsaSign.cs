@@ -321,7 +321,7 @@ public sealed class EcdsaSigner
         if (!session.Signers.Contains(id))
             throw new ProtocolException(Fault.InvalidUsage, $"member {id} is not a signer of this signing");
         foreach (var m in key.Pairs.Values)
-            if (m.Epoch != session.Epoch || !CryptographicOperations.FixedTimeEquals(m.PackageDigest, session.PackageDigest))
+            if (m.Epoch != session.Epoch || !CryptographicOperations.FixedTimeEquals(m.PackageDigest, key.MaterialDigest))
                 throw new ProtocolException(Fault.StaleShare, $"member {id}'s OT material with {m.Peer} is of epoch {m.Epoch}, the signing is for epoch {session.Epoch}", id);
         var s = new EcdsaSigner(key, session);
         var msgs = new List<EcdsaSignRound1>();

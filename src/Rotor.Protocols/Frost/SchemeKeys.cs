@@ -12,6 +12,7 @@ public static class SchemeKeys
         Scheme.Ed25519 => Ed25519Verifier.KeyLength,
         Scheme.Secp256k1 => 33,
         Scheme.Bip340 => Bip340.KeyLength,
+        Scheme.EcdsaSecp256k1 => 33,
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 
@@ -37,6 +38,7 @@ public static class SchemeSignatures
         Scheme.Ed25519 => Ed25519Verifier.SignatureLength,
         Scheme.Secp256k1 => 65,
         Scheme.Bip340 => Bip340.SignatureLength,
+        Scheme.EcdsaSecp256k1 => 64,
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 
@@ -53,8 +55,18 @@ public static class SchemeSignatures
         Scheme.Ed25519 => Ed25519Verifier.Verify(publicKey, message, signature),
         Scheme.Secp256k1 => Rfc9591Verifier.Verify(scheme.Ciphersuite(), publicKey, message, signature),
         Scheme.Bip340 => Bip340.Verify(publicKey, message, signature),
+        Scheme.EcdsaSecp256k1 => VerifyEcdsa(publicKey, message, signature),
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
+
+    /// <summary>ECDSA (r ‖ s, 64 bytes) over a 32-byte digest under a 33-byte compressed key; false for anything malformed.</summary>
+    private static bool VerifyEcdsa(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
+    {
+        Element key;
+        try { key = Crypto.Groups.Secp256k1.Secp256k1Group.Instance.DecodeElement(publicKey); }
+        catch (Crypto.InvalidEncodingException) { return false; }
+        return Ecdsa.EcdsaSignature.Verify(key, digest, signature);
+    }
 
     /// <summary>Encodes (R, z): ed25519 and secp256k1 SerializeElement(R) || SerializeScalar(z); bip340 x(R) || z with R of even y.</summary>
     internal static byte[] Encode(Scheme scheme, Element r, Scalar z)
