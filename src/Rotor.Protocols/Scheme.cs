@@ -12,6 +12,8 @@ public enum Scheme
     Secp256k1,
     /// <summary>FROST(secp256k1, SHA-256, Taproot): BIP-340 Schnorr signatures under an x-only key.</summary>
     Bip340,
+    /// <summary>Threshold ECDSA (DKLs23) over secp256k1: 64-byte r‖s low-S signatures of a 32-byte digest, with a recovery id.</summary>
+    EcdsaSecp256k1,
 }
 
 public static class Schemes
@@ -21,6 +23,7 @@ public static class Schemes
         Scheme.Ed25519 => "ed25519",
         Scheme.Secp256k1 => "secp256k1",
         Scheme.Bip340 => "bip340",
+        Scheme.EcdsaSecp256k1 => "ecdsa-secp256k1",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -31,6 +34,7 @@ public static class Schemes
             case "ed25519": scheme = Scheme.Ed25519; return true;
             case "secp256k1": scheme = Scheme.Secp256k1; return true;
             case "bip340": case "taproot": scheme = Scheme.Bip340; return true;
+            case "ecdsa-secp256k1": scheme = Scheme.EcdsaSecp256k1; return true;
             default: scheme = default; return false;
         }
     }
@@ -41,7 +45,7 @@ public static class Schemes
     public static Group Group(this Scheme s) => s switch
     {
         Scheme.Ed25519 => Crypto.Groups.Ed25519.Ed25519Group.Instance,
-        Scheme.Secp256k1 or Scheme.Bip340 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
+        Scheme.Secp256k1 or Scheme.Bip340 or Scheme.EcdsaSecp256k1 => Crypto.Groups.Secp256k1.Secp256k1Group.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
