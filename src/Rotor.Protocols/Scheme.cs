@@ -40,7 +40,7 @@ public static class Schemes
     }
 
     public static Scheme Parse(string name) =>
-        TryParse(name, out var s) ? s : throw new ArgumentException($"unknown scheme '{name}' (expected ed25519, secp256k1 or bip340)");
+        TryParse(name, out var s) ? s : throw new ArgumentException($"unknown scheme '{name}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
 
     public static Group Group(this Scheme s) => s switch
     {
@@ -49,12 +49,24 @@ public static class Schemes
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
-    /// <summary>The FROST ciphersuite of the scheme (bip340: the frost-secp256k1-tr suite).</summary>
+    /// <summary>
+    /// The FROST ciphersuite of the scheme (bip340: the frost-secp256k1-tr suite). ecdsa-secp256k1 is not FROST and
+    /// has none: refused with <see cref="Fault.InvalidUsage"/> (a FROST signing with an ECDSA key share stops here).
+    /// </summary>
     public static Ciphersuite Ciphersuite(this Scheme s) => s switch
     {
         Scheme.Ed25519 => Ed25519Sha512.Instance,
         Scheme.Secp256k1 => Secp256k1Sha256.Instance,
         Scheme.Bip340 => Secp256k1Sha256Tr.Instance,
+        Scheme.EcdsaSecp256k1 => throw new ProtocolException(Fault.InvalidUsage,
+            "ecdsa-secp256k1 is threshold ECDSA (DKLs23), not FROST: it has no FROST ciphersuite (sign with Rotor.Protocols.Ecdsa)"),
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
+
+    /// <summary>
+    /// The suite whose hash H_DKG makes the challenges of the DKG's proofs of knowledge: the scheme's FROST suite;
+    /// ecdsa-secp256k1 keys come from the same DKG over secp256k1 and use FROST(secp256k1, SHA-256)'s.
+    /// </summary>
+    public static Ciphersuite DkgCiphersuite(this Scheme s) =>
+        s == Scheme.EcdsaSecp256k1 ? Secp256k1Sha256.Instance : s.Ciphersuite();
 }

@@ -37,7 +37,7 @@ public static class DkgParticipant
         DkgSteps.CheckSession(session, me);
         if (polynomial.Degree != session.NewThreshold - 1 || !ReferenceEquals(polynomial.Group, me.Group))
             throw new ProtocolException(Fault.InvalidUsage, $"the polynomial must have degree {session.NewThreshold - 1} over {me.Group.Name}");
-        var suite = session.Scheme.Ciphersuite();
+        var suite = session.Scheme.DkgCiphersuite();
         var package = DkgSteps.Commit(suite, session, me, polynomial, proofNonce);
         return (new DkgRound1State(session, me, suite, polynomial, package), package);
     }
