@@ -154,10 +154,10 @@ public static class CoordinatorHost
                 // others from being settled.
                 try
                 {
-                    await engine.PollAllAsync();
+                    await engine.Nodes.PollAllAsync();
                     var wallets = engine.Registry.ListWallets().ToDictionary(w => w.Id);
                     foreach (var node in engine.Registry.ListNodes())
-                        if (engine.HealthOf(node.Name) is { Online: true, Status: { } status })
+                        if (engine.Nodes.HealthOf(node.Name) is { Online: true, Status: { } status })
                         {
                             try { await engine.SettleNodeAsync(node, status, wallets); }
                             catch (Exception e) when (e is not OperationCanceledException) { Console.Error.WriteLine($"heartbeat: settling {node.Name}: {e.Message}"); }

@@ -10,11 +10,11 @@ namespace Rotor.Coordinator;
 public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordinator.CoordinatorBase
 {
     public override Task<NodeRecord> AddNode(AddNodeRequest request, ServerCallContext context) =>
-        Guard(async () => ToRecord(await engine.AddNodeAsync(request.Name, request.Endpoint)));
+        Guard(async () => ToRecord(await engine.Nodes.AddNodeAsync(request.Name, request.Endpoint)));
 
     public override Task<NodeList> ListNodes(ListNodesRequest request, ServerCallContext context) => Guard(async () =>
     {
-        await engine.PollAllAsync();
+        await engine.Nodes.PollAllAsync();
         var list = new NodeList();
         list.Nodes.AddRange(engine.Registry.ListNodes().Select(ToRecord));
         return list;
@@ -29,7 +29,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         var wallets = engine.Registry.ListWallets(q.Name);
         var nodes = wallets.SelectMany(w => engine.Registry.FindEpoch(w.Id, w.Epoch)!.Members).Concat(q.Members).Distinct().ToList();
         var entries = nodes.Select(n => engine.Registry.FindNode(n)!).ToList();
-        var polled = (await Task.WhenAll(entries.Select(engine.PollAsync))).Select((h, i) => (Node: entries[i].Name, Health: h)).ToList();
+        var polled = (await Task.WhenAll(entries.Select(engine.Nodes.PollAsync))).Select((h, i) => (Node: entries[i].Name, Health: h)).ToList();
         var status = new QuorumStatus { Quorum = ToRecord(q) };
         foreach (var (node, h) in polled)
             status.Members.Add(new MemberStatus
@@ -56,7 +56,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
 
     public override Task<WalletList> CreateWallets(CreateWalletsRequest request, ServerCallContext context) => Guard(async () =>
     {
-        var created = await engine.CreateWalletsAsync(request.Quorum, request.Scheme, request.Count == 0 ? 1 : (int)request.Count);
+        var created = await engine.KeyGeneration.CreateWalletsAsync(request.Quorum, request.Scheme, request.Count == 0 ? 1 : (int)request.Count);
         var list = new WalletList();
         list.Wallets.AddRange(created.Select(ToRecord));
         return list;
@@ -78,13 +78,13 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
     });
 
     /// <summary>Signs, and logs every signing request (wallet, SHA-256 of the message, signers asked for or used, result) whichever way it came.</summary>
-    internal static async Task<Engine.Signature> SignLoggedAsync(Engine engine, SignRequest request)
+    internal static async Task<Signing.Signature> SignLoggedAsync(Engine engine, SignRequest request)
     {
         var message = request.Message.ToByteArray();
         var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(message));
         var quorum = engine.Registry.FindWallet(request.WalletId)?.Quorum;
-        Engine.Signature s;
-        try { s = await engine.SignAsync(request.WalletId, message, request.Signers.ToList(), request.HasEpoch ? request.Epoch : null, request.Path); }
+        Signing.Signature s;
+        try { s = await engine.Signing.SignAsync(request.WalletId, message, request.Signers.ToList(), request.HasEpoch ? request.Epoch : null, request.Path); }
         catch (Exception e) when (e is CoordinatorException or ProtocolException or ArgumentException or RotorCryptoException)
         {
             engine.Audit?.Invoke(Audit.AuditKinds.SignFailed, quorum, request.WalletId, new
@@ -102,7 +102,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         return s;
     }
 
-    internal static SignReply SignReplyOf(Engine.Signature s)
+    internal static SignReply SignReplyOf(Signing.Signature s)
     {
         var reply = new SignReply
         {
@@ -141,7 +141,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
 
     private NodeRecord ToRecord(NodeEntry n)
     {
-        var h = engine.HealthOf(n.Name);
+        var h = engine.Nodes.HealthOf(n.Name);
         return new NodeRecord
         {
             Name = n.Name, Endpoint = n.Endpoint, Index = n.Index, SigningKey = n.SigningKey, AgreementKey = n.AgreementKey,

@@ -9,6 +9,8 @@ using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
 using Rotor.Rpc.Sessions;
 
+using static Rotor.Coordinator.NodeReplies;
+
 namespace Rotor.Coordinator;
 
 public sealed partial class Engine

@@ -428,7 +428,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             case ActionSpec.ActionOneofCase.CreateWallets:
             {
                 var s = spec.CreateWallets;
-                var created = await engine.CreateWalletsAsync(s.Quorum, s.Scheme, s.Count == 0 ? 1 : (int)s.Count);
+                var created = await engine.KeyGeneration.CreateWalletsAsync(s.Quorum, s.Scheme, s.Count == 0 ? 1 : (int)s.Count);
                 var list = new WalletList();
                 list.Wallets.AddRange(created.Select(w => CoordinatorService.WalletRecordOf(engine, w)));
                 return (new ActionResult { Wallets = list }, null);

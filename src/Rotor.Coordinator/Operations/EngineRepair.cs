@@ -4,6 +4,8 @@ using Grpc.Core;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
 
+using static Rotor.Coordinator.NodeReplies;
+
 namespace Rotor.Coordinator;
 
 public sealed partial class Engine

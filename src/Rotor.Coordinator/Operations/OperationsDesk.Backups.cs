@@ -198,7 +198,7 @@ public sealed partial class OperationsDesk
         var pending = store.ListBackups().Where(b => b.Status == StoreStatus.Obsolete && b.NodePath is not null && !pruneAsked.ContainsKey(b.Id)).ToList();
         foreach (var byNode in pending.GroupBy(b => b.Node))
         {
-            if (Registry.FindNode(byNode.Key) is not { } node || !engine.HealthOf(node.Name).Online) continue;
+            if (Registry.FindNode(byNode.Key) is not { } node || !engine.Nodes.HealthOf(node.Name).Online) continue;
             foreach (var byCause in byNode.GroupBy(b => b.ObsoletedBy ?? ""))
             {
                 var request = new PruneBackupsRequest();

@@ -81,7 +81,7 @@ public sealed partial class OperationsDesk
     private async Task DeliverAsync(MailboxEntry mail, EventEntry ev, string quorum)
     {
         {
-            if (Registry.FindNode(mail.Node) is not { } node || !(await engine.PollAsync(node)).Online) return;
+            if (Registry.FindNode(mail.Node) is not { } node || !(await engine.Nodes.PollAsync(node)).Online) return;
             // Mail that failed its checks waits for the repair the operators are asked to approve.
             if (RepairRequests?.State(mail) is { } filed)
             {

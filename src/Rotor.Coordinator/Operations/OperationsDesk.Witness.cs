@@ -31,7 +31,7 @@ public sealed partial class OperationsDesk
             Seq = head.Seq, Hash = ByteString.CopyFrom(head.Hash), Signature = ByteString.CopyFrom(head.Signature), PublicKey = ByteString.CopyFrom(audit.PublicKey),
         };
         var now = Now;
-        var due = Registry.ListNodes().Where(n => engine.HealthOf(n.Name).Online
+        var due = Registry.ListNodes().Where(n => engine.Nodes.HealthOf(n.Name).Online
             && (!witnessed.TryGetValue(n.Name, out var w) || w.Seq != head.Seq || now - w.At >= WitnessRefreshMillis)).ToList();
         await Task.WhenAll(due.Select(async node =>
         {

@@ -132,7 +132,7 @@ public sealed partial class OperationsDesk(Engine engine, OperationStore store, 
         var quorum = Registry.FindQuorum(op.Quorum);
         var epochs = Registry.ListWallets(op.Quorum).ToDictionary(w => w.Id, w => w.Epoch);
         var names = op.OldMembers.Union(op.NewMembers).ToList();
-        var polled = await Task.WhenAll(names.Select(async n => Registry.FindNode(n) is { } node ? await engine.PollAsync(node) : null));
+        var polled = await Task.WhenAll(names.Select(async n => Registry.FindNode(n) is { } node ? await engine.Nodes.PollAsync(node) : null));
         var online = new Dictionary<string, bool>();
         var shards = new Dictionary<string, IReadOnlyDictionary<string, NodeWalletState>>();
         for (int i = 0; i < names.Count; i++)

@@ -52,8 +52,8 @@ public sealed class MaliciousCluster : IAsyncLifetime
 
         Evil.Engine.CreateQuorum(Quorum, 2, All);
         UsedKeygenApproval = Operator.Approve(Requests.CreateWallets(Quorum, "ed25519"));
-        Ed = (await Evil.Honestly(UsedKeygenApproval, e => e.CreateWalletsAsync(Quorum, "ed25519", 1)))[0].Id;
-        Secp = (await Evil.Honestly(Operator.Approve(Requests.CreateWallets(Quorum, "secp256k1")), e => e.CreateWalletsAsync(Quorum, "secp256k1", 1)))[0].Id;
+        Ed = (await Evil.Honestly(UsedKeygenApproval, e => e.KeyGeneration.CreateWalletsAsync(Quorum, "ed25519", 1)))[0].Id;
+        Secp = (await Evil.Honestly(Operator.Approve(Requests.CreateWallets(Quorum, "secp256k1")), e => e.KeyGeneration.CreateWalletsAsync(Quorum, "secp256k1", 1)))[0].Id;
 
         var (vault, identity) = NodeSetup.OpenVault(NodeConfig.Load(Path.Combine(Cluster.Dir, "nodes", "cs3", NodeConfig.FileName)));
         using (vault)

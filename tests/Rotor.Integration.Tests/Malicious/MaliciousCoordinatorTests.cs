@@ -53,7 +53,7 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
     public async Task Control_the_harness_signs_and_exports_when_the_operators_approve()
     {
         var m = Message("pay 1");
-        var viaEngine = await Evil.Honestly(f.Operator.Approve(f.Requests.Sign(f.Ed, m)), e => e.SignAsync(f.Ed, m, [], null));
+        var viaEngine = await Evil.Honestly(f.Operator.Approve(f.Requests.Sign(f.Ed, m)), e => e.Signing.SignAsync(f.Ed, m, [], null));
         Verifies(f.Ed, m, viaEngine.Bytes);
 
         var m2 = Message("pay 2");
@@ -84,7 +84,7 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         var quorum = "ctl-" + Guid.NewGuid().ToString("N")[..6];
         Evil.Engine.CreateQuorum(quorum, 2, MaliciousCluster.All);
         before = await Evil.Snapshot();
-        var w = (await Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "secp256k1")), e => e.CreateWalletsAsync(quorum, "secp256k1", 1)))[0];
+        var w = (await Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "secp256k1")), e => e.KeyGeneration.CreateWalletsAsync(quorum, "secp256k1", 1)))[0];
         var created = await Evil.Snapshot();
         foreach (var node in MaliciousCluster.All) Assert.Contains($"{w.Id}@0:active", created.Shards[node]);
         Assert.ThrowsAny<Exception>(() => created.AssertSameAs(before));

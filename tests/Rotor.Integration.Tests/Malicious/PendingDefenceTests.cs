@@ -35,7 +35,7 @@ public sealed class PendingDefenceTests(MaliciousCluster f)
     {
         var quorum = "erase-" + Guid.NewGuid().ToString("N")[..6];
         f.Evil.Engine.CreateQuorum(quorum, 2, MaliciousCluster.All);
-        var w = (await f.Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "ed25519")), e => e.CreateWalletsAsync(quorum, "ed25519", 1)))[0];
+        var w = (await f.Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "ed25519")), e => e.KeyGeneration.CreateWalletsAsync(quorum, "ed25519", 1)))[0];
         var certificates = new List<CommitRequest>();
         for (var i = 0; i < refreshes; i++)
         {
@@ -70,7 +70,7 @@ public sealed class PendingDefenceTests(MaliciousCluster f)
     {
         var quorum = prefix + "-" + Guid.NewGuid().ToString("N")[..6];
         f.Evil.Engine.CreateQuorum(quorum, 2, MaliciousCluster.All);
-        var w = (await f.Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "ed25519")), e => e.CreateWalletsAsync(quorum, "ed25519", 1)))[0];
+        var w = (await f.Evil.Honestly(f.Operator.Approve(f.Requests.CreateWallets(quorum, "ed25519")), e => e.KeyGeneration.CreateWalletsAsync(quorum, "ed25519", 1)))[0];
         return (quorum, w.Id);
     }
 

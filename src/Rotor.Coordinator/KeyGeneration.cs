@@ -1,0 +1,75 @@
+using Rotor.Protocols.Keys.Hd;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Rotor.Crypto.Sharing;
+using Rotor.Protocols;
+using Rotor.Protocols.Frost;
+using Rotor.Protocols.Keys;
+using Rotor.Rpc;
+using Rotor.Rpc.Node;
+using Rotor.Rpc.Payloads;
+using Rotor.Rpc.Sessions;
+
+using static Rotor.Coordinator.NodeReplies;
+
+namespace Rotor.Coordinator;
+
+/// <summary>
+/// Distributed key generation for new wallets of a quorum, under the quorum's lock: one DKG session over every
+/// member, every member's public package compared, the wallets recorded at epoch 0.
+/// </summary>
+public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirectory nodes)
+{
+    /// <summary>
+    /// Runs one DKG session over every member of the quorum for <paramref name="count"/> new wallets, checks that all
+    /// members report the same public key packages, and records the wallets at epoch 0.
+    /// </summary>
+    public async Task<IReadOnlyList<WalletEntry>> CreateWalletsAsync(string quorumName, string schemeName, int count)
+    {
+        if (!Schemes.TryParse(schemeName, out var scheme))
+            throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{schemeName}' (expected ed25519, secp256k1 or bip340)");
+        if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
+        engine.RequireQuorum(quorumName);
+        // Under the quorum's lock: the members read here are the members the wallets are recorded with.
+        return await engine.Locks.RunAsync(quorumName, $"key generation in quorum '{quorumName}'", () => CreateWalletsLockedAsync(quorumName, scheme, count));
+    }
+
+    private async Task<IReadOnlyList<WalletEntry>> CreateWalletsLockedAsync(string quorumName, Scheme scheme, int count)
+    {
+        var quorum = engine.RequireQuorum(quorumName);
+        var members = quorum.Members.Select(nodes.RequireNode).ToList();
+        await nodes.RequireOnline(members, $"key generation in quorum '{quorumName}'");
+        var ids = Enumerable.Range(0, count).Select(_ => $"{scheme.Name()}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}").ToList();
+        var start = new StartRequest
+        {
+            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+            Dkg = new DkgParams { Scheme = scheme.Name(), Threshold = (uint)quorum.Threshold },
+        };
+        start.Dkg.KeyIds.AddRange(ids);
+        start.Dkg.Parties.AddRange(members.Select(ToParty));
+        var outputs = await engine.Driver.RunAsync(members, start, $"key generation in quorum '{quorumName}'", count);
+        var packages = AgreedPackages(outputs.ToDictionary(o => o.Key, o => Decode<DkgOutput>(o.Value, o.Key).Keys), "key generation");
+        var records = Batches.Map(ids, id =>
+        {
+            var s = packages[id];
+            if (s.Epoch != 0 || s.Threshold != quorum.Threshold || s.Scheme != scheme.Name())
+                throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back as {s.Scheme} epoch {s.Epoch} threshold {s.Threshold}");
+            foreach (var m in members)
+                if (!s.MemberKeys.TryGetValue(m.Index, out var k) || !string.Equals(k, m.SigningKey, StringComparison.OrdinalIgnoreCase))
+                    throw new CoordinatorException(StatusCode.Aborted, $"key generation: key '{id}' came back without '{m.Name}''s identity key for identifier {m.Index}");
+            var wallet = new WalletEntry(id, scheme.Name(), quorumName, s.GroupPublicKey, 0,
+                s.ChainCode is { Length: > 0 } cc ? cc.ToLowerInvariant() : null, s.InternalKey is { Length: > 0 } ik ? ik.ToLowerInvariant() : null);
+            var epoch = new WalletEpoch(id, 0, s.Threshold, quorum.Members, s.VerifyingShares, null, s.MemberKeys);
+            engine.PublicPackage(wallet, epoch); // validates consistency of the verification shares with the group key
+            return (wallet, epoch);
+        });
+        try { registry.AddWallets(records); }
+        catch (InvalidOperationException e) { throw new CoordinatorException(StatusCode.Aborted, $"key generation in quorum '{quorumName}': {e.Message}; no wallet recorded"); }
+        engine.AuditAll?.Invoke(records.Select(r => new AuditRecord(Rotor.Coordinator.Audit.AuditKinds.WalletsCreated, quorumName, r.wallet.Id,
+            new { scheme = r.wallet.Scheme, public_key = r.wallet.PublicKey, epoch = r.wallet.Epoch, threshold = quorum.Threshold, members = quorum.Members })).ToList());
+        return records.Select(r => r.wallet).ToList();
+    }
+}
