@@ -74,15 +74,16 @@ public static class ChainAddresses
     {
         if (publicKey.Length is not (33 or 65))
             throw new ArgumentException($"a secp256k1 public key is 33 bytes (compressed) or 65 (uncompressed), got {publicKey.Length}");
+        Org.BouncyCastle.Math.EC.ECPoint p;
         try
         {
-            var p = Secp256k1Group.Instance.Curve.DecodePoint(publicKey.ToArray()).Normalize();
-            if (p.IsInfinity || !p.IsValid()) throw new ArgumentException("not a point of secp256k1");
-            return p;
+            p = Secp256k1Group.Instance.Curve.DecodePoint(publicKey.ToArray()).Normalize();
         }
-        catch (Exception e) when (e is not ArgumentException)
+        catch (Exception e)
         {
             throw new ArgumentException($"not a secp256k1 public key: {e.Message}");
         }
+        if (p.IsInfinity || !p.IsValid()) throw new ArgumentException("not a secp256k1 public key: not a point of the curve");
+        return p;
     }
 }
