@@ -159,6 +159,21 @@ public class EcdsaChainTests
     }
 
     [Fact]
+    public void Derived_keys_have_the_addresses_NBitcoin_and_Nethereum_derive()
+    {
+        var pub = DkgRunner.RunInProcess(Scheme.EcdsaSecp256k1, "hd-addresses", 2, 3)[0].Public;
+        var xpub = NBitcoin.ExtPubKey.Parse(Rotor.Protocols.Keys.Hd.ExtendedPublicKey.Root(pub), NBitcoin.Network.Main);
+        foreach (var (path, keyPath) in new[] { ("m/0/7", "0/7"), ("m/1/2/3", "1/2/3") })
+        {
+            var child = Rotor.Protocols.Keys.Hd.HdDerivation.ChildPublicKey(pub, Rotor.Protocols.Keys.Hd.DerivationPath.Parse(path));
+            var nb = xpub.Derive(new NBitcoin.KeyPath(keyPath)).PubKey;
+            Assert.Equal(nb.ToBytes(), child);
+            Assert.Equal(nb.GetAddress(NBitcoin.ScriptPubKeyType.Segwit, NBitcoin.Network.Main).ToString(), Addresses.ByChain(Scheme.EcdsaSecp256k1, child)!["bitcoin"]);
+            Assert.Equal(new Nethereum.Signer.EthECKey(nb.Decompress().ToBytes(), false).GetPublicAddress(), Addresses.For(Scheme.EcdsaSecp256k1, child));
+        }
+    }
+
+    [Fact]
     public void Frost_lookups_refuse_an_ecdsa_key_by_name()
     {
         var e = Assert.Throws<ProtocolException>(() => Scheme.EcdsaSecp256k1.Ciphersuite());
