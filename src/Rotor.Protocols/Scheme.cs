@@ -12,7 +12,7 @@ public enum Scheme
     Secp256k1,
     /// <summary>FROST(secp256k1, SHA-256, Taproot): BIP-340 Schnorr signatures under an x-only key.</summary>
     Bip340,
-    /// <summary>Threshold ECDSA (DKLs23) over secp256k1: 64-byte r‖s low-S signatures of a 32-byte digest, with a recovery id.</summary>
+    /// <summary>Threshold ECDSA over secp256k1 (DKLs23): 64-byte r ‖ s (low-S) with a recovery id, over a 32-byte digest.</summary>
     EcdsaSecp256k1,
 }
 
@@ -64,9 +64,9 @@ public static class Schemes
     };
 
     /// <summary>
-    /// The suite whose hash H_DKG makes the challenges of the DKG's proofs of knowledge: the scheme's FROST suite;
-    /// ecdsa-secp256k1 keys come from the same DKG over secp256k1 and use FROST(secp256k1, SHA-256)'s.
+    /// The ciphersuite of the DKG's proofs of knowledge: the scheme's FROST suite; for ecdsa-secp256k1 (no FROST
+    /// suite: an ECDSA key never signs with FROST) the secp256k1 suite. Sessions bind the scheme's name, so the
+    /// two schemes' DKG transcripts never mix.
     /// </summary>
-    public static Ciphersuite DkgCiphersuite(this Scheme s) =>
-        s == Scheme.EcdsaSecp256k1 ? Secp256k1Sha256.Instance : s.Ciphersuite();
+    public static Ciphersuite DkgCiphersuite(this Scheme s) => s == Scheme.EcdsaSecp256k1 ? Secp256k1Sha256.Instance : s.Ciphersuite();
 }

@@ -154,11 +154,16 @@ public class EcdsaCliTests
         var pk = Convert.ToHexStringLower(keys[0].Public.GroupPublicKey.ToBytes());
         var digest = RandomNumberGenerator.GetBytes(32);
         var sig = EcdsaRunner.Sign(keys, digest);
-        SignReply Reply(byte[] signature, string key) => new()
+        SignReply Reply(byte[] signature, string key, int? recoveryId = null)
         {
-            WalletId = "w", Scheme = "ecdsa-secp256k1", Epoch = 0, Message = ByteString.CopyFrom(digest),
-            Signature = ByteString.CopyFrom(signature), PublicKey = key,
-        };
+            var r = new SignReply
+            {
+                WalletId = "w", Scheme = "ecdsa-secp256k1", Epoch = 0, Message = ByteString.CopyFrom(digest),
+                Signature = ByteString.CopyFrom(signature), PublicKey = key,
+            };
+            if (recoveryId is { } v) r.RecoveryId = (uint)v;
+            return r;
+        }
 
         var json = Records.Signature(Reply(sig.ToBytes(), pk));
         Assert.Equal(Convert.ToHexStringLower(sig.ToBytes()), (string)json["signature"]!);
@@ -166,14 +171,15 @@ public class EcdsaCliTests
         Assert.StartsWith("0x", (string)json["addresses"]!["ethereum"]!);
         Assert.StartsWith("bc1q", (string)json["addresses"]!["bitcoin"]!);
 
-        // r ‖ s ‖ v from a service: shown as r ‖ s, v agreeing
-        var json65 = Records.Signature(Reply([.. sig.ToBytes(), (byte)sig.RecoveryId], pk));
-        Assert.Equal(Convert.ToHexStringLower(sig.ToBytes()), (string)json65["signature"]!);
-        Assert.Equal(sig.RecoveryId, (int)json65["recoveryId"]!);
-        // a v that disagrees, or another key: no recovery id is claimed
-        Assert.Null(Records.Signature(Reply([.. sig.ToBytes(), (byte)(1 - sig.RecoveryId)], pk))["recoveryId"]);
+        // the service's recovery_id, when it agrees, is the one shown
+        Assert.Equal(sig.RecoveryId, (int)Records.Signature(Reply(sig.ToBytes(), pk, sig.RecoveryId))["recoveryId"]!);
+        // a recovery_id that disagrees, another key, or another digest: no recovery id is claimed
+        Assert.Null(Records.Signature(Reply(sig.ToBytes(), pk, 1 - sig.RecoveryId))["recoveryId"]);
         var other = Convert.ToHexStringLower(EcdsaRunner.Setup(DkgRunner.RunInProcess(Scheme.EcdsaSecp256k1, "other", 2, 2))[0].Public.GroupPublicKey.ToBytes());
         Assert.Null(Records.Signature(Reply(sig.ToBytes(), other))["recoveryId"]);
+        var tampered = Reply(sig.ToBytes(), pk);
+        tampered.Message = ByteString.CopyFrom(SHA256.HashData(digest));
+        Assert.Null(Records.Signature(tampered)["recoveryId"]);
 
         // FROST schemes are unchanged: no recoveryId, no addresses
         var frost = Records.Signature(new SignReply { Scheme = "ed25519", Signature = ByteString.CopyFrom(new byte[64]), Message = ByteString.CopyFrom(digest) });

@@ -46,13 +46,12 @@ public static class Records
 
     /// <summary>
     /// An ECDSA sign reply's r ‖ s and recovery id: the recovery id under which (message, r, s) recovers the reply's
-    /// public key; null when none does (the signature is not the key's for this digest). A reply carrying
-    /// r ‖ s ‖ v (65 bytes) is read as r ‖ s, and its v must agree.
+    /// public key, so the value shown is checked here; null when none does (the signature is not the key's for this
+    /// digest) or when the reply's own <c>recovery_id</c> says otherwise.
     /// </summary>
     public static (byte[] Rs, int? RecoveryId) Ecdsa(SignReply s)
     {
-        var sig = s.Signature.ToByteArray();
-        var rs = sig.Length >= 64 ? sig[..64] : sig;
+        var rs = s.Signature.ToByteArray();
         int? v = null;
         try
         {
@@ -60,7 +59,7 @@ public static class Records
             v = EcdsaRecovery.RecoveryId(key, s.Message.Span, rs);
         }
         catch (Exception e) when (e is FormatException or Rotor.Crypto.InvalidEncodingException) { }
-        if (sig.Length == 65 && v is { } found && (sig[64] is 0 or 1 ? sig[64] : sig[64] - 27) != found) v = null;
+        if (s.HasRecoveryId && v != (int)s.RecoveryId) v = null;
         return (rs, v);
     }
 

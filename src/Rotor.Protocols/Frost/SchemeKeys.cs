@@ -6,18 +6,19 @@ namespace Rotor.Protocols.Frost;
 /// <summary>Public keys as each scheme's verifiers and chains expect them.</summary>
 public static class SchemeKeys
 {
-    /// <summary>Bytes of an encoded public key: ed25519 32, secp256k1 and ecdsa-secp256k1 33, bip340 32.</summary>
+    /// <summary>Bytes of an encoded public key: ed25519 32, secp256k1 33, bip340 32.</summary>
     public static int PublicKeyLength(Scheme scheme) => scheme switch
     {
         Scheme.Ed25519 => Ed25519Verifier.KeyLength,
-        Scheme.Secp256k1 or Scheme.EcdsaSecp256k1 => 33,
+        Scheme.Secp256k1 => 33,
         Scheme.Bip340 => Bip340.KeyLength,
+        Scheme.EcdsaSecp256k1 => 33,
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 
     /// <summary>
     /// The key as the scheme's verifiers take it: ed25519 the RFC 8032 32-byte encoding, secp256k1 the 33-byte
-    /// SEC1 compressed point (ecdsa-secp256k1 too), bip340 the 32-byte x-only key (the signature is made under the point with that x
+    /// SEC1 compressed point, bip340 the 32-byte x-only key (the signature is made under the point with that x
     /// and even y).
     /// </summary>
     public static byte[] EncodePublicKey(Scheme scheme, Element key)
@@ -31,7 +32,7 @@ public static class SchemeKeys
 /// <summary>Signatures of each scheme: encodings and verification with the scheme's standard verifier.</summary>
 public static class SchemeSignatures
 {
-    /// <summary>Bytes of a signature: ed25519 64 (R || S), secp256k1 65 (R compressed || z), bip340 64 (x(R) || s), ecdsa-secp256k1 64 (r || s).</summary>
+    /// <summary>Bytes of a signature: ed25519 64 (R || S), secp256k1 65 (R compressed || z), bip340 64 (x(R) || s).</summary>
     public static int Length(Scheme scheme) => scheme switch
     {
         Scheme.Ed25519 => Ed25519Verifier.SignatureLength,
@@ -43,8 +44,7 @@ public static class SchemeSignatures
 
     /// <summary>
     /// Verifies with the scheme's standard, FROST-independent verifier: ed25519 with NSec (RFC 8032),
-    /// secp256k1 with RFC 9591's verification, bip340 with the BIP-340 verifier, ecdsa-secp256k1 with standard ECDSA
-    /// verification of r ‖ s for a 32-byte digest (any other message length is false).
+    /// secp256k1 with RFC 9591's verification, bip340 with the BIP-340 verifier.
     /// </summary>
     public static bool Verify(Scheme scheme, Element publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
         Verify(scheme, SchemeKeys.EncodePublicKey(scheme, publicKey), message, signature);
@@ -59,11 +59,12 @@ public static class SchemeSignatures
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 
+    /// <summary>ECDSA (r ‖ s, 64 bytes) over a 32-byte digest under a 33-byte compressed key; false for anything malformed.</summary>
     private static bool VerifyEcdsa(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
     {
         Element key;
-        try { key = Scheme.EcdsaSecp256k1.Group().DecodeElement(publicKey); }
-        catch (Rotor.Crypto.InvalidEncodingException) { return false; }
+        try { key = Crypto.Groups.Secp256k1.Secp256k1Group.Instance.DecodeElement(publicKey); }
+        catch (Crypto.InvalidEncodingException) { return false; }
         return Ecdsa.EcdsaSignature.Verify(key, digest, signature);
     }
 
