@@ -49,12 +49,17 @@ public static class Schemes
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
-    /// <summary>The FROST ciphersuite of the scheme (bip340: the frost-secp256k1-tr suite).</summary>
+    /// <summary>
+    /// The FROST ciphersuite of the scheme (bip340: the frost-secp256k1-tr suite). ecdsa-secp256k1 is not FROST and
+    /// has none: refused with <see cref="Fault.InvalidUsage"/> (a FROST signing with an ECDSA key share stops here).
+    /// </summary>
     public static Ciphersuite Ciphersuite(this Scheme s) => s switch
     {
         Scheme.Ed25519 => Ed25519Sha512.Instance,
         Scheme.Secp256k1 => Secp256k1Sha256.Instance,
         Scheme.Bip340 => Secp256k1Sha256Tr.Instance,
+        Scheme.EcdsaSecp256k1 => throw new ProtocolException(Fault.InvalidUsage,
+            "ecdsa-secp256k1 is threshold ECDSA (DKLs23), not FROST: it has no FROST ciphersuite (sign with Rotor.Protocols.Ecdsa)"),
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 

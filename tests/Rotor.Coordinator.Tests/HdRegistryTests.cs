@@ -35,6 +35,7 @@ public sealed class HdRegistryTests : IDisposable
     [InlineData(Scheme.Ed25519)]
     [InlineData(Scheme.Secp256k1)]
     [InlineData(Scheme.Bip340)]
+    [InlineData(Scheme.EcdsaSecp256k1)]
     public void A_wallet_records_derivation_is_the_protocols_and_a_tampered_internal_key_is_refused(Scheme scheme)
     {
         var pub = DkgRunner.RunInProcess(scheme, "w", 2, 3)[0].Public;
@@ -47,6 +48,7 @@ public sealed class HdRegistryTests : IDisposable
             var (child, address) = WalletDerivation.Child("w", scheme.Name(), key, chain, inner, path);
             Assert.Equal(Convert.ToHexStringLower(HdDerivation.ChildPublicKey(pub, path)), child);
             Assert.Equal(Addresses.For(scheme, Convert.FromHexString(child)), address);
+            if (scheme == Scheme.EcdsaSecp256k1) Assert.StartsWith("0x", address); // the Ethereum address of the child key
         }
         if (scheme == Scheme.Bip340)
         {

@@ -20,22 +20,36 @@ namespace Rotor.Cli.Commands;
 /// with each (alice's approval alone leaves it awaiting; bob's runs it), a refresh with a recorded reason,
 /// signatures again, the keys and addresses unchanged, a signature with an old shard refused and one without
 /// approval refused by the nodes; then everything is stopped. Every step says who approved what.
+/// With <c>--ecdsa</c> (or <see cref="EcdsaByDefault"/>) an ecdsa-secp256k1 wallet goes through the same story: it
+/// signs the 32-byte keccak-256 digest of the demo message (what Ethereum signs), its r ‖ s recovers the wallet's key
+/// (its Ethereum and Bitcoin P2WPKH addresses), and after the refresh the addresses are the same and the signature new.
 /// </summary>
 public static class DemoCommand
 {
     private static readonly byte[] Message = Encoding.UTF8.GetBytes("Rotor demo: transfer 1.0 to treasury");
+
+    /// <summary>
+    /// Whether the demo includes an ecdsa-secp256k1 wallet without <c>--ecdsa</c>. It needs threshold ECDSA in the
+    /// nodes and the coordinator: set to true once they have it (then <c>--ecdsa</c> changes nothing).
+    /// </summary>
+    internal static readonly bool EcdsaByDefault = false;
+
+    /// <summary>What a wallet signs in the demo: the message itself, or for ecdsa-secp256k1 its 32-byte keccak-256 digest (as Ethereum signs a transaction's hash).</summary>
+    private static byte[] MessageFor(WalletRecord w) =>
+        w.Scheme == Scheme.EcdsaSecp256k1.Name() ? Rotor.Crypto.Encodings.ChainAddresses.Keccak256(Message) : Message;
 
     public static Command Create()
     {
         var demo = new Command("demo", "Run the whole story on a local cluster and stop it");
         var dir = new Option<string?>("--dir") { Description = "Folder for the cluster's data (default: a new temporary folder)" };
         var console = new Option<bool>("--console") { Description = "At the end, keep the cluster running and serve the operations console on it (sign in with DIR/alice.key or DIR/bob.key) until Ctrl+C" };
-        demo.Add(dir); demo.Add(console);
-        demo.SetAction((p, ct) => Output.Run(p.GetValue(RootCommandBuilder.Json), o => Run(o, p.GetValue(dir), p.GetValue(console), ct)));
+        var ecdsa = new Option<bool>("--ecdsa") { Description = "Also an ecdsa-secp256k1 wallet (Ethereum and Bitcoin addresses, r‖s signatures of a 32-byte digest) through the whole story" };
+        demo.Add(dir); demo.Add(console); demo.Add(ecdsa);
+        demo.SetAction((p, ct) => Output.Run(p.GetValue(RootCommandBuilder.Json), o => Run(o, p.GetValue(dir), p.GetValue(console), ct, EcdsaByDefault || p.GetValue(ecdsa))));
         return demo;
     }
 
-    private static async Task Run(Output o, string? dir, bool withConsole = false, CancellationToken ct = default)
+    private static async Task Run(Output o, string? dir, bool withConsole = false, CancellationToken ct = default, bool withEcdsa = false)
     {
         var cluster = new LocalCluster(dir ?? Path.Combine(Path.GetTempPath(), "rotor-demo-" + Guid.NewGuid().ToString("N")[..8]));
         if (File.Exists(Path.Combine(cluster.Dir, "cluster.json")) && cluster.State().Coordinator is { } c && LocalCluster.IsRunning(c.Pid))
@@ -91,20 +105,31 @@ public static class DemoCommand
             o.Line($"quorum [bold]{quorumName}[/]: 2-of-3 (cs1, cs2, cs3)");
 
             var before = new List<WalletRecord>();
-            foreach (var scheme in new[] { "ed25519", "bip340" })
+            string[] schemes = withEcdsa ? ["ed25519", "bip340", "ecdsa-secp256k1"] : ["ed25519", "bip340"];
+            foreach (var scheme in schemes)
             {
                 var w = (await Approved(new ActionSpec { CreateWallets = new CreateWalletsRequest { Quorum = quorumName, Scheme = scheme, Count = 1 } },
                     $"distributed key generation ({scheme})", alice)).Wallets.Wallets[0];
                 before.Add(w);
                 o.Line($"wallet [bold]{w.WalletId}[/] ({scheme}) address {w.Address}");
+                if (Records.AddressesOf(w.Scheme, w.PublicKey) is { } chains)
+                    o.Line($"  Ethereum (EIP-55) {chains["ethereum"]!.GetValue<string>()}, Bitcoin P2WPKH {chains["bitcoin"]!.GetValue<string>()}");
             }
 
+            var firstSignature = new Dictionary<string, SignReply>();
             foreach (var w in before)
             {
-                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message) } },
+                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(MessageFor(w)) } },
                     $"signing with {w.WalletId}", alice)).Signature;
                 signatures.Add(s);
+                firstSignature[w.WalletId] = s;
                 checks.Add(($"signature of {w.WalletId} at epoch {s.Epoch} verifies", Verifies(w, s)));
+                if (w.Scheme == Scheme.EcdsaSecp256k1.Name())
+                {
+                    var (rs, v) = Records.Ecdsa(s);
+                    o.Line($"  keccak-256 digest {Convert.ToHexStringLower(MessageFor(w))}: r‖s {Convert.ToHexStringLower(rs)[..32]}…, recovery id {(v is { } id ? id.ToString() : "none")}");
+                    checks.Add(($"the ECDSA signature of {w.WalletId} recovers its Ethereum address", v is not null));
+                }
             }
 
             // An epoch-bound backup of cs1's shards, sealed to the recipient every node pins (its private key stays offline).
@@ -133,24 +158,33 @@ public static class DemoCommand
                 var now = after[w.WalletId];
                 checks.Add(($"public key of {w.WalletId} unchanged", now.PublicKey == w.PublicKey));
                 checks.Add(($"address of {w.WalletId} unchanged", now.Address == w.Address));
-                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message) } },
+                var chainsBefore = Records.AddressesOf(w.Scheme, w.PublicKey);
+                var chainsAfter = Records.AddressesOf(now.Scheme, now.PublicKey);
+                if (chainsBefore is not null)
+                    checks.Add(($"Ethereum and Bitcoin addresses of {w.WalletId} unchanged", chainsAfter is not null && JsonNode.DeepEquals(chainsBefore, chainsAfter)));
+                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(MessageFor(w)) } },
                     $"signing with {w.WalletId} after the refresh", alice, bob)).Signature;
                 signatures.Add(s);
                 checks.Add(($"signature of {w.WalletId} at epoch {s.Epoch} verifies under the same key", s.Epoch == now.Epoch && Verifies(w, s)));
-                walletsOut.Add(new JsonObject
+                if (w.Scheme == Scheme.EcdsaSecp256k1.Name())
+                    checks.Add(($"the ECDSA signature of {w.WalletId} after the refresh is a new one (fresh nonce) that recovers the same address",
+                        Records.Ecdsa(s).RecoveryId is not null && !s.Signature.Equals(firstSignature[w.WalletId].Signature)));
+                var walletOut = new JsonObject
                 {
                     ["walletId"] = w.WalletId, ["scheme"] = w.Scheme, ["publicKey"] = w.PublicKey, ["addressBefore"] = w.Address,
                     ["addressAfter"] = now.Address, ["epochBefore"] = w.Epoch, ["epochAfter"] = now.Epoch,
-                });
+                };
+                if (chainsAfter is not null) walletOut["addresses"] = chainsAfter;
+                walletsOut.Add(walletOut);
                 // The coordinator still knows epoch 0's public data; the nodes have erased its shards (approved or not).
-                var old = await RequestFlow.SubmitAsync(client, new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message), Epoch = w.Epoch } },
+                var old = await RequestFlow.SubmitAsync(client, new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(MessageFor(w)), Epoch = w.Epoch } },
                     [alice, bob], o, $"signing with {w.WalletId}'s old shards");
                 if (old.Status == RequestFlow.Failed) o.Line($"[grey]old shard refused (request {old.Id}, approved by alice, bob): {old.Error}[/]");
                 checks.Add(($"signing {w.WalletId} with an old (epoch {w.Epoch}) shard is refused", old.Status == RequestFlow.Failed));
                 try
                 {
                     // Straight to the coordinator's signing API, with no approval: every node refuses.
-                    await api.SignAsync(new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message) });
+                    await api.SignAsync(new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(MessageFor(w)) });
                     checks.Add(($"signing {w.WalletId} without approval is refused by the nodes", false));
                 }
                 catch (RpcException e)
@@ -174,7 +208,7 @@ public static class DemoCommand
             checks.Add(("restructure to cs1, cs2, cs4 committed", restructure.Status == "committed"));
             foreach (var w in before)
             {
-                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(Message), Signers = { "cs2", "cs4" } } },
+                var s = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = w.WalletId, Message = ByteString.CopyFrom(MessageFor(w)), Signers = { "cs2", "cs4" } } },
                     $"signing with {w.WalletId} by cs2 and cs4", alice, bob)).Signature;
                 signatures.Add(s);
                 checks.Add(($"cs2 and cs4 sign {w.WalletId} under the same key after the restructure", Verifies(w, s)));
@@ -199,7 +233,7 @@ public static class DemoCommand
             o.Line($"cs4 lost its shard of {lost}");
             var repaired = (await Approved(new ActionSpec { Repair = new Rotor.Rpc.Operations.RepairRequest { Node = "cs4", Wallet = lost } }, "repairing cs4", alice)).Repair;
             o.Line($"repair of cs4: {repaired.Wallet} at epoch {repaired.Epoch}");
-            var afterRepair = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = lost, Message = ByteString.CopyFrom(Message), Signers = { "cs1", "cs4" } } },
+            var afterRepair = (await Approved(new ActionSpec { Sign = new SignRequest { WalletId = lost, Message = ByteString.CopyFrom(MessageFor(before[0])), Signers = { "cs1", "cs4" } } },
                 $"signing with {lost} by cs1 and the repaired cs4", alice, bob)).Signature;
             signatures.Add(afterRepair);
             checks.Add(("repaired cs4 signs with cs1 under the same key", Verifies(before[0], afterRepair)));
@@ -220,10 +254,20 @@ public static class DemoCommand
             ["dir"] = cluster.Dir,
             ["nodes"] = nodesOut,
             ["wallets"] = walletsOut,
-            ["signatures"] = new JsonArray(signatures.Select(s => (JsonNode)new JsonObject
+            ["signatures"] = new JsonArray(signatures.Select(s =>
             {
-                ["walletId"] = s.WalletId, ["epoch"] = s.Epoch, ["message"] = Convert.ToHexStringLower(s.Message.Span),
-                ["signers"] = Records.Strings(s.Signers), ["signature"] = Convert.ToHexStringLower(s.Signature.Span),
+                var j = new JsonObject
+                {
+                    ["walletId"] = s.WalletId, ["epoch"] = s.Epoch, ["message"] = Convert.ToHexStringLower(s.Message.Span),
+                    ["signers"] = Records.Strings(s.Signers), ["signature"] = Convert.ToHexStringLower(s.Signature.Span),
+                };
+                if (s.Scheme == Scheme.EcdsaSecp256k1.Name())
+                {
+                    var (rs, v) = Records.Ecdsa(s);
+                    j["signature"] = Convert.ToHexStringLower(rs);
+                    j["recoveryId"] = v;
+                }
+                return (JsonNode)j;
             }).ToArray()),
             ["approvals"] = approvalsOut,
             ["checks"] = new JsonArray(checks.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["passed"] = c.Passed }).ToArray()),
@@ -246,9 +290,17 @@ public static class DemoCommand
         if (checks.Any(c => !c.Passed)) throw new CliException($"{checks.Count(c => !c.Passed)} check(s) failed");
     }
 
-    /// <summary>Checks a signature with the scheme's standard verifier, independently of the coordinator.</summary>
-    private static bool Verifies(WalletRecord w, SignReply s) =>
-        SchemeSignatures.Verify(Schemes.Parse(w.Scheme), Convert.FromHexString(w.PublicKey), s.Message.Span, s.Signature.Span);
+    /// <summary>
+    /// Checks a signature with the scheme's standard verifier, independently of the coordinator (ecdsa-secp256k1:
+    /// r ‖ s under the wallet's key, and the signed message is the 32-byte digest the demo meant).
+    /// </summary>
+    private static bool Verifies(WalletRecord w, SignReply s)
+    {
+        var scheme = Schemes.Parse(w.Scheme);
+        var sig = scheme == Scheme.EcdsaSecp256k1 ? Records.Ecdsa(s).Rs : s.Signature.ToByteArray();
+        return s.Message.Span.SequenceEqual(MessageFor(w))
+            && SchemeSignatures.Verify(scheme, Convert.FromHexString(w.PublicKey), s.Message.Span, sig);
+    }
 
     private static void Summary(JsonArray wallets, List<SignReply> signatures, List<(string Name, bool Passed)> checks)
     {

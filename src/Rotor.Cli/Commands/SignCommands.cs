@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Rotor.Cli.Cluster;
 using Rotor.Cli.Governance;
 using Rotor.Rpc.Requests;
+using Rotor.Protocols;
 using Rotor.Rpc.Coordinator;
 
 namespace Rotor.Cli.Commands;
@@ -12,10 +13,10 @@ public static class SignCommands
 {
     public static Command Create()
     {
-        var sign = new Command("sign", "Sign a message with a wallet (FROST, threshold of the quorum)");
+        var sign = new Command("sign", "Sign a message with a wallet (FROST or threshold ECDSA, threshold of the quorum)");
         var dir = RootCommandBuilder.Dir();
         var wallet = new Option<string>("--wallet") { Description = "Wallet id", Required = true };
-        var message = new Option<string?>("--message") { Description = "Message, hex (or --message-file)" };
+        var message = new Option<string?>("--message") { Description = "Message, hex (or --message-file); ecdsa-secp256k1 wallets: the chain's 32-byte digest (keccak-256, sighash), 64 hex characters" };
         var messageFile = new Option<string?>("--message-file") { Description = $"Read the message's raw bytes from this file (large messages; at most {MaxMessageFile >> 20} MiB)" };
         var signers = new Option<string?>("--signers") { Description = "Comma-separated signer nodes (default: the first threshold online members)" };
         var epoch = new Option<ulong?>("--epoch") { Description = "Sign with this epoch's shards (default: the current epoch)" };
@@ -29,6 +30,8 @@ public static class SignCommands
             var derivation = p.GetValue(path) is { } pt ? WalletCommands.ParsePath(pt) : null;
             var cluster = LocalCluster.From(p.GetValue(dir));
             using var client = cluster.Connect();
+            if (msg.Length != Rotor.Protocols.Ecdsa.EcdsaSignSession.MessageDigestLength)
+                await RequireNotEcdsaAsync(client, p.GetValue(wallet)!, p.GetValue(messageFile) is null ? "--message" : "--message-file", msg.Length);
             var req = new SignRequest { WalletId = p.GetValue(wallet)!, Message = ByteString.CopyFrom(msg) };
             if (p.GetValue(epoch) is { } e) req.Epoch = e;
             if (derivation is { IsRoot: false }) req.Path = derivation.ToString();
@@ -40,10 +43,30 @@ public static class SignCommands
             {
                 RequestFlow.PrintApproved(o, r);
                 o.Line($"wallet [bold]{s.WalletId}[/] ({s.Scheme}, epoch {s.Epoch}){(s.Path.Length > 0 ? $" path {s.Path}" : "")} signed by {string.Join(", ", s.Signers)}");
-                Output.Token("signature ", Convert.ToHexStringLower(s.Signature.Span));
+                if (s.Scheme == Scheme.EcdsaSecp256k1.Name())
+                {
+                    var (rs, v) = Records.Ecdsa(s);
+                    Output.Token("signature (r‖s) ", Convert.ToHexStringLower(rs));
+                    if (v is { } id) o.Line($"recovery id {id} (Ethereum v = {27 + id})");
+                    else o.Line($"[red]the signature does not recover the wallet's key for this digest[/]");
+                }
+                else Output.Token("signature ", Convert.ToHexStringLower(s.Signature.Span));
             });
         }));
         return sign;
+    }
+
+    /// <summary>
+    /// An ecdsa-secp256k1 wallet signs exactly the chain's 32-byte digest: a message of another length is refused here,
+    /// before any signing request, naming its length (only looked up when the length is not 32; an unknown wallet is
+    /// left to the coordinator's own error).
+    /// </summary>
+    private static async Task RequireNotEcdsaAsync(ClusterClient client, string walletId, string option, int length)
+    {
+        var list = await client.Coordinator.ListWalletsAsync(new ListWalletsRequest());
+        var w = list.Wallets.FirstOrDefault(x => x.WalletId == walletId);
+        if (w is not null && w.Scheme == Scheme.EcdsaSecp256k1.Name())
+            throw new CliException($"wallet '{walletId}' is ecdsa-secp256k1: " + Simulation.EcdsaSimulator.DigestLengthError(option, length));
     }
 
     /// <summary>The largest message file accepted (the message travels to every signer inside the signing package).</summary>

@@ -11,10 +11,10 @@ public static class SimulateCommand
 {
     public static Command Create()
     {
-        var scheme = new Option<string>("--scheme") { Description = "ed25519, secp256k1 or bip340", Required = true };
+        var scheme = new Option<string>("--scheme") { Description = "ed25519, secp256k1, bip340 or ecdsa-secp256k1", Required = true };
         var threshold = new Option<int>("--threshold") { Description = "Signers needed (T)", Required = true };
         var members = new Option<int>("--members") { Description = "Members of the quorum (N)", Required = true };
-        var sign = new Option<string[]>("--sign") { Description = "Message to sign (hex), after the DKG and after every step; repeatable", AllowMultipleArgumentsPerToken = false };
+        var sign = new Option<string[]>("--sign") { Description = "Message to sign (hex), after the DKG and after every step; repeatable (ecdsa-secp256k1: the chain's 32-byte digest, 64 hex characters)", AllowMultipleArgumentsPerToken = false };
         var refresh = new Option<bool>("--refresh") { Description = "Step: refresh every shard (same members, same threshold)" };
         var restructure = new Option<string[]>("--restructure") { Description = "Step: move the key to MEMBERS:THRESHOLD, e.g. 1,2,4,5:3; repeatable" };
         var repair = new Option<string[]>("--repair") { Description = "Step: MEMBER loses its shard and t others rebuild it; repeatable" };
@@ -26,7 +26,7 @@ public static class SimulateCommand
         command.SetAction(parse => Output.Run(parse.GetValue(RootCommandBuilder.Json), output =>
         {
             if (!Schemes.TryParse(parse.GetValue(scheme), out var s))
-                throw new CliException($"--scheme: unknown scheme '{parse.GetValue(scheme)}' (expected ed25519, secp256k1 or bip340)");
+                throw new CliException($"--scheme: unknown scheme '{parse.GetValue(scheme)}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
             var messages = (parse.GetValue(sign) ?? []).Select(h => RootCommandBuilder.Hex(h, "--sign")).ToArray();
             var steps = StepsInOrder(parse);
             var derivation = parse.GetValue(path) is { } pt ? WalletCommands.ParsePath(pt) : null;
@@ -76,13 +76,22 @@ public static class SimulateCommand
         return steps;
     }
 
-    private static JsonArray Signatures(IEnumerable<SimulatedSignature> sigs) => new(sigs.Select(g => (JsonNode)new JsonObject
+    private static JsonArray Signatures(IEnumerable<SimulatedSignature> sigs) => new(sigs.Select(g =>
     {
-        ["message"] = g.Message,
-        ["signers"] = new JsonArray(g.Signers.Select(x => (JsonNode)x).ToArray()),
-        ["signature"] = g.Signature,
-        ["verified"] = g.Verified,
+        var o = new JsonObject
+        {
+            ["message"] = g.Message,
+            ["signers"] = new JsonArray(g.Signers.Select(x => (JsonNode)x).ToArray()),
+            ["signature"] = g.Signature,
+            ["verified"] = g.Verified,
+        };
+        if (g.RecoveryId is { } v) o["recoveryId"] = v; // ecdsa-secp256k1: signature is r ‖ s (64 bytes)
+        return (JsonNode)o;
     }).ToArray());
+
+    /// <summary>The addresses by chain (ecdsa-secp256k1: ethereum, bitcoin) as a JSON object, or null.</summary>
+    internal static JsonObject? AddressesJson(IReadOnlyDictionary<string, string>? addresses) =>
+        addresses is null ? null : new JsonObject(addresses.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value)));
 
     private static JsonObject ToJson(SimulationResult r) => new()
     {
@@ -93,7 +102,8 @@ public static class SimulateCommand
         ["signatures"] = Signatures(r.Signatures),
         ["path"] = r.Path,
         ["publicKey"] = r.ChildPublicKey ?? r.GroupPublicKey,
-        ["address"] = Rotor.Coordinator.Addresses.For(r.Scheme, Convert.FromHexString(r.ChildPublicKey ?? r.GroupPublicKey)),
+        ["address"] = Addresses.For(r.Scheme, Convert.FromHexString(r.ChildPublicKey ?? r.GroupPublicKey)),
+        ["addresses"] = AddressesJson(r.Addresses),
         ["epochs"] = new JsonArray(r.Epochs.Select(e => (JsonNode)new JsonObject
         {
             ["step"] = e.Step,
@@ -112,6 +122,8 @@ public static class SimulateCommand
     {
         AnsiConsole.MarkupLine($"[bold]{r.Scheme.Name()}[/] {r.Threshold}-of-{r.Members}, group public key [green]{r.GroupPublicKey}[/]");
         if (r.Path is not null) AnsiConsole.MarkupLine($"signing for path {r.Path}: key [green]{r.ChildPublicKey}[/], address {r.ChildAddress}");
+        foreach (var (chain, address) in r.Addresses ?? new Dictionary<string, string>())
+            AnsiConsole.MarkupLine($"{chain} address{(r.Path is null ? "" : $" at {r.Path}")}: [green]{address}[/]");
         var table = new Table().AddColumns("step", "epoch", "members", "t", "signatures", "old shards refused");
         table.AddRow("dkg", "0", string.Join(",", Enumerable.Range(1, r.Members)), r.Threshold.ToString(), Describe(r.Signatures), "-");
         foreach (var e in r.Epochs)
@@ -119,8 +131,9 @@ public static class SimulateCommand
                 Describe(e.Signatures), e.StaleShardsRefused switch { true => "[green]yes[/]", false => "[red]NO[/]", null => "-" });
         AnsiConsole.Write(table);
         foreach (var g in r.Signatures.Concat(r.Epochs.SelectMany(e => e.Signatures)))
-            AnsiConsole.MarkupLine($"  [grey]{g.Message}[/] by {string.Join(",", g.Signers)}: {g.Signature}");
-        AnsiConsole.MarkupLine(r.Path is null ? "The group public key is the same in every epoch." : $"The group public key and the key at {r.Path} are the same in every epoch.");
+            AnsiConsole.MarkupLine($"  [grey]{g.Message}[/] by {string.Join(",", g.Signers)}: {g.Signature}{(g.RecoveryId is { } v ? $" (recovery id {v})" : "")}");
+        AnsiConsole.MarkupLine((r.Path is null ? "The group public key is the same in every epoch" : $"The group public key and the key at {r.Path} are the same in every epoch")
+            + (r.Addresses is null ? "." : ", and so are its addresses."));
     }
 
     private static string Describe(IReadOnlyList<SimulatedSignature> sigs) =>

@@ -18,8 +18,8 @@ public static class WalletCommands
         var create = new Command("create", "Create a wallet by distributed key generation in a quorum");
         var dir = RootCommandBuilder.Dir();
         var quorum = new Option<string>("--quorum") { Description = "Quorum name", Required = true };
-        var scheme = new Option<string>("--scheme") { Description = "ed25519, secp256k1 or bip340", Required = true };
-        scheme.AcceptOnlyFromAmong("ed25519", "secp256k1", "bip340");
+        var scheme = new Option<string>("--scheme") { Description = "ed25519, secp256k1, bip340 or ecdsa-secp256k1 (threshold ECDSA: Ethereum and Bitcoin P2WPKH)", Required = true };
+        scheme.AcceptOnlyFromAmong("ed25519", "secp256k1", "bip340", "ecdsa-secp256k1");
         var count = new Option<int>("--count") { Description = "Create this many wallets in one DKG session (the result is a list)", DefaultValueFactory = _ => 1 };
         var approveWith = RequestFlow.ApproveWith();
         create.Add(dir); create.Add(quorum); create.Add(scheme); create.Add(count); create.Add(approveWith);
@@ -63,14 +63,18 @@ public static class WalletCommands
             using var client = LocalCluster.From(p.GetValue(adir)).Connect();
             var w = await FindAsync(client, p.GetValue(awallet)!);
             var (key, addr) = Derive(() => Rotor.Coordinator.WalletDerivation.Child(w.WalletId, w.Scheme, w.PublicKey, w.ChainCode, w.InternalKey, path));
+            var byChain = Records.AddressesOf(w.Scheme, key); // ecdsa-secp256k1: { ethereum, bitcoin } of the child key
             o.Result(new JsonObject
             {
                 ["walletId"] = w.WalletId, ["scheme"] = w.Scheme, ["path"] = path.ToString(), ["publicKey"] = key, ["address"] = addr, ["epoch"] = w.Epoch,
+                ["addresses"] = byChain,
             }, () =>
             {
                 o.Line($"wallet [bold]{w.WalletId}[/] ({w.Scheme}) path {path}");
                 Output.Token("public key ", key);
                 Output.Token("address    ", addr);
+                if (byChain is not null)
+                    foreach (var (chain, a) in byChain) Output.Token($"{chain,-11}", (string)a!);
             });
         }));
 

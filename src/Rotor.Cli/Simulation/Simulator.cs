@@ -37,16 +37,19 @@ public abstract record SimulationStep
     }
 }
 
-public sealed record SimulatedSignature(string Message, IReadOnlyList<ulong> Signers, string Signature, bool Verified);
+/// <param name="RecoveryId">ecdsa-secp256k1: the recovery id (0 or 1) of the r ‖ s signature; null for FROST schemes.</param>
+public sealed record SimulatedSignature(string Message, IReadOnlyList<ulong> Signers, string Signature, bool Verified, int? RecoveryId = null);
 
 public sealed record SimulatedEpoch(
     string Step, ulong Epoch, IReadOnlyList<ulong> Members, int Threshold, string GroupPublicKey,
     IReadOnlyList<SimulatedSignature> Signatures, bool? StaleShardsRefused, ulong? Repaired, string? ChildPublicKey = null);
 
+/// <param name="Addresses">ecdsa-secp256k1: the (child) key's address on each chain (ethereum, bitcoin), unchanged in every epoch.</param>
 public sealed record SimulationResult(
     Scheme Scheme, int Threshold, int Members, string GroupPublicKey,
     IReadOnlyList<SimulatedSignature> Signatures, IReadOnlyList<SimulatedEpoch> Epochs,
-    string? Path = null, string? ChildPublicKey = null, string? ChildAddress = null);
+    string? Path = null, string? ChildPublicKey = null, string? ChildAddress = null,
+    IReadOnlyDictionary<string, string>? Addresses = null);
 
 /// <summary>
 /// Runs Rotor's protocols with every member simulated in this process and no network: a DKG among N members,
@@ -64,6 +67,7 @@ public static class Simulator
         if (members < 1) throw new ArgumentException($"--members must be at least 1, got {members}");
         if (threshold < 1) throw new ArgumentException($"--threshold must be at least 1, got {threshold}");
         if (threshold > members) throw new ArgumentException($"--threshold {threshold} is greater than --members {members}");
+        if (scheme == Scheme.EcdsaSecp256k1) return EcdsaSimulator.Run(threshold, members, messages, steps, progress, path);
         var keyId = "sim-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
         progress?.Invoke($"DKG: {threshold}-of-{members} {scheme.Name()}");
@@ -121,7 +125,7 @@ public static class Simulator
                 SignAll(current, messages, path), staleRefused, repaired, newChild));
         }
         return new SimulationResult(scheme, threshold, members, groupKey, initialSignatures, epochs,
-            path.IsRoot ? null : path.ToString(), childKey, childKey is null ? null : Rotor.Coordinator.Addresses.For(scheme, Convert.FromHexString(childKey)));
+            path.IsRoot ? null : path.ToString(), childKey, childKey is null ? null : Addresses.For(scheme, Convert.FromHexString(childKey)));
     }
 
     /// <summary>Signs each message with a random threshold-sized subset and checks it with the standard verifier.</summary>

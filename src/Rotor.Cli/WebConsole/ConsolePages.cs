@@ -293,6 +293,7 @@ public static class ConsolePages
         sb.Append($"<table id=\"wallet\"><tr><th>wallet</th><td>{E(w.WalletId)}</td></tr><tr><th>scheme</th><td>{E(w.Scheme)}</td></tr>" +
                   $"<tr><th>quorum</th><td>{E(w.Quorum)} ({w.Threshold} of {E(string.Join(", ", w.Members))})</td></tr>" +
                   $"<tr><th>address ({E(AddressFormat(w.Scheme))})</th><td><code id=\"address\">{E(w.Address)}</code></td></tr>" +
+                  (Commands.Records.AddressesOf(w.Scheme, w.PublicKey)?["bitcoin"] is { } btc ? $"<tr><th>address (Bitcoin P2WPKH, bech32)</th><td><code id=\"address-bitcoin\">{E((string)btc!)}</code></td></tr>" : "") +
                   $"<tr><th>group public key</th><td><code>{E(w.PublicKey)}</code></td></tr><tr><th>current epoch</th><td id=\"epoch\">{w.Epoch}</td></tr></table>");
         sb.Append("<h2>Timeline of epochs</h2><table id=\"timeline\"><tr><th>epochs</th><th>kind</th><th>status</th><th>when</th><th>reason</th><th>requested by</th><th>approved by</th><th>members</th><th>certificate</th></tr>");
         foreach (var o in ops.Operations.Where(o => o.Wallets.Any(c => c.Wallet == id)).OrderByDescending(o => o.Created))
@@ -315,7 +316,8 @@ public static class ConsolePages
 
     private static string AddressFormat(string scheme) => scheme switch
     {
-        "ed25519" => "Ed25519, base58 public key (Solana)", "secp256k1" => "secp256k1, EIP-55 (Ethereum)", "bip340" => "BIP-340, bech32m P2TR (Bitcoin taproot)", _ => scheme,
+        "ed25519" => "Ed25519, base58 public key (Solana)", "secp256k1" => "secp256k1 FROST, compressed public key", "bip340" => "BIP-340, bech32m P2TR (Bitcoin taproot)",
+        "ecdsa-secp256k1" => "ECDSA secp256k1, EIP-55 (Ethereum)", _ => scheme,
     };
 
     private static string BackupTable(IEnumerable<BackupRecord> backups)

@@ -1,27 +1,7 @@
 using System.Numerics;
 using System.Text;
-using Rotor.Protocols;
 
-namespace Rotor.Coordinator;
-
-/// <summary>
-/// How a wallet's public key is shown to users: ed25519 as a Solana address (base58 of the 32-byte key),
-/// bip340 as a Bitcoin mainnet Taproot address (BIP-350 bech32m, witness version 1, the 32-byte x-only key),
-/// secp256k1 (RFC 9591 FROST) as the 33-byte compressed key in hex.
-/// </summary>
-public static class Addresses
-{
-    /// <summary>The address of <paramref name="publicKey"/>, encoded as SchemeKeys.EncodePublicKey gives it.</summary>
-    public static string For(Scheme scheme, ReadOnlySpan<byte> publicKey) => scheme switch
-    {
-        Scheme.Ed25519 => Base58.Encode(publicKey),
-        Scheme.Bip340 => Bech32m.EncodeSegwit("bc", 1, publicKey),
-        Scheme.Secp256k1 => Convert.ToHexStringLower(publicKey),
-        // Placeholder until the chain formats (EIP-55, P2WPKH) land: the 33-byte compressed key in hex.
-        Scheme.EcdsaSecp256k1 => Convert.ToHexStringLower(publicKey),
-        _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
-    };
-}
+namespace Rotor.Crypto.Encodings;
 
 /// <summary>Bitcoin's base58 alphabet, as Solana uses it for addresses.</summary>
 public static class Base58
@@ -137,46 +117,5 @@ public static class Bech32m
         }
         else if (bits >= from || ((acc << (to - bits)) & maxv) != 0) return null;
         return result.ToArray();
-    }
-}
-
-/// <summary>
-/// Derived keys and addresses of a wallet from its public record alone (key, chain code, bip340 internal key): what
-/// <c>rotor wallet address</c> and <c>rotor wallet xpub</c> show. The same derivation the nodes and the coordinator
-/// apply when they sign for a path (Rotor.Protocols.Keys.Hd.HdDerivation).
-/// </summary>
-public static class WalletDerivation
-{
-    /// <summary>The root key as a point, checked against the record: bip340 from its internal key (whose tweak must have the record's x).</summary>
-    private static (Rotor.Crypto.Groups.Element Key, byte[]? ChainCode, Rotor.Crypto.Groups.Element? Internal) Root(string walletId, Scheme scheme, string publicKeyHex, string chainCodeHex, string internalKeyHex)
-    {
-        var g = scheme.Group();
-        var chain = string.IsNullOrEmpty(chainCodeHex) ? null : Convert.FromHexString(chainCodeHex);
-        if (scheme != Scheme.Bip340) return (g.DecodeElement(Convert.FromHexString(publicKeyHex)), chain, null);
-        if (chain is null) return (Rotor.Crypto.Signatures.Bip340.LiftX(Convert.FromHexString(publicKeyHex)), null, null);
-        var inner = g.DecodeElement(Convert.FromHexString(internalKeyHex));
-        var q = Rotor.Protocols.Keys.Hd.HdDerivation.TaprootOutputKey(inner);
-        if (!Rotor.Crypto.Signatures.Bip340.XOnly(q).AsSpan().SequenceEqual(Convert.FromHexString(publicKeyHex)))
-            throw new ArgumentException($"wallet '{walletId}': its internal key does not tweak to its public key");
-        return (q, chain, inner);
-    }
-
-    /// <summary>The child key (scheme encoding, hex; x-only for bip340) and its address at <paramref name="path"/>.</summary>
-    public static (string PublicKey, string Address) Child(string walletId, string schemeName, string publicKeyHex, string chainCodeHex, string internalKeyHex,
-        Rotor.Protocols.Keys.Hd.DerivationPath path)
-    {
-        var scheme = Schemes.Parse(schemeName);
-        var (key, chain, inner) = Root(walletId, scheme, publicKeyHex, chainCodeHex, internalKeyHex);
-        var child = Rotor.Protocols.Keys.Hd.HdDerivation.Tweak(scheme, walletId, key, chain, inner, path).EncodedChildKey;
-        return (Convert.ToHexStringLower(child), Addresses.For(scheme, child));
-    }
-
-    /// <summary>The root's BIP-32 xpub (secp256k1: the key; bip340: the internal key); null for ed25519 (no standard serialisation).</summary>
-    public static string? Xpub(string walletId, string schemeName, string publicKeyHex, string chainCodeHex, string internalKeyHex)
-    {
-        var scheme = Schemes.Parse(schemeName);
-        var (key, chain, inner) = Root(walletId, scheme, publicKeyHex, chainCodeHex, internalKeyHex);
-        if (chain is null) throw new Rotor.Protocols.Keys.Hd.HdUnavailableException(walletId);
-        return scheme == Scheme.Ed25519 ? null : Rotor.Protocols.Keys.Hd.ExtendedPublicKey.Serialize(0, 0, 0, chain, scheme == Scheme.Bip340 ? inner! : key);
     }
 }
