@@ -25,6 +25,9 @@ public class FixedBaseTests
         yield return g.ScalarFromUInt64(128);                            // a digit of exactly 128: −128 with a carry
         yield return g.ScalarFromUInt64(255);
         yield return g.ScalarFromUInt64(256);
+        yield return g.ScalarFromUInt64(512);                            // a base-1024 digit of exactly 512
+        yield return g.ScalarFromUInt64(1023);
+        yield return g.ScalarFromUInt64(1024);
         var bytes = new byte[32];
         Array.Fill(bytes, (byte)0x80);
         yield return g.ReduceWide(bytes);                                // every digit −128 with carries
@@ -95,6 +98,7 @@ public class FixedBaseTests
         {
             if (!a.IsZero) Assert.Equal(BigInteger.ModPow(a, P - 2, P), Big(Secp256k1FixedBase.Inverse(U(a))));
             Assert.Equal((P - a) % P, Big(Secp256k1FixedBase.Neg(U(a))));
+            Assert.Equal(a * a % P, Big(Secp256k1FixedBase.Sqr(U(a))));
             foreach (var b in values.Take(12).Concat(values.Skip(12).Take(3)))
             {
                 Assert.Equal(a * b % P, Big(Secp256k1FixedBase.Mul(U(a), U(b))));
