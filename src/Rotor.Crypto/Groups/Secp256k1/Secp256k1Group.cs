@@ -201,9 +201,20 @@ public sealed class Secp256k1Group : Group
         for (int i = 0; i < points.Length; i++) pending[i].SetKnownEncoding(points[i].GetEncoded(true));
     }
 
-    public override bool IsIdentity(Element e) => Point(e).IsInfinity;
+    public override bool IsIdentity(Element e)
+    {
+        CheckMine(e);
+        var se = (Secp256k1Element)e;
+        return !se.HasAffine && se.P.IsInfinity;    // affine coordinates are never the point at infinity's
+    }
 
-    internal override bool ElementEquals(Element a, Element b) => Point(a).Equals(Point(b));
+    internal override bool ElementEquals(Element a, Element b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        // canonical encodings (compressed; the identity as zeros) are equal exactly when the points are
+        if (a.HasEncoding && b.HasEncoding) return a.Encoding.SequenceEqual(b.Encoding);
+        return Point(a).Equals(Point(b));
+    }
 
     /// <summary>The BouncyCastle point behind an element (for BIP-340 and ECDSA code in this assembly).</summary>
     internal ECPoint Point(Element e)
