@@ -15,6 +15,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "timing") return TimingRunner.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "hd-cpu") return HdCpuTimer.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)
             .Run(args, DefaultConfig.Instance.AddColumn(StatisticColumn.Min, StatisticColumn.Median));
         return 0;

@@ -170,6 +170,16 @@ public abstract class Group
 
     public abstract Element Add(Element a, Element b);
 
+    /// <summary>
+    /// P + k·G in variable time, for a public k and P only (HD derivation tweaks, public offsets): a precomputed
+    /// fixed-base table read by the digits of k, one addition per digit, no doubling; the result's encoding is
+    /// computed with it (one field inversion). Never give it a secret scalar: use <see cref="MulBase"/>.
+    /// </summary>
+    public virtual Element AddMulBaseVartime(Element p, Scalar k) => Add(p, MulBase(k));
+
+    /// <summary>k·G in variable time for a public k (see <see cref="AddMulBaseVartime"/>).</summary>
+    public Element MulBaseVartime(Scalar k) => AddMulBaseVartime(Identity, k);
+
     public abstract Element Negate(Element a);
 
     /// <summary>k·P in variable time: k and P must be public.</summary>

@@ -26,13 +26,25 @@ public static class Bip340
     /// <summary>hash_tag(x) = SHA256(SHA256(tag) || SHA256(tag) || x).</summary>
     public static byte[] TaggedHash(string tag, ReadOnlySpan<byte> m)
     {
-        var tagHash = SHA256.HashData(Encoding.UTF8.GetBytes(tag));
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData(tagHash);
-        h.AppendData(tagHash);
-        h.AppendData(m);
-        return h.GetHashAndReset();
+        // one-shot over a buffer (short messages such as TapTweak's 32 bytes): no incremental hash object
+        var tagHash = tag == TapTweakTag ? TapTweakTagHash : SHA256.HashData(Encoding.UTF8.GetBytes(tag));
+        if (m.Length > 256)
+        {
+            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            h.AppendData(tagHash);
+            h.AppendData(tagHash);
+            h.AppendData(m);
+            return h.GetHashAndReset();
+        }
+        Span<byte> buf = stackalloc byte[64 + m.Length];
+        tagHash.CopyTo(buf);
+        tagHash.CopyTo(buf[32..]);
+        m.CopyTo(buf[64..]);
+        return SHA256.HashData(buf);
     }
+
+    private const string TapTweakTag = "TapTweak";
+    private static readonly byte[] TapTweakTagHash = SHA256.HashData(Encoding.UTF8.GetBytes(TapTweakTag));
 
     /// <summary>e = int(hash_BIP0340/challenge(bytes(R) || bytes(P) || m)) mod n.</summary>
     public static Scalar Challenge(ReadOnlySpan<byte> rx, ReadOnlySpan<byte> px, ReadOnlySpan<byte> message)

@@ -54,7 +54,7 @@ public sealed class PublicKeyPackage
     public PublicKeyPackage WithMemberKeys(IReadOnlyDictionary<Identifier, byte[]> keys)
     {
         CheckMemberKeys(Members, keys);
-        var bound = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false)
+        var bound = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, VerifyingShares, GroupPublicKey, checkConsistency: false)
         {
             chainCode = chainCode,
             internalKey = internalKey,
@@ -75,7 +75,7 @@ public sealed class PublicKeyPackage
     public PublicKeyPackage WithHdRoot(ReadOnlySpan<byte> chainCode, Element? internalKey)
     {
         CheckHdRoot(Scheme, GroupPublicKey, chainCode, internalKey);
-        var copy = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, verifyingShares, GroupPublicKey, checkConsistency: false)
+        var copy = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, VerifyingShares, GroupPublicKey, checkConsistency: false)
         {
             chainCode = chainCode.ToArray(),
             internalKey = internalKey,
@@ -120,16 +120,58 @@ public sealed class PublicKeyPackage
     /// The package of the sharing s′_i = ±s_i + offset (the affine image of this one), for signing under a derived
     /// key: verification shares ±Y_i + offset·G, group key ±Y + offset·G. Same key id, epoch, members and member keys;
     /// no chain code (derive from the root). Consistent by construction (the map preserves the polynomial's degree).
+    /// Cheap to make: the group key is the tweak's child key, and each verification share is computed when first
+    /// asked for (a signing needs those of its signers only, and only to check or blame their shares).
     /// </summary>
-    internal PublicKeyPackage Transformed(bool negate, Scalar offset, Element childKey, Hd.DerivationPath path)
+    internal PublicKeyPackage Transformed(Hd.HdTweak tweak)
     {
-        var g = Group;
-        var shift = offset.IsZero ? g.Identity : g.MulBase(offset);
-        var shares = new Dictionary<Identifier, Element>(verifyingShares.Count);
-        foreach (var (id, y) in verifyingShares) shares[id] = (negate ? -y : y) + shift;
-        var child = new PublicKeyPackage(KeyId, Scheme, Epoch, Threshold, shares, childKey, checkConsistency: false) { DerivedPath = path };
-        foreach (var (id, k) in memberKeys) child.memberKeys[id] = k;
-        return child;
+        if (!ReferenceEquals(tweak.ChildKey.Group, Group)) throw new ArgumentException("a tweak of another group");
+        return new PublicKeyPackage(this, tweak);
+    }
+
+    /// <summary>A derived package (see <see cref="Transformed"/>).</summary>
+    private PublicKeyPackage(PublicKeyPackage root, Hd.HdTweak tweak)
+    {
+        KeyId = root.KeyId;
+        Scheme = root.Scheme;
+        Epoch = root.Epoch;
+        Threshold = root.Threshold;
+        Members = root.Members;
+        GroupPublicKey = tweak.ChildKey;
+        verifyingShares = [];
+        memberKeys = root.memberKeys;   // never changed after construction
+        derivedFrom = root;
+        derivation = tweak;
+        DerivedPath = tweak.Path;
+    }
+
+    /// <summary>For a derived package: the root package and the tweak; its verification shares are made lazily.</summary>
+    private readonly PublicKeyPackage? derivedFrom;
+    private readonly Hd.HdTweak? derivation;
+    private System.Collections.Concurrent.ConcurrentDictionary<Identifier, Element>? lazyShares;
+    private Dictionary<Identifier, Element>? allShares;
+
+    private Element DerivedShare(Identifier id)
+    {
+        var shares = lazyShares ?? LazyShares();
+        if (shares.TryGetValue(id, out var y)) return y;
+        var child = derivation!.ApplyToVerifyingShare(derivedFrom!.VerifyingShare(id));
+        if (child.IsIdentity) throw new ArgumentException($"member {id}: verification share is the identity");
+        return shares.GetOrAdd(id, child);
+    }
+
+    private System.Collections.Concurrent.ConcurrentDictionary<Identifier, Element> LazyShares()
+    {
+        System.Threading.Interlocked.CompareExchange(ref lazyShares, new(), null);
+        return lazyShares!;
+    }
+
+    private Dictionary<Identifier, Element> AllShares()
+    {
+        if (allShares is { } all) return all;
+        var d = new Dictionary<Identifier, Element>(Members.Count);
+        foreach (var m in Members) d[m] = DerivedShare(m);
+        return allShares = d;
     }
 
     /// <summary>Refuses member keys that are not one 32-byte key for each of exactly these members.</summary>
@@ -176,14 +218,18 @@ public sealed class PublicKeyPackage
     /// <summary>Member identifiers in ascending order.</summary>
     public IReadOnlyList<Identifier> Members { get; }
 
-    public IReadOnlyDictionary<Identifier, Element> VerifyingShares => verifyingShares;
+    public IReadOnlyDictionary<Identifier, Element> VerifyingShares => derivation is null ? verifyingShares : AllShares();
 
     public Element GroupPublicKey { get; }
 
-    public Element VerifyingShare(Identifier id) =>
-        verifyingShares.TryGetValue(id, out var y) ? y : throw new ArgumentException($"{id} is not a member of key {KeyId} epoch {Epoch}");
+    public Element VerifyingShare(Identifier id)
+    {
+        if (derivation is not null)
+            return derivedFrom!.IsMember(id) ? DerivedShare(id) : throw new ArgumentException($"{id} is not a member of key {KeyId} epoch {Epoch}");
+        return verifyingShares.TryGetValue(id, out var y) ? y : throw new ArgumentException($"{id} is not a member of key {KeyId} epoch {Epoch}");
+    }
 
-    public bool IsMember(Identifier id) => verifyingShares.ContainsKey(id);
+    public bool IsMember(Identifier id) => derivedFrom?.IsMember(id) ?? verifyingShares.ContainsKey(id);
 
     /// <summary>Each member's identity key (raw Ed25519 public key); empty for an unbound package.</summary>
     public IReadOnlyDictionary<Identifier, byte[]> MemberKeys => memberKeys;
@@ -210,7 +256,7 @@ public sealed class PublicKeyPackage
         t.Append("key-id", KeyId).Append("scheme", Scheme.Name()).Append("epoch", Epoch).Append("threshold", (ulong)Threshold)
          .Append("group-public-key", GroupPublicKey.ToBytes()).Append("members", (ulong)Members.Count);
         foreach (var m in Members)
-            t.Append("member", m.ToBytes()).Append("verifying-share", verifyingShares[m].ToBytes()).Append("identity", MemberKey(m) ?? []);
+            t.Append("member", m.ToBytes()).Append("verifying-share", VerifyingShare(m).ToBytes()).Append("identity", MemberKey(m) ?? []);
         // Appended only when present, so that the digest of a package made before HD support is unchanged.
         if (chainCode is not null) t.Append("chain-code", chainCode).Append("internal-key", internalKey?.ToBytes() ?? []);
         if (DerivedPath is not null) t.Append("derived-path", DerivedPath.ToString());

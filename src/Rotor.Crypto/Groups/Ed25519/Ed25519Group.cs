@@ -149,6 +149,14 @@ public sealed unsafe class Ed25519Group : Group
 
     public override Element Negate(Element a) => new Ed25519Element(this, EdwardsPoint.Negate(Point(a)));
 
+    /// <summary>P + k·G for public k and P by a fixed-base table (<see cref="EdwardsFixedBase"/>), with the result's encoding.</summary>
+    public override Element AddMulBaseVartime(Element p, Scalar k)
+    {
+        CheckMine(k);
+        var r = EdwardsFixedBase.AddMulBase(Point(p), k.Value, Point(generator));
+        return new Ed25519Element(this, r, r.Compress());
+    }
+
     /// <summary>k·P, or (−k)·(−P) when −k is the shorter scalar (a factor −1 or −3 is then a tiny multiplication).</summary>
     public override Element MulVartime(Element p, Scalar k)
     {

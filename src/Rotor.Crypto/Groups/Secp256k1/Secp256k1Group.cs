@@ -119,7 +119,48 @@ public sealed class Secp256k1Group : Group
 
     public override Element Add(Element a, Element b) => new Secp256k1Element(this, Point(a).Add(Point(b)));
 
-    public override Element Negate(Element a) => new Secp256k1Element(this, Point(a).Negate());
+    public override Element Negate(Element a)
+    {
+        CheckMine(a);
+        var e = (Secp256k1Element)a;
+        if (!e.HasAffine) return new Secp256k1Element(this, e.P.Negate());
+        var y = Secp256k1FixedBase.Neg(e.AffineY);
+        return new Secp256k1Element(this, e.AffineX, y, Compressed(e.AffineX, y));
+    }
+
+    /// <summary>
+    /// P + k·G for public k and P by a fixed-base table and allocation-free field arithmetic
+    /// (<see cref="Secp256k1FixedBase"/>), with the result's encoding; its BouncyCastle point is made only if used.
+    /// </summary>
+    public override Element AddMulBaseVartime(Element p, Scalar k)
+    {
+        CheckMine(k);
+        CheckMine(p);
+        var e = (Secp256k1Element)p;
+        UInt256 px = default, py = default;
+        bool infinity = false;
+        if (e.HasAffine) (px, py) = (e.AffineX, e.AffineY);
+        else
+        {
+            var n = e.P.Normalize();
+            infinity = n.IsInfinity;
+            if (!infinity)
+            {
+                px = UInt256.FromBigEndian(n.AffineXCoord.GetEncoded());
+                py = UInt256.FromBigEndian(n.AffineYCoord.GetEncoded());
+            }
+        }
+        if (!Secp256k1FixedBase.AddMulBase(Curve, G, infinity, px, py, k.Value, out var x, out var y)) return identity;
+        return new Secp256k1Element(this, x, y, Compressed(x, y));
+    }
+
+    private static byte[] Compressed(in UInt256 x, in UInt256 y)
+    {
+        var enc = new byte[33];
+        enc[0] = (byte)(0x02 | (y.L0 & 1));
+        x.WriteBigEndian(enc.AsSpan(1));
+        return enc;
+    }
 
     public override Element MulVartime(Element p, Scalar k)
     {
@@ -160,9 +201,20 @@ public sealed class Secp256k1Group : Group
         for (int i = 0; i < points.Length; i++) pending[i].SetKnownEncoding(points[i].GetEncoded(true));
     }
 
-    public override bool IsIdentity(Element e) => Point(e).IsInfinity;
+    public override bool IsIdentity(Element e)
+    {
+        CheckMine(e);
+        var se = (Secp256k1Element)e;
+        return !se.HasAffine && se.P.IsInfinity;    // affine coordinates are never the point at infinity's
+    }
 
-    internal override bool ElementEquals(Element a, Element b) => Point(a).Equals(Point(b));
+    internal override bool ElementEquals(Element a, Element b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        // canonical encodings (compressed; the identity as zeros) are equal exactly when the points are
+        if (a.HasEncoding && b.HasEncoding) return a.Encoding.SequenceEqual(b.Encoding);
+        return Point(a).Equals(Point(b));
+    }
 
     /// <summary>The BouncyCastle point behind an element (for BIP-340 and ECDSA code in this assembly).</summary>
     internal ECPoint Point(Element e)
@@ -182,12 +234,37 @@ public sealed class Secp256k1Group : Group
 
     private sealed class Secp256k1Element : Element
     {
-        internal readonly ECPoint P;
+        private ECPoint? p;
 
         public Secp256k1Element(Secp256k1Group g, ECPoint p, byte[]? encoding = null) : base(g)
         {
-            P = p;
+            this.p = p;
             if (encoding is not null) SetEncoding(encoding);
+        }
+
+        /// <summary>From affine coordinates computed by <see cref="Secp256k1FixedBase"/> (a point of the curve) and their encoding.</summary>
+        public Secp256k1Element(Secp256k1Group g, in UInt256 x, in UInt256 y, byte[] encoding) : base(g)
+        {
+            AffineX = x;
+            AffineY = y;
+            HasAffine = true;
+            SetEncoding(encoding);
+        }
+
+        /// <summary>The BouncyCastle point, made from the affine coordinates when first needed.</summary>
+        internal ECPoint P => p ??= MakePoint();
+
+        /// <summary>Whether the affine coordinates are known (the element came from the fixed-base code).</summary>
+        internal readonly bool HasAffine;
+        internal readonly UInt256 AffineX, AffineY;
+
+        private ECPoint MakePoint()
+        {
+            Span<byte> b = stackalloc byte[32];
+            AffineX.WriteBigEndian(b);
+            var x = new BcBigInteger(1, b);
+            AffineY.WriteBigEndian(b);
+            return ((Secp256k1Group)Group).Curve.CreatePoint(x, new BcBigInteger(1, b));
         }
 
         public void SetKnownEncoding(byte[] encoding) => SetEncoding(encoding);

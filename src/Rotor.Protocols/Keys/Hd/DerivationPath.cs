@@ -23,6 +23,9 @@ public sealed class DerivationPath : IEquatable<DerivationPath>
 
     public IReadOnlyList<uint> Indexes => indexes;
 
+    /// <summary>The indexes themselves (never modified: a path is immutable).</summary>
+    internal uint[] IndexArray => indexes;
+
     public int Depth => indexes.Length;
 
     public bool IsRoot => indexes.Length == 0;
@@ -72,7 +75,13 @@ public sealed class DerivationPath : IEquatable<DerivationPath>
 
     public bool Equals(DerivationPath? other) => other is not null && indexes.AsSpan().SequenceEqual(other.indexes);
     public override bool Equals(object? obj) => obj is DerivationPath p && Equals(p);
-    public override int GetHashCode() => indexes.Length == 0 ? 0 : HashCode.Combine(indexes.Length, indexes[0], indexes[^1]);
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(indexes.AsSpan()));
+        h.Add(indexes.Length);
+        return h.ToHashCode();
+    }
 
     private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 }

@@ -1,0 +1,110 @@
+using System.Numerics;
+using System.Security.Cryptography;
+using Rotor.Crypto.Groups;
+using Rotor.Crypto.Groups.Ed25519;
+using Rotor.Crypto.Groups.Secp256k1;
+
+namespace Rotor.Crypto.Tests;
+
+/// <summary>
+/// <see cref="Group.AddMulBaseVartime"/> (the fixed-base tables used by HD derivation) against the constant-time
+/// k·G of libsodium / NBitcoin.Secp256k1 and the generic addition, and the secp256k1 field code under it against
+/// BigInteger arithmetic, including the digits and values at the edges (carries, −128 digits, p − 1, n − 1).
+/// </summary>
+public class FixedBaseTests
+{
+    public static TheoryData<string> Groups => new("Ed25519", "secp256k1");
+
+    private static Group G(string name) => name == "Ed25519" ? Ed25519Group.Instance : Secp256k1Group.Instance;
+
+    private static IEnumerable<Scalar> EdgeScalars(Group g)
+    {
+        yield return g.Zero;
+        yield return g.One;
+        yield return -g.One;                                             // n − 1
+        yield return g.ScalarFromUInt64(128);                            // a digit of exactly 128: −128 with a carry
+        yield return g.ScalarFromUInt64(255);
+        yield return g.ScalarFromUInt64(256);
+        yield return g.ScalarFromUInt64(512);                            // a base-1024 digit of exactly 512
+        yield return g.ScalarFromUInt64(1023);
+        yield return g.ScalarFromUInt64(1024);
+        var bytes = new byte[32];
+        Array.Fill(bytes, (byte)0x80);
+        yield return g.ReduceWide(bytes);                                // every digit −128 with carries
+        Array.Fill(bytes, (byte)0xFF);
+        yield return g.ReduceWide(bytes);
+        Array.Fill(bytes, (byte)0x7F);
+        yield return g.ReduceWide(bytes);
+        yield return g.ReduceWide(BigInteger.Pow(2, 252).ToByteArray(isUnsigned: true, isBigEndian: g is Secp256k1Group));
+    }
+
+    [Theory]
+    [MemberData(nameof(Groups))]
+    public void Add_mul_base_equals_the_constant_time_multiplication_plus_the_addition(string name)
+    {
+        var g = G(name);
+        var points = new List<Element> { g.Identity, g.Generator, -g.Generator };
+        for (int i = 0; i < 5; i++) points.Add(g.MulBase(g.RandomScalar()));
+        var scalars = EdgeScalars(g).ToList();
+        for (int i = 0; i < 40; i++) scalars.Add(g.RandomScalar());
+        foreach (var p in points)
+            foreach (var k in scalars)
+            {
+                var expected = p + g.MulBase(k);
+                var fast = g.AddMulBaseVartime(p, k);
+                Assert.Equal(Convert.ToHexString(expected.Encoding), Convert.ToHexString(fast.Encoding));
+                Assert.True(fast.Equals(expected));
+                Assert.Equal(expected.IsIdentity, fast.IsIdentity);
+                // the result is usable in further (generic) arithmetic
+                Assert.True((fast + g.Generator).Equals(expected + g.Generator));
+                Assert.True((-fast).Equals(-expected));
+                Assert.Equal(Convert.ToHexString((-expected).Encoding), Convert.ToHexString((-fast).Encoding));
+            }
+        Assert.True(g.MulBaseVartime(g.One).Equals(g.Generator));
+    }
+
+    [Theory]
+    [MemberData(nameof(Groups))]
+    public void A_sum_that_cancels_is_the_identity_and_a_fast_result_feeds_the_next_step(string name)
+    {
+        var g = G(name);
+        var s = g.RandomScalar();
+        var p = g.MulBase(s);
+        Assert.True(g.AddMulBaseVartime(p, -s).IsIdentity);
+        // P + s·G with P = s·G is 2P
+        Assert.True(g.AddMulBaseVartime(p, s).Equals(g.MulBase(s + s)));
+        // chains of fast steps, as derivation makes them, against the constant-time reference
+        Element fast = p, slow = p;
+        for (int i = 0; i < 6; i++)
+        {
+            var t = g.RandomScalar();
+            fast = g.AddMulBaseVartime(i % 2 == 0 ? fast : -fast, t);
+            slow = (i % 2 == 0 ? slow : -slow) + g.MulBase(t);
+            Assert.Equal(Convert.ToHexString(slow.Encoding), Convert.ToHexString(fast.Encoding));
+        }
+    }
+
+    private static readonly BigInteger P = BigInteger.Pow(2, 256) - BigInteger.Pow(2, 32) - 977;
+
+    private static BigInteger Big(UInt256 v) => v.ToBigInteger();
+    private static UInt256 U(BigInteger v) => UInt256.FromBigInteger(v);
+
+    [Fact]
+    public void Secp256k1_field_arithmetic_equals_big_integer_arithmetic()
+    {
+        var values = new List<BigInteger> { 0, 1, 2, P - 1, P - 2, BigInteger.Pow(2, 255), BigInteger.Pow(2, 64) - 1, BigInteger.Pow(2, 192), P - BigInteger.Pow(2, 32) };
+        for (int i = 0; i < 200; i++) values.Add(new BigInteger(RandomNumberGenerator.GetBytes(32), isUnsigned: true) % P);
+        foreach (var a in values)
+        {
+            if (!a.IsZero) Assert.Equal(BigInteger.ModPow(a, P - 2, P), Big(Secp256k1FixedBase.Inverse(U(a))));
+            Assert.Equal((P - a) % P, Big(Secp256k1FixedBase.Neg(U(a))));
+            Assert.Equal(a * a % P, Big(Secp256k1FixedBase.Sqr(U(a))));
+            foreach (var b in values.Take(12).Concat(values.Skip(12).Take(3)))
+            {
+                Assert.Equal(a * b % P, Big(Secp256k1FixedBase.Mul(U(a), U(b))));
+                Assert.Equal((a + b) % P, Big(Secp256k1FixedBase.Add(U(a), U(b))));
+                Assert.Equal(((a - b) % P + P) % P, Big(Secp256k1FixedBase.Sub(U(a), U(b))));
+            }
+        }
+    }
+}
