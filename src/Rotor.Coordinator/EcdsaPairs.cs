@@ -29,6 +29,15 @@ public sealed class EcdsaPairs(Engine engine)
     public static bool IsEcdsa(string scheme) => scheme == Scheme.EcdsaSecp256k1.Name();
 
     /// <summary>
+    /// Whether a failed ECDSA signing failed for want of usable pair material (a signer holds none with some member,
+    /// or a pair's two halves come from different setups): a fresh setup of the epoch's pairs cures it.
+    /// </summary>
+    public static bool NeedsSetup(CoordinatorException e) =>
+        e.Code is StatusCode.FailedPrecondition or StatusCode.Aborted &&
+        (e.Message.Contains("is not usable", StringComparison.Ordinal) || e.Message.Contains("OT material of another setup", StringComparison.Ordinal)
+         || e.Message.Contains("was retired after a failed check", StringComparison.Ordinal));
+
+    /// <summary>
     /// Refuses (InvalidArgument) a message for an ecdsa-secp256k1 wallet that is not exactly the 32-byte digest the chain
     /// defines; checked when a signing is requested (before anyone is asked to approve it) and again when it runs.
     /// </summary>

@@ -107,7 +107,19 @@ public sealed class Signing
         }
         else signers = await OnlineSigners(walletId, epoch, pollNow: false);
         var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
-        if (EcdsaPairs.IsEcdsa(wallet.Scheme)) return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what);
+        if (EcdsaPairs.IsEcdsa(wallet.Scheme))
+        {
+            try { return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what); }
+            catch (CoordinatorException e) when (EcdsaPairs.NeedsSetup(e) && registry.FindWallet(wallet.Id)?.Epoch == epochNumber)
+            {
+                // A signer lacks pair material with another (a pair retired after a failed check, or a setup broken off
+                // midway): every member sets up its pairs afresh for this epoch, then the signing is tried once more.
+                var members = epoch.Members.Select(nodes.RequireNode).ToList();
+                await nodes.RequireOnline(members, $"{what}: ECDSA pair setup");
+                await engine.Ecdsa.SetupAsync([(wallet, epoch)], members, null, null, what);
+                return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what);
+            }
+        }
         StartRequest Start(IEnumerable<NodeEntry> chosen, SigningPackage? package = null)
         {
             var start = new StartRequest

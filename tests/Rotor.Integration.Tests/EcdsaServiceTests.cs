@@ -237,6 +237,23 @@ public sealed class EcdsaServiceTests(FourNodeCluster cluster) : IClassFixture<F
         WritePairRows("cs1", w.WalletId, 1, fresh);
         await cluster.Ok("cluster", "start-node", "--name", "cs1");
         VerifiesEverywhere(await Sign(w.WalletId, "cs1,cs2"), w.PublicKey);
+
+        // A pair erased on one side (as a retired pair is): the signing that finds it sets the epoch's pairs up afresh and signs.
+        cluster.Kill("cs1");
+        using (var c = new SqliteConnection($"Data Source={VaultFile("cs1")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "DELETE FROM ecdsa_pairs WHERE key_id = $k AND peer = $p";
+            cmd.Parameters.AddWithValue("$k", w.WalletId);
+            cmd.Parameters.AddWithValue("$p", fresh[0].Peer);
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        await cluster.Ok("cluster", "start-node", "--name", "cs1");
+        Assert.Equal(new Dictionary<long, long> { [1] = 1 }, PairRows("cs1", w.WalletId));
+        VerifiesEverywhere(await Sign(w.WalletId, "cs1,cs2"), w.PublicKey);
+        Assert.Equal(new Dictionary<long, long> { [1] = 2 }, PairRows("cs1", w.WalletId));
+        Assert.NotEqual(fresh.Select(r => Convert.ToHexString(r.Ciphertext)), ReadPairRows("cs1", w.WalletId, 1).Select(r => Convert.ToHexString(r.Ciphertext)));
     }
 
     private List<(byte[] Peer, byte[] Nonce, byte[] Ciphertext)> ReadPairRows(string node, string wallet, long epoch)

@@ -93,7 +93,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             {
                 var s = spec.CreateWallets;
                 if (!Schemes.TryParse(s.Scheme, out var scheme))
-                    throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{s.Scheme}' (expected ed25519, secp256k1 or bip340)");
+                    throw new CoordinatorException(StatusCode.InvalidArgument, $"unknown scheme '{s.Scheme}' (expected ed25519, secp256k1, bip340 or ecdsa-secp256k1)");
                 var count = s.Count == 0 ? 1 : (int)s.Count;
                 if (count is < 1 or > 100_000) throw new CoordinatorException(StatusCode.InvalidArgument, $"count {count} is outside 1..100000");
                 var quorum = engine.RequireQuorum(s.Quorum);
