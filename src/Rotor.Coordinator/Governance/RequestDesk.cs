@@ -165,10 +165,15 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
             {
                 var node = RequireNode(spec.Restore.Node);
                 if (spec.Restore.File.IsEmpty) throw new CoordinatorException(StatusCode.InvalidArgument, "the restore names no backup file");
+                // The approval names every wallet of the file at the epoch the registry holds now: the node restores
+                // only shards of exactly those epochs (an approver sees which epoch is being put back).
+                var file = OperationsDesk.ParseBackup(spec.Restore.File.Span);
+                var restored = file.Shards.Select(s => engine.RequireWallet(s.Wallet)).ToList();
                 return (Base(Actions.Restore) with
                 {
                     Nodes = [node.Name], BackupFile = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(spec.Restore.File.Span)),
-                }, null);
+                    Wallets = restored.DistinctBy(w => w.Id).Select(w => new ApprovedWallet(w.Id, w.Epoch)).ToList(),
+                }, restored.Select(w => w.Quorum).FirstOrDefault());
             }
             case ActionSpec.ActionOneofCase.RotationPolicy:
             {

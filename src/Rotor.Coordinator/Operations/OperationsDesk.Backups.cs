@@ -241,7 +241,7 @@ public sealed partial class OperationsDesk
 
     private string? QuorumOf(BackupFile file) => file.Shards.Select(s => Registry.FindWallet(s.Wallet)?.Quorum).FirstOrDefault(q => q is not null);
 
-    private static BackupFile ParseBackup(ReadOnlySpan<byte> bytes)
+    internal static BackupFile ParseBackup(ReadOnlySpan<byte> bytes)
     {
         try { return BackupFile.Parse(bytes); }
         catch (BackupException e) { throw new CoordinatorException(StatusCode.InvalidArgument, e.Message); }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Rotor.Crypto;
 using Rotor.Crypto.Sharing;
 using Rotor.Node.Vault;
+using Rotor.Protocols.Governance;
 using Rotor.Protocols.Keys;
 using Rotor.Rpc.NodeOps;
 using Rotor.Rpc.Sessions;
@@ -72,9 +73,15 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
 
     public override Task<NodeRestoreReply> RestoreBackup(NodeRestoreRequest request, ServerCallContext context) => Guard(() =>
     {
-        node.Governance.CheckRestore(request);
-        var file = BackupFile.Parse(request.File.Span);
-        var current = request.Current.ToDictionary(p => p.KeyId, ReshareSetup.Package);
+        // The approval is checked before the file is even parsed; it is spent only once the file matches it.
+        BackupFile file = null!;
+        Dictionary<string, Rotor.Protocols.Keys.PublicKeyPackage> current = null!;
+        node.Governance.CheckRestore(request, approved =>
+        {
+            file = BackupFile.Parse(request.File.Span);
+            current = request.Current.ToDictionary(p => p.KeyId, ReshareSetup.Package);
+            CheckAgainstApproval(file, current, approved, request.MemberIndex);
+        });
         var verdicts = BackupAssessment.AssessAll(file, node.Name, w => current.TryGetValue(w, out var p)
             ? new CurrentShard(p, Identifier.FromUInt64(p.Group, request.MemberIndex))
             : null);
@@ -123,6 +130,31 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
         reply.Restored.AddRange(toStore.Select(s => s.KeyId));
         return reply;
     });
+
+    /// <summary>
+    /// What the coordinator says is current is not believed: the operators' approval names every wallet of the file
+    /// with the epoch they approve restoring, and the node checks that the file's shards, the packages it is given as
+    /// current, and its own vault all agree with it, and that the current package records this node's identity key for
+    /// the identifier it is told to restore (so a stale backup, presented with an old package as if it were current,
+    /// or a shard of another member's identifier, is refused by the node itself).
+    /// </summary>
+    private void CheckAgainstApproval(BackupFile file, Dictionary<string, Rotor.Protocols.Keys.PublicKeyPackage> current, ActionRequest approved, ulong memberIndex)
+    {
+        foreach (var s in file.Shards)
+        {
+            var w = approved.Wallets.FirstOrDefault(x => x.KeyId == s.Wallet)
+                ?? throw new ApprovalException(ApprovalFault.Mismatched, $"the restore approval does not cover wallet '{s.Wallet}' of the backup (it covers {(approved.Wallets.Count == 0 ? "no wallet" : string.Join(", ", approved.Wallets.Select(x => x.KeyId)))})");
+            if (w.Epoch != s.Epoch)
+                throw new ApprovalException(ApprovalFault.Mismatched, $"the restore approval is for wallet '{s.Wallet}' at epoch {(w.Epoch is { } e ? e.ToString() : "none")}, the backup holds epoch {s.Epoch}");
+            if (!current.TryGetValue(s.Wallet, out var pkg) || pkg.Epoch != s.Epoch)
+                throw new BackupException(BackupFault.Refused, $"restore refused, nothing changed: wallet '{s.Wallet}': the package given as current is {(pkg is null ? "missing" : $"of epoch {pkg.Epoch}")}, the approval and the backup are of epoch {s.Epoch}");
+            var id = Identifier.FromUInt64(pkg.Group, memberIndex);
+            if (pkg.MemberKey(id) is not { } recorded || !CryptographicOperations.FixedTimeEquals(recorded, node.Identity.Public.SigningKey))
+                throw new BackupException(BackupFault.Refused, $"restore refused, nothing changed: wallet '{s.Wallet}' epoch {s.Epoch} does not record node '{node.Name}''s identity key for identifier {memberIndex}");
+            if (node.WithVault(v => v.List()).FirstOrDefault(x => x.KeyId == s.Wallet && x.Epoch > s.Epoch) is { } later)
+                throw new BackupException(BackupFault.Refused, $"restore refused, nothing changed: wallet '{s.Wallet}': node '{node.Name}' holds epoch {later.Epoch} ({later.State.ToString().ToLowerInvariant()}), later than the backup's epoch {s.Epoch}");
+        }
+    }
 
     /// <summary>
     /// Deletes the kept backups a commit made obsolete. A commit certificate, when given, is verified first (every new

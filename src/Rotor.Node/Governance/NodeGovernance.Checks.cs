@@ -114,11 +114,14 @@ public sealed partial class NodeGovernance
     }
 
     /// <summary>A restore onto this node.</summary>
-    public VerifiedAction CheckRestore(NodeRestoreRequest request)
+    /// <param name="matches">The restore's own checks against what was approved (wallets and epochs); run before the
+    /// approval is spent, so that a refused restore does not use it up.</param>
+    public VerifiedAction CheckRestore(NodeRestoreRequest request, Action<ActionRequest> matches)
     {
         var v = Verify(request.Authorization, Actions.Restore);
         RequireNode(v.Request);
         ActionRequest.Expect("backup file", v.Request.BackupFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(request.File.Span)));
+        matches(v.Request);
         Consume(v.Request);
         return v;
     }

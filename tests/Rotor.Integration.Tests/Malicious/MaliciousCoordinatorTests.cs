@@ -380,6 +380,32 @@ public sealed class MaliciousCoordinatorTests(MaliciousCluster f)
         Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(request).ResponseAsync), "cs2", ApprovalFault.Mismatched, "backup file");
     }
 
+    [Fact]
+    public async Task A_restore_is_refused_unless_the_approval_names_each_wallet_at_the_backups_epoch_and_the_package_is_this_nodes()
+    {
+        // A real backup of cs2's shard of the Ed25519 wallet, to the recipient every node pins.
+        var export = Backup(Evil.PinnedRecipient, f.Operator.Approve(Requests.BackupExport(["cs2"], [f.Ed], Evil.PinnedRecipient)), f.Ed);
+        var file = (await Evil.Backup("cs2", export)).File;
+        var epoch = Evil.Registry.FindWallet(f.Ed)!.Epoch;
+        var fileHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file.Span));
+        NodeRestoreRequest Restore(Authorization approval, string? packageOf = null)
+        {
+            var r = new NodeRestoreRequest { File = file, MemberIndex = Evil.Node(packageOf ?? "cs2").Index, Authorization = approval };
+            r.Current.Add(Evil.Package(f.Ed));
+            return r;
+        }
+        Authorization Approve(params ApprovedWallet[] wallets) =>
+            f.Operator.Approve(Requests.New(Actions.Restore) with { Nodes = ["cs2"], BackupFile = fileHash, Wallets = wallets });
+
+        // The approval must name the wallet, at the backup's own epoch: an operator approving "epoch 0" sees it.
+        Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(Restore(Approve())).ResponseAsync), "cs2", ApprovalFault.Mismatched, $"does not cover wallet '{f.Ed}'");
+        Refusal.Check(await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(Restore(Approve(new ApprovedWallet(f.Ed, epoch + 1)))).ResponseAsync),
+            "cs2", ApprovalFault.Mismatched, $"at epoch {epoch + 1}, the backup holds epoch {epoch}");
+        // Told to restore it under another member's identifier: the package records another identity key there.
+        var e = await Refused(() => Evil.Operations("cs2").RestoreBackupAsync(Restore(Approve(new ApprovedWallet(f.Ed, epoch)), packageOf: "cs1")).ResponseAsync);
+        Assert.Contains($"does not record node 'cs2''s identity key for identifier {Evil.Node("cs1").Index}", e.Status.Detail);
+    }
+
     // ------------------------------------------------------------------ changing the rules
 
     [Fact]
