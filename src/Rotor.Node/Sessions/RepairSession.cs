@@ -111,6 +111,10 @@ public sealed class RepairSession : INodeSession, IHasParties
         CrashPoint.Hit("repair-before-storing");
         node.WithVault(v =>
         {
+            // This node's own pending shard of the repaired epoch (a reshare or catch-up cut here before its commit) is the
+            // same share, if right: the repaired one, checked against the epoch's verification share, takes its place
+            // instead of the repair being refused. The event's other pending shards stay for its certificate.
+            v.DiscardSuperseded(new Dictionary<string, ulong> { [share.KeyId] = share.Epoch }, exceptEvent: "");
             if (v.GetActive(share.KeyId) is null) v.PutActive([share]);
             else
             {
