@@ -32,7 +32,7 @@ public static class DemoCommand
     /// Whether the demo includes an ecdsa-secp256k1 wallet without <c>--ecdsa</c>. It needs threshold ECDSA in the
     /// nodes and the coordinator: set to true once they have it (then <c>--ecdsa</c> changes nothing).
     /// </summary>
-    internal static readonly bool EcdsaByDefault = false;
+    internal static readonly bool EcdsaByDefault = true;
 
     /// <summary>What a wallet signs in the demo: the message itself, or for ecdsa-secp256k1 its 32-byte keccak-256 digest (as Ethereum signs a transaction's hash).</summary>
     private static byte[] MessageFor(WalletRecord w) =>
