@@ -63,7 +63,7 @@ public sealed class KeyGeneration(Engine engine, Registry registry, NodeDirector
                 var eventId = DkgCommit.EventIdOf(sessionId);
                 if (registry.FindEvent(eventId) is null)
                 {
-                    registry.AddEvent(new EventEntry(eventId, quorumName, "key generation", EventStatus.Failed, ids.Select(i => (i, 0ul)).ToList(),
+                    registry.AddEvent(new EventEntry(eventId, quorumName, "key generation", EventStatus.Running, ids.Select(i => (i, 0ul)).ToList(),
                         quorum.Members, quorum.Members, quorum.Threshold, quorum.Threshold, null, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), problem));
                     registry.SetEventStart(eventId, start.ToByteArray());
                     registry.FailEvent(eventId, problem);

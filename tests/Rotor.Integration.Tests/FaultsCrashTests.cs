@@ -6,7 +6,7 @@ namespace Rotor.Integration.Tests;
 
 /// <summary>
 /// Issue 10, crash points with real processes (the node or the coordinator killed abruptly, ROTOR_TEST_CRASH_AT) for
-/// key generation, repair and the scheduled run, several in sequence on one cluster; after each sequence the
+/// key generation, repair, backup restore and the scheduled run, several in sequence on one cluster; after each sequence the
 /// invariants of <see cref="Invariants"/>. (Reshare crash points: <see cref="CrashTests"/>; a catch-up's:
 /// <see cref="FaultsTests"/>.)
 /// </summary>
@@ -66,6 +66,29 @@ public sealed class FaultsCrashTests(ClusterFixture cluster) : IClassFixture<Clu
         await AssertNoRequestOpen();
         await Invariants.CheckAsync(cluster, q);
         await q.CheckUsable(Api, "cs3,cs2");
+    }
+
+    [Fact]
+    public async Task A_restore_killed_before_or_after_storing_leaves_the_node_restorable_and_signing()
+    {
+        var q = await TestQuorum.Create(Api, "bip340");
+        var wallet = q.Wallets[0].WalletId;
+        var recipient = File.ReadAllText(Path.Combine(cluster.Dir, "backup-recipient.pub")).Trim();
+        var keyFile = Path.Combine(cluster.Dir, "backup-recipient.key");
+        var file = Path.Combine(cluster.Dir, $"{q.Name}-cs2.rotorbak");
+        await cluster.Ok("backup", "create", "--node", "cs2", "--wallets", wallet, "--out", file, "--recipient", Convert.ToBase64String(Convert.FromHexString(recipient)));
+        foreach (var phase in new[] { "restore-before-storing", "restore-after-storing" })
+        {
+            await WipeShards("cs2", wallet, phase);
+            var (code, _, _) = await cluster.Run("backup", "restore", "--node", "cs2", file, "--key-file", keyFile);
+            Assert.NotEqual(0, code);
+            Assert.True(cluster.WaitForExit("cs2", TimeSpan.FromSeconds(60)), $"cs2 did not crash at {phase}");
+            await RestartNode("cs2");
+            // Before storing: cs2 holds nothing and the backup restores again. After storing: it holds the shard.
+            if (phase == "restore-before-storing") await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", keyFile);
+            await Invariants.CheckAsync(cluster, q);
+            await q.CheckUsable(Api, "cs2,cs3");
+        }
     }
 
     [Fact]
