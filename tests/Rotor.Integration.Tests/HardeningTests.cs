@@ -231,6 +231,9 @@ public sealed class AuditAttackTests(ClusterFixture cluster) : IClassFixture<Clu
             Sql(AuditDb, "UPDATE head SET seq = 2, hash = $h, signature = $s", ("$h", hash2), ("$s", key.Sign(AuditHeads.SignedHead(2, hash2))));
         await StartCoordinator();
         await AssertDetected("witnessed entry");
+        // The restarted coordinator shows the nodes its (shorter) head with its heartbeat: wait until one of them says
+        // it saw a head going back (under load the coordinator could otherwise be stopped before its first heartbeat).
+        await WaitUntilANodeReportsAConflict();
 
         // 2. Emptied: the coordinator begins a new log with a genesis signed by the same (stolen) key.
         await StopCoordinator();
@@ -264,6 +267,18 @@ public sealed class AuditAttackTests(ClusterFixture cluster) : IClassFixture<Clu
     }
 
     /// <summary>Verifies until every node has witnessed the log's current head (the heartbeat shows it within a second or so).</summary>
+    private async Task WaitUntilANodeReportsAConflict()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var (_, v, _) = await cluster.Run("log", "--verify");
+            if (v["witnesses"] is JsonArray w && w.Any(x => x?["conflicts"] is JsonArray c && c.Count > 0)) return;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"no node reported the head going back: {v.ToJsonString()}");
+            await Task.Delay(300);
+        }
+    }
+
     private async Task<JsonObject> WaitUntilWitnessed()
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
