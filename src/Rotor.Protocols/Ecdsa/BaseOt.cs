@@ -45,7 +45,8 @@ internal sealed class BaseOtSender
     {
         if (b.Count != OtParams.Kappa)
             throw new ProtocolException(Fault.MalformedMessage, $"base OT: {b.Count} receiver points from {peer}, expected {OtParams.Kappa}", peer);
-        var aA = SecretMul.Mul(A, a);
+        // a·A = a²·G: the fixed-base multiplication, cheaper than a variable-base one
+        var aA = group.MulBase(a * a);
         rho0 = new byte[OtParams.Kappa][];
         rho1 = new byte[OtParams.Kappa][];
         h0 = new byte[OtParams.Kappa][];
@@ -53,7 +54,7 @@ internal sealed class BaseOtSender
         var xi = new byte[OtParams.Kappa][];
         for (int i = 0; i < OtParams.Kappa; i++)
         {
-            var aB = SecretMul.Mul(b[i], a);
+            var aB = group.Mul(b[i], a);
             rho0[i] = Key(sid, i, aB);
             rho1[i] = Key(sid, i, aB - aA);
             h0[i] = H1(sid, i, rho0[i]);
@@ -113,7 +114,8 @@ internal sealed class BaseOtReceiver
     public Element[] Choose(Element a, (Element Commitment, Scalar Response) proof)
     {
         var c = BaseOtSender.Challenge(group, sid, a, proof.Commitment);
-        if (!group.MulBase(proof.Response).Equals(proof.Commitment + a * c))
+        // public values only: the variable-time multi-multiplication
+        if (!group.MultiMulVartime([proof.Response, -c], [group.Generator, a]).Equals(proof.Commitment))
             throw new ProtocolException(Fault.InvalidProof, $"base OT verification failed: member {peer}'s proof of knowledge of its VSOT secret does not verify", peer);
         var b = new Element[OtParams.Kappa];
         rho = new byte[OtParams.Kappa][];
@@ -129,7 +131,7 @@ internal sealed class BaseOtReceiver
             var enc1 = p1.Encoding;
             for (int k = 0; k < e0.Length; k++) e0[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
             b[i] = group.DecodeElement(e0);
-            rho[i] = BaseOtSender.Key(sid, i, SecretMul.Mul(a, bi));
+            rho[i] = BaseOtSender.Key(sid, i, group.Mul(a, bi));
         }
         return b;
     }

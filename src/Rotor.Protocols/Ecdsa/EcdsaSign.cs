@@ -390,9 +390,9 @@ public sealed class EcdsaSigner
             var d = Retiring(j, () => bobs[j].Finish(m.Mul));
             var chi = bobs[j].Chi;
             var pkj = g.MulVartime(session.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
-            if (!(SecretMul.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
+            if (!(g.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_u does not match its instance key R_j", j);
-            if (!(SecretMul.Mul(pkj, chi) - m.GammaV).Equals(g.MulBase(d[1])))
+            if (!(g.Mul(pkj, chi) - m.GammaV).Equals(g.MulBase(d[1])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_v does not match its key share λ_j·Y_j", j);
             rSum += m.InstanceKey;
             cu += aliceShares[j][0] + d[0];

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
@@ -49,22 +50,69 @@ internal static class Rvole
     internal static byte[] Context(byte[] session, EcdsaPairMaterial material, Identifier alice, Identifier bob, byte[] bobNonce) =>
         OtHash.Hash("rvole/ctx", session, material.PairId, alice.ToBytes(), bob.ToBytes(), bobNonce);
 
+    /// <summary>
+    /// The rows of the κ × m' extension matrix given by its columns (bit j of column i, least significant bit of
+    /// byte j/8 first, is bit i of row j): 64 × 64 bit blocks transposed with word operations (six rounds of masked
+    /// swaps), the same work whatever the bits.
+    /// </summary>
     internal static Gf128[] Transpose(byte[][] columns)
     {
-        var rows = new Gf128[OtParams.ExtendedRows];
-        var lo = new ulong[OtParams.ExtendedRows];
-        var hi = new ulong[OtParams.ExtendedRows];
-        for (int i = 0; i < OtParams.Kappa; i++)
+        const int rows = OtParams.ExtendedRows;
+        const int blocks = (rows + 63) / 64;
+        var result = new Gf128[rows];
+        var lo = new ulong[rows];
+        var hi = new ulong[rows];
+        Span<ulong> m = stackalloc ulong[64];
+        Span<byte> word = stackalloc byte[8];
+        for (int half = 0; half < 2; half++)
         {
-            var col = columns[i];
-            for (int j = 0; j < OtParams.ExtendedRows; j++)
+            var dest = half == 0 ? lo : hi;
+            for (int rb = 0; rb < blocks; rb++)
             {
-                ulong bit = (ulong)((col[j >> 3] >> (j & 7)) & 1);
-                if (i < 64) lo[j] |= bit << i; else hi[j] |= bit << (i - 64);
+                int from = rb * 8, take = Math.Min(8, OtParams.ColumnBytes - from);
+                for (int i = 0; i < 64; i++)
+                {
+                    word.Clear();
+                    columns[half * 64 + i].AsSpan(from, take).CopyTo(word);
+                    m[i] = BinaryPrimitives.ReadUInt64LittleEndian(word);
+                }
+                Transpose64(m);
+                for (int r = 0; r < 64 && rb * 64 + r < rows; r++) dest[rb * 64 + r] = m[r];
             }
         }
-        for (int j = 0; j < rows.Length; j++) rows[j] = new Gf128(lo[j], hi[j]);
-        return rows;
+        m.Clear();
+        for (int j = 0; j < rows; j++) result[j] = new Gf128(lo[j], hi[j]);
+        Array.Clear(lo);
+        Array.Clear(hi);
+        return result;
+    }
+
+    /// <summary>In-place transpose of a 64 × 64 bit matrix: afterwards bit i of m[r] is what bit r of m[i] was.</summary>
+    internal static void Transpose64(Span<ulong> m)
+    {
+        ulong mask = 0x00000000FFFFFFFFUL;
+        for (int j = 32; j != 0; j >>= 1, mask ^= mask << j)
+        {
+            for (int k = 0; k < 64; k = ((k | j) + 1) & ~j)
+            {
+                ulong t = ((m[k] >> j) ^ m[k | j]) & mask;
+                m[k] ^= t << j;
+                m[k | j] ^= t;
+            }
+        }
+    }
+
+    /// <summary>
+    /// ⟨g, (v[k], v[w + k], v[2w + k], …)⟩: the first 256 gadget entries are the powers of two, summed by Horner's
+    /// rule (a doubling and an addition each), the 2s random ones by multiplication. Constant time.
+    /// </summary>
+    internal static Scalar GadgetSum(Group g, ReadOnlySpan<Scalar> v, int stride, int offset)
+    {
+        var acc = g.Zero;
+        for (int j = 255; j >= 0; j--) acc = acc + acc + v[j * stride + offset];
+        var gad = Gadget;
+        for (int j = 256; j < OtParams.Xi; j++) acc += gad[j] * v[j * stride + offset];
+        return acc;
     }
 
     internal static Gf128[] CheckChallenges(byte[] ctx, byte[] columns)
@@ -111,8 +159,7 @@ internal static class Rvole
         var q = Transpose(cols);
         foreach (var c in cols) CryptographicOperations.ZeroMemory(c);
         var chi = CheckChallenges(ctx, kos.Columns);
-        var qt = new Gf128(0, 0);
-        for (int j = 0; j < q.Length; j++) qt ^= Gf128.Multiply(q[j], chi[j]);
+        var qt = Gf128.InnerProduct(q, chi);
         var deltaF = m.Delta;
         var expect = Gf128.Read(kos.TCheck) ^ Gf128.Multiply(Gf128.Read(kos.XCheck), deltaF);
         if (qt != expect)
@@ -148,13 +195,7 @@ internal static class Rvole
         var uvec = new Scalar[OtParams.Ell];
         for (int k = 0; k < OtParams.Ell; k++) uvec[k] = tilde[k] * a[k] + hat[k] * ahat[k];
         var cOut = new Scalar[OtParams.Ell];
-        var gad = Gadget;
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            var acc = g.Zero;
-            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
-            cOut[k] = acc;
-        }
+        for (int k = 0; k < OtParams.Ell; k++) cOut[k] = GadgetSum(g, z, w, k);
         Array.Clear(z);
         Array.Clear(q);
         return (cOut, new RvoleMessage(aliceNonce, tau, r, uvec));
@@ -209,20 +250,21 @@ internal sealed class RvoleReceiver
         var rows = Rvole.Transpose(t0);
         foreach (var c in t0) CryptographicOperations.ZeroMemory(c);
         var chiK = Rvole.CheckChallenges(ctx, u);
-        Gf128 xt = default, tt = default;
+        Gf128 xt = default;
         for (int j = 0; j < OtParams.ExtendedRows; j++)
         {
             ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
             xt ^= chiK[j].Mask(bit);
-            tt ^= Gf128.Multiply(rows[j], chiK[j]);
         }
+        var tt = Gf128.InnerProduct(rows, chiK);
         var xb = new byte[16];
         var tb = new byte[16];
         xt.Write(xb);
         tt.Write(tb);
-        var gad = Rvole.Gadget;
-        var chi = g.Zero;
-        for (int j = 0; j < OtParams.Xi; j++) chi += gad[j] * g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+        var bits = new Scalar[OtParams.Xi];
+        for (int j = 0; j < OtParams.Xi; j++) bits[j] = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+        var chi = Rvole.GadgetSum(g, bits, 1, 0);
+        Array.Clear(bits);
         var r = new RvoleReceiver(m, ctx) { choices = x, rows = rows, chi = chi };
         return (r, new KosMessage(nonce, u, xb, tb));
     }
@@ -271,14 +313,8 @@ internal sealed class RvoleReceiver
         Array.Clear(t);
         if (bad != 0)
             throw new ProtocolException(Fault.InvalidProof, $"multiplication consistency check failed: member {alice}'s OT-multiplication reply is not consistent", alice);
-        var gad = Rvole.Gadget;
         var d = new Scalar[OtParams.Ell];
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            var acc = g.Zero;
-            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
-            d[k] = acc;
-        }
+        for (int k = 0; k < OtParams.Ell; k++) d[k] = Rvole.GadgetSum(g, z, w, k);
         Array.Clear(z);
         return d;
     }
