@@ -168,6 +168,33 @@ public abstract class Group
     /// </summary>
     public abstract Element Mul(Element p, Scalar k);
 
+    /// <summary>
+    /// k_i·P for many secret scalars and one public point, in constant time in every k_i (a group may share a
+    /// precomputed table for P and one field inversion among them, e.g. the receiver of many base OTs).
+    /// </summary>
+    public virtual Element[] MulMany(Element p, ReadOnlySpan<Scalar> scalars)
+    {
+        var r = new Element[scalars.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(p, scalars[i]);
+        return r;
+    }
+
+    /// <summary>k_i·G for many secret scalars, in constant time in every k_i (a group may share one field inversion among them).</summary>
+    public virtual Element[] MulBaseMany(ReadOnlySpan<Scalar> scalars)
+    {
+        var r = new Element[scalars.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = MulBase(scalars[i]);
+        return r;
+    }
+
+    /// <summary>k·P_i for one secret scalar and many public points, in constant time in k (e.g. the sender of many base OTs).</summary>
+    public virtual Element[] MulMany(ReadOnlySpan<Element> points, Scalar k)
+    {
+        var r = new Element[points.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(points[i], k);
+        return r;
+    }
+
     public abstract Element Add(Element a, Element b);
 
     public abstract Element Negate(Element a);
