@@ -134,15 +134,29 @@ internal sealed class BaseOtReceiver
         rho = new byte[OtParams.Kappa][];
         for (int i = 0; i < OtParams.Kappa; i++)
         {
-            byte mask = (byte)(0 - choices[i]);
-            var enc0 = p0s[i].Encoding;
-            var enc1 = p1s[i].Encoding;
-            var e = new byte[enc0.Length];
-            for (int k = 0; k < e.Length; k++) e[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
+            var e = new byte[group.ElementLength];
+            SelectByChoice(p0s[i].Encoding, p1s[i].Encoding, choices[i], e);
             b[i] = e;
             rho[i] = BaseOtSender.Key(sid, i, keys[i]);
         }
         return b;
+    }
+
+    /// <summary>dest = choice ? enc1 : enc0, by a mask over the bytes (choice is 0 or 1).</summary>
+    internal static void SelectByChoice(ReadOnlySpan<byte> enc0, ReadOnlySpan<byte> enc1, byte choice, Span<byte> dest)
+    {
+        byte mask = (byte)(0 - choice);
+        for (int k = 0; k < dest.Length; k++) dest[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
+    }
+
+    /// <summary>One response H2(H1(ρ_ω)) ⊕ ω·ξ (ω is 0 or 1, applied by a mask).</summary>
+    internal static byte[] Response(byte[] sid, int i, byte[] rho, byte[] xi, byte choice)
+    {
+        var hw = BaseOtSender.H2(sid, i, BaseOtSender.H1(sid, i, rho));
+        byte mask = (byte)(0 - choice);
+        var r = new byte[32];
+        for (int k = 0; k < 32; k++) r[k] = (byte)(hw[k] ^ (xi[k] & mask));
+        return r;
     }
 
     /// <summary>Step 4: the responses H(h_ω) ⊕ ω·ξ_i to the sender's challenges.</summary>
@@ -153,13 +167,7 @@ internal sealed class BaseOtReceiver
             throw new ProtocolException(Fault.MalformedMessage, $"base OT: malformed challenges from {peer}", peer);
         challenges = xi.ToArray();
         var r = new byte[OtParams.Kappa][];
-        for (int i = 0; i < OtParams.Kappa; i++)
-        {
-            var hw = BaseOtSender.H2(sid, i, BaseOtSender.H1(sid, i, rho[i]));
-            byte mask = (byte)(0 - choices[i]);
-            r[i] = new byte[32];
-            for (int k = 0; k < 32; k++) r[i][k] = (byte)(hw[k] ^ (xi[i][k] & mask));
-        }
+        for (int i = 0; i < OtParams.Kappa; i++) r[i] = Response(sid, i, rho[i], xi[i], choices[i]);
         return r;
     }
 

@@ -285,9 +285,7 @@ public sealed class EcdsaSigner
         {
             while (true)
             {
-                var wide = OtHash.Hash("sign/" + what, random, secret, session.Digest);
-                var k = key.Share.Group.ReduceWide(wide);
-                CryptographicOperations.ZeroMemory(wide);
+                var k = Hedge(key.Share.Group, random, secret, session.Digest, what);
                 if (!k.IsZero) return k;
                 RandomNumberGenerator.Fill(random);
             }
@@ -297,6 +295,27 @@ public sealed class EcdsaSigner
             CryptographicOperations.ZeroMemory(random);
             CryptographicOperations.ZeroMemory(secret);
         }
+    }
+
+    /// <summary>SHA-512("sign/" ‖ what, random, secret share, session) reduced mod n (the timing tests measure it).</summary>
+    internal static Scalar Hedge(Group g, byte[] random, byte[] secret, byte[] session, string what)
+    {
+        var wide = OtHash.Hash("sign/" + what, random, secret, session);
+        var k = g.ReduceWide(wide);
+        CryptographicOperations.ZeroMemory(wide);
+        return k;
+    }
+
+    /// <summary>
+    /// The signature share (DKLs23 Protocol 3.6, round 3): with φ = φ_i + Σψ, u_i = r_i·φ + c_u and
+    /// w_i = φ_i·H(m) + x(R)·(sk_i·φ + c_v). Scalar arithmetic only (constant time).
+    /// </summary>
+    internal static (Scalar U, Scalar W) ShareValues(Scalar r, Scalar phi, Scalar sk, Scalar psiSum, Scalar cu, Scalar cv, Scalar x, Scalar e)
+    {
+        var phiAll = phi + psiSum;
+        var u = r * phiAll + cu;
+        var v = sk * phiAll + cv;
+        return (u, phi * e + x * v);
     }
 
     public Identifier Identifier => me;
@@ -404,10 +423,7 @@ public sealed class EcdsaSigner
         bigR = rSum;
         var x = g.ReduceWide(rSum.Encoding[1..]);
         var e = g.ReduceWide(session.MessageDigest);
-        var phiAll = phi + psiSum;
-        var u = r * phiAll + cu;
-        var v = sk * phiAll + cv;
-        var w = phi * e + x * v;
+        var (u, w) = ShareValues(r, phi, sk, psiSum, cu, cv, x, e);
         return new EcdsaSignatureShare(session.Digest, me, rSum, u, w);
     });
 

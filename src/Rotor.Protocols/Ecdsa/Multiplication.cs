@@ -102,6 +102,45 @@ internal static class Rvole
         }
     }
 
+    /// <summary>Bob's KOS check values x̃ = Σ x_j·χ_j (masks on the secret bits x_j) and t̃ = Σ t_j·χ_j (carry-less products). Constant time.</summary>
+    internal static (Gf128 X, Gf128 T) KosCheckValues(ReadOnlySpan<byte> x, ReadOnlySpan<Gf128> rows, ReadOnlySpan<Gf128> chi)
+    {
+        Gf128 xt = default;
+        for (int j = 0; j < rows.Length; j++)
+        {
+            ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
+            xt ^= chi[j].Mask(bit);
+        }
+        return (xt, Gf128.InnerProduct(rows, chi));
+    }
+
+    /// <summary>One row of Alice's correction: τ_k = p1_k − p0_k + input_k (inputs a then â), z_k = p0_k. Constant time.</summary>
+    internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> a, ReadOnlySpan<Scalar> ahat, Span<Scalar> tau, Span<Scalar> z)
+    {
+        for (int k = 0; k < tau.Length; k++)
+        {
+            var input = k < a.Length ? a[k] : ahat[k - a.Length];
+            tau[k] = p1[k] - p0[k] + input;
+            z[k] = p0[k];
+        }
+    }
+
+    /// <summary>
+    /// One row of Bob's output and multiplication check: z_k = β·τ_k − p_k, and whether r + Σ challenge_k·z_k = β·Σu
+    /// (0 when it holds, 1 when not). β is a scalar 0 or 1; every step is constant-time scalar arithmetic.
+    /// </summary>
+    internal static int BobRow(Scalar beta, ReadOnlySpan<Scalar> tau, ReadOnlySpan<Scalar> pb, Scalar r, ReadOnlySpan<Scalar> challenges, Scalar usum, Span<Scalar> z)
+    {
+        var acc = r;
+        for (int k = 0; k < z.Length; k++)
+        {
+            var zb = beta * tau[k] - pb[k];
+            z[k] = zb;
+            acc += challenges[k] * zb;
+        }
+        return acc == beta * usum ? 0 : 1;
+    }
+
     /// <summary>
     /// ⟨g, (v[k], v[w + k], v[2w + k], …)⟩: the first 256 gadget entries are the powers of two, summed by Horner's
     /// rule (a doubling and an addition each), the 2s random ones by multiplication. Constant time.
@@ -177,12 +216,7 @@ internal static class Rvole
         {
             OtHash.RowScalars(g, ctx2, j, q[j], p0);
             OtHash.RowScalars(g, ctx2, j, q[j] ^ deltaF, p1);
-            for (int k = 0; k < w; k++)
-            {
-                var input = k < OtParams.Ell ? a[k] : ahat[k - OtParams.Ell];
-                tau[j * w + k] = p1[k] - p0[k] + input;
-                z[j * w + k] = p0[k];
-            }
+            AliceRow(p0, p1, a, ahat, tau.AsSpan(j * w, w), z.AsSpan(j * w, w));
         }
         var (tilde, hat) = MulChallenges(g, ctx2, tau);
         var r = new Scalar[OtParams.Xi];
@@ -250,13 +284,7 @@ internal sealed class RvoleReceiver
         var rows = Rvole.Transpose(t0);
         foreach (var c in t0) CryptographicOperations.ZeroMemory(c);
         var chiK = Rvole.CheckChallenges(ctx, u);
-        Gf128 xt = default;
-        for (int j = 0; j < OtParams.ExtendedRows; j++)
-        {
-            ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
-            xt ^= chiK[j].Mask(bit);
-        }
-        var tt = Gf128.InnerProduct(rows, chiK);
+        var (xt, tt) = Rvole.KosCheckValues(x, rows, chiK);
         var xb = new byte[16];
         var tb = new byte[16];
         xt.Write(xb);
@@ -291,6 +319,8 @@ internal sealed class RvoleReceiver
             tilde[k] = tr.ChallengeScalar(g, "tilde" + k);
             hat[k] = tr.ChallengeScalar(g, "hat" + k);
         }
+        var challenges = new Scalar[w];
+        for (int k = 0; k < w; k++) challenges[k] = k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell];
         var usum = g.Zero;
         foreach (var uk in msg.U) usum += uk;
         var z = new Scalar[OtParams.Xi * w];
@@ -300,14 +330,7 @@ internal sealed class RvoleReceiver
         {
             var beta = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
             OtHash.RowScalars(g, ctx2, j, t[j], pb);
-            var acc = msg.R[j];
-            for (int k = 0; k < w; k++)
-            {
-                var zb = beta * msg.Tau[j * w + k] - pb[k];
-                z[j * w + k] = zb;
-                acc += (k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]) * zb;
-            }
-            bad |= acc == beta * usum ? 0 : 1;
+            bad |= Rvole.BobRow(beta, msg.Tau.AsSpan(j * w, w), pb, msg.R[j], challenges, usum, z.AsSpan(j * w, w));
         }
         CryptographicOperations.ZeroMemory(x);
         Array.Clear(t);
