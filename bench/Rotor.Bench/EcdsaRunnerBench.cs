@@ -115,6 +115,7 @@ public static class EcdsaMicro
         T("SHA256.HashData 100B", 100000, () => System.Security.Cryptography.SHA256.HashData(data100, out64.AsSpan(0, 32)));
         if (System.Security.Cryptography.Shake256.IsSupported)
             T("Shake256.HashData 100B->192B", 100000, () => System.Security.Cryptography.Shake256.HashData(data100, out192));
+        T("BouncyCastle SHAKE256 100B->192B", 100000, () => { var d = new Org.BouncyCastle.Crypto.Digests.ShakeDigest(256); d.BlockUpdate(data100); d.OutputFinal(out192); });
         T("ReduceWide 64", 100000, () => g.ReduceWide(wide));
         T("Scalar mul", 1000000, () => k = k * k2);
         T("Scalar add", 1000000, () => k = k + k2);

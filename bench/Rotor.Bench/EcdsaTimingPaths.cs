@@ -96,10 +96,10 @@ internal static class EcdsaTimingPaths
         var rPub = G.RandomScalar();
         var chalPub = Scalars(4);
         var usumPub = G.RandomScalar();
-        Scalar[] BobInput() { var v = Flat(5); v[0] = G.ScalarFromUInt64((ulong)RandomNumberGenerator.GetInt32(2)); return v; }
-        var fixedBob = BobInput();
-        yield return P("ecdsa multiplication row and check (Bob)", () => fixedBob.ToArray(), BobInput,
-            x => { var z = new Scalar[4]; return Rvole.BobRow(x[0], tauPub, x.AsSpan(1, 4), rPub, chalPub, usumPub, z); }, 4);
+        var chalF = chalPub.Select(G.Prepare).ToArray();
+        var fixedPads = Flat(4);
+        yield return P("ecdsa multiplication row and check (Bob)", () => (1UL, fixedPads.ToArray()), () => ((ulong)RandomNumberGenerator.GetInt32(2), Flat(4)),
+            x => { var z = new Scalar[4]; return Rvole.BobRow(x.Item1, tauPub, x.Item2, rPub, chalF, usumPub, z); }, 4);
 
         // multiplication: the gadget sum that gives a share
         var fixedZ = Flat(OtParams.Xi);

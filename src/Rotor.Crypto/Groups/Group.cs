@@ -68,6 +68,20 @@ public abstract class Group
     /// <summary>Reduces a uniformly random or hashed string of up to 64 bytes, read in the group's byte order, modulo the order.</summary>
     public abstract Scalar ReduceWide(ReadOnlySpan<byte> bytes);
 
+    /// <summary>The constant-time Montgomery arithmetic of the scalar field, where the group has one (for <see cref="Prepare"/>).</summary>
+    internal virtual MontgomeryField? ScalarField => null;
+
+    /// <summary>
+    /// <paramref name="c"/> prepared for many multiplications (<see cref="ScalarFactor.Times"/>): each then costs one
+    /// Montgomery product instead of two. Constant time; c may be secret.
+    /// </summary>
+    public ScalarFactor Prepare(Scalar c)
+    {
+        CheckMine(c);
+        var f = ScalarField;
+        return new ScalarFactor(c, f is null ? default : f.ToMontgomery(c.Value));
+    }
+
     public abstract void EncodeScalar(Scalar s, Span<byte> destination);
 
     internal abstract UInt256 ScalarBytesToInt(ReadOnlySpan<byte> bytes);

@@ -46,6 +46,8 @@ internal static class Rvole
     /// <summary>The public gadget vector g (secp256k1).</summary>
     public static Scalar[] Gadget => gadget.Value;
 
+    private static readonly Lazy<ScalarFactor[]> gadgetFactors = new(() => gadget.Value.Select(v => v.Group.Prepare(v)).ToArray());
+
     /// <summary>The context of one multiplication: session, pair material, direction and Bob's nonce.</summary>
     internal static byte[] Context(byte[] session, EcdsaPairMaterial material, Identifier alice, Identifier bob, byte[] bobNonce) =>
         OtHash.Hash("rvole/ctx", session, material.PairId, alice.ToBytes(), bob.ToBytes(), bobNonce);
@@ -127,18 +129,20 @@ internal static class Rvole
 
     /// <summary>
     /// One row of Bob's output and multiplication check: z_k = β·τ_k − p_k, and whether r + Σ challenge_k·z_k = β·Σu
-    /// (0 when it holds, 1 when not). β is a scalar 0 or 1; every step is constant-time scalar arithmetic.
+    /// (0 when it holds, 1 when not). β·x is a masked select on the bit β (no multiplication, no branch); every other
+    /// step is constant-time scalar arithmetic.
     /// </summary>
-    internal static int BobRow(Scalar beta, ReadOnlySpan<Scalar> tau, ReadOnlySpan<Scalar> pb, Scalar r, ReadOnlySpan<Scalar> challenges, Scalar usum, Span<Scalar> z)
+    internal static int BobRow(ulong beta, ReadOnlySpan<Scalar> tau, ReadOnlySpan<Scalar> pb, Scalar r, ReadOnlySpan<ScalarFactor> challenges, Scalar usum, Span<Scalar> z)
     {
+        var zero = r.Group.Zero;
         var acc = r;
         for (int k = 0; k < z.Length; k++)
         {
-            var zb = beta * tau[k] - pb[k];
+            var zb = Scalar.Select(zero, tau[k], beta) - pb[k];
             z[k] = zb;
-            acc += challenges[k] * zb;
+            acc += challenges[k].Times(zb);
         }
-        return acc == beta * usum ? 0 : 1;
+        return acc == Scalar.Select(zero, usum, beta) ? 0 : 1;
     }
 
     /// <summary>
@@ -149,8 +153,8 @@ internal static class Rvole
     {
         var acc = g.Zero;
         for (int j = 255; j >= 0; j--) acc = acc + acc + v[j * stride + offset];
-        var gad = Gadget;
-        for (int j = 256; j < OtParams.Xi; j++) acc += gad[j] * v[j * stride + offset];
+        var gad = gadgetFactors.Value;
+        for (int j = 256; j < OtParams.Xi; j++) acc += gad[j].Times(v[j * stride + offset]);
         return acc;
     }
 
@@ -220,10 +224,12 @@ internal static class Rvole
         }
         var (tilde, hat) = MulChallenges(g, ctx2, tau);
         var r = new Scalar[OtParams.Xi];
+        var tf = tilde.Select(g.Prepare).ToArray();
+        var hf = hat.Select(g.Prepare).ToArray();
         for (int j = 0; j < OtParams.Xi; j++)
         {
             var acc = g.Zero;
-            for (int k = 0; k < OtParams.Ell; k++) acc += tilde[k] * z[j * w + k] + hat[k] * z[j * w + OtParams.Ell + k];
+            for (int k = 0; k < OtParams.Ell; k++) acc += tf[k].Times(z[j * w + k]) + hf[k].Times(z[j * w + OtParams.Ell + k]);
             r[j] = acc;
         }
         var uvec = new Scalar[OtParams.Ell];
@@ -319,8 +325,8 @@ internal sealed class RvoleReceiver
             tilde[k] = tr.ChallengeScalar(g, "tilde" + k);
             hat[k] = tr.ChallengeScalar(g, "hat" + k);
         }
-        var challenges = new Scalar[w];
-        for (int k = 0; k < w; k++) challenges[k] = k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell];
+        var challenges = new ScalarFactor[w];
+        for (int k = 0; k < w; k++) challenges[k] = g.Prepare(k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]);
         var usum = g.Zero;
         foreach (var uk in msg.U) usum += uk;
         var z = new Scalar[OtParams.Xi * w];
@@ -328,7 +334,7 @@ internal sealed class RvoleReceiver
         int bad = 0;
         for (int j = 0; j < OtParams.Xi; j++)
         {
-            var beta = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+            var beta = (ulong)((x[j >> 3] >> (j & 7)) & 1);
             OtHash.RowScalars(g, ctx2, j, t[j], pb);
             bad |= Rvole.BobRow(beta, msg.Tau.AsSpan(j * w, w), pb, msg.R[j], challenges, usum, z.AsSpan(j * w, w));
         }

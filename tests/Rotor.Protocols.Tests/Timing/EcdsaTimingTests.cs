@@ -123,17 +123,17 @@ public class EcdsaTimingTests(ITestOutputHelper output)
             x => { var tau = new Scalar[4]; var z = new Scalar[4]; Rvole.AliceRow(x.AsSpan(0, 4), x.AsSpan(4, 4), x.AsSpan(8, 2), x.AsSpan(10, 2), tau, z); return tau[3]; },
             Short with { Repetitions = 4 });
 
-    /// <summary>A row of Bob's output and multiplication check with his secret choice bit and pads (β then the pads in one array; public τ, r, challenges, Σu).</summary>
+    /// <summary>A row of Bob's output and multiplication check with his secret choice bit and pads (public τ, r, challenges, Σu).</summary>
     [Fact]
     public void MultiplicationRowBob()
     {
         var tau = Scalars(4);
         var r = G.RandomScalar();
-        var chal = Scalars(4);
+        var chal = Scalars(4).Select(G.Prepare).ToArray();
         var usum = G.RandomScalar();
-        Scalar[] Make() { var v = Flat(5); v[0] = G.ScalarFromUInt64((ulong)RandomNumberGenerator.GetInt32(2)); return v; }
-        AssertNoGrossLeak("ecdsa multiplication row and check (Bob)", Fixed(Make, v => v.ToArray()), Make,
-            x => { var z = new Scalar[4]; return Rvole.BobRow(x[0], tau, x.AsSpan(1, 4), r, chal, usum, z); }, Short with { Repetitions = 4 });
+        AssertNoGrossLeak("ecdsa multiplication row and check (Bob)", Fixed(() => (1UL, Flat(4)), v => (v.Item1, v.Item2.ToArray())),
+            () => ((ulong)RandomNumberGenerator.GetInt32(2), Flat(4)),
+            x => { var z = new Scalar[4]; return Rvole.BobRow(x.Item1, tau, x.Item2, r, chal, usum, z); }, Short with { Repetitions = 4 });
     }
 
     /// <summary>The gadget sum ⟨g, z⟩ that gives a multiplication share.</summary>
