@@ -7,7 +7,9 @@ namespace Rotor.Bench;
 /// <summary>
 /// A quick stopwatch run of threshold ECDSA (DKLs23) with the method of the JavaScript comparisons
 /// (bench/dkls-wasm/dkls.mjs, bench/noble/frost.mjs): one or two warm-up runs, then as many runs as fit in about a
-/// second (at least 3, or 1 when a run takes over 5 s), and the median. Every party's work in one process, as
+/// second (at least 3, or 1 when a run takes over 5 s), and the median; beside it the mean processor time of a run
+/// (every thread, so on the 2 cores it can exceed the wall-clock time; on a loaded machine it is the steadier
+/// figure, as a process waiting for a core spends no processor time). Every party's work in one process, as
 /// <see cref="EcdsaBenchmarks"/> does (which gives BenchmarkDotNet's statistics for the same operations):
 /// <code>
 /// dotnet run -c Release --project bench/Rotor.Bench -- ecdsa [--op keygen,sign,refresh,setup] [--quorum 2-of-3,3-of-5,7-of-10]
@@ -41,19 +43,23 @@ public static class EcdsaRunnerBench
                     "setup" => () => EcdsaRunner.Setup(keys.Select(k => k.Share).ToArray()),
                     _ => throw new ArgumentException($"unknown op '{op}' (keygen, sign, refresh, setup)"),
                 };
-                var (median, runs) = Measure(f);
-                Console.WriteLine($"| rotor | {op} | {t}-of-{n} | {Format(median)} | {runs} runs | load {Load()} |");
+                var (median, runs, cpu) = Measure(f);
+                Console.WriteLine($"| rotor | {op} | {t}-of-{n} | {Format(median)} | cpu {Format(cpu)} | {runs} runs | load {Load()} |");
             }
         }
         return 0;
     }
 
-    private static (double Median, int Runs) Measure(Action f)
+    /// <summary>Median wall-clock time, runs, and the mean processor time (all threads) per run.</summary>
+    private static (double Median, int Runs, double CpuMean) Measure(Action f)
     {
         var w0 = Stopwatch.GetTimestamp();
         f();
         if (Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 1000) f();
         var times = new List<double>();
+        var proc = System.Diagnostics.Process.GetCurrentProcess();
+        proc.Refresh();
+        var cpu0 = proc.TotalProcessorTime;
         var start = Stopwatch.GetTimestamp();
         do
         {
@@ -61,8 +67,10 @@ public static class EcdsaRunnerBench
             f();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         } while ((times.Count < 3 && times[0] < 5000) || (Stopwatch.GetElapsedTime(start).TotalMilliseconds < 1000 && times.Count < 1000));
+        proc.Refresh();
+        var cpu = (proc.TotalProcessorTime - cpu0).TotalMilliseconds / times.Count;
         times.Sort();
-        return (times[times.Count / 2], times.Count);
+        return (times[times.Count / 2], times.Count, cpu);
     }
 
     private static string Format(double ms) => ms >= 1000

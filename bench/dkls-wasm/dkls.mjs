@@ -4,7 +4,8 @@
 // rotation (refresh), every party's work in one process, messages passed as the package's README shows. Usage:
 //   node dkls.mjs [--op keygen,sign,refresh] [--quorum 2-of-3,3-of-5,7-of-10]
 // Each measurement warms up, then repeats until about a second has passed (at least 3 runs, or 1 run when one run
-// takes longer than 5 s) and prints the median (the same method as bench/noble/frost.mjs and Rotor's `-- ecdsa`).
+// takes longer than 5 s) and prints the median (the same method as bench/noble/frost.mjs and Rotor's `-- ecdsa`), and
+// beside it the mean processor time of a run (the steadier figure on a loaded machine).
 import { KeygenSession, Keyshare, SignSession } from '@silencelaboratories/dkls-wasm-ll-node';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -57,14 +58,16 @@ function measure(f) {
   f(); // warm-up; a second one unless the first took over a second
   if (performance.now() - w0 < 1000) f();
   const times = [];
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   do {
     const t0 = performance.now();
     f();
     times.push(performance.now() - t0);
   } while ((times.length < 3 && times[0] < 5000) || (performance.now() - start < 1000 && times.length < 1000));
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1], runs: times.length };
+  return { median: times[times.length >> 1], runs: times.length, cpu: (cpu.user + cpu.system) / 1000 / times.length };
 }
 
 const fmt = (ms) => (ms >= 1000 ? (ms / 1000).toFixed(2) + ' s' : ms.toFixed(ms < 10 ? 2 : 1) + ' ms');
@@ -76,6 +79,6 @@ for (const [t, n] of quorums) {
   for (const op of ops) {
     const f = op === 'keygen' ? () => keygen(t, n) : op === 'sign' ? () => sign(shares, t) : () => refresh(shares);
     const r = measure(f);
-    console.log(`| dkls-wasm | ${op} | ${t}-of-${n} | ${fmt(r.median)} | ${r.runs} runs | load ${load()} |`);
+    console.log(`| dkls-wasm | ${op} | ${t}-of-${n} | ${fmt(r.median)} | cpu ${fmt(r.cpu)} | ${r.runs} runs | load ${load()} |`);
   }
 }

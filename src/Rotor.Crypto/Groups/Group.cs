@@ -68,6 +68,18 @@ public abstract class Group
     /// <summary>Reduces a uniformly random or hashed string of up to 64 bytes, read in the group's byte order, modulo the order.</summary>
     public abstract Scalar ReduceWide(ReadOnlySpan<byte> bytes);
 
+    /// <summary>
+    /// 32 bytes (the group's scalar byte order) reduced mod the order, in constant time. Within 2^-127 of uniform
+    /// for uniform input on secp256k1 (n &gt; 2^256 − 2^129); use <see cref="ReduceWide"/> with 48 or 64 bytes where a
+    /// smaller bias is needed.
+    /// </summary>
+    public virtual Scalar Reduce32(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != 32) throw new ArgumentException("32 bytes");
+        var f = ScalarField;
+        return f is null ? ReduceWide(bytes) : new Scalar(this, f.Reduce256(ScalarBytesToInt(bytes)));
+    }
+
     /// <summary>The constant-time Montgomery arithmetic of the scalar field, where the group has one (for <see cref="Prepare"/>).</summary>
     internal virtual MontgomeryField? ScalarField => null;
 

@@ -49,6 +49,9 @@ internal sealed class MontgomeryField
 
     public UInt256 Negate(in UInt256 a) => Sub(default, a);
 
+    /// <summary>A 256-bit value mod n: one masked subtraction when n &gt; 2^255 (every 256-bit value is below 2n), else the wide reduction.</summary>
+    public UInt256 Reduce256(in UInt256 v) => above255 ? ReduceOnce(v) : Reduce(default, v);
+
     /// <summary>a·R mod n: the form in which a factor used many times makes each product one Montgomery product.</summary>
     public UInt256 ToMontgomery(in UInt256 a) => MontMul(a, r2);
 

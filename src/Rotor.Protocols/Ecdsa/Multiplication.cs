@@ -167,10 +167,13 @@ internal static class Rvole
         return chi;
     }
 
-    private static (Scalar[] ChiTilde, Scalar[] ChiHat) MulChallenges(Group g, byte[] ctx2, Scalar[] tau)
+    /// <summary>The multiplication check's challenges (χ̃, χ̂) from the context and every τ (hashed as one string of their encodings).</summary>
+    internal static (Scalar[] ChiTilde, Scalar[] ChiHat) MulChallenges(Group g, byte[] ctx2, Scalar[] tau)
     {
+        var bytes = new byte[tau.Length * g.ScalarLength];
+        for (int i = 0; i < tau.Length; i++) tau[i].WriteTo(bytes.AsSpan(i * g.ScalarLength, g.ScalarLength));
         using var t = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
-        t.Append("ctx", ctx2).Append("tau", tau);
+        t.Append("ctx", ctx2).Append("tau", bytes);
         var tilde = new Scalar[OtParams.Ell];
         var hat = new Scalar[OtParams.Ell];
         for (int k = 0; k < OtParams.Ell; k++)
@@ -316,15 +319,7 @@ internal sealed class RvoleReceiver
             throw new ProtocolException(Fault.MalformedMessage, $"multiplication message from {alice} has the wrong size", alice);
         var ctx2 = OtHash.Hash("rvole/ctx2", ctx, msg.AliceNonce);
         int w = 2 * OtParams.Ell;
-        using var tr = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
-        tr.Append("ctx", ctx2).Append("tau", msg.Tau);
-        var tilde = new Scalar[OtParams.Ell];
-        var hat = new Scalar[OtParams.Ell];
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            tilde[k] = tr.ChallengeScalar(g, "tilde" + k);
-            hat[k] = tr.ChallengeScalar(g, "hat" + k);
-        }
+        var (tilde, hat) = Rvole.MulChallenges(g, ctx2, msg.Tau);
         var challenges = new ScalarFactor[w];
         for (int k = 0; k < w; k++) challenges[k] = g.Prepare(k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]);
         var usum = g.Zero;

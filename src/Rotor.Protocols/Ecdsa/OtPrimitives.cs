@@ -185,13 +185,17 @@ internal static class OtHash
         return at + 4 + data.Length;
     }
 
-    /// <summary>Bytes of random-oracle output per scalar of a row: 48, so that the reduction mod n is within 2^-128 of uniform.</summary>
-    public const int WideScalarBytes = 48;
+    /// <summary>
+    /// Bytes of random-oracle output per scalar of a row: 32, reduced mod n. On secp256k1 (n &gt; 2^256 − 2^129) a
+    /// uniform 256-bit value reduced mod n is within 2^-127 of uniform; over the 4,992 row scalars of a multiplication
+    /// within 2^-114, far below the statistical parameter's 2^-80 (s = 80). Four of them are one SHAKE256 block.
+    /// </summary>
+    public const int RowScalarBytes = 32;
 
     /// <summary>
-    /// The random-OT output of one extended row: <paramref name="output"/>.Length uniform scalars from one
-    /// SHAKE256(label ‖ context ‖ row index ‖ scalar count ‖ 16-byte row value) call, 48 bytes reduced mod n per
-    /// scalar (within 2^-128 of uniform).
+    /// The random-OT output of one extended row: <paramref name="output"/>.Length scalars from one
+    /// SHAKE256(label ‖ context ‖ row index ‖ scalar count ‖ 16-byte row value) call, 32 bytes reduced mod n per scalar
+    /// (see <see cref="RowScalarBytes"/>).
     /// </summary>
     public static void RowScalars(Group group, ReadOnlySpan<byte> context, int row, Gf128 value, Span<Scalar> output)
     {
@@ -203,9 +207,9 @@ internal static class OtHash
         BinaryPrimitives.WriteInt32BigEndian(tail, row);
         BinaryPrimitives.WriteInt32BigEndian(tail[4..], output.Length);
         value.Write(tail[8..]);
-        Span<byte> stream = stackalloc byte[WideScalarBytes * output.Length];
+        Span<byte> stream = stackalloc byte[RowScalarBytes * output.Length];
         Shake(input, stream);
-        for (int k = 0; k < output.Length; k++) output[k] = group.ReduceWide(stream.Slice(k * WideScalarBytes, WideScalarBytes));
+        for (int k = 0; k < output.Length; k++) output[k] = group.Reduce32(stream.Slice(k * RowScalarBytes, RowScalarBytes));
         CryptographicOperations.ZeroMemory(stream);
         CryptographicOperations.ZeroMemory(input);
     }
