@@ -164,7 +164,44 @@ internal readonly struct Fe
         return r;
     }
 
-    public Fe Square() => this * this;
+    /// <summary>(c2:c1:c0) += 2·a·b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MulAcc2(ulong a, ulong b, ref ulong c0, ref ulong c1, ref ulong c2)
+    {
+        ulong hi = Math.BigMul(a, b, out ulong lo);
+        c2 += hi >> 63; // 2·(hi:lo) = (hi:lo) << 1, the bit shifted out of hi
+        hi = (hi << 1) | (lo >> 63);
+        lo <<= 1;
+        c0 += lo;
+        ulong k = c0 < lo ? 1UL : 0UL;
+        c1 += k;
+        c2 += c1 < k ? 1UL : 0UL;
+        c1 += hi;
+        c2 += c1 < hi ? 1UL : 0UL;
+    }
+
+    /// <summary>a²: the product by columns with each cross product a_i·a_j (i ≠ j) taken once and doubled (10 word products instead of 16).</summary>
+    public Fe Square()
+    {
+        ulong c0 = 0, c1 = 0, c2 = 0;
+        MulAcc(L0, L0, ref c0, ref c1, ref c2);
+        ulong r0 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc2(L0, L1, ref c0, ref c1, ref c2);
+        ulong r1 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc2(L0, L2, ref c0, ref c1, ref c2);
+        MulAcc(L1, L1, ref c0, ref c1, ref c2);
+        ulong r2 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc2(L0, L3, ref c0, ref c1, ref c2);
+        MulAcc2(L1, L2, ref c0, ref c1, ref c2);
+        ulong r3 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc2(L1, L3, ref c0, ref c1, ref c2);
+        MulAcc(L2, L2, ref c0, ref c1, ref c2);
+        ulong r4 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc2(L2, L3, ref c0, ref c1, ref c2);
+        ulong r5 = c0; c0 = c1; c1 = c2; c2 = 0;
+        MulAcc(L3, L3, ref c0, ref c1, ref c2);
+        return Reduce(r0, r1, r2, r3, r4, r5, c0, c1);
+    }
 
     /// <summary>(r0..r7) mod p: hi·2^256 ≡ hi·C, twice, then one masked subtraction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -195,7 +232,7 @@ internal readonly struct Fe
     private Fe SquareTimes(int n)
     {
         var r = this;
-        for (int i = 0; i < n; i++) r = r * r;
+        for (int i = 0; i < n; i++) r = r.Square();
         return r;
     }
 

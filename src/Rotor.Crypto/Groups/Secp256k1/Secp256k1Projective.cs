@@ -64,12 +64,12 @@ internal readonly struct Projective
     /// <summary>Complete doubling (RCB16 algorithm 9, a = 0): 6 multiplications, 2 squarings and 1 by 3b.</summary>
     public Projective Double()
     {
-        Fe t0 = Y * Y;
+        Fe t0 = Y.Square();
         Fe z3 = t0 + t0;
         z3 = z3 + z3;
         z3 = z3 + z3;
         Fe t1 = Y * Z;
-        Fe t2 = Z * Z;
+        Fe t2 = Z.Square();
         t2 = B3 * t2;
         Fe x3 = t2 * z3;
         Fe y3 = t0 + t2;
