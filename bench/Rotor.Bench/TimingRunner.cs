@@ -11,7 +11,8 @@ using Rotor.TestSupport.Timing;
 namespace Rotor.Bench;
 
 /// <summary>
-/// The long dudect-style runs of issue 12 (<see cref="Dudect"/>): every secret path, fixed secret against random
+/// The long dudect-style runs of issue 12 (<see cref="Dudect"/>): every secret path (the group layer's, FROST's and
+/// threshold ECDSA's, <see cref="EcdsaTimingPaths"/>), fixed secret against random
 /// secrets, at least 1,000,000 measurements each, judged at |t| &gt; 4.5. Not a BenchmarkDotNet benchmark:
 /// <code>
 /// dotnet run -c Release --project bench/Rotor.Bench -- timing                      # every path, 1,000,000 samples
@@ -62,6 +63,8 @@ public static class TimingRunner
             yield return P($"{scheme} nonce and commitment", () => (random.ToArray(), share), () => (RandomNumberGenerator.GetBytes(32), g.RandomScalar()),
                 x => g.MulBase(FrostCore.NonceGenerate(suite, x.Item1, x.Item2)).Encoding.Length);
         }
+
+        foreach (var e in EcdsaTimingPaths.All()) yield return new Path(e.Name, e.Run, false, e.Repetitions);
 
         // positive controls: these must come out above the line
         var k1 = Secp256k1Group.Instance;

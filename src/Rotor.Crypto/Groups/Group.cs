@@ -68,6 +68,32 @@ public abstract class Group
     /// <summary>Reduces a uniformly random or hashed string of up to 64 bytes, read in the group's byte order, modulo the order.</summary>
     public abstract Scalar ReduceWide(ReadOnlySpan<byte> bytes);
 
+    /// <summary>
+    /// 32 bytes (the group's scalar byte order) reduced mod the order, in constant time. Within 2^-127 of uniform
+    /// for uniform input on secp256k1 (n &gt; 2^256 − 2^129); use <see cref="ReduceWide"/> with 48 or 64 bytes where a
+    /// smaller bias is needed.
+    /// </summary>
+    public virtual Scalar Reduce32(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != 32) throw new ArgumentException("32 bytes");
+        var f = ScalarField;
+        return f is null ? ReduceWide(bytes) : new Scalar(this, f.Reduce256(ScalarBytesToInt(bytes)));
+    }
+
+    /// <summary>The constant-time Montgomery arithmetic of the scalar field, where the group has one (for <see cref="Prepare"/>).</summary>
+    internal virtual MontgomeryField? ScalarField => null;
+
+    /// <summary>
+    /// <paramref name="c"/> prepared for many multiplications (<see cref="ScalarFactor.Times"/>): each then costs one
+    /// Montgomery product instead of two. Constant time; c may be secret.
+    /// </summary>
+    public ScalarFactor Prepare(Scalar c)
+    {
+        CheckMine(c);
+        var f = ScalarField;
+        return new ScalarFactor(c, f is null ? default : f.ToMontgomery(c.Value));
+    }
+
     public abstract void EncodeScalar(Scalar s, Span<byte> destination);
 
     internal abstract UInt256 ScalarBytesToInt(ReadOnlySpan<byte> bytes);
@@ -167,6 +193,33 @@ public abstract class Group
     /// note that <c>k * P</c> and <c>P * k</c> are <see cref="MulVartime"/>.
     /// </summary>
     public abstract Element Mul(Element p, Scalar k);
+
+    /// <summary>
+    /// k_i·P for many secret scalars and one public point, in constant time in every k_i (a group may share a
+    /// precomputed table for P and one field inversion among them, e.g. the receiver of many base OTs).
+    /// </summary>
+    public virtual Element[] MulMany(Element p, ReadOnlySpan<Scalar> scalars)
+    {
+        var r = new Element[scalars.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(p, scalars[i]);
+        return r;
+    }
+
+    /// <summary>k_i·G for many secret scalars, in constant time in every k_i (a group may share one field inversion among them).</summary>
+    public virtual Element[] MulBaseMany(ReadOnlySpan<Scalar> scalars)
+    {
+        var r = new Element[scalars.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = MulBase(scalars[i]);
+        return r;
+    }
+
+    /// <summary>k·P_i for one secret scalar and many public points, in constant time in k (e.g. the sender of many base OTs).</summary>
+    public virtual Element[] MulMany(ReadOnlySpan<Element> points, Scalar k)
+    {
+        var r = new Element[points.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(points[i], k);
+        return r;
+    }
 
     public abstract Element Add(Element a, Element b);
 

@@ -49,6 +49,15 @@ internal sealed class MontgomeryField
 
     public UInt256 Negate(in UInt256 a) => Sub(default, a);
 
+    /// <summary>A 256-bit value mod n: one masked subtraction when n &gt; 2^255 (every 256-bit value is below 2n), else the wide reduction.</summary>
+    public UInt256 Reduce256(in UInt256 v) => above255 ? ReduceOnce(v) : Reduce(default, v);
+
+    /// <summary>a·R mod n: the form in which a factor used many times makes each product one Montgomery product.</summary>
+    public UInt256 ToMontgomery(in UInt256 a) => MontMul(a, r2);
+
+    /// <summary>a·b for b given as <see cref="ToMontgomery"/>(b): one Montgomery product, a·(b·R)·R^-1.</summary>
+    public UInt256 MulByMontgomery(in UInt256 a, in UInt256 bMontgomery) => MontMul(a, bMontgomery);
+
     public UInt256 Mul(in UInt256 a, in UInt256 b)
     {
         var t = MontMul(a, b);      // a·b·R^-1

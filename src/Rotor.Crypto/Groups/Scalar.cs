@@ -43,6 +43,13 @@ public readonly struct Scalar : IEquatable<Scalar>
     public static Scalar operator -(Scalar a) => a.Group.ScalarNegate(a);
     public static Element operator *(Scalar k, Element p) => p.Group.MulVartime(p, k);
 
+    /// <summary>bit = 0: <paramref name="ifZero"/>, bit = 1: <paramref name="ifOne"/>, by a mask (constant time; bit may be secret).</summary>
+    public static Scalar Select(Scalar ifZero, Scalar ifOne, ulong bit)
+    {
+        var g = Same(ifZero, ifOne);
+        return new Scalar(g, UInt256.Select(0UL - (bit & 1), ifOne.Value, ifZero.Value));
+    }
+
     /// <summary>Constant-time equality.</summary>
     public bool Equals(Scalar other) => ReferenceEquals(group, other.group) && UInt256.EqualMask(Value, other.Value) != 0;
     public override bool Equals(object? obj) => obj is Scalar s && Equals(s);
@@ -59,4 +66,33 @@ public readonly struct Scalar : IEquatable<Scalar>
         if (!ReferenceEquals(g, b.Group)) throw new InvalidOperationException($"scalars of different groups ({g.Name}, {b.Group.Name})");
         return g;
     }
+}
+
+/// <summary>
+/// A scalar prepared by <see cref="Group.Prepare"/> for many multiplications: x·c in one Montgomery product (the
+/// factor is kept as c·R mod n). Constant time. Never printed.
+/// </summary>
+public readonly struct ScalarFactor
+{
+    private readonly Scalar value;
+    private readonly UInt256 montgomery;
+
+    internal ScalarFactor(Scalar value, UInt256 montgomery)
+    {
+        this.value = value;
+        this.montgomery = montgomery;
+    }
+
+    public Scalar Value => value;
+
+    /// <summary>x·c.</summary>
+    public Scalar Times(Scalar x)
+    {
+        var g = value.Group;
+        if (!ReferenceEquals(g, x.Group)) throw new InvalidOperationException($"scalars of different groups ({g.Name}, {x.Group.Name})");
+        var f = g.ScalarField;
+        return f is null ? value * x : new Scalar(g, f.MulByMontgomery(x.Value, montgomery));
+    }
+
+    public override string ToString() => "ScalarFactor";
 }

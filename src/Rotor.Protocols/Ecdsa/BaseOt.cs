@@ -45,15 +45,17 @@ internal sealed class BaseOtSender
     {
         if (b.Count != OtParams.Kappa)
             throw new ProtocolException(Fault.MalformedMessage, $"base OT: {b.Count} receiver points from {peer}, expected {OtParams.Kappa}", peer);
-        var aA = SecretMul.Mul(A, a);
+        // a·A = a²·G: the fixed-base multiplication, cheaper than a variable-base one
+        var aA = group.MulBase(a * a);
         rho0 = new byte[OtParams.Kappa][];
         rho1 = new byte[OtParams.Kappa][];
         h0 = new byte[OtParams.Kappa][];
         h1 = new byte[OtParams.Kappa][];
         var xi = new byte[OtParams.Kappa][];
+        var aBs = group.MulMany(b.ToArray(), a);
         for (int i = 0; i < OtParams.Kappa; i++)
         {
-            var aB = SecretMul.Mul(b[i], a);
+            var aB = aBs[i];
             rho0[i] = Key(sid, i, aB);
             rho1[i] = Key(sid, i, aB - aA);
             h0[i] = H1(sid, i, rho0[i]);
@@ -109,29 +111,52 @@ internal sealed class BaseOtReceiver
         this.choices = choices;
     }
 
-    /// <summary>Step 2: verifies the sender's proof of knowledge of a (blaming it) and returns the B_i.</summary>
-    public Element[] Choose(Element a, (Element Commitment, Scalar Response) proof)
+    /// <summary>
+    /// Step 2: verifies the sender's proof of knowledge of a (blaming it) and returns the encodings of the B_i
+    /// (b_i·G or b_i·G + A, chosen by a mask over the two encodings, not by a branch on the choice bit).
+    /// </summary>
+    public byte[][] Choose(Element a, (Element Commitment, Scalar Response) proof)
     {
         var c = BaseOtSender.Challenge(group, sid, a, proof.Commitment);
-        if (!group.MulBase(proof.Response).Equals(proof.Commitment + a * c))
+        // public values only: the variable-time multi-multiplication
+        if (!group.MultiMulVartime([proof.Response, -c], [group.Generator, a]).Equals(proof.Commitment))
             throw new ProtocolException(Fault.InvalidProof, $"base OT verification failed: member {peer}'s proof of knowledge of its VSOT secret does not verify", peer);
-        var b = new Element[OtParams.Kappa];
+        var bs = new Scalar[OtParams.Kappa];
+        for (int i = 0; i < bs.Length; i++) bs[i] = group.RandomScalar();
+        var p0s = group.MulBaseMany(bs);   // b_i·G
+        var keys = group.MulMany(a, bs);   // b_i·A, one table for A
+        Array.Clear(bs);
+        // b_i·G + A: b_i·G is no secret once B_i is sent (B_i or B_i − A), only which of the two is sent is
+        var p1s = new Element[OtParams.Kappa];
+        for (int i = 0; i < p1s.Length; i++) p1s[i] = p0s[i] + a;
+        group.EncodeMany(p1s);
+        var b = new byte[OtParams.Kappa][];
         rho = new byte[OtParams.Kappa][];
-        Span<byte> e0 = stackalloc byte[group.ElementLength];
         for (int i = 0; i < OtParams.Kappa; i++)
         {
-            var bi = group.RandomScalar();
-            var p0 = group.MulBase(bi);
-            var p1 = p0 + a;
-            // Select b_i·G or b_i·G + A by a mask over the encodings, not by a branch on the choice bit.
-            byte mask = (byte)(0 - choices[i]);
-            var enc0 = p0.Encoding;
-            var enc1 = p1.Encoding;
-            for (int k = 0; k < e0.Length; k++) e0[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
-            b[i] = group.DecodeElement(e0);
-            rho[i] = BaseOtSender.Key(sid, i, SecretMul.Mul(a, bi));
+            var e = new byte[group.ElementLength];
+            SelectByChoice(p0s[i].Encoding, p1s[i].Encoding, choices[i], e);
+            b[i] = e;
+            rho[i] = BaseOtSender.Key(sid, i, keys[i]);
         }
         return b;
+    }
+
+    /// <summary>dest = choice ? enc1 : enc0, by a mask over the bytes (choice is 0 or 1).</summary>
+    internal static void SelectByChoice(ReadOnlySpan<byte> enc0, ReadOnlySpan<byte> enc1, byte choice, Span<byte> dest)
+    {
+        byte mask = (byte)(0 - choice);
+        for (int k = 0; k < dest.Length; k++) dest[k] = (byte)((enc0[k] & ~mask) | (enc1[k] & mask));
+    }
+
+    /// <summary>One response H2(H1(ρ_ω)) ⊕ ω·ξ (ω is 0 or 1, applied by a mask).</summary>
+    internal static byte[] Response(byte[] sid, int i, byte[] rho, byte[] xi, byte choice)
+    {
+        var hw = BaseOtSender.H2(sid, i, BaseOtSender.H1(sid, i, rho));
+        byte mask = (byte)(0 - choice);
+        var r = new byte[32];
+        for (int k = 0; k < 32; k++) r[k] = (byte)(hw[k] ^ (xi[k] & mask));
+        return r;
     }
 
     /// <summary>Step 4: the responses H(h_ω) ⊕ ω·ξ_i to the sender's challenges.</summary>
@@ -142,13 +167,7 @@ internal sealed class BaseOtReceiver
             throw new ProtocolException(Fault.MalformedMessage, $"base OT: malformed challenges from {peer}", peer);
         challenges = xi.ToArray();
         var r = new byte[OtParams.Kappa][];
-        for (int i = 0; i < OtParams.Kappa; i++)
-        {
-            var hw = BaseOtSender.H2(sid, i, BaseOtSender.H1(sid, i, rho[i]));
-            byte mask = (byte)(0 - choices[i]);
-            r[i] = new byte[32];
-            for (int k = 0; k < 32; k++) r[i][k] = (byte)(hw[k] ^ (xi[i][k] & mask));
-        }
+        for (int i = 0; i < OtParams.Kappa; i++) r[i] = Response(sid, i, rho[i], xi[i], choices[i]);
         return r;
     }
 

@@ -55,14 +55,24 @@ public sealed class EcdsaSetupMessage
         Element[] points, Scalar[] scalars, byte[][] blobs)
     {
         Session = session; Sender = sender; Recipient = recipient; Round = round;
-        Points = points; Scalars = scalars; Blobs = blobs;
+        this.points = points; Scalars = scalars; Blobs = blobs;
     }
+
+    /// <summary>A message whose points are given by their (valid, compressed) encodings: decoded only when read.</summary>
+    internal EcdsaSetupMessage(byte[] session, Identifier sender, Identifier recipient, int round, byte[][] encodedPoints)
+        : this(session, sender, recipient, round, null!, [], [])
+    {
+        encoded = encodedPoints;
+    }
+
+    private Element[]? points;
+    private readonly byte[][]? encoded;
 
     public byte[] Session { get; }
     public Identifier Sender { get; }
     public Identifier Recipient { get; }
     public int Round { get; }
-    internal Element[] Points { get; }
+    internal Element[] Points => points ??= encoded!.Select(e => Crypto.Groups.Secp256k1.Secp256k1Group.Instance.DecodeElement(e)).ToArray();
     internal Scalar[] Scalars { get; }
     internal byte[][] Blobs { get; }
 
@@ -78,7 +88,10 @@ public sealed class EcdsaSetupMessage
     public byte[] ToBytes()
     {
         var w = new WireWriter(WireType.EcdsaSetup, Session, Sender).Identifier(Recipient).Bytes([(byte)Round]);
-        foreach (var p in Points) w.Element(p);
+        if (encoded is not null)
+            foreach (var e in encoded) w.Bytes(e);
+        else
+            foreach (var p in Points) w.Element(p);
         foreach (var s in Scalars) w.Scalar(s);
         foreach (var b in Blobs) w.Bytes(b);
         return w.ToArray();
@@ -225,7 +238,7 @@ public sealed class EcdsaSetup
             {
                 case 1:
                     var b = st.Receiver.Choose(m.Points[0], (m.Points[1], m.Scalars[0]));
-                    outMsgs.Add(new EcdsaSetupMessage(session.Digest, me, peer, 2, b, [], []));
+                    outMsgs.Add(new EcdsaSetupMessage(session.Digest, me, peer, 2, b));
                     break;
                 case 2:
                     outMsgs.Add(new EcdsaSetupMessage(session.Digest, me, peer, 3, [], [], st.Sender.Challenges(m.Points)));

@@ -285,9 +285,7 @@ public sealed class EcdsaSigner
         {
             while (true)
             {
-                var wide = OtHash.Hash("sign/" + what, random, secret, session.Digest);
-                var k = key.Share.Group.ReduceWide(wide);
-                CryptographicOperations.ZeroMemory(wide);
+                var k = Hedge(key.Share.Group, random, secret, session.Digest, what);
                 if (!k.IsZero) return k;
                 RandomNumberGenerator.Fill(random);
             }
@@ -297,6 +295,27 @@ public sealed class EcdsaSigner
             CryptographicOperations.ZeroMemory(random);
             CryptographicOperations.ZeroMemory(secret);
         }
+    }
+
+    /// <summary>SHA-512("sign/" ‖ what, random, secret share, session) reduced mod n (the timing tests measure it).</summary>
+    internal static Scalar Hedge(Group g, byte[] random, byte[] secret, byte[] session, string what)
+    {
+        var wide = OtHash.Hash("sign/" + what, random, secret, session);
+        var k = g.ReduceWide(wide);
+        CryptographicOperations.ZeroMemory(wide);
+        return k;
+    }
+
+    /// <summary>
+    /// The signature share (DKLs23 Protocol 3.6, round 3): with φ = φ_i + Σψ, u_i = r_i·φ + c_u and
+    /// w_i = φ_i·H(m) + x(R)·(sk_i·φ + c_v). Scalar arithmetic only (constant time).
+    /// </summary>
+    internal static (Scalar U, Scalar W) ShareValues(Scalar r, Scalar phi, Scalar sk, Scalar psiSum, Scalar cu, Scalar cv, Scalar x, Scalar e)
+    {
+        var phiAll = phi + psiSum;
+        var u = r * phiAll + cu;
+        var v = sk * phiAll + cv;
+        return (u, phi * e + x * v);
     }
 
     public Identifier Identifier => me;
@@ -389,11 +408,7 @@ public sealed class EcdsaSigner
                 throw new ProtocolException(Fault.InvalidProof, $"commitment opening failed: member {j}'s instance key R_j does not open its round-1 commitment", j);
             var d = Retiring(j, () => bobs[j].Finish(m.Mul));
             var chi = bobs[j].Chi;
-            var pkj = g.MulVartime(session.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
-            if (!(SecretMul.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
-                throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_u does not match its instance key R_j", j);
-            if (!(SecretMul.Mul(pkj, chi) - m.GammaV).Equals(g.MulBase(d[1])))
-                throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_v does not match its key share λ_j·Y_j", j);
+            ConsistencyCheck(j, m, chi, d);
             rSum += m.InstanceKey;
             cu += aliceShares[j][0] + d[0];
             cv += aliceShares[j][1] + d[1];
@@ -404,12 +419,31 @@ public sealed class EcdsaSigner
         bigR = rSum;
         var x = g.ReduceWide(rSum.Encoding[1..]);
         var e = g.ReduceWide(session.MessageDigest);
-        var phiAll = phi + psiSum;
-        var u = r * phiAll + cu;
-        var v = sk * phiAll + cv;
-        var w = phi * e + x * v;
+        var (u, w) = ShareValues(r, phi, sk, psiSum, cu, cv, x, e);
         return new EcdsaSignatureShare(session.Digest, me, rSum, u, w);
     });
+
+    /// <summary>
+    /// DKLs23's two consistency checks for signer j (Protocol 3.6, round 3): χ·R_j − Γ_u = d_u·G and
+    /// χ·pk_j − Γ_v = d_v·G with pk_j = λ_j·Y_j. Both are checked at once as a random linear combination with a fresh
+    /// ρ of this signer's (unknown to j when it sent Γ_u, Γ_v): χ·(R_j + ρ·pk_j) − (Γ_u + ρ·Γ_v) = (d_u + ρ·d_v)·G,
+    /// which holds when both hold and fails, except with probability 1/n, when either fails; one secret variable-base
+    /// and one secret fixed-base multiplication instead of two each. When it fails, each check is made on its own to
+    /// say which failed; either way j is blamed.
+    /// </summary>
+    private void ConsistencyCheck(Identifier j, EcdsaSignRound2 m, Scalar chi, Scalar[] d)
+    {
+        var rho = g.RandomScalar();
+        var lambda = Lagrange.AtZero(j, session.Signers);
+        var yj = session.Package.VerifyingShare(j);
+        // public values: variable time
+        var x = g.MultiMulVartime([g.One, rho * lambda], [m.InstanceKey, yj]);
+        var y = m.GammaU + g.MulVartime(m.GammaV, rho);
+        if ((g.Mul(x, chi) - y).Equals(g.MulBase(d[0] + rho * d[1]))) return;
+        if (!(g.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
+            throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_u does not match its instance key R_j", j);
+        throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_v does not match its key share λ_j·Y_j", j);
+    }
 
     /// <summary>Combines the signature shares of every signer (this one's included) and checks the result; see <see cref="EcdsaSignatures.Combine"/>.</summary>
     public EcdsaSignature Finish(IEnumerable<EcdsaSignatureShare> shares)

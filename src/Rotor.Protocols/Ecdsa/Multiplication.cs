@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
@@ -45,26 +46,116 @@ internal static class Rvole
     /// <summary>The public gadget vector g (secp256k1).</summary>
     public static Scalar[] Gadget => gadget.Value;
 
+    private static readonly Lazy<ScalarFactor[]> gadgetFactors = new(() => gadget.Value.Select(v => v.Group.Prepare(v)).ToArray());
+
     /// <summary>The context of one multiplication: session, pair material, direction and Bob's nonce.</summary>
     internal static byte[] Context(byte[] session, EcdsaPairMaterial material, Identifier alice, Identifier bob, byte[] bobNonce) =>
         OtHash.Hash("rvole/ctx", session, material.PairId, alice.ToBytes(), bob.ToBytes(), bobNonce);
 
+    /// <summary>
+    /// The rows of the κ × m' extension matrix given by its columns (bit j of column i, least significant bit of
+    /// byte j/8 first, is bit i of row j): 64 × 64 bit blocks transposed with word operations (six rounds of masked
+    /// swaps), the same work whatever the bits.
+    /// </summary>
     internal static Gf128[] Transpose(byte[][] columns)
     {
-        var rows = new Gf128[OtParams.ExtendedRows];
-        var lo = new ulong[OtParams.ExtendedRows];
-        var hi = new ulong[OtParams.ExtendedRows];
-        for (int i = 0; i < OtParams.Kappa; i++)
+        const int rows = OtParams.ExtendedRows;
+        const int blocks = (rows + 63) / 64;
+        var result = new Gf128[rows];
+        var lo = new ulong[rows];
+        var hi = new ulong[rows];
+        Span<ulong> m = stackalloc ulong[64];
+        Span<byte> word = stackalloc byte[8];
+        for (int half = 0; half < 2; half++)
         {
-            var col = columns[i];
-            for (int j = 0; j < OtParams.ExtendedRows; j++)
+            var dest = half == 0 ? lo : hi;
+            for (int rb = 0; rb < blocks; rb++)
             {
-                ulong bit = (ulong)((col[j >> 3] >> (j & 7)) & 1);
-                if (i < 64) lo[j] |= bit << i; else hi[j] |= bit << (i - 64);
+                int from = rb * 8, take = Math.Min(8, OtParams.ColumnBytes - from);
+                for (int i = 0; i < 64; i++)
+                {
+                    word.Clear();
+                    columns[half * 64 + i].AsSpan(from, take).CopyTo(word);
+                    m[i] = BinaryPrimitives.ReadUInt64LittleEndian(word);
+                }
+                Transpose64(m);
+                for (int r = 0; r < 64 && rb * 64 + r < rows; r++) dest[rb * 64 + r] = m[r];
             }
         }
-        for (int j = 0; j < rows.Length; j++) rows[j] = new Gf128(lo[j], hi[j]);
-        return rows;
+        m.Clear();
+        for (int j = 0; j < rows; j++) result[j] = new Gf128(lo[j], hi[j]);
+        Array.Clear(lo);
+        Array.Clear(hi);
+        return result;
+    }
+
+    /// <summary>In-place transpose of a 64 × 64 bit matrix: afterwards bit i of m[r] is what bit r of m[i] was.</summary>
+    internal static void Transpose64(Span<ulong> m)
+    {
+        ulong mask = 0x00000000FFFFFFFFUL;
+        for (int j = 32; j != 0; j >>= 1, mask ^= mask << j)
+        {
+            for (int k = 0; k < 64; k = ((k | j) + 1) & ~j)
+            {
+                ulong t = ((m[k] >> j) ^ m[k | j]) & mask;
+                m[k] ^= t << j;
+                m[k | j] ^= t;
+            }
+        }
+    }
+
+    /// <summary>Bob's KOS check values x̃ = Σ x_j·χ_j (masks on the secret bits x_j) and t̃ = Σ t_j·χ_j (carry-less products). Constant time.</summary>
+    internal static (Gf128 X, Gf128 T) KosCheckValues(ReadOnlySpan<byte> x, ReadOnlySpan<Gf128> rows, ReadOnlySpan<Gf128> chi)
+    {
+        Gf128 xt = default;
+        for (int j = 0; j < rows.Length; j++)
+        {
+            ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
+            xt ^= chi[j].Mask(bit);
+        }
+        return (xt, Gf128.InnerProduct(rows, chi));
+    }
+
+    /// <summary>One row of Alice's correction: τ_k = p1_k − p0_k + input_k (inputs a then â), z_k = p0_k. Constant time.</summary>
+    internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> a, ReadOnlySpan<Scalar> ahat, Span<Scalar> tau, Span<Scalar> z)
+    {
+        for (int k = 0; k < tau.Length; k++)
+        {
+            var input = k < a.Length ? a[k] : ahat[k - a.Length];
+            tau[k] = p1[k] - p0[k] + input;
+            z[k] = p0[k];
+        }
+    }
+
+    /// <summary>
+    /// One row of Bob's output and multiplication check: z_k = β·τ_k − p_k, and whether r + Σ challenge_k·z_k = β·Σu
+    /// (0 when it holds, 1 when not). β·x is a masked select on the bit β (no multiplication, no branch); every other
+    /// step is constant-time scalar arithmetic.
+    /// </summary>
+    internal static int BobRow(ulong beta, ReadOnlySpan<Scalar> tau, ReadOnlySpan<Scalar> pb, Scalar r, ReadOnlySpan<ScalarFactor> challenges, Scalar usum, Span<Scalar> z)
+    {
+        var zero = r.Group.Zero;
+        var acc = r;
+        for (int k = 0; k < z.Length; k++)
+        {
+            var zb = Scalar.Select(zero, tau[k], beta) - pb[k];
+            z[k] = zb;
+            acc += challenges[k].Times(zb);
+        }
+        return acc == Scalar.Select(zero, usum, beta) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// ⟨g, (v[k], v[w + k], v[2w + k], …)⟩: the first 256 gadget entries are the powers of two, summed by Horner's
+    /// rule (a doubling and an addition each), the 2s random ones by multiplication. Constant time.
+    /// </summary>
+    internal static Scalar GadgetSum(Group g, ReadOnlySpan<Scalar> v, int stride, int offset)
+    {
+        var acc = g.Zero;
+        for (int j = 255; j >= 0; j--) acc = acc + acc + v[j * stride + offset];
+        var gad = gadgetFactors.Value;
+        for (int j = 256; j < OtParams.Xi; j++) acc += gad[j].Times(v[j * stride + offset]);
+        return acc;
     }
 
     internal static Gf128[] CheckChallenges(byte[] ctx, byte[] columns)
@@ -76,10 +167,13 @@ internal static class Rvole
         return chi;
     }
 
-    private static (Scalar[] ChiTilde, Scalar[] ChiHat) MulChallenges(Group g, byte[] ctx2, Scalar[] tau)
+    /// <summary>The multiplication check's challenges (χ̃, χ̂) from the context and every τ (hashed as one string of their encodings).</summary>
+    internal static (Scalar[] ChiTilde, Scalar[] ChiHat) MulChallenges(Group g, byte[] ctx2, Scalar[] tau)
     {
+        var bytes = new byte[tau.Length * g.ScalarLength];
+        for (int i = 0; i < tau.Length; i++) tau[i].WriteTo(bytes.AsSpan(i * g.ScalarLength, g.ScalarLength));
         using var t = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
-        t.Append("ctx", ctx2).Append("tau", tau);
+        t.Append("ctx", ctx2).Append("tau", bytes);
         var tilde = new Scalar[OtParams.Ell];
         var hat = new Scalar[OtParams.Ell];
         for (int k = 0; k < OtParams.Ell; k++)
@@ -111,8 +205,7 @@ internal static class Rvole
         var q = Transpose(cols);
         foreach (var c in cols) CryptographicOperations.ZeroMemory(c);
         var chi = CheckChallenges(ctx, kos.Columns);
-        var qt = new Gf128(0, 0);
-        for (int j = 0; j < q.Length; j++) qt ^= Gf128.Multiply(q[j], chi[j]);
+        var qt = Gf128.InnerProduct(q, chi);
         var deltaF = m.Delta;
         var expect = Gf128.Read(kos.TCheck) ^ Gf128.Multiply(Gf128.Read(kos.XCheck), deltaF);
         if (qt != expect)
@@ -130,31 +223,22 @@ internal static class Rvole
         {
             OtHash.RowScalars(g, ctx2, j, q[j], p0);
             OtHash.RowScalars(g, ctx2, j, q[j] ^ deltaF, p1);
-            for (int k = 0; k < w; k++)
-            {
-                var input = k < OtParams.Ell ? a[k] : ahat[k - OtParams.Ell];
-                tau[j * w + k] = p1[k] - p0[k] + input;
-                z[j * w + k] = p0[k];
-            }
+            AliceRow(p0, p1, a, ahat, tau.AsSpan(j * w, w), z.AsSpan(j * w, w));
         }
         var (tilde, hat) = MulChallenges(g, ctx2, tau);
         var r = new Scalar[OtParams.Xi];
+        var tf = tilde.Select(g.Prepare).ToArray();
+        var hf = hat.Select(g.Prepare).ToArray();
         for (int j = 0; j < OtParams.Xi; j++)
         {
             var acc = g.Zero;
-            for (int k = 0; k < OtParams.Ell; k++) acc += tilde[k] * z[j * w + k] + hat[k] * z[j * w + OtParams.Ell + k];
+            for (int k = 0; k < OtParams.Ell; k++) acc += tf[k].Times(z[j * w + k]) + hf[k].Times(z[j * w + OtParams.Ell + k]);
             r[j] = acc;
         }
         var uvec = new Scalar[OtParams.Ell];
         for (int k = 0; k < OtParams.Ell; k++) uvec[k] = tilde[k] * a[k] + hat[k] * ahat[k];
         var cOut = new Scalar[OtParams.Ell];
-        var gad = Gadget;
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            var acc = g.Zero;
-            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
-            cOut[k] = acc;
-        }
+        for (int k = 0; k < OtParams.Ell; k++) cOut[k] = GadgetSum(g, z, w, k);
         Array.Clear(z);
         Array.Clear(q);
         return (cOut, new RvoleMessage(aliceNonce, tau, r, uvec));
@@ -209,20 +293,15 @@ internal sealed class RvoleReceiver
         var rows = Rvole.Transpose(t0);
         foreach (var c in t0) CryptographicOperations.ZeroMemory(c);
         var chiK = Rvole.CheckChallenges(ctx, u);
-        Gf128 xt = default, tt = default;
-        for (int j = 0; j < OtParams.ExtendedRows; j++)
-        {
-            ulong bit = (ulong)((x[j >> 3] >> (j & 7)) & 1);
-            xt ^= chiK[j].Mask(bit);
-            tt ^= Gf128.Multiply(rows[j], chiK[j]);
-        }
+        var (xt, tt) = Rvole.KosCheckValues(x, rows, chiK);
         var xb = new byte[16];
         var tb = new byte[16];
         xt.Write(xb);
         tt.Write(tb);
-        var gad = Rvole.Gadget;
-        var chi = g.Zero;
-        for (int j = 0; j < OtParams.Xi; j++) chi += gad[j] * g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+        var bits = new Scalar[OtParams.Xi];
+        for (int j = 0; j < OtParams.Xi; j++) bits[j] = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+        var chi = Rvole.GadgetSum(g, bits, 1, 0);
+        Array.Clear(bits);
         var r = new RvoleReceiver(m, ctx) { choices = x, rows = rows, chi = chi };
         return (r, new KosMessage(nonce, u, xb, tb));
     }
@@ -240,15 +319,9 @@ internal sealed class RvoleReceiver
             throw new ProtocolException(Fault.MalformedMessage, $"multiplication message from {alice} has the wrong size", alice);
         var ctx2 = OtHash.Hash("rvole/ctx2", ctx, msg.AliceNonce);
         int w = 2 * OtParams.Ell;
-        using var tr = new Crypto.Hashing.Transcript("rotor/ecdsa/rvole/check");
-        tr.Append("ctx", ctx2).Append("tau", msg.Tau);
-        var tilde = new Scalar[OtParams.Ell];
-        var hat = new Scalar[OtParams.Ell];
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            tilde[k] = tr.ChallengeScalar(g, "tilde" + k);
-            hat[k] = tr.ChallengeScalar(g, "hat" + k);
-        }
+        var (tilde, hat) = Rvole.MulChallenges(g, ctx2, msg.Tau);
+        var challenges = new ScalarFactor[w];
+        for (int k = 0; k < w; k++) challenges[k] = g.Prepare(k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]);
         var usum = g.Zero;
         foreach (var uk in msg.U) usum += uk;
         var z = new Scalar[OtParams.Xi * w];
@@ -256,29 +329,16 @@ internal sealed class RvoleReceiver
         int bad = 0;
         for (int j = 0; j < OtParams.Xi; j++)
         {
-            var beta = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
+            var beta = (ulong)((x[j >> 3] >> (j & 7)) & 1);
             OtHash.RowScalars(g, ctx2, j, t[j], pb);
-            var acc = msg.R[j];
-            for (int k = 0; k < w; k++)
-            {
-                var zb = beta * msg.Tau[j * w + k] - pb[k];
-                z[j * w + k] = zb;
-                acc += (k < OtParams.Ell ? tilde[k] : hat[k - OtParams.Ell]) * zb;
-            }
-            bad |= acc == beta * usum ? 0 : 1;
+            bad |= Rvole.BobRow(beta, msg.Tau.AsSpan(j * w, w), pb, msg.R[j], challenges, usum, z.AsSpan(j * w, w));
         }
         CryptographicOperations.ZeroMemory(x);
         Array.Clear(t);
         if (bad != 0)
             throw new ProtocolException(Fault.InvalidProof, $"multiplication consistency check failed: member {alice}'s OT-multiplication reply is not consistent", alice);
-        var gad = Rvole.Gadget;
         var d = new Scalar[OtParams.Ell];
-        for (int k = 0; k < OtParams.Ell; k++)
-        {
-            var acc = g.Zero;
-            for (int j = 0; j < OtParams.Xi; j++) acc += gad[j] * z[j * w + k];
-            d[k] = acc;
-        }
+        for (int k = 0; k < OtParams.Ell; k++) d[k] = Rvole.GadgetSum(g, z, w, k);
         Array.Clear(z);
         return d;
     }

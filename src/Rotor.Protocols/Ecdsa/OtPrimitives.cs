@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 using System.Text;
 using Rotor.Crypto.Groups;
@@ -52,7 +54,59 @@ internal readonly record struct Gf128(ulong Lo, ulong Hi)
 
     public static Gf128 Multiply(Gf128 a, Gf128 b) => Reduce(MulFull(a, b));
 
+    /// <summary>
+    /// Σ a_j·b_j: the products are summed unreduced (256 bits) and reduced once (reduction is linear). Carry-less
+    /// multiplication by PCLMULQDQ where the processor has it, else the branch-free shift-and-mask loop; both take
+    /// the same time whatever the values.
+    /// </summary>
+    public static Gf128 InnerProduct(ReadOnlySpan<Gf128> a, ReadOnlySpan<Gf128> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("vectors of different lengths");
+        ulong r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+        if (Pclmulqdq.IsSupported)
+        {
+            var acc0 = Vector128<ulong>.Zero;
+            var acc1 = Vector128<ulong>.Zero;
+            var accM = Vector128<ulong>.Zero;
+            for (int j = 0; j < a.Length; j++)
+            {
+                var va = Vector128.Create(a[j].Lo, a[j].Hi);
+                var vb = Vector128.Create(b[j].Lo, b[j].Hi);
+                acc0 ^= Pclmulqdq.CarrylessMultiply(va, vb, 0x00);
+                acc1 ^= Pclmulqdq.CarrylessMultiply(va, vb, 0x11);
+                accM ^= Pclmulqdq.CarrylessMultiply(va, vb, 0x01) ^ Pclmulqdq.CarrylessMultiply(va, vb, 0x10);
+            }
+            r0 = acc0.GetElement(0);
+            r1 = acc0.GetElement(1) ^ accM.GetElement(0);
+            r2 = acc1.GetElement(0) ^ accM.GetElement(1);
+            r3 = acc1.GetElement(1);
+        }
+        else
+        {
+            for (int j = 0; j < a.Length; j++)
+            {
+                var (s0, s1, s2, s3) = MulFull(a[j], b[j]);
+                r0 ^= s0; r1 ^= s1; r2 ^= s2; r3 ^= s3;
+            }
+        }
+        return Reduce((r0, r1, r2, r3));
+    }
+
     private static (ulong, ulong, ulong, ulong) MulFull(Gf128 a, Gf128 b)
+    {
+        if (Pclmulqdq.IsSupported)
+        {
+            var va = Vector128.Create(a.Lo, a.Hi);
+            var vb = Vector128.Create(b.Lo, b.Hi);
+            var t0 = Pclmulqdq.CarrylessMultiply(va, vb, 0x00);
+            var t1 = Pclmulqdq.CarrylessMultiply(va, vb, 0x11);
+            var tm = Pclmulqdq.CarrylessMultiply(va, vb, 0x01) ^ Pclmulqdq.CarrylessMultiply(va, vb, 0x10);
+            return (t0.GetElement(0), t0.GetElement(1) ^ tm.GetElement(0), t1.GetElement(0) ^ tm.GetElement(1), t1.GetElement(1));
+        }
+        return MulFullPortable(a, b);
+    }
+
+    internal static (ulong, ulong, ulong, ulong) MulFullPortable(Gf128 a, Gf128 b)
     {
         ulong r0 = 0, r1 = 0, r2 = 0, r3 = 0;
         for (int i = 0; i < 64; i++)
@@ -95,48 +149,69 @@ internal static class OtHash
         return h.GetHashAndReset();
     }
 
-    /// <summary>Fills <paramref name="output"/> with SHA-512(label ‖ seed ‖ context ‖ counter) blocks: the PRG of a base-OT seed.</summary>
+    /// <summary>
+    /// SHAKE256 (FIPS 202) of <paramref name="input"/> into <paramref name="output"/>: the platform's (OpenSSL) where
+    /// .NET offers it, else BouncyCastle's managed one, which gives the same bytes (so every platform agrees).
+    /// </summary>
+    public static void Shake(ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        if (Shake256.IsSupported)
+        {
+            Shake256.HashData(input, output);
+            return;
+        }
+        var d = new Org.BouncyCastle.Crypto.Digests.ShakeDigest(256);
+        d.BlockUpdate(input);
+        d.OutputFinal(output);
+    }
+
+    /// <summary>The PRG of a base-OT seed: fills <paramref name="output"/> with SHAKE256(label ‖ seed ‖ context), every part framed by its length.</summary>
     public static void Expand(string label, ReadOnlySpan<byte> seed, ReadOnlySpan<byte> context, Span<byte> output)
     {
-        Span<byte> block = stackalloc byte[64];
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
         var l = Encoding.UTF8.GetBytes("rotor/ecdsa/" + label);
-        Span<byte> ctr = stackalloc byte[4];
-        for (int off = 0, c = 0; off < output.Length; off += 64, c++)
-        {
-            Frame(h, l);
-            Frame(h, seed);
-            Frame(h, context);
-            BinaryPrimitives.WriteUInt32BigEndian(ctr, (uint)c);
-            h.AppendData(ctr);
-            h.GetHashAndReset(block);
-            block[..Math.Min(64, output.Length - off)].CopyTo(output[off..]);
-        }
-        CryptographicOperations.ZeroMemory(block);
+        int n = 12 + l.Length + seed.Length + context.Length;
+        Span<byte> input = n <= 512 ? stackalloc byte[n] : new byte[n];
+        int p = Put(input, 0, l);
+        p = Put(input, p, seed);
+        Put(input, p, context);
+        Shake(input, output);
+        CryptographicOperations.ZeroMemory(input);
+    }
+
+    private static int Put(Span<byte> buffer, int at, ReadOnlySpan<byte> data)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], (uint)data.Length);
+        data.CopyTo(buffer[(at + 4)..]);
+        return at + 4 + data.Length;
     }
 
     /// <summary>
-    /// The random-OT output of one extended row: <paramref name="count"/> uniform scalars from
-    /// SHA-512(label ‖ context ‖ row index ‖ k ‖ 16-byte row value), k = 0..count−1 (wide reduction, no bias).
+    /// Bytes of random-oracle output per scalar of a row: 32, reduced mod n. On secp256k1 (n &gt; 2^256 − 2^129) a
+    /// uniform 256-bit value reduced mod n is within 2^-127 of uniform; over the 4,992 row scalars of a multiplication
+    /// within 2^-114, far below the statistical parameter's 2^-80 (s = 80). Four of them are one SHAKE256 block.
+    /// </summary>
+    public const int RowScalarBytes = 32;
+
+    /// <summary>
+    /// The random-OT output of one extended row: <paramref name="output"/>.Length scalars from one
+    /// SHAKE256(label ‖ context ‖ row index ‖ scalar count ‖ 16-byte row value) call, 32 bytes reduced mod n per scalar
+    /// (see <see cref="RowScalarBytes"/>).
     /// </summary>
     public static void RowScalars(Group group, ReadOnlySpan<byte> context, int row, Gf128 value, Span<Scalar> output)
     {
         ReadOnlySpan<byte> label = "rotor/ecdsa/rot"u8;
         Span<byte> input = stackalloc byte[label.Length + context.Length + 4 + 4 + 16];
-        Span<byte> block = stackalloc byte[64];
         label.CopyTo(input);
         context.CopyTo(input[label.Length..]);
         var tail = input[(label.Length + context.Length)..];
         BinaryPrimitives.WriteInt32BigEndian(tail, row);
+        BinaryPrimitives.WriteInt32BigEndian(tail[4..], output.Length);
         value.Write(tail[8..]);
-        for (int k = 0; k < output.Length; k++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(tail[4..], k);
-            SHA512.HashData(input, block);
-            output[k] = group.ReduceWide(block);
-        }
+        Span<byte> stream = stackalloc byte[RowScalarBytes * output.Length];
+        Shake(input, stream);
+        for (int k = 0; k < output.Length; k++) output[k] = group.Reduce32(stream.Slice(k * RowScalarBytes, RowScalarBytes));
+        CryptographicOperations.ZeroMemory(stream);
         CryptographicOperations.ZeroMemory(input);
-        CryptographicOperations.ZeroMemory(block);
     }
 
     private static void Frame(IncrementalHash h, ReadOnlySpan<byte> data)
@@ -145,23 +220,5 @@ internal static class OtHash
         BinaryPrimitives.WriteUInt32BigEndian(len, (uint)data.Length);
         h.AppendData(len);
         h.AppendData(data);
-    }
-}
-
-/// <summary>Point multiplications by secret scalars that are not by the generator.</summary>
-internal static class SecretMul
-{
-    /// <summary>
-    /// k·P for a secret k and a public P. Rotor.Crypto offers a constant-time k·G only, so until it offers a
-    /// constant-time variable-base multiplication this splits k into k₁ + k₂ with k₁ fresh and uniform: each
-    /// of the two variable-time multiplications then runs on a scalar that on its own is uniform and
-    /// independent of k. Replace by the constant-time multiplication once it exists.
-    /// </summary>
-    public static Element Mul(Element p, Scalar k)
-    {
-        var g = p.Group;
-        var k1 = g.RandomScalar();
-        var k2 = k - k1;
-        return g.MulVartime(p, k1) + g.MulVartime(p, k2);
     }
 }

@@ -56,6 +56,7 @@ public sealed unsafe class Ed25519Group : Group
     internal override Scalar ScalarAdd(Scalar a, Scalar b) => new(this, field.Add(a.Value, b.Value));
     internal override Scalar ScalarSub(Scalar a, Scalar b) => new(this, field.Sub(a.Value, b.Value));
     internal override Scalar ScalarMul(Scalar a, Scalar b) => new(this, field.Mul(a.Value, b.Value));
+    internal override MontgomeryField ScalarField => this.field;
     internal override Scalar ScalarNegate(Scalar a) => new(this, field.Negate(a.Value));
 
     internal override Scalar ScalarInvert(Scalar a) => InvertBlinded(a, LInt);

@@ -10,8 +10,8 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// secp256k1 (SEC 2) through BouncyCastle. Elements encode as 33-byte SEC1 compressed points; the identity,
 /// which has no SEC1 compressed form, encodes as 33 zero bytes (RFC 9591 never serialises it). Scalars encode
 /// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). Multiplications by a
-/// secret scalar (k·G, k·P) are NBitcoin.Secp256k1's constant-time ones (<see cref="Secp256k1ConstantTime"/>):
-/// BouncyCastle's secp256k1 field arithmetic branches on its data. Public multiplications are Straus with the GLV
+/// secret scalar (k·G, k·P) are Rotor's constant-time ones (<see cref="Secp256k1ConstantTime"/>: own field
+/// arithmetic with masks, complete formulas, masked table reads): BouncyCastle's secp256k1 field arithmetic branches on its data. Public multiplications are Straus with the GLV
 /// endomorphism or Pippenger over BouncyCastle's points (<see cref="Secp256k1Mul"/>).
 /// </summary>
 public sealed class Secp256k1Group : Group
@@ -36,7 +36,7 @@ public sealed class Secp256k1Group : Group
         field = new MontgomeryField(order);
         identity = new Secp256k1Element(this, Curve.Infinity);
         generator = new Secp256k1Element(this, G);
-        constantTime = new Secp256k1ConstantTime(Curve);
+        constantTime = new Secp256k1ConstantTime(Curve, G);
         glv = (GlvEndomorphism)Curve.GetEndomorphism();
     }
 
@@ -64,6 +64,7 @@ public sealed class Secp256k1Group : Group
     internal override Scalar ScalarAdd(Scalar a, Scalar b) => new(this, field.Add(a.Value, b.Value));
     internal override Scalar ScalarSub(Scalar a, Scalar b) => new(this, field.Sub(a.Value, b.Value));
     internal override Scalar ScalarMul(Scalar a, Scalar b) => new(this, field.Mul(a.Value, b.Value));
+    internal override MontgomeryField ScalarField => this.field;
     internal override Scalar ScalarNegate(Scalar a) => new(this, field.Negate(a.Value));
 
     internal override Scalar ScalarInvert(Scalar a) => InvertBlinded(a, field.Modulus);
@@ -115,6 +116,47 @@ public sealed class Secp256k1Group : Group
         CheckMine(k);
         var (point, encoding) = constantTime.Mul(Point(p), k.Value);
         return new Secp256k1Element(this, point, encoding);
+    }
+
+    public override Element[] MulMany(Element p, ReadOnlySpan<Scalar> scalars)
+    {
+        var ks = new UInt256[scalars.Length];
+        for (int i = 0; i < ks.Length; i++)
+        {
+            CheckMine(scalars[i]);
+            ks[i] = scalars[i].Value;
+        }
+        var r = constantTime.MulMany(Point(p), ks);
+        Array.Clear(ks);
+        return Wrap(r);
+    }
+
+    public override Element[] MulBaseMany(ReadOnlySpan<Scalar> scalars)
+    {
+        var ks = new UInt256[scalars.Length];
+        for (int i = 0; i < ks.Length; i++)
+        {
+            CheckMine(scalars[i]);
+            ks[i] = scalars[i].Value;
+        }
+        var r = constantTime.MulBaseMany(ks);
+        Array.Clear(ks);
+        return Wrap(r);
+    }
+
+    public override Element[] MulMany(ReadOnlySpan<Element> points, Scalar k)
+    {
+        CheckMine(k);
+        var ps = new ECPoint[points.Length];
+        for (int i = 0; i < ps.Length; i++) ps[i] = Point(points[i]);
+        return Wrap(constantTime.MulMany(ps, k.Value));
+    }
+
+    private Element[] Wrap((ECPoint Point, byte[]? Encoding)[] r)
+    {
+        var e = new Element[r.Length];
+        for (int i = 0; i < e.Length; i++) e[i] = new Secp256k1Element(this, r[i].Point, r[i].Encoding);
+        return e;
     }
 
     public override Element Add(Element a, Element b) => new Secp256k1Element(this, Point(a).Add(Point(b)));

@@ -1,0 +1,89 @@
+using RandomNumberGenerator = System.Security.Cryptography.RandomNumberGenerator;
+using CryptographicOperations = System.Security.Cryptography.CryptographicOperations;
+using Org.BouncyCastle.Math.EC;
+using NBitcoin.Secp256k1;
+using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
+using NbScalar = NBitcoin.Secp256k1.Scalar;
+
+namespace Rotor.Crypto.Groups.Secp256k1;
+
+/// <summary>
+/// NBitcoin.Secp256k1's constant-time multiplications (a C# port of libsecp256k1), Rotor's secret-scalar path before
+/// <see cref="Secp256k1ConstantTime"/> (issue 12, first part); kept as an independent implementation that the tests
+/// compare <see cref="Secp256k1ConstantTime"/> with, and as the "before" of the benchmark. k·G by its <see cref="ECMultGenContext"/> (64 additions of entries read from a table of
+/// 16 by scanning every entry under a mask, with libsecp256k1's branch-free mixed addition and a blinded scalar and
+/// randomised projective start point), and k·P by <see cref="GE.MultConst"/> (libsecp256k1's ecmult_const:
+/// signed fixed windows over the GLV split, every digit read by a masked scan). The affine result is made with a
+/// constant-time field inversion (an exponentiation), never BouncyCastle's branching arithmetic.
+/// <para>
+/// Why not BouncyCastle: its secp256k1 field code (<c>SecP256K1Field</c>) branches on the data in every addition,
+/// subtraction, doubling and reduction (<c>if (c != 0) Nat.Add33To(…)</c>, <c>Nat256.Gte</c> with an early exit),
+/// so a point addition's time depends on the coordinates, which depend on the secret digits; a dudect-style test
+/// measured |t| = 25 to 70 for Rotor's former BouncyCastle fixed-window k·G (docs/performance.md).
+/// </para>
+/// The result is handed back as a normalised BouncyCastle point, with its SEC1 compressed encoding made here, so
+/// that the rest of the group code (public, variable-time arithmetic) is unchanged; making that point only touches
+/// the result, which is public.
+/// </summary>
+internal sealed class Secp256k1NBitcoinMul
+{
+    private readonly ECCurve curve;
+    private readonly ECMultGenContext gen;
+
+    public Secp256k1NBitcoinMul(ECCurve curve)
+    {
+        this.curve = curve;
+        // A context of our own, blinded from a fresh random seed: the package's shared instance is blinded from a
+        // fixed seed, so its blinding values would be the same in every process.
+        gen = new ECMultGenContext();
+        var seed = RandomNumberGenerator.GetBytes(32);
+        gen.Blind(seed);
+        CryptographicOperations.ZeroMemory(seed);
+    }
+
+    /// <summary>k·G for k below the group order (k = 0 gives the identity).</summary>
+    public (ECPoint Point, byte[]? Encoding) MulBase(in UInt256 k)
+    {
+        var s = ToScalar(k);
+        var r = gen.MultGen(s);
+        NbScalar.Clear(ref s);
+        return FromJacobian(r);
+    }
+
+    /// <summary>k·P for k below the group order and any point P (public); the identity when k = 0 or P = O.</summary>
+    public (ECPoint Point, byte[]? Encoding) Mul(ECPoint p, in UInt256 k)
+    {
+        if (p.IsInfinity) return (curve.Infinity, null);
+        var a = p.Normalize();
+        var x = new FE(a.AffineXCoord.GetEncoded());
+        var y = new FE(a.AffineYCoord.GetEncoded());
+        var s = ToScalar(k);
+        // bits = 256: the maximum bit length of |q| plus one, as ecmult_const asks (the GLV split is taken above 128)
+        var r = new GE(x, y).MultConst(s, 256);
+        NbScalar.Clear(ref s);
+        return FromJacobian(r);
+    }
+
+    private static NbScalar ToScalar(in UInt256 k) => new(
+        (uint)k.L0, (uint)(k.L0 >> 32), (uint)k.L1, (uint)(k.L1 >> 32),
+        (uint)k.L2, (uint)(k.L2 >> 32), (uint)k.L3, (uint)(k.L3 >> 32));
+
+    /// <summary>
+    /// The affine point of a Jacobian result, by NBitcoin's constant-time inversion (the result's Z depends on the
+    /// secret), and its compressed encoding. Only the identity (k = 0) takes another path, which the result shows anyway.
+    /// </summary>
+    private (ECPoint, byte[]?) FromJacobian(in GEJ r)
+    {
+        var a = r.ToGroupElement();
+        if (a.IsInfinity) return (curve.Infinity, null);
+        var x = a.x.Normalize();
+        var y = a.y.Normalize();
+        var encoding = new byte[33];
+        Span<byte> yBytes = stackalloc byte[32];
+        x.WriteToSpan(encoding.AsSpan(1));
+        y.WriteToSpan(yBytes);
+        encoding[0] = (byte)(0x02 | (yBytes[31] & 1));
+        var point = curve.CreatePoint(new BcBigInteger(1, encoding, 1, 32), new BcBigInteger(1, yBytes));
+        return (point, encoding);
+    }
+}
