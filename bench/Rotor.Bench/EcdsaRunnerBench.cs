@@ -105,17 +105,7 @@ public static class EcdsaMicro
             for (int i = 0; i < n; i++) a();
             Console.WriteLine($"{name,-40} {Stopwatch.GetElapsedTime(t0).TotalMicroseconds / n,10:0.000} us   load {EcdsaRunnerBench.Load()}");
         }
-        var fa = new Rotor.Crypto.Groups.Secp256k1.Fe(0x1234567, 0x89abcdef, 0x1111, 0x7fffffff);
-        var fb = fa;
-        T("Fe mul", 1000000, () => fa = fa * fb);
-        T("Fe add", 1000000, () => fa = fa + fb);
-        var pp = Rotor.Crypto.Groups.Secp256k1.Secp256k1ConstantTime.ToProjective(g.Point(p));
-        T("Projective add", 100000, () => pp = Rotor.Crypto.Groups.Secp256k1.Projective.Add(pp, pp));
-        T("Projective double", 100000, () => pp = pp.Double());
         T("MulBase (ct)", 2000, () => g.MulBase(k));
-        var nb = new Rotor.Crypto.Groups.Secp256k1.Secp256k1NBitcoinMul(g.Curve);
-        T("NBitcoin MulBase (ct)", 2000, () => nb.MulBase(k.Value));
-        T("NBitcoin Mul (ct)", 1000, () => nb.Mul(g.Point(p), k.Value));
         T("Mul (ct)", 1000, () => g.Mul(p, k));
         T("MulVartime", 1000, () => g.MulVartime(p, k));
         T("Add+Encoding", 2000, () => _ = (p + p).Encoding);

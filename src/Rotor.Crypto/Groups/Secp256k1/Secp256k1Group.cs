@@ -10,8 +10,8 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// secp256k1 (SEC 2) through BouncyCastle. Elements encode as 33-byte SEC1 compressed points; the identity,
 /// which has no SEC1 compressed form, encodes as 33 zero bytes (RFC 9591 never serialises it). Scalars encode
 /// as 32 bytes big-endian; their arithmetic is constant time (<see cref="MontgomeryField"/>). Multiplications by a
-/// secret scalar (k·G, k·P) are Rotor's constant-time ones (<see cref="Secp256k1ConstantTime"/>: own field
-/// arithmetic with masks, complete formulas, masked table reads): BouncyCastle's secp256k1 field arithmetic branches on its data. Public multiplications are Straus with the GLV
+/// secret scalar (k·G, k·P) are NBitcoin.Secp256k1's constant-time ones (<see cref="Secp256k1NBitcoinMul"/>, a port of
+/// libsecp256k1): BouncyCastle's secp256k1 field arithmetic branches on its data. Public multiplications are Straus with the GLV
 /// endomorphism or Pippenger over BouncyCastle's points (<see cref="Secp256k1Mul"/>).
 /// </summary>
 public sealed class Secp256k1Group : Group
@@ -24,7 +24,7 @@ public sealed class Secp256k1Group : Group
     private readonly BigInteger order;
     private readonly Element identity;
     private readonly Element generator;
-    private readonly Secp256k1ConstantTime constantTime;
+    private readonly Secp256k1NBitcoinMul constantTime;
     private readonly GlvEndomorphism glv;
 
     private Secp256k1Group()
@@ -36,7 +36,7 @@ public sealed class Secp256k1Group : Group
         field = new MontgomeryField(order);
         identity = new Secp256k1Element(this, Curve.Infinity);
         generator = new Secp256k1Element(this, G);
-        constantTime = new Secp256k1ConstantTime(Curve, G);
+        constantTime = new Secp256k1NBitcoinMul(Curve);
         glv = (GlvEndomorphism)Curve.GetEndomorphism();
     }
 

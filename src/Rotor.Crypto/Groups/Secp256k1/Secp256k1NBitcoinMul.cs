@@ -8,9 +8,9 @@ using NbScalar = NBitcoin.Secp256k1.Scalar;
 namespace Rotor.Crypto.Groups.Secp256k1;
 
 /// <summary>
-/// NBitcoin.Secp256k1's constant-time multiplications (a C# port of libsecp256k1), Rotor's secret-scalar path before
-/// <see cref="Secp256k1ConstantTime"/> (issue 12, first part); kept as an independent implementation that the tests
-/// compare <see cref="Secp256k1ConstantTime"/> with, and as the "before" of the benchmark. k·G by its <see cref="ECMultGenContext"/> (64 additions of entries read from a table of
+/// Every multiplication of a secp256k1 point by a secret scalar, by NBitcoin.Secp256k1 (a constant-time C# port of
+/// libsecp256k1, a library, as the project's rule for primitives asks: a home-made constant-time field and point
+/// arithmetic, 2-3x faster, was measured and not adopted; docs/performance.md). k·G by its <see cref="ECMultGenContext"/> (64 additions of entries read from a table of
 /// 16 by scanning every entry under a mask, with libsecp256k1's branch-free mixed addition and a blinded scalar and
 /// randomised projective start point), and k·P by <see cref="GE.MultConst"/> (libsecp256k1's ecmult_const:
 /// signed fixed windows over the GLV split, every digit read by a masked scan). The affine result is made with a
@@ -62,6 +62,30 @@ internal sealed class Secp256k1NBitcoinMul
         var r = new GE(x, y).MultConst(s, 256);
         NbScalar.Clear(ref s);
         return FromJacobian(r);
+    }
+
+    /// <summary>k_i·P for many secret k_i and one public P.</summary>
+    public (ECPoint Point, byte[]? Encoding)[] MulMany(ECPoint p, ReadOnlySpan<UInt256> ks)
+    {
+        var r = new (ECPoint, byte[]?)[ks.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(p, ks[i]);
+        return r;
+    }
+
+    /// <summary>k_i·G for many secret k_i.</summary>
+    public (ECPoint Point, byte[]? Encoding)[] MulBaseMany(ReadOnlySpan<UInt256> ks)
+    {
+        var r = new (ECPoint, byte[]?)[ks.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = MulBase(ks[i]);
+        return r;
+    }
+
+    /// <summary>k·P_i for one secret k and many public P_i.</summary>
+    public (ECPoint Point, byte[]? Encoding)[] MulMany(ReadOnlySpan<ECPoint> ps, in UInt256 k)
+    {
+        var r = new (ECPoint, byte[]?)[ps.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Mul(ps[i], k);
+        return r;
     }
 
     private static NbScalar ToScalar(in UInt256 k) => new(
