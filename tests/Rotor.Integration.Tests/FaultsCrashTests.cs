@@ -89,6 +89,35 @@ public sealed class FaultsCrashTests(ClusterFixture cluster) : IClassFixture<Clu
             await Invariants.CheckAsync(cluster, q);
             await q.CheckUsable(Api, "cs2,cs3");
         }
+        // The coordinator killed after the node restored, before it recorded the restore: the node holds the shard,
+        // the restarted coordinator sees it, and a second restore of the same file finds it already held.
+        await WipeShards("cs2", wallet, null);
+        await RestartCoordinator("coordinator-after-restoring");
+        var (died, _, _) = await cluster.Run("backup", "restore", "--node", "cs2", file, "--key-file", keyFile);
+        Assert.NotEqual(0, died);
+        Assert.True(cluster.WaitForExit("coordinator", TimeSpan.FromSeconds(60)), "the coordinator did not crash after the restore");
+        await RestartCoordinator();
+        await Invariants.CheckAsync(cluster, q);
+        await q.CheckUsable(Api, "cs2,cs3");
+        var again = await cluster.Ok("backup", "restore", "--node", "cs2", file, "--key-file", keyFile);
+        Assert.Contains(wallet, again["alreadyHeld"]!.AsArray().Select(w => w!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_catch_up_whose_coordinator_dies_after_the_node_activated_is_settled_after_the_restart()
+    {
+        var q = await TestQuorum.Create(Api, "ed25519");
+        cluster.Kill("cs3");
+        var r = await cluster.Ok("reshare", "--quorum", q.Name, "--reason", "security-policy", "--allow-offline", "cs3");
+        Assert.Equal("committed", r["status"]!.GetValue<string>());
+        // cs3 returns (cluster up starts it with the armed coordinator); the mailbox delivers, cs3 verifies and
+        // activates, and the coordinator dies before recording it.
+        await RestartCoordinator("coordinator-after-delivering");
+        Assert.True(cluster.WaitForExit("coordinator", TimeSpan.FromSeconds(120)), "the coordinator did not crash after delivering the mail");
+        await RestartCoordinator();
+        // The restarted coordinator delivers again; cs3 already holds the epoch: nothing stuck, nothing lost.
+        await Invariants.CheckAsync(cluster, q);
+        Assert.All((await q.CheckUsable(Api, "cs3,cs1")).Values, e => Assert.Equal(1ul, e));
     }
 
     [Fact]

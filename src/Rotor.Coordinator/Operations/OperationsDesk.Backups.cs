@@ -100,6 +100,8 @@ public sealed partial class OperationsDesk
             Record(AuditKinds.BackupRefused, QuorumOf(file), file.Id, new { node, by_node = e.Status.Detail });
             throw SessionDriver.NodeFailure(node, e, $"restore of backup {file.Id}", "restore");
         }
+        if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-after-restoring")
+            Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-restoring");
         Record(AuditKinds.BackupRestored, QuorumOf(file), file.Id, new
         {
             node, restored = reply.Restored, already_held = reply.AlreadyHeld, epochs = file.Shards.Select(s => new { wallet = s.Wallet, epoch = s.Epoch }),

@@ -96,6 +96,8 @@ public sealed partial class OperationsDesk
             catch (RpcException) { return; }
             if (reply.Activated)
             {
+                if (Environment.GetEnvironmentVariable("ROTOR_TEST_CRASH_AT") == "coordinator-after-delivering")
+                    Environment.FailFast("ROTOR_TEST_CRASH_AT: coordinator-after-delivering");
                 store.SetMailStatus(mail.Id, StoreStatus.Delivered);
                 Record(AuditKinds.MailboxDelivered, quorum, mail.Node, new { event_id = ev.Id, operation = mail.Operation, wallets = mail.Wallets, epoch = mail.NewEpoch, activated = true },
                     OperatorContext.Coordinator);
