@@ -156,19 +156,7 @@ public sealed class EcdsaSetupNodeSession : INodeSession, IHasParties
         }));
     }
 
-    private Dictionary<string, byte[]> Collect(IReadOnlyList<PeerMessage> inbound, string label)
-    {
-        var got = new Dictionary<string, byte[]>();
-        foreach (var m in inbound)
-        {
-            if (m.Label != label) throw new SessionRefusedException($"expected '{label}' messages, got '{m.Label}' from '{m.Peer}'");
-            if (!peers.Contains(m.Peer)) throw new SessionRefusedException($"'{m.Peer}' is not expected to send '{label}'");
-            if (!got.TryAdd(m.Peer, m.Payload)) throw new SessionRefusedException($"'{m.Peer}' sent '{label}' twice");
-        }
-        var missing = peers.Except(got.Keys).ToList();
-        if (missing.Count > 0) throw new SessionRefusedException($"no '{label}' message from {string.Join(", ", missing)}");
-        return got;
-    }
+    private Dictionary<string, byte[]> Collect(IReadOnlyList<PeerMessage> inbound, string label) => Rounds.CollectPayloads(inbound, label, peers);
 
     private EcdsaSetupMessage Decode(string sender, byte[] payload)
     {
@@ -309,19 +297,7 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
             throw new SessionRefusedException($"key '{key.Share.KeyId}' epoch {key.Share.Epoch} was superseded during signing; retry with the new epoch");
     }
 
-    private Dictionary<string, byte[]> Collect(IReadOnlyList<PeerMessage> inbound, string label)
-    {
-        var got = new Dictionary<string, byte[]>();
-        foreach (var m in inbound)
-        {
-            if (m.Label != label) throw new SessionRefusedException($"expected '{label}' messages, got '{m.Label}' from '{m.Peer}'");
-            if (!peers.Contains(m.Peer)) throw new SessionRefusedException($"'{m.Peer}' is not expected to send '{label}'");
-            if (!got.TryAdd(m.Peer, m.Payload)) throw new SessionRefusedException($"'{m.Peer}' sent '{label}' twice");
-        }
-        var missing = peers.Except(got.Keys).ToList();
-        if (missing.Count > 0) throw new SessionRefusedException($"no '{label}' message from {string.Join(", ", missing)}");
-        return got;
-    }
+    private Dictionary<string, byte[]> Collect(IReadOnlyList<PeerMessage> inbound, string label) => Rounds.CollectPayloads(inbound, label, peers);
 
     private T Decode<T>(string sender, byte[] payload, Func<byte[], T> decode, Func<T, Identifier> senderOf)
     {

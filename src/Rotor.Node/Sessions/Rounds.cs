@@ -12,15 +12,27 @@ internal static class Rounds
     /// The batch messages of one round: exactly one per expected sender, all under <paramref name="label"/>.
     /// A missing, extra or mislabelled message is refused naming the sender.
     /// </summary>
-    public static Dictionary<string, Dictionary<string, byte[]>> Collect(IReadOnlyList<PeerMessage> inbound, string label, IEnumerable<string> expectedSenders)
+    public static Dictionary<string, Dictionary<string, byte[]>> Collect(IReadOnlyList<PeerMessage> inbound, string label, IEnumerable<string> expectedSenders) =>
+        Collect(inbound, label, expectedSenders, (payload, from) => BatchPayload.Decode(payload, from));
+
+    /// <summary>The payloads of one round as sent (no batch decoding), with the same checks.</summary>
+    public static Dictionary<string, byte[]> CollectPayloads(IReadOnlyList<PeerMessage> inbound, string label, IEnumerable<string> expectedSenders) =>
+        Collect(inbound, label, expectedSenders, (payload, _) => payload);
+
+    /// <summary>
+    /// One round's messages: exactly one per expected sender, all under <paramref name="label"/>, each decoded by
+    /// <paramref name="decode"/> (given the payload and its sender). A missing, extra, duplicated or mislabelled message
+    /// is refused naming the sender.
+    /// </summary>
+    private static Dictionary<string, T> Collect<T>(IReadOnlyList<PeerMessage> inbound, string label, IEnumerable<string> expectedSenders, Func<byte[], string, T> decode)
     {
         var expected = expectedSenders.ToHashSet();
-        var result = new Dictionary<string, Dictionary<string, byte[]>>();
+        var result = new Dictionary<string, T>();
         foreach (var m in inbound)
         {
             if (m.Label != label) throw new SessionRefusedException($"expected '{label}' messages, got '{m.Label}' from '{m.Peer}'");
             if (!expected.Contains(m.Peer)) throw new SessionRefusedException($"'{m.Peer}' is not expected to send '{label}'");
-            if (!result.TryAdd(m.Peer, BatchPayload.Decode(m.Payload, m.Peer))) throw new SessionRefusedException($"'{m.Peer}' sent '{label}' twice");
+            if (!result.TryAdd(m.Peer, decode(m.Payload, m.Peer))) throw new SessionRefusedException($"'{m.Peer}' sent '{label}' twice");
         }
         var missing = expected.Except(result.Keys).ToList();
         if (missing.Count > 0) throw new SessionRefusedException($"no '{label}' message from {string.Join(", ", missing)}");
