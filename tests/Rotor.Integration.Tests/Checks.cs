@@ -38,3 +38,21 @@ public static class Checks
         status.Members.All(m => m.Online && m.VaultHealthy) &&
         status.Wallets.All(w => w.Nodes.All(n => n.PendingEpochs.Count == 0 && n.ActiveEpochs.Count == 1 && n.ActiveEpochs[0] == w.Wallet.Epoch));
 }
+
+/// <summary>Direct edits of a stopped process's SQLite file (a lost disk, a tampered row), for fault tests.</summary>
+public static class Databases
+{
+    /// <summary>Runs one statement on <paramref name="db"/> and fails unless it changed a row.</summary>
+    public static void Change(string db, string sql, params (string Name, object Value)[] args)
+    {
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+            Assert.True(cmd.ExecuteNonQuery() > 0, $"no row changed by: {sql}");
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+}

@@ -295,18 +295,7 @@ public sealed class MasterKeyTests(MasterKeyCluster cluster) : IClassFixture<Mas
         }
     }
 
-    private static void Sql(string db, string sql, params (string Name, object Value)[] args)
-    {
-        using (var c = new SqliteConnection($"Data Source={db};Pooling=False"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = sql;
-            foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-            Assert.True(cmd.ExecuteNonQuery() > 0, $"no row changed by: {sql}");
-        }
-        SqliteConnection.ClearAllPools();
-    }
+    private static void Sql(string db, string sql, params (string Name, object Value)[] args) => Databases.Change(db, sql, args);
 
     private static ProcessStartInfo Cli(IReadOnlyDictionary<string, string> environment, IEnumerable<string> args)
     {

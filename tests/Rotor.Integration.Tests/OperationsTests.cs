@@ -472,17 +472,7 @@ public sealed class OperationsTests(ClusterFixture cluster) : IClassFixture<Clus
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
 
-    private static void Sql(string db, string sql, params (string Name, object Value)[] args)
-    {
-        using (var c = new SqliteConnection($"Data Source={db};Pooling=False"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = sql;
-            foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-            Assert.True(cmd.ExecuteNonQuery() > 0, $"no row changed by: {sql}");
-        }
-    }
+    private static void Sql(string db, string sql, params (string Name, object Value)[] args) => Databases.Change(db, sql, args);
 
     private static T Scalar<T>(string db, string sql)
     {
