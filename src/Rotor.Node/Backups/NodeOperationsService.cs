@@ -140,6 +140,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
     /// </summary>
     private void CheckAgainstApproval(BackupFile file, Dictionary<string, Rotor.Protocols.Keys.PublicKeyPackage> current, ActionRequest approved, ulong memberIndex)
     {
+        var held = node.WithVault(v => v.List());
         foreach (var s in file.Shards)
         {
             var w = approved.Wallets.FirstOrDefault(x => x.KeyId == s.Wallet)
@@ -151,7 +152,7 @@ public sealed partial class NodeOperationsService(NodeState node, string backupD
             var id = Identifier.FromUInt64(pkg.Group, memberIndex);
             if (pkg.MemberKey(id) is not { } recorded || !CryptographicOperations.FixedTimeEquals(recorded, node.Identity.Public.SigningKey))
                 throw new BackupException(BackupFault.Refused, $"restore refused, nothing changed: wallet '{s.Wallet}' epoch {s.Epoch} does not record node '{node.Name}''s identity key for identifier {memberIndex}");
-            if (node.WithVault(v => v.List()).FirstOrDefault(x => x.KeyId == s.Wallet && x.Epoch > s.Epoch) is { } later)
+            if (held.FirstOrDefault(x => x.KeyId == s.Wallet && x.Epoch > s.Epoch) is { } later)
                 throw new BackupException(BackupFault.Refused, $"restore refused, nothing changed: wallet '{s.Wallet}': node '{node.Name}' holds epoch {later.Epoch} ({later.State.ToString().ToLowerInvariant()}), later than the backup's epoch {s.Epoch}");
         }
     }
