@@ -36,8 +36,8 @@ public static class EcdsaBinding
 }
 
 /// <summary>
-/// One member's OT material for one peer, made by <see cref="EcdsaSetup"/> (base OTs both ways: the setup of
-/// DKLs23's multiplications): as OT-extension sender ("Alice", multiplying its own inputs) the correlation Δ and the seeds
+/// One member's OT material for one peer, made by <see cref="EcdsaSetup"/> (base OTs one way, the other way's
+/// derived from them by OT extension: the setup of DKLs23's multiplications): as OT-extension sender ("Alice", multiplying its own inputs) the correlation Δ and the seeds
 /// k_i^{Δ_i}; as OT-extension receiver ("Bob") both seeds k_i^0, k_i^1 of the other direction. Secret: stored
 /// with the shard, encrypted like it. Bound to key id, epoch, the package digest, this member and the peer,
 /// and to the pair's setup (<see cref="PairId"/>), which signing checks on both sides.
@@ -79,6 +79,9 @@ public sealed class EcdsaPairMaterial
 
     internal Gf128 Delta { get; }
     internal byte[] DeltaBits => deltaBits;
+    internal ReadOnlySpan<byte> SenderSeeds => senderSeeds;
+    internal ReadOnlySpan<byte> ReceiverSeeds0 => receiverSeeds0;
+    internal ReadOnlySpan<byte> ReceiverSeeds1 => receiverSeeds1;
     internal ReadOnlySpan<byte> SenderSeed(int i) => senderSeeds.AsSpan(i * OtParams.SeedLength, OtParams.SeedLength);
     internal ReadOnlySpan<byte> ReceiverSeed0(int i) => receiverSeeds0.AsSpan(i * OtParams.SeedLength, OtParams.SeedLength);
     internal ReadOnlySpan<byte> ReceiverSeed1(int i) => receiverSeeds1.AsSpan(i * OtParams.SeedLength, OtParams.SeedLength);

@@ -191,25 +191,8 @@ internal static class Rvole
         var bob = m.Peer;
         if (a.Length != OtParams.Ell) throw new ArgumentException($"Alice multiplies {OtParams.Ell} scalars");
         var ctx = Context(session, m, m.Me, bob, kos.BobNonce);
-        var cols = new byte[OtParams.Kappa][];
-        var delta = m.DeltaBits;
-        for (int i = 0; i < OtParams.Kappa; i++)
-        {
-            var c = new byte[OtParams.ColumnBytes];
-            OtHash.Expand("kos/prg", m.SenderSeed(i), ctx, c);
-            byte mask = (byte)(0 - delta[i]);
-            var u = kos.Columns.AsSpan(i * OtParams.ColumnBytes, OtParams.ColumnBytes);
-            for (int k = 0; k < c.Length; k++) c[k] ^= (byte)(u[k] & mask);
-            cols[i] = c;
-        }
-        var q = Transpose(cols);
-        foreach (var c in cols) CryptographicOperations.ZeroMemory(c);
-        var chi = CheckChallenges(ctx, kos.Columns);
-        var qt = Gf128.InnerProduct(q, chi);
+        var q = OtExtension.ExtendAsSender(m.SenderSeeds, m.DeltaBits, m.Delta, ctx, kos, bob);
         var deltaF = m.Delta;
-        var expect = Gf128.Read(kos.TCheck) ^ Gf128.Multiply(Gf128.Read(kos.XCheck), deltaF);
-        if (qt != expect)
-            throw new ProtocolException(Fault.InvalidProof, $"OT extension consistency check failed: member {bob}'s KOS extension is not consistent", bob);
 
         var aliceNonce = RandomNumberGenerator.GetBytes(RvoleMessage.NonceLength);
         var ctx2 = OtHash.Hash("rvole/ctx2", ctx, aliceNonce);
@@ -278,32 +261,13 @@ internal sealed class RvoleReceiver
         var nonce = RandomNumberGenerator.GetBytes(KosMessage.NonceLength);
         var ctx = Rvole.Context(session, m, m.Peer, m.Me, nonce);
         var x = RandomNumberGenerator.GetBytes(OtParams.ColumnBytes);
-        var t0 = new byte[OtParams.Kappa][];
-        var u = new byte[OtParams.Kappa * OtParams.ColumnBytes];
-        var t1 = new byte[OtParams.ColumnBytes];
-        for (int i = 0; i < OtParams.Kappa; i++)
-        {
-            t0[i] = new byte[OtParams.ColumnBytes];
-            OtHash.Expand("kos/prg", m.ReceiverSeed0(i), ctx, t0[i]);
-            OtHash.Expand("kos/prg", m.ReceiverSeed1(i), ctx, t1);
-            var ui = u.AsSpan(i * OtParams.ColumnBytes, OtParams.ColumnBytes);
-            for (int k = 0; k < ui.Length; k++) ui[k] = (byte)(t0[i][k] ^ t1[k] ^ x[k]);
-        }
-        CryptographicOperations.ZeroMemory(t1);
-        var rows = Rvole.Transpose(t0);
-        foreach (var c in t0) CryptographicOperations.ZeroMemory(c);
-        var chiK = Rvole.CheckChallenges(ctx, u);
-        var (xt, tt) = Rvole.KosCheckValues(x, rows, chiK);
-        var xb = new byte[16];
-        var tb = new byte[16];
-        xt.Write(xb);
-        tt.Write(tb);
+        var (rows, kos) = OtExtension.ExtendAsReceiver(m.ReceiverSeeds0, m.ReceiverSeeds1, ctx, x, nonce);
         var bits = new Scalar[OtParams.Xi];
         for (int j = 0; j < OtParams.Xi; j++) bits[j] = g.ScalarFromUInt64((ulong)((x[j >> 3] >> (j & 7)) & 1));
         var chi = Rvole.GadgetSum(g, bits, 1, 0);
         Array.Clear(bits);
         var r = new RvoleReceiver(m, ctx) { choices = x, rows = rows, chi = chi };
-        return (r, new KosMessage(nonce, u, xb, tb));
+        return (r, kos);
     }
 
     /// <summary>Checks Alice's reply (DKLs19 multiplication check, blaming Alice) and returns Bob's shares d with c + d = χ·a.</summary>

@@ -35,8 +35,11 @@ public class EcdsaSetupTests
         return (states, null, 0, default);
     }
 
-    private static EcdsaSetupMessage With(EcdsaSetupMessage m, Element[]? points = null, Scalar[]? scalars = null, byte[][]? blobs = null) =>
-        new(m.Session, m.Sender, m.Recipient, m.Round, points ?? m.Points, scalars ?? m.Scalars, blobs ?? m.Blobs);
+    private static EcdsaSetupMessage With(EcdsaSetupMessage m, Element[]? points = null, Scalar[]? scalars = null, byte[][]? blobs = null, KosMessage? extension = null) =>
+        new(m.Session, m.Sender, m.Recipient, m.Round, points ?? m.Points, scalars ?? m.Scalars, blobs ?? m.Blobs, extension ?? m.Extension);
+
+    // Between members 1 and 2, member 1 sends the base OTs (S) and member 2 receives them (R).
+    private static readonly Identifier S = Id(1), R = Id(2);
 
     private static byte[][] Flip(byte[][] blobs, int i)
     {
@@ -55,23 +58,82 @@ public class EcdsaSetupTests
         Assert.Equal(a.PairId, b.PairId);
         Assert.Equal(0UL, a.Epoch);
         Assert.Equal(EcdsaBinding.PackageDigest(Shares.Value[0].Public), a.PackageDigest);
-        // The OT correlation: Alice's seed k_i^{Δ_i} is Bob's seed of index Δ_i.
-        for (int i = 0; i < OtParams.Kappa; i++)
+        // The OT correlation, both directions (one from the base OTs, the other derived by OT extension): the
+        // extension sender's seed k_i^{Δ_i} is the extension receiver's seed of index Δ_i, and the two differ.
+        foreach (var (alice, bob) in new[] { (a, b), (b, a) })
+            for (int i = 0; i < OtParams.Kappa; i++)
+            {
+                var want = alice.DeltaBits[i] == 0 ? bob.ReceiverSeed0(i).ToArray() : bob.ReceiverSeed1(i).ToArray();
+                Assert.Equal(want, alice.SenderSeed(i).ToArray());
+                Assert.NotEqual(bob.ReceiverSeed0(i).ToArray(), bob.ReceiverSeed1(i).ToArray());
+            }
+        // Δ is not stuck at one value and the two directions' material is independent.
+        Assert.Contains((byte)0, a.DeltaBits);
+        Assert.Contains((byte)1, a.DeltaBits);
+        Assert.NotEqual(a.DeltaBits, b.DeltaBits);
+        Assert.NotEqual(a.ReceiverSeeds0.ToArray(), b.ReceiverSeeds0.ToArray());
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    public void Base_OTs_run_one_way_per_pair_and_the_senders_are_spread_over_the_members(int n)
+    {
+        var members = Enumerable.Range(1, n).Select(i => Id((ulong)(i * 7919))).Reverse().ToList();
+        foreach (var x in members)
+            foreach (var y in members.Where(y => y != x))
+                Assert.NotEqual(EcdsaSetupSession.SendsBaseOts(x, y, members), EcdsaSetupSession.SendsBaseOts(y, x, members));
+        var sends = members.Select(x => members.Count(y => y != x && EcdsaSetupSession.SendsBaseOts(x, y, members))).ToList();
+        Assert.Equal(n * (n - 1) / 2, sends.Sum());
+        Assert.True(sends.Max() - sends.Min() <= 1, $"base-OT sends per member: {string.Join(", ", sends)}");
+    }
+
+    [Fact]
+    public void The_derived_directions_extension_check_blames_the_base_OT_sender()
+    {
+        // S's round-5 extension with one column changed: not consistent with one choice vector. R finds it.
+        var (states, error, round, who) = RunSetup(m =>
         {
-            var want = a.DeltaBits[i] == 0 ? b.ReceiverSeed0(i).ToArray() : b.ReceiverSeed1(i).ToArray();
-            Assert.Equal(want, a.SenderSeed(i).ToArray());
-            Assert.NotEqual(b.ReceiverSeed0(i).ToArray(), b.ReceiverSeed1(i).ToArray());
-        }
+            if (m.Round != 5 || m.Sender != S || m.Extension is not { } k) return m;
+            var cols = (byte[])k.Columns.Clone();
+            cols[3 * OtParams.ColumnBytes + 5] ^= 0x10;
+            return With(m, extension: k with { Columns = cols });
+        });
+        Assert.NotNull(error);
+        Assert.Equal(Fault.InvalidProof, error!.Fault);
+        Assert.Equal([S], error.Culprits);
+        Assert.Equal((5, R), (round, who));
+        Assert.Contains("OT extension consistency check", error.Message);
+        Assert.Null(states[1].Result);
+        Assert.Null(states[1].Material);
+    }
+
+    [Fact]
+    public void A_message_out_of_turn_is_refused_naming_its_sender()
+    {
+        // R speaks only in even rounds: a round-1 message with content from it is refused, and so is an empty one from S.
+        var (_, error, round, who) = RunSetup(m => m.Round == 1 && m.Sender == R
+            ? new EcdsaSetupMessage(m.Session, m.Sender, m.Recipient, 1, [G.Generator, G.Generator], [G.One], []) : m);
+        Assert.Equal(Fault.MalformedMessage, error!.Fault);
+        Assert.Equal([R], error.Culprits);
+        Assert.Equal((1, S), (round, who));
+        var (_, error2, _, who2) = RunSetup(m => m.Round == 3 && m.Sender == S ? EcdsaSetupMessage.Empty(m.Session, m.Sender, m.Recipient, 3) : m);
+        Assert.Equal(Fault.MalformedMessage, error2!.Fault);
+        Assert.Equal([S], error2.Culprits);
+        Assert.Equal(R, who2);
     }
 
     [Fact]
     public void Base_OT_proof_of_knowledge_failure_blames_the_sender()
     {
-        var (_, error, round, who) = RunSetup(m => m.Round == 1 && m.Sender == Id(2) ? With(m, scalars: [m.Scalars[0] + G.One]) : m);
+        var (_, error, round, who) = RunSetup(m => m.Round == 1 && m.Sender == S ? With(m, scalars: [m.Scalars[0] + G.One]) : m);
         Assert.NotNull(error);
         Assert.Equal(Fault.InvalidProof, error!.Fault);
-        Assert.Equal([Id(2)], error.Culprits);
-        Assert.Equal(Id(1), who);
+        Assert.Equal([S], error.Culprits);
+        Assert.Equal(R, who);
         Assert.Equal(1, round);
         Assert.Contains("base OT verification", error.Message);
     }
@@ -79,19 +141,19 @@ public class EcdsaSetupTests
     [Fact]
     public void Base_OT_wrong_response_blames_the_receiver()
     {
-        var (_, error, round, who) = RunSetup(m => m.Round == 4 && m.Sender == Id(2) ? With(m, blobs: Flip(m.Blobs, 17)) : m);
+        var (_, error, round, who) = RunSetup(m => m.Round == 4 && m.Sender == R ? With(m, blobs: Flip(m.Blobs, 17)) : m);
         Assert.Equal(Fault.InvalidProof, error!.Fault);
-        Assert.Equal([Id(2)], error.Culprits);
-        Assert.Equal((4, Id(1)), (round, who));
+        Assert.Equal([R], error.Culprits);
+        Assert.Equal((4, S), (round, who));
     }
 
     [Fact]
     public void Base_OT_wrong_opening_blames_the_sender()
     {
-        var (_, error, round, who) = RunSetup(m => m.Round == 5 && m.Sender == Id(1) ? With(m, blobs: Flip(m.Blobs, 100)) : m);
+        var (_, error, round, who) = RunSetup(m => m.Round == 5 && m.Sender == S ? With(m, blobs: Flip(m.Blobs, 100)) : m);
         Assert.Equal(Fault.InvalidProof, error!.Fault);
-        Assert.Equal([Id(1)], error.Culprits);
-        Assert.Equal((5, Id(2)), (round, who));
+        Assert.Equal([S], error.Culprits);
+        Assert.Equal((5, R), (round, who));
     }
 
     [Fact]
@@ -100,7 +162,7 @@ public class EcdsaSetupTests
         // A challenge changed in flight is caught: by the sender's check of the response (where the receiver's
         // choice bit is 1) or by the receiver's check of the openings (choice 0); whoever detects it blames its
         // counterparty, never itself. In a two-party exchange that is all an honest party can know.
-        var (_, error, _, who) = RunSetup(m => m.Round == 3 && m.Sender == Id(2) ? With(m, blobs: Flip(m.Blobs, 3)) : m);
+        var (_, error, _, who) = RunSetup(m => m.Round == 3 && m.Sender == S ? With(m, blobs: Flip(m.Blobs, 3)) : m);
         Assert.NotNull(error);
         Assert.Equal(Fault.InvalidProof, error!.Fault);
         Assert.DoesNotContain(who, error.Culprits);
@@ -112,7 +174,8 @@ public class EcdsaSetupTests
         var session = new EcdsaSetupSession(Shares.Value[0].Public);
         var (s1, m1) = EcdsaSetup.Start(Shares.Value[0], session);
         var (_, m2) = EcdsaSetup.Start(Shares.Value[1], session);
-        var bad = With(m2[0], scalars: [m2[0].Scalars[0] + G.One]);
+        // member 2 receives the base OTs from member 1, so its round-1 message is empty; one with content is refused
+        var bad = new EcdsaSetupMessage(m2[0].Session, m2[0].Sender, m2[0].Recipient, 1, [G.Generator, G.Generator], [G.One], []);
         Assert.Throws<ProtocolException>(() => s1.Receive([bad]));
         Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => s1.Receive(m2)).Fault);
         Assert.Null(s1.Result);
@@ -333,12 +396,19 @@ public class EcdsaWireTests
         var wrongRound = (byte[])bytes.Clone();
         wrongRound[1 + 64 + 32 + 32] = 9;
         Assert.Contains("round 9", Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongRound)).Message);
+        var wrongKind = (byte[])bytes.Clone();
+        wrongKind[1 + 64 + 32 + 32 + 1] = 2;
+        Assert.Contains("kind 2", Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongKind)).Message);
+        // an empty message is one byte of kind and nothing after it
+        var empty = EcdsaSetupMessage.Empty(msgs[0].Session, msgs[0].Sender, msgs[0].Recipient, 2).ToBytes();
+        Assert.False(EcdsaSetupMessage.FromBytes(empty).HasContent);
+        Assert.Equal(Fault.MalformedMessage, Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes([.. empty, 0])).Fault);
         var wrongType = (byte[])bytes.Clone();
         wrongType[0] = 0x41;
         Assert.Equal([Id(1)], Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(wrongType)).Culprits);
         // A point that is not on the curve.
         var badPoint = (byte[])bytes.Clone();
-        badPoint[1 + 64 + 32 + 32 + 1] = 0x05;
+        badPoint[1 + 64 + 32 + 32 + 2] = 0x05;
         Assert.Equal(Fault.MalformedMessage, Assert.Throws<ProtocolException>(() => EcdsaSetupMessage.FromBytes(badPoint)).Fault);
     }
 
