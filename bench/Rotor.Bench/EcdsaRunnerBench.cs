@@ -117,6 +117,8 @@ public static class EcdsaMicro
         T("ReduceWide 64", 100000, () => g.ReduceWide(wide));
         T("Scalar mul", 1000000, () => k = k * k2);
         T("Scalar add", 1000000, () => k = k + k2);
+        var factor = g.Prepare(k2);
+        T("ScalarFactor.Times", 1000000, () => k = factor.Times(k));
         return 0;
     }
 }

@@ -262,6 +262,26 @@ public class EcdsaSetupTests
     }
 
     [Fact]
+    public void The_managed_SHAKE256_gives_the_standards_bytes()
+    {
+        // FIPS 202 / NIST example: SHAKE256 of the empty string
+        var empty = new byte[32];
+        OtHash.Shake([], empty);
+        Assert.Equal("46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762f", Convert.ToHexStringLower(empty));
+        Assert.SkipUnless(System.Security.Cryptography.Shake256.IsSupported, "the platform has no SHAKE256 to compare with");
+        var rnd = new Random(5);
+        // inputs and outputs on both sides of the 136-byte rate, the digest reused between calls on this thread
+        foreach (var (inLen, outLen) in new[] { (0, 1), (103, 128), (135, 136), (136, 137), (200, 300), (1000, 78) })
+        {
+            var input = new byte[inLen];
+            rnd.NextBytes(input);
+            var mine = new byte[outLen];
+            OtHash.Shake(input, mine);
+            Assert.Equal(System.Security.Cryptography.Shake256.HashData(input, outLen), mine);
+        }
+    }
+
+    [Fact]
     public void Block_transpose_matches_the_bit_by_bit_transpose()
     {
         var cols = Enumerable.Range(0, OtParams.Kappa).Select(_ => System.Security.Cryptography.RandomNumberGenerator.GetBytes(OtParams.ColumnBytes)).ToArray();
