@@ -31,13 +31,9 @@ public static class EcdsaRunner
         Each(shares.Count, i => (states[i], outbox[i]) = EcdsaSetup.Start(shares[i], session, Peers(shares[i])));
         for (int round = 1; round <= 5; round++)
         {
-            var wire = outbox.SelectMany(o => o).Select(m => m.ToBytes()).ToArray();
-            Each(shares.Count, i =>
-            {
-                var me = shares[i].Identifier;
-                var inbox = wire.Select(b => EcdsaSetupMessage.FromBytes(b)).Where(m => m.Recipient == me).ToArray();
-                outbox[i] = states[i].Receive(inbox);
-            });
+            var wire = new byte[shares.Count][][];
+            Each(shares.Count, i => wire[i] = outbox[i].Select(m => m.ToBytes()).ToArray());
+            Each(shares.Count, i => outbox[i] = states[i].Receive(Inbox(wire, shares[i].Identifier).Select(b => EcdsaSetupMessage.FromBytes(b)).ToArray()));
         }
         return states;
     }
@@ -63,21 +59,32 @@ public static class EcdsaRunner
     {
         var session = new EcdsaSignSession(signers[0].Public, signers.Select(s => s.Identifier).ToArray(), messageDigest);
         var states = new EcdsaSigner[signers.Count];
-        var r1 = new IReadOnlyList<EcdsaSignRound1>[signers.Count];
-        Each(signers.Count, i => (states[i], r1[i]) = EcdsaSigner.Start(signers[i], session));
-        var w1 = r1.SelectMany(o => o).Select(m => m.ToBytes()).ToArray();
-        var r2 = new IReadOnlyList<EcdsaSignRound2>[signers.Count];
-        Each(signers.Count, i => r2[i] = states[i].Round2(w1.Select(b => EcdsaSignRound1.FromBytes(b)).Where(m => m.Recipient == states[i].Identifier)));
-        var w2 = r2.SelectMany(o => o).Select(m => m.ToBytes()).ToArray();
-        var shares = new EcdsaSignatureShare[signers.Count];
-        Each(signers.Count, i => shares[i] = states[i].Round3(w2.Select(b => EcdsaSignRound2.FromBytes(b)).Where(m => m.Recipient == states[i].Identifier)));
-        var w3 = shares.Select(s => s.ToBytes()).ToArray();
+        // Each party encodes what it sends and decodes what it receives in its own step (in parallel, as on nodes).
+        var w1 = new byte[signers.Count][][];
+        Each(signers.Count, i =>
+        {
+            var (state, messages) = EcdsaSigner.Start(signers[i], session);
+            states[i] = state;
+            w1[i] = messages.Select(m => m.ToBytes()).ToArray();
+        });
+        var w2 = new byte[signers.Count][][];
+        Each(signers.Count, i => w2[i] = states[i].Round2(Inbox(w1, states[i].Identifier).Select(b => EcdsaSignRound1.FromBytes(b)))
+            .Select(m => m.ToBytes()).ToArray());
+        var w3 = new byte[signers.Count][];
+        Each(signers.Count, i => w3[i] = states[i].Round3(Inbox(w2, states[i].Identifier).Select(b => EcdsaSignRound2.FromBytes(b))).ToBytes());
         return states[0].Finish(w3.Select(b => EcdsaSignatureShare.FromBytes(b)));
     }
 
     /// <summary>Reshares the key (refresh when members and threshold stay) with Rotor's resharing, then sets up fresh OT material for the new epoch.</summary>
     public static EcdsaKeyShare[] Reshare(IReadOnlyList<EcdsaKeyShare> oldShares, IReadOnlyList<Identifier> newMembers, int newThreshold) =>
         Setup(Resharing.Reshare.RunInProcess(oldShares.Select(s => s.Share).ToArray(), newMembers, newThreshold));
+
+    /// <summary>The messages addressed to <paramref name="me"/> (the recipient follows the sender in the header), as a relay routes them: each party decodes only its own.</summary>
+    private static IEnumerable<byte[]> Inbox(byte[][][] outboxes, Identifier me)
+    {
+        var id = me.ToBytes();
+        return outboxes.SelectMany(o => o).Where(b => b.Length >= Wire.SenderOffset + 2 * id.Length && b.AsSpan(Wire.SenderOffset + id.Length, id.Length).SequenceEqual(id));
+    }
 
     private static void Each(int count, Action<int> step)
     {
