@@ -88,6 +88,8 @@ public static class EcdsaRunnerBench
 /// <summary>Microbenchmarks of the primitives threshold ECDSA spends its time in (<c>-- ecdsa-micro</c>; for profiling).</summary>
 public static class EcdsaMicro
 {
+    private static long finishTicks, finishRuns;
+
     public static int Run()
     {
         var g = Rotor.Crypto.Groups.Secp256k1.Secp256k1Group.Instance;
@@ -119,6 +121,29 @@ public static class EcdsaMicro
         T("Scalar add", 1000000, () => k = k + k2);
         var factor = g.Prepare(k2);
         T("ScalarFactor.Times", 1000000, () => k = factor.Times(k));
+        // one multiplication (random VOLE) between two members, by its parts
+        var keys = Rotor.Protocols.Ecdsa.EcdsaRunner.Keygen("micro", 2, 2);
+        var bobSide = keys[0].Pair(keys[1].Identifier);
+        var aliceSide = keys[1].Pair(keys[0].Identifier);
+        var session = new byte[64];
+        var inputs = new[] { g.RandomScalar(), g.RandomScalar() };
+        (Rotor.Protocols.Ecdsa.RvoleReceiver, Rotor.Protocols.Ecdsa.KosMessage) started = default;
+        (Rotor.Crypto.Groups.Scalar[], Rotor.Protocols.Ecdsa.RvoleMessage) responded = default;
+        T("multiplication: Bob's start", 300, () => started = Rotor.Protocols.Ecdsa.RvoleReceiver.Start(bobSide, session, g));
+        T("multiplication: Alice's reply", 300, () => responded = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, started.Item2!, inputs));
+        T("multiplication: Bob's finish", 300, () =>
+        {
+            var (bob, kos) = Rotor.Protocols.Ecdsa.RvoleReceiver.Start(bobSide, session, g);
+            var (_, reply) = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, kos, inputs);
+            var t0 = Stopwatch.GetTimestamp();
+            bob.Finish(reply);
+            finishTicks += Stopwatch.GetTimestamp() - t0;
+            finishRuns++;
+        });
+        Console.WriteLine($"{"  of which Finish alone",-40} {finishTicks * 1e6 / Stopwatch.Frequency / finishRuns,10:0.000} us");
+        var row = new Rotor.Protocols.Ecdsa.Gf128(1, 2);
+        var outRow = new Rotor.Crypto.Groups.Scalar[4];
+        T("one row's four scalars (Keccak + reduction)", 100000, () => Rotor.Protocols.Ecdsa.OtHash.RowScalars(g, session, 7, row, outRow));
         return 0;
     }
 }

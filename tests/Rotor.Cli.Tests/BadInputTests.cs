@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Protocols;
 using Rotor.Protocols.Frost;
 using Rotor.TestSupport;

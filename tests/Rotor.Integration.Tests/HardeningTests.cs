@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 using Rotor.Coordinator.Audit;
 using Rotor.Crypto.Envelopes;
 using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Rpc;
 using Rotor.Rpc.NodeOps;
 using Rotor.Rpc.Tls;
@@ -59,7 +60,7 @@ public sealed class AttackerTests(ClusterFixture cluster) : IClassFixture<Cluste
         using var attacker = SealedBoxKey.Create();
         var own = new NodeBackupRequest
         {
-            BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = ByteString.CopyFrom(attacker.PublicKey), KeepOnNode = true,
+            BackupId = Rotor.Rpc.Backups.BackupFile.NewId(), Recipient = ByteString.CopyFrom(attacker.PublicKey), KeepOnNode = true,
             Authorization = op.Approve(Malicious.Requests.BackupExport(["cs1"], [], attacker.PublicKey)),
         };
         var e1 = await Assert.ThrowsAsync<RpcException>(async () => await ops.CreateBackupAsync(own));
@@ -70,7 +71,7 @@ public sealed class AttackerTests(ClusterFixture cluster) : IClassFixture<Cluste
         // A passphrase of its own choosing, sealed to the node's identity key (as the certificate states it).
         var info = await new Rpc.Node.SignerNode.SignerNodeClient(channel).GetInfoAsync(new Rpc.Node.GetInfoRequest());
         var keys = Trust.NodeIdentity(info.Certificate.Span, "cs1");
-        var id = Rotor.Node.Backups.BackupFile.NewId();
+        var id = Rotor.Rpc.Backups.BackupFile.NewId();
         var sealedPass = BackupSecrets.Seal(keys.AgreementKey, "cs1", NodeOperationsService.CreatePurpose, id, BackupSecretKind.Passphrase, "hunter2"u8);
         // Approved as a backup without a recipient (a passphrase backup), so that the refusal is the node's rule against
         // passphrase locks over the network.

@@ -7,6 +7,7 @@ using Rotor.Cli.Governance;
 using Rotor.Rpc.Requests;
 using Rotor.Crypto.Envelopes;
 using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Rpc.Coordinator;
 using Rotor.Rpc.Operations;
 using Rotor.Rpc.Tls;

@@ -135,7 +135,7 @@ public static class DemoCommand
             // An epoch-bound backup of cs1's shards, sealed to the recipient every node pins (its private key stays offline).
             var recipient = File.ReadAllText(cluster.BackupRecipientPublicFile).Trim();
             async Task<Rotor.Rpc.Operations.BackupRecord> BackUp(string what) =>
-                (await Approved(new ActionSpec { Backup = new Rotor.Rpc.Operations.CreateBackupRequest { Node = "cs1", BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = recipient } },
+                (await Approved(new ActionSpec { Backup = new Rotor.Rpc.Operations.CreateBackupRequest { Node = "cs1", BackupId = Rotor.Rpc.Backups.BackupFile.NewId(), Recipient = recipient } },
                     what, alice)).Backup;
             async Task<bool> Current(Rotor.Rpc.Operations.BackupRecord b, string label)
             {

@@ -545,7 +545,7 @@ public sealed class RequestDesk(Engine engine, OperationsDesk desk, RequestStore
 
     public async Task FileBackupAsync(ReshareOperation op, string node, string recipient)
     {
-        var spec = new CreateBackupRequest { Node = node, BackupId = Rotor.Node.Backups.BackupFile.NewId(), Recipient = recipient, KeepOnNode = true };
+        var spec = new CreateBackupRequest { Node = node, BackupId = Rotor.Rpc.Backups.BackupFile.NewId(), Recipient = recipient, KeepOnNode = true };
         spec.Wallets.AddRange(op.Wallets.Select(w => w.Wallet));
         try { await SubmitAsync(new ActionSpec { Backup = spec }, $"coordinator (automatic backup after {op.Id})"); }
         catch (CoordinatorException e)

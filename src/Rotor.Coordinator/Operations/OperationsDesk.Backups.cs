@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Coordinator.Audit;
 using Rotor.Crypto.Sharing;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Rpc.NodeOps;
 
 namespace Rotor.Coordinator.Operations;

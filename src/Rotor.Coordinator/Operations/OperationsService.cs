@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Rotor.Crypto;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Protocols;
 using Rotor.Rpc.Operations;
 

@@ -1,3 +1,5 @@
+using Rotor.Rpc.Backups;
+
 namespace Rotor.Node.Backups;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Hashing;
 
+using Rotor.Rpc.Backups;
+
 namespace Rotor.Node.Backups;
 
 /// <summary>What a sealed backup secret is.</summary>

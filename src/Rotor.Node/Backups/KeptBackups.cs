@@ -1,5 +1,7 @@
 using Rotor.Node.Vault;
 
+using Rotor.Rpc.Backups;
+
 namespace Rotor.Node.Backups;
 
 /// <summary>

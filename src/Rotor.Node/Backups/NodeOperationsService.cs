@@ -10,6 +10,8 @@ using Rotor.Rpc.NodeOps;
 using Rotor.Rpc.Sessions;
 using Rotor.Rpc.Tls;
 
+using Rotor.Rpc.Backups;
+
 namespace Rotor.Node.Backups;
 
 /// <summary>

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Konscious.Security.Cryptography;
+using Rotor.Crypto.Kdf;
 using Rotor.Rpc.Tls;
 
 namespace Rotor.Node.Vault;
@@ -14,8 +14,8 @@ public static class MasterSecret
     /// <summary>Bytes of a master secret.</summary>
     public const int Length = 32;
 
-    /// <summary>Argon2id cost: memory in KiB, passes, lanes (OWASP's recommended 64 MiB / 3 / 1 class of settings).</summary>
-    public const int MemoryKiB = 64 * 1024, Passes = 3, Lanes = 1;
+    /// <summary>Argon2id cost of a passphrase (<see cref="PassphraseKdf"/>): memory in KiB, passes, lanes.</summary>
+    public const int MemoryKiB = PassphraseKdf.MemoryKiB, Passes = PassphraseKdf.Passes, Lanes = PassphraseKdf.Lanes;
 
     /// <summary>Writes a fresh master secret (hex) to a new 0600 file.</summary>
     public static void CreateKeyFile(string path)
@@ -45,16 +45,5 @@ public static class MasterSecret
     }
 
     /// <summary>Argon2id of the passphrase under a 16-byte salt.</summary>
-    public static byte[] FromPassphrase(string passphrase, ReadOnlySpan<byte> salt)
-    {
-        if (string.IsNullOrEmpty(passphrase)) throw new ArgumentException("empty passphrase");
-        if (salt.Length < 16) throw new ArgumentException("passphrase salt must be at least 16 bytes");
-        var pw = Encoding.UTF8.GetBytes(passphrase);
-        try
-        {
-            using var argon = new Argon2id(pw) { Salt = salt.ToArray(), MemorySize = MemoryKiB, Iterations = Passes, DegreeOfParallelism = Lanes };
-            return argon.GetBytes(Length);
-        }
-        finally { CryptographicOperations.ZeroMemory(pw); }
-    }
+    public static byte[] FromPassphrase(string passphrase, ReadOnlySpan<byte> salt) => PassphraseKdf.Derive(passphrase, salt);
 }

@@ -1,7 +1,7 @@
 using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Sharing;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 using Rotor.TestSupport;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Rotor.Crypto.Envelopes;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 using Rotor.TestSupport;

@@ -4,7 +4,7 @@ using FsCheck.Fluent;
 using Google.Protobuf;
 using Rotor.Crypto;
 using Rotor.Crypto.Envelopes;
-using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Node.Sessions;
 using Rotor.Node.Vault;
 using Rotor.Protocols;

@@ -5,6 +5,7 @@ using NSec.Cryptography;
 using Rotor.Crypto.Envelopes;
 using Rotor.Node.Audit;
 using Rotor.Node.Backups;
+using Rotor.Rpc.Backups;
 using Rotor.Node.Sessions;
 using Rotor.Node.Vault;
 using Rotor.Rpc;

@@ -1,6 +1,6 @@
 using Rotor.Crypto.Envelopes;
 
-namespace Rotor.Node.Backups;
+namespace Rotor.Rpc.Backups;
 
 /// <summary>How a new backup is locked: with a passphrase (Argon2id) or sealed to an X25519 recipient public key.</summary>
 public abstract class BackupLock

@@ -2,7 +2,7 @@ using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 
-namespace Rotor.Node.Backups;
+namespace Rotor.Rpc.Backups;
 
 /// <summary>Why a backed-up shard cannot be restored (or <see cref="None"/> when it can).</summary>
 public enum StaleReason

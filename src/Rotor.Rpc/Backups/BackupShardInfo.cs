@@ -4,7 +4,7 @@ using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 
-namespace Rotor.Node.Backups;
+namespace Rotor.Rpc.Backups;
 
 /// <summary>
 /// The public binding of one shard in a backup: which wallet, scheme, epoch, member set and threshold it belongs

@@ -6,12 +6,12 @@ using System.Text.Json;
 using Rotor.Crypto;
 using Rotor.Crypto.Envelopes;
 using Rotor.Crypto.Hashing;
+using Rotor.Crypto.Kdf;
 using Rotor.Crypto.Sharing;
-using Rotor.Node.Vault;
 using Rotor.Protocols;
 using Rotor.Protocols.Keys;
 
-namespace Rotor.Node.Backups;
+namespace Rotor.Rpc.Backups;
 
 /// <summary>How a backup file is locked.</summary>
 public enum BackupMode
@@ -124,9 +124,9 @@ public sealed class BackupFile
                 case BackupLock.PassphraseLock p:
                     data.Protection.Mode = "passphrase";
                     data.Protection.Kdf = "argon2id";
-                    data.Protection.MemoryKib = MasterSecret.MemoryKiB;
-                    data.Protection.Passes = MasterSecret.Passes;
-                    data.Protection.Lanes = MasterSecret.Lanes;
+                    data.Protection.MemoryKib = PassphraseKdf.MemoryKiB;
+                    data.Protection.Passes = PassphraseKdf.Passes;
+                    data.Protection.Lanes = PassphraseKdf.Lanes;
                     data.Protection.Salt = RandomNumberGenerator.GetBytes(SaltLength);
                     data.Protection.KeyCheck = FromPassphrase(p.Value, data.Protection.Salt, fileKey);
                     break;
@@ -296,7 +296,7 @@ public sealed class BackupFile
     /// </summary>
     private static byte[] FromPassphrase(string passphrase, byte[] salt, Span<byte> fileKey)
     {
-        var master = MasterSecret.FromPassphrase(passphrase, salt);
+        var master = PassphraseKdf.Derive(passphrase, salt);
         try
         {
             HKDF.DeriveKey(HashAlgorithmName.SHA256, master, fileKey, [], Encoding.UTF8.GetBytes(FileKeyInfo));
@@ -341,9 +341,9 @@ public sealed class BackupFile
         switch (p.Mode)
         {
             case "passphrase":
-                if (p.Kdf != "argon2id" || p.MemoryKib != MasterSecret.MemoryKiB || p.Passes != MasterSecret.Passes || p.Lanes != MasterSecret.Lanes)
+                if (p.Kdf != "argon2id" || p.MemoryKib != PassphraseKdf.MemoryKiB || p.Passes != PassphraseKdf.Passes || p.Lanes != PassphraseKdf.Lanes)
                     throw new BackupException(BackupFault.Unsupported,
-                        $"key derivation {p.Kdf} (m={p.MemoryKib} KiB, t={p.Passes}, p={p.Lanes}) is not supported: expected argon2id m={MasterSecret.MemoryKiB} t={MasterSecret.Passes} p={MasterSecret.Lanes}");
+                        $"key derivation {p.Kdf} (m={p.MemoryKib} KiB, t={p.Passes}, p={p.Lanes}) is not supported: expected argon2id m={PassphraseKdf.MemoryKiB} t={PassphraseKdf.Passes} p={PassphraseKdf.Lanes}");
                 if (p.Salt is not { Length: SaltLength }) throw Malformed($"salt must be {SaltLength} bytes");
                 if (p.KeyCheck is not { Length: KeyLength }) throw Malformed($"key check must be {KeyLength} bytes");
                 if (p.Recipient is not null || p.WrappedKey is not null) throw Malformed("a passphrase backup carries no recipient key");

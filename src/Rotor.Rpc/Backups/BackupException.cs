@@ -1,4 +1,4 @@
-namespace Rotor.Node.Backups;
+namespace Rotor.Rpc.Backups;
 
 /// <summary>Why a backup file was refused.</summary>
 public enum BackupFault
