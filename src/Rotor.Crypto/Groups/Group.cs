@@ -10,7 +10,7 @@ namespace Rotor.Crypto.Groups;
 /// Montgomery scalar field;
 /// operations named *Vartime work on public data only. tests/Rotor.Crypto.Tests/Timing measures this.
 /// </summary>
-public abstract class Group
+public abstract partial class Group
 {
     public abstract string Name { get; }
 

@@ -20,6 +20,9 @@ public readonly struct Scalar : IEquatable<Scalar>
 
     public Group Group => group ?? throw new InvalidOperationException("uninitialised Scalar");
 
+    /// <summary>The group without the check (null for an uninitialised scalar), for the batch operations' own check.</summary>
+    internal Group? GroupOrNull => group;
+
     public bool IsZero => UInt256.IsZeroMask(Value) != 0;
 
     /// <summary>The group's canonical scalar encoding (Ed25519: 32 bytes little-endian; secp256k1: 32 bytes big-endian).</summary>
@@ -84,6 +87,9 @@ public readonly struct ScalarFactor
     }
 
     public Scalar Value => value;
+
+    /// <summary>c·R mod n (R = 2^256), for the batch operations.</summary>
+    internal UInt256 Montgomery => montgomery;
 
     /// <summary>x·c.</summary>
     public Scalar Times(Scalar x)

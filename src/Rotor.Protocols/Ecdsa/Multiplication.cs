@@ -119,44 +119,39 @@ internal static class Rvole
     /// <summary>One row of Alice's correction: τ_k = p1_k − p0_k + input_k (inputs a then â), z_k = p0_k. Constant time.</summary>
     internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> a, ReadOnlySpan<Scalar> ahat, Span<Scalar> tau, Span<Scalar> z)
     {
-        for (int k = 0; k < tau.Length; k++)
-        {
-            var input = k < a.Length ? a[k] : ahat[k - a.Length];
-            tau[k] = p1[k] - p0[k] + input;
-            z[k] = p0[k];
-        }
+        var all = new Scalar[a.Length + ahat.Length];
+        a.CopyTo(all);
+        ahat.CopyTo(all.AsSpan(a.Length));
+        AliceRow(p0, p1, all, tau, z);
+        Array.Clear(all);
+    }
+
+    /// <summary><see cref="AliceRow(ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, Span{Scalar}, Span{Scalar})"/> with the inputs (a then â) given as one span.</summary>
+    internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> inputs, Span<Scalar> tau, Span<Scalar> z)
+    {
+        p0[0].Group.SubAdd(p1, p0, inputs, tau);
+        p0.CopyTo(z);
     }
 
     /// <summary>
     /// One row of Bob's output and multiplication check: z_k = β·τ_k − p_k, and whether r + Σ challenge_k·z_k = β·Σu
     /// (0 when it holds, 1 when not). β·x is a masked select on the bit β (no multiplication, no branch); every other
-    /// step is constant-time scalar arithmetic.
+    /// step is constant-time scalar arithmetic (the batch operations of <see cref="Group"/>).
     /// </summary>
     internal static int BobRow(ulong beta, ReadOnlySpan<Scalar> tau, ReadOnlySpan<Scalar> pb, Scalar r, ReadOnlySpan<ScalarFactor> challenges, Scalar usum, Span<Scalar> z)
     {
-        var zero = r.Group.Zero;
-        var acc = r;
-        for (int k = 0; k < z.Length; k++)
-        {
-            var zb = Scalar.Select(zero, tau[k], beta) - pb[k];
-            z[k] = zb;
-            acc += challenges[k].Times(zb);
-        }
-        return acc == Scalar.Select(zero, usum, beta) ? 0 : 1;
+        var g = r.Group;
+        g.SelectSub(beta, tau, pb, z);
+        var acc = r + g.SumOfProducts(challenges, z);
+        return acc == Scalar.Select(g.Zero, usum, beta) ? 0 : 1;
     }
 
     /// <summary>
     /// ⟨g, (v[k], v[w + k], v[2w + k], …)⟩: the first 256 gadget entries are the powers of two, summed by Horner's
     /// rule (a doubling and an addition each), the 2s random ones by multiplication. Constant time.
     /// </summary>
-    internal static Scalar GadgetSum(Group g, ReadOnlySpan<Scalar> v, int stride, int offset)
-    {
-        var acc = g.Zero;
-        for (int j = 255; j >= 0; j--) acc = acc + acc + v[j * stride + offset];
-        var gad = gadgetFactors.Value;
-        for (int j = 256; j < OtParams.Xi; j++) acc += gad[j].Times(v[j * stride + offset]);
-        return acc;
-    }
+    internal static Scalar GadgetSum(Group g, ReadOnlySpan<Scalar> v, int stride, int offset) =>
+        g.GadgetSum(v, stride, offset, 256, gadgetFactors.Value.AsSpan(256));
 
     internal static Gf128[] CheckChallenges(byte[] ctx, byte[] columns)
     {
@@ -202,22 +197,23 @@ internal static class Rvole
         var tau = new Scalar[OtParams.Xi * w];
         var z = new Scalar[OtParams.Xi * w];
         Span<Scalar> p0 = new Scalar[w], p1 = new Scalar[w];
+        var inputs = new Scalar[w];
+        a.CopyTo(inputs, 0);
+        ahat.CopyTo(inputs, OtParams.Ell);
         for (int j = 0; j < OtParams.Xi; j++)
         {
             OtHash.RowScalars(g, ctx2, j, q[j], p0);
             OtHash.RowScalars(g, ctx2, j, q[j] ^ deltaF, p1);
-            AliceRow(p0, p1, a, ahat, tau.AsSpan(j * w, w), z.AsSpan(j * w, w));
+            AliceRow(p0, p1, inputs, tau.AsSpan(j * w, w), z.AsSpan(j * w, w));
         }
+        Array.Clear(inputs);
+        p0.Clear();
+        p1.Clear();
         var (tilde, hat) = MulChallenges(g, ctx2, tau);
         var r = new Scalar[OtParams.Xi];
-        var tf = tilde.Select(g.Prepare).ToArray();
-        var hf = hat.Select(g.Prepare).ToArray();
-        for (int j = 0; j < OtParams.Xi; j++)
-        {
-            var acc = g.Zero;
-            for (int k = 0; k < OtParams.Ell; k++) acc += tf[k].Times(z[j * w + k]) + hf[k].Times(z[j * w + OtParams.Ell + k]);
-            r[j] = acc;
-        }
+        // the check's factors in the order of a row's z: χ̃ for the inputs a, then χ̂ for â
+        var factors = tilde.Concat(hat).Select(g.Prepare).ToArray();
+        for (int j = 0; j < OtParams.Xi; j++) r[j] = g.SumOfProducts(factors, z.AsSpan(j * w, w));
         var uvec = new Scalar[OtParams.Ell];
         for (int k = 0; k < OtParams.Ell; k++) uvec[k] = tilde[k] * a[k] + hat[k] * ahat[k];
         var cOut = new Scalar[OtParams.Ell];
