@@ -12,7 +12,7 @@ namespace Rotor.Bench;
 /// figure, as a process waiting for a core spends no processor time). Every party's work in one process, as
 /// <see cref="EcdsaBenchmarks"/> does (which gives BenchmarkDotNet's statistics for the same operations):
 /// <code>
-/// dotnet run -c Release --project bench/Rotor.Bench -- ecdsa [--op keygen,sign,refresh,setup] [--quorum 2-of-3,3-of-5,7-of-10]
+/// dotnet run -c Release --project bench/Rotor.Bench -- ecdsa [--op keygen,sign,refresh,setup] [--quorum 2-of-3,3-of-5,7-of-10] [--threads 1]
 /// </code>
 /// </summary>
 public static class EcdsaRunnerBench
@@ -25,9 +25,12 @@ public static class EcdsaRunnerBench
             return (i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         }
         var ops = Arg("op", "keygen,sign,refresh");
+        // --threads 1: every party's work one after another on one thread (the total work, comparable with a
+        // single-threaded implementation); by default the parties of each round run in parallel on every core.
+        EcdsaRunner.Sequential = Arg("threads", "all")[0] == "1";
         var quorums = Arg("quorum", "2-of-3,3-of-5,7-of-10").Select(Quorums.Parse).ToArray();
         var digest = System.Security.Cryptography.SHA256.HashData("benchmark transaction"u8);
-        Console.WriteLine($"Rotor threshold ECDSA (DKLs23), .NET {Environment.Version}, {Environment.ProcessorCount} cores, load average {Load()}");
+        Console.WriteLine($"Rotor threshold ECDSA (DKLs23), .NET {Environment.Version}, {Environment.ProcessorCount} cores, {(EcdsaRunner.Sequential ? "one thread" : "parties in parallel")}, load average {Load()}");
         foreach (var (t, n) in quorums)
         {
             var keys = EcdsaRunner.Keygen("bench-ecdsa", t, n);

@@ -86,8 +86,16 @@ public static class EcdsaRunner
         return outboxes.SelectMany(o => o).Where(b => b.Length >= Wire.SenderOffset + 2 * id.Length && b.AsSpan(Wire.SenderOffset + id.Length, id.Length).SequenceEqual(id));
     }
 
+    /// <summary>Runs the parties one after another on the calling thread (benchmarks: the total work, as a single-threaded implementation does it).</summary>
+    internal static bool Sequential { get; set; }
+
     private static void Each(int count, Action<int> step)
     {
+        if (Sequential)
+        {
+            for (int i = 0; i < count; i++) step(i);
+            return;
+        }
         try
         {
             Parallel.For(0, count, step);
