@@ -89,7 +89,7 @@ internal static class EcdsaTimingPaths
         // inputs spread over several arrays land differently in memory in the two classes, which is measurable here)
         var fixedAlice = Flat(12);
         yield return P("ecdsa multiplication row (Alice)", () => fixedAlice.ToArray(), () => Flat(12),
-            x => { var tau = new Scalar[4]; var z = new Scalar[4]; Rvole.AliceRow(x.AsSpan(0, 4), x.AsSpan(4, 4), x.AsSpan(8, 2), x.AsSpan(10, 2), tau, z); return tau[3]; }, 4);
+            x => { var tau = new Scalar[4]; var z = new Scalar[4]; Rvole.AliceRow(x.AsSpan(0, 4), x.AsSpan(4, 4), x.AsSpan(8, 4), tau, z); return tau[3]; }, 4);
 
         // multiplication: a row of Bob's output and check with his secret choice bit and pads (public τ, r, challenges, Σu)
         var tauPub = Scalars(4);

@@ -116,17 +116,7 @@ internal static class Rvole
         return (xt, Gf128.InnerProduct(rows, chi));
     }
 
-    /// <summary>One row of Alice's correction: τ_k = p1_k − p0_k + input_k (inputs a then â), z_k = p0_k. Constant time.</summary>
-    internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> a, ReadOnlySpan<Scalar> ahat, Span<Scalar> tau, Span<Scalar> z)
-    {
-        var all = new Scalar[a.Length + ahat.Length];
-        a.CopyTo(all);
-        ahat.CopyTo(all.AsSpan(a.Length));
-        AliceRow(p0, p1, all, tau, z);
-        Array.Clear(all);
-    }
-
-    /// <summary><see cref="AliceRow(ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, ReadOnlySpan{Scalar}, Span{Scalar}, Span{Scalar})"/> with the inputs (a then â) given as one span.</summary>
+    /// <summary>One row of Alice's correction: τ_k = p1_k − p0_k + input_k (the inputs a, then â), z_k = p0_k. Constant time.</summary>
     internal static void AliceRow(ReadOnlySpan<Scalar> p0, ReadOnlySpan<Scalar> p1, ReadOnlySpan<Scalar> inputs, Span<Scalar> tau, Span<Scalar> z)
     {
         p0[0].Group.SubAdd(p1, p0, inputs, tau);

@@ -120,7 +120,7 @@ public class EcdsaTimingTests(ITestOutputHelper output)
     [Fact]
     public void MultiplicationRowAlice() =>
         AssertNoGrossLeak("ecdsa multiplication row (Alice)", Fixed(() => Flat(12), v => v.ToArray()), () => Flat(12),
-            x => { var tau = new Scalar[4]; var z = new Scalar[4]; Rvole.AliceRow(x.AsSpan(0, 4), x.AsSpan(4, 4), x.AsSpan(8, 2), x.AsSpan(10, 2), tau, z); return tau[3]; },
+            x => { var tau = new Scalar[4]; var z = new Scalar[4]; Rvole.AliceRow(x.AsSpan(0, 4), x.AsSpan(4, 4), x.AsSpan(8, 4), tau, z); return tau[3]; },
             Short with { Repetitions = 4 });
 
     /// <summary>A row of Bob's output and multiplication check with his secret choice bit and pads (public τ, r, challenges, Σu).</summary>
