@@ -174,6 +174,27 @@ public class EcdsaFailureTests
         Assert.Contains("Γ_v", e2.Message);
     }
 
+    [Theory]
+    [InlineData(2ul, "u")]
+    [InlineData(3ul, "u")]
+    [InlineData(2ul, "v")]
+    [InlineData(3ul, "v")]
+    public void With_several_peers_the_batched_Gamma_check_names_the_one_that_lied_not_the_honest_one(ulong liar, string which)
+    {
+        // Three signers: member 1 checks the Γs of 2 and 3 in one combination; one of them lies, and only it is named.
+        var run = Start(1, 2, 3);
+        run.Round2All();
+        var inbox = run.R2To(1).Select(m => m.Sender != Id(liar) ? m
+            : which == "u" ? Replace(m, gammaU: m.GammaU + G.Generator) : Replace(m, gammaV: m.GammaV + G.Generator)).ToList();
+        var e = Assert.Throws<ProtocolException>(() => run.Of(1).Round3(inbox));
+        AssertBlames(e, Fault.InvalidProof, liar);
+        Assert.Contains("Γ_" + which, e.Message);
+        // The same messages, honest, give member 1 its share.
+        var honest = Start(1, 2, 3);
+        honest.Round2All();
+        Assert.Equal(Id(1), honest.Of(1).Round3(honest.R2To(1)).Sender);
+    }
+
     [Fact]
     public void Equivocated_commitments_are_caught_and_the_equivocator_blamed_by_the_one_it_lied_to()
     {
