@@ -161,148 +161,199 @@ internal static class Secp256k1FixedBase
 
     internal static UInt256 Add(in UInt256 a, in UInt256 b)
     {
-        ulong c = 0;
-        ulong r0 = UInt256.AddC(a.L0, b.L0, ref c);
-        ulong r1 = UInt256.AddC(a.L1, b.L1, ref c);
-        ulong r2 = UInt256.AddC(a.L2, b.L2, ref c);
-        ulong r3 = UInt256.AddC(a.L3, b.L3, ref c);
-        if (c != 0)
-        {
-            // 2^256 ≡ C; a + b < 2p, so r + C stays below 2^256
-            c = 0;
-            r0 = UInt256.AddC(r0, C, ref c);
-            r1 = UInt256.AddC(r1, 0, ref c);
-            r2 = UInt256.AddC(r2, 0, ref c);
-            r3 = UInt256.AddC(r3, 0, ref c);
-        }
+        // variable time (public values): carries by comparison
+        ulong r0 = a.L0 + b.L0;
+        ulong c = r0 < a.L0 ? 1UL : 0UL;
+        ulong t = a.L1 + c;
+        c = t < c ? 1UL : 0UL;
+        ulong r1 = t + b.L1;
+        c += r1 < t ? 1UL : 0UL;
+        t = a.L2 + c;
+        c = t < c ? 1UL : 0UL;
+        ulong r2 = t + b.L2;
+        c += r2 < t ? 1UL : 0UL;
+        t = a.L3 + c;
+        c = t < c ? 1UL : 0UL;
+        ulong r3 = t + b.L3;
+        c += r3 < t ? 1UL : 0UL;
+        // 2^256 ≡ C; a + b < 2p, so r + C stays below 2^256 (added without a branch, as in Sub)
+        ulong m = C & (0UL - c);
+        r0 += m;
+        c = r0 < m ? 1UL : 0UL;
+        r1 += c;
+        c = r1 < c ? 1UL : 0UL;
+        r2 += c;
+        c = r2 < c ? 1UL : 0UL;
+        r3 += c;
         return ReduceOnce(r0, r1, r2, r3);
     }
 
     internal static UInt256 Sub(in UInt256 a, in UInt256 b)
     {
-        ulong br = 0;
-        ulong r0 = UInt256.SubB(a.L0, b.L0, ref br);
-        ulong r1 = UInt256.SubB(a.L1, b.L1, ref br);
-        ulong r2 = UInt256.SubB(a.L2, b.L2, ref br);
-        ulong r3 = UInt256.SubB(a.L3, b.L3, ref br);
-        if (br != 0)
-        {
-            // computed a − b + 2^256; a − b + p is that minus C (and not negative)
-            br = 0;
-            r0 = UInt256.SubB(r0, C, ref br);
-            r1 = UInt256.SubB(r1, 0, ref br);
-            r2 = UInt256.SubB(r2, 0, ref br);
-            r3 = UInt256.SubB(r3, 0, ref br);
-        }
+        ulong r0 = a.L0 - b.L0;
+        ulong br = a.L0 < b.L0 ? 1UL : 0UL;
+        ulong t = a.L1 - br;
+        br = a.L1 < br ? 1UL : 0UL;
+        ulong r1 = t - b.L1;
+        br += t < b.L1 ? 1UL : 0UL;
+        t = a.L2 - br;
+        br = a.L2 < br ? 1UL : 0UL;
+        ulong r2 = t - b.L2;
+        br += t < b.L2 ? 1UL : 0UL;
+        t = a.L3 - br;
+        br = a.L3 < br ? 1UL : 0UL;
+        ulong r3 = t - b.L3;
+        br += t < b.L3 ? 1UL : 0UL;
+        // on a borrow this computed a − b + 2^256, and a − b + p is that minus C (not negative): subtract C & mask
+        // without a branch (the borrow is a coin flip, a mispredicted branch costs more than the subtraction)
+        ulong m = C & (0UL - br);
+        t = r0;
+        r0 -= m;
+        br = t < m ? 1UL : 0UL;
+        t = r1;
+        r1 -= br;
+        br = t < br ? 1UL : 0UL;
+        t = r2;
+        r2 -= br;
+        br = t < br ? 1UL : 0UL;
+        r3 -= br;
         return new UInt256(r0, r1, r2, r3);
     }
 
     internal static UInt256 Neg(in UInt256 a) => IsZero(a) ? a : Sub(P, a);
 
+    /// <summary>
+    /// The 128-bit product a·b. With BMI2 the high half is one mulx and the low half an imul: both stay in registers
+    /// (Math.BigMul's out parameter goes through the stack, on the critical path of every product).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong MulAdd(ulong a, ulong b, ulong c, ref ulong carry)
+    private static ulong MulHi(ulong a, ulong b, out ulong lo)
     {
-        // low word of a·b + c + carry (at most 2^128 − 1); carry ← high word
-        ulong hi = Math.BigMul(a, b, out ulong lo);
-        lo += c;
-        hi += lo < c ? 1UL : 0UL;
-        lo += carry;
-        hi += lo < carry ? 1UL : 0UL;
-        carry = hi;
-        return lo;
+        if (System.Runtime.Intrinsics.X86.Bmi2.X64.IsSupported)
+        {
+            lo = a * b;
+            return System.Runtime.Intrinsics.X86.Bmi2.X64.MultiplyNoFlags(a, b);
+        }
+        return Math.BigMul(a, b, out lo);
+    }
+
+    /// <summary>(c2, c1, c0) += a·b (the sum stays below 2^192).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acc(ulong a, ulong b, ref ulong c0, ref ulong c1, ref ulong c2)
+    {
+        ulong h = MulHi(a, b, out ulong l);
+        c0 += l;
+        h += c0 < l ? 1UL : 0UL;                        // h ≤ 2^64 − 2: no wrap
+        c1 += h;
+        c2 += c1 < h ? 1UL : 0UL;
+    }
+
+    /// <summary>(c2, c1, c0) += 2·a·b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acc2(ulong a, ulong b, ref ulong c0, ref ulong c1, ref ulong c2)
+    {
+        ulong h = MulHi(a, b, out ulong l);
+        c2 += h >> 63;
+        h = (h << 1) | (l >> 63);                       // may be 2^64 − 1: the carry from c0 is added apart
+        l <<= 1;
+        c0 += l;
+        ulong k = c0 < l ? 1UL : 0UL;
+        c1 += k;
+        c2 += c1 < k ? 1UL : 0UL;
+        c1 += h;
+        c2 += c1 < h ? 1UL : 0UL;
     }
 
     internal static UInt256 Mul(in UInt256 a, in UInt256 b)
     {
-        ulong c = 0;
-        ulong r0 = MulAdd(a.L0, b.L0, 0, ref c);
-        ulong r1 = MulAdd(a.L1, b.L0, 0, ref c);
-        ulong r2 = MulAdd(a.L2, b.L0, 0, ref c);
-        ulong r3 = MulAdd(a.L3, b.L0, 0, ref c);
-        ulong r4 = c;
-        c = 0;
-        r1 = MulAdd(a.L0, b.L1, r1, ref c);
-        r2 = MulAdd(a.L1, b.L1, r2, ref c);
-        r3 = MulAdd(a.L2, b.L1, r3, ref c);
-        r4 = MulAdd(a.L3, b.L1, r4, ref c);
-        ulong r5 = c;
-        c = 0;
-        r2 = MulAdd(a.L0, b.L2, r2, ref c);
-        r3 = MulAdd(a.L1, b.L2, r3, ref c);
-        r4 = MulAdd(a.L2, b.L2, r4, ref c);
-        r5 = MulAdd(a.L3, b.L2, r5, ref c);
-        ulong r6 = c;
-        c = 0;
-        r3 = MulAdd(a.L0, b.L3, r3, ref c);
-        r4 = MulAdd(a.L1, b.L3, r4, ref c);
-        r5 = MulAdd(a.L2, b.L3, r5, ref c);
-        r6 = MulAdd(a.L3, b.L3, r6, ref c);
-        ulong r7 = c;
-        return Reduce(r0, r1, r2, r3, r4, r5, r6, r7);
+        // product scanning (column by column) into a three-word accumulator
+        ulong a0 = a.L0, a1 = a.L1, a2 = a.L2, a3 = a.L3, b0 = b.L0, b1 = b.L1, b2 = b.L2, b3 = b.L3;
+        ulong c0 = 0, c1 = 0, c2 = 0;
+        Acc(a0, b0, ref c0, ref c1, ref c2);
+        ulong t0 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc(a0, b1, ref c0, ref c1, ref c2);
+        Acc(a1, b0, ref c0, ref c1, ref c2);
+        ulong t1 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc(a0, b2, ref c0, ref c1, ref c2);
+        Acc(a1, b1, ref c0, ref c1, ref c2);
+        Acc(a2, b0, ref c0, ref c1, ref c2);
+        ulong t2 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc(a0, b3, ref c0, ref c1, ref c2);
+        Acc(a1, b2, ref c0, ref c1, ref c2);
+        Acc(a2, b1, ref c0, ref c1, ref c2);
+        Acc(a3, b0, ref c0, ref c1, ref c2);
+        ulong t3 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc(a1, b3, ref c0, ref c1, ref c2);
+        Acc(a2, b2, ref c0, ref c1, ref c2);
+        Acc(a3, b1, ref c0, ref c1, ref c2);
+        ulong t4 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc(a2, b3, ref c0, ref c1, ref c2);
+        Acc(a3, b2, ref c0, ref c1, ref c2);
+        ulong t5 = c0; c0 = c1; c1 = c2;
+        ulong t7 = MulHi(a3, b3, out ulong l);
+        ulong t6 = c0 + l;
+        t7 += (t6 < l ? 1UL : 0UL) + c1;
+        return Reduce(t0, t1, t2, t3, t4, t5, t6, t7);
     }
 
     internal static UInt256 Sqr(in UInt256 a)
     {
         ulong a0 = a.L0, a1 = a.L1, a2 = a.L2, a3 = a.L3;
-        // the cross products once, doubled, then the squares on the diagonal: 10 multiplications instead of 16
-        ulong c = 0;
-        ulong r1 = MulAdd(a0, a1, 0, ref c);
-        ulong r2 = MulAdd(a0, a2, 0, ref c);
-        ulong r3 = MulAdd(a0, a3, 0, ref c);
-        ulong r4 = c;
-        c = 0;
-        r3 = MulAdd(a1, a2, r3, ref c);
-        r4 = MulAdd(a1, a3, r4, ref c);
-        ulong r5 = c;
-        c = 0;
-        r5 = MulAdd(a2, a3, r5, ref c);
-        ulong r6 = c;
-        ulong r7 = r6 >> 63;
-        r6 = (r6 << 1) | (r5 >> 63);
-        r5 = (r5 << 1) | (r4 >> 63);
-        r4 = (r4 << 1) | (r3 >> 63);
-        r3 = (r3 << 1) | (r2 >> 63);
-        r2 = (r2 << 1) | (r1 >> 63);
-        r1 <<= 1;
-        ulong h0 = Math.BigMul(a0, a0, out ulong l0);
-        ulong h1 = Math.BigMul(a1, a1, out ulong l1);
-        ulong h2 = Math.BigMul(a2, a2, out ulong l2);
-        ulong h3 = Math.BigMul(a3, a3, out ulong l3);
-        ulong k = 0;
-        ulong r0 = l0;
-        r1 = UInt256.AddC(r1, h0, ref k);
-        r2 = UInt256.AddC(r2, l1, ref k);
-        r3 = UInt256.AddC(r3, h1, ref k);
-        r4 = UInt256.AddC(r4, l2, ref k);
-        r5 = UInt256.AddC(r5, h2, ref k);
-        r6 = UInt256.AddC(r6, l3, ref k);
-        r7 = UInt256.AddC(r7, h3, ref k);
-        return Reduce(r0, r1, r2, r3, r4, r5, r6, r7);
+        ulong c0 = 0, c1 = 0, c2 = 0;
+        Acc(a0, a0, ref c0, ref c1, ref c2);
+        ulong t0 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc2(a0, a1, ref c0, ref c1, ref c2);
+        ulong t1 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc2(a0, a2, ref c0, ref c1, ref c2);
+        Acc(a1, a1, ref c0, ref c1, ref c2);
+        ulong t2 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc2(a0, a3, ref c0, ref c1, ref c2);
+        Acc2(a1, a2, ref c0, ref c1, ref c2);
+        ulong t3 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc2(a1, a3, ref c0, ref c1, ref c2);
+        Acc(a2, a2, ref c0, ref c1, ref c2);
+        ulong t4 = c0; c0 = c1; c1 = c2; c2 = 0;
+        Acc2(a2, a3, ref c0, ref c1, ref c2);
+        ulong t5 = c0; c0 = c1; c1 = c2;
+        ulong t7 = MulHi(a3, a3, out ulong l);
+        ulong t6 = c0 + l;
+        t7 += (t6 < l ? 1UL : 0UL) + c1;
+        return Reduce(t0, t1, t2, t3, t4, t5, t6, t7);
     }
 
     /// <summary>(t0..t7) mod p, using 2^256 ≡ C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static UInt256 Reduce(ulong t0, ulong t1, ulong t2, ulong t3, ulong t4, ulong t5, ulong t6, ulong t7)
     {
-        ulong c = 0;
-        ulong r0 = MulAdd(t4, C, t0, ref c);
-        ulong r1 = MulAdd(t5, C, t1, ref c);
-        ulong r2 = MulAdd(t6, C, t2, ref c);
-        ulong r3 = MulAdd(t7, C, t3, ref c);
-        ulong r4 = c;                                   // below 2^34
-        c = 0;
-        r0 = MulAdd(r4, C, r0, ref c);                  // c below 2^4
-        ulong k = 0;
-        r1 = UInt256.AddC(r1, c, ref k);
-        r2 = UInt256.AddC(r2, 0, ref k);
-        r3 = UInt256.AddC(r3, 0, ref k);
-        if (k != 0)
+        // r = (t0..t3) + (t4..t7)·C: each high word times C is below 2^97, so one carry word suffices
+        ulong h = MulHi(t4, C, out ulong l);
+        ulong r0 = t0 + l;
+        ulong c = h + (r0 < l ? 1UL : 0UL);
+        h = MulHi(t5, C, out l);
+        l += c;
+        h += l < c ? 1UL : 0UL;
+        ulong r1 = t1 + l;
+        c = h + (r1 < l ? 1UL : 0UL);
+        h = MulHi(t6, C, out l);
+        l += c;
+        h += l < c ? 1UL : 0UL;
+        ulong r2 = t2 + l;
+        c = h + (r2 < l ? 1UL : 0UL);
+        h = MulHi(t7, C, out l);
+        l += c;
+        h += l < c ? 1UL : 0UL;
+        ulong r3 = t3 + l;
+        c = h + (r3 < l ? 1UL : 0UL);                   // below 2^34
+        // fold c·2^256 ≡ c·C (below 2^67) back in
+        h = MulHi(c, C, out l);
+        r0 += l;
+        c = h + (r0 < l ? 1UL : 0UL);
+        r1 += c;
+        if (r1 < c && ++r2 == 0 && ++r3 == 0)
         {
             // wrapped past 2^256: the rest is small, adding C cannot wrap again
-            k = 0;
-            r0 = UInt256.AddC(r0, C, ref k);
-            r1 = UInt256.AddC(r1, 0, ref k);
-            r2 = UInt256.AddC(r2, 0, ref k);
-            r3 = UInt256.AddC(r3, 0, ref k);
+            r0 += C;
+            if (r0 < C) ++r1;
         }
         return ReduceOnce(r0, r1, r2, r3);
     }
