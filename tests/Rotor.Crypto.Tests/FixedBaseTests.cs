@@ -107,4 +107,40 @@ public class FixedBaseTests
             }
         }
     }
+
+    /// <summary>Values whose 64-bit limbs are 0, 1, 2^63, 2^64 − 1 and so on: the carries of products and reductions at their edges.</summary>
+    private static IEnumerable<BigInteger> LimbEdgeValues()
+    {
+        ulong[] limbs = [0, 1, 2, 0x8000000000000000UL, ulong.MaxValue, ulong.MaxValue - 1, 0xFFFFFFFEFFFFFC2FUL, 0x1000003D1UL, 0x7FFFFFFFFFFFFFFFUL, 1UL << 62];
+        var rng = new Random(5);
+        for (int i = 0; i < 400; i++)
+        {
+            var v = BigInteger.Zero;
+            for (int j = 3; j >= 0; j--) v = (v << 64) + limbs[rng.Next(limbs.Length)];
+            yield return v % P;
+        }
+    }
+
+    [Fact]
+    public void Secp256k1_field_products_and_inverses_at_limb_edges_and_random_values_equal_big_integer_arithmetic()
+    {
+        var values = LimbEdgeValues().ToList();
+        values.AddRange([1, 2, 3, P - 1, P - 2, (P + 1) / 2, BigInteger.Pow(2, 128), BigInteger.Pow(2, 255) - 19]);
+        for (int i = 0; i < 3000; i++) values.Add(new BigInteger(RandomNumberGenerator.GetBytes(32), isUnsigned: true) % P);
+        var rng = new Random(9);
+        foreach (var a in values)
+        {
+            var b = values[rng.Next(values.Count)];
+            Assert.Equal(a * b % P, Big(Secp256k1FixedBase.Mul(U(a), U(b))));
+            Assert.Equal(a * a % P, Big(Secp256k1FixedBase.Sqr(U(a))));
+            Assert.Equal((a + b) % P, Big(Secp256k1FixedBase.Add(U(a), U(b))));
+            Assert.Equal(((a - b) % P + P) % P, Big(Secp256k1FixedBase.Sub(U(a), U(b))));
+            if (a.IsZero) continue;
+            // the divstep inversion against Fermat and against the binary Euclid it replaced
+            var inv = Secp256k1FixedBase.Inverse(U(a));
+            Assert.Equal(BigInteger.ModPow(a, P - 2, P), Big(inv));
+            Assert.Equal(Big(VartimeInverse.ModInverse(U(a), Secp256k1FixedBase.P)), Big(inv));
+        }
+        Assert.Throws<DivideByZeroException>(() => Secp256k1FixedBase.Inverse(default));
+    }
 }
