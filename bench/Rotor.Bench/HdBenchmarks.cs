@@ -151,6 +151,10 @@ public static class HdFieldMicro
         Time("Inverse", 50_000, i => { var r = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.Inverse(v[i & 63]); v[i & 63] = r; });
         var pm = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.P;
         Time("binary Euclid inverse", 50_000, i => { var r = Rotor.Crypto.Groups.VartimeInverse.ModInverse(v[i & 63], pm); v[i & 63] = r; });
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var table = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.BuildTable(Org.BouncyCastle.Crypto.EC.CustomNamedCurves.GetByName("secp256k1").G);
+        Console.WriteLine($"table build: {table.Length / 2} points, {table.Length * 32 / 1e6:F2} MB, CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms, wall {wall.Elapsed.TotalMilliseconds:F0} ms");
         Time("AddMulBaseVartime", 20_000, i => { p = g.AddMulBaseVartime(p, k); });
     }
 

@@ -5,53 +5,78 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 
 /// <summary>
 /// P + k·G for public k and P on secp256k1, variable time (HD derivation steps, BIP-341 tweaks, public offsets):
-/// k in 26 signed base-1024 digits and a table of j·1024^w·G (j = 1..512, w = 0..25; 13,312 affine points, 0.85 MB)
-/// so that the multiplication is at most 26 mixed Jacobian–affine additions and no doubling; then one inversion for
+/// k in 22 signed base-4096 digits and a table of j·4096^w·G (j = 1..2048, w = 0..21; 45,056 affine points, 2.9 MB)
+/// so that the multiplication is at most 22 mixed Jacobian–affine additions and no doubling; then one inversion for
 /// the affine result. The field arithmetic is our own, modulo p = 2^256 − 2^32 − 977 on four 64-bit limbs with the special
 /// form's reduction, allocation-free (BouncyCastle's point code allocates field elements at every step); values are
-/// kept fully reduced. The table is built on first use with BouncyCastle's point arithmetic (an independent
-/// implementation of the same group) and normalised with one shared inversion. Only for public scalars and points.
+/// kept fully reduced; the inversion is by divsteps. The table is built on first use with this same arithmetic and
+/// normalised with one shared inversion. Only for public scalars and points.
 /// </summary>
 internal static class Secp256k1FixedBase
 {
-    private const int Bits = 10;
-    private const int Windows = (256 + Bits) / Bits;        // 26: a carry out of the top bit needs a digit too
-    private const int PerWindow = 1 << (Bits - 1);          // |digit| ≤ 512
+    private const int Bits = 12;
+    private const int Windows = (256 + Bits) / Bits;        // 22: a carry out of the top bit needs a digit too
+    private const int PerWindow = 1 << (Bits - 1);          // |digit| ≤ 2048
 
     /// <summary>p = 2^256 − C.</summary>
     private const ulong C = 0x1000003D1UL;
     private const ulong P0 = 0xFFFFFFFEFFFFFC2FUL;
     internal static readonly UInt256 P = new(P0, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue);
 
-    private sealed class Tables(UInt256[] xs, UInt256[] ys)
+    /// <summary>The table: x of entry i at [2i], y at [2i + 1] (one cache line per entry read).</summary>
+    private static UInt256[]? table;
+
+    private static UInt256[] Table(ECPoint g) => Volatile.Read(ref table) ?? Build(g);
+
+    private static UInt256[] Build(ECPoint g)
     {
-        public readonly UInt256[] Xs = xs, Ys = ys;
+        Interlocked.CompareExchange(ref table, BuildTable(g), null);
+        return table!;
     }
 
-    private static Tables? tables;
-
-    private static Tables Table(ECCurve curve, ECPoint g) => Volatile.Read(ref tables) ?? Build(curve, g);
-
-    private static Tables Build(ECCurve curve, ECPoint g)
+    /// <summary>
+    /// j·2^(Bits·w)·G for j = 1..PerWindow and every window w: each window's multiples by repeated mixed additions of
+    /// its base (Jacobian), the next base by one doubling, then all points made affine with one shared inversion
+    /// (Montgomery's trick). G comes from BouncyCastle's curve; the tests check the results against NBitcoin's k·G.
+    /// </summary>
+    internal static UInt256[] BuildTable(ECPoint g)
     {
-        var points = new ECPoint[Windows * PerWindow];
-        var b = g;
+        int n = Windows * PerWindow;
+        var jac = new Jacobian[n];
+        var gn = g.Normalize();
+        var bx = UInt256.FromBigEndian(gn.AffineXCoord.GetEncoded());
+        var by = UInt256.FromBigEndian(gn.AffineYCoord.GetEncoded());
+        var one = new UInt256(1, 0, 0, 0);
         for (int w = 0; w < Windows; w++)
         {
-            points[w * PerWindow] = b;
-            for (int j = 1; j < PerWindow; j++) points[w * PerWindow + j] = points[w * PerWindow + j - 1].Add(b);
-            b = points[w * PerWindow + PerWindow - 1].Twice();
+            var acc = new Jacobian { X = bx, Y = by, Z = one };
+            jac[w * PerWindow] = acc;
+            for (int j = 1; j < PerWindow; j++)
+            {
+                AddAffine(ref acc, bx, by, false);
+                jac[w * PerWindow + j] = acc;
+            }
+            Double(ref acc);                                // 2·PerWindow·B = 2^Bits·B, the next window's base
+            var zi = Inverse(acc.Z);
+            var zi2 = Sqr(zi);
+            bx = Mul(acc.X, zi2);
+            by = Mul(acc.Y, Mul(zi2, zi));
         }
-        curve.NormalizeAll(points);
-        var xs = new UInt256[points.Length];
-        var ys = new UInt256[points.Length];
-        for (int i = 0; i < points.Length; i++)
+        // prefix products of the Z, one inversion, then each 1/Z from the back
+        var prefix = new UInt256[n];
+        prefix[0] = jac[0].Z;
+        for (int i = 1; i < n; i++) prefix[i] = Mul(prefix[i - 1], jac[i].Z);
+        var inv = Inverse(prefix[n - 1]);
+        var result = new UInt256[2 * n];
+        for (int i = n - 1; i >= 0; i--)
         {
-            xs[i] = UInt256.FromBigEndian(points[i].AffineXCoord.GetEncoded());
-            ys[i] = UInt256.FromBigEndian(points[i].AffineYCoord.GetEncoded());
+            var zi = i > 0 ? Mul(inv, prefix[i - 1]) : inv;
+            if (i > 0) inv = Mul(inv, jac[i].Z);
+            var zi2 = Sqr(zi);
+            result[2 * i] = Mul(jac[i].X, zi2);
+            result[2 * i + 1] = Mul(jac[i].Y, Mul(zi2, zi));
         }
-        Interlocked.CompareExchange(ref tables, new Tables(xs, ys), null);
-        return tables!;
+        return result;
     }
 
     /// <summary>A point in Jacobian coordinates (x = X/Z², y = Y/Z³), or the point at infinity.</summary>
@@ -65,9 +90,9 @@ internal static class Secp256k1FixedBase
     /// P + k·G for k below 2^256 and P given by its affine coordinates (or the point at infinity): the affine
     /// result, or false when it is the point at infinity.
     /// </summary>
-    public static bool AddMulBase(ECCurve curve, ECPoint g, bool pInfinity, in UInt256 px, in UInt256 py, in UInt256 k, out UInt256 x, out UInt256 y)
+    public static bool AddMulBase(ECPoint g, bool pInfinity, in UInt256 px, in UInt256 py, in UInt256 k, out UInt256 x, out UInt256 y)
     {
-        var tab = Table(curve, g);
+        var tab = Table(g);
         var acc = new Jacobian { Infinity = true };
         if (!pInfinity) acc = new Jacobian { X = px, Y = py, Z = new UInt256(1, 0, 0, 0) };
         int carry = 0;
@@ -75,10 +100,10 @@ internal static class Secp256k1FixedBase
         {
             int v = Window(k, w * Bits) + carry;
             carry = (v + PerWindow) >> Bits;
-            int d = v - (carry << Bits);                    // in [−512, 511]
+            int d = v - (carry << Bits);                    // in [−2048, 2047]
             if (d == 0) continue;
-            int i = w * PerWindow + (d > 0 ? d : -d) - 1;
-            AddAffine(ref acc, tab.Xs[i], tab.Ys[i], d < 0);
+            int i = 2 * (w * PerWindow + (d > 0 ? d : -d) - 1);
+            AddAffine(ref acc, tab[i], tab[i + 1], d < 0);
         }
         if (acc.Infinity) { x = y = default; return false; }
         var zi = Inverse(acc.Z);

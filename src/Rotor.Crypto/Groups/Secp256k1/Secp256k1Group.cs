@@ -192,7 +192,7 @@ public sealed class Secp256k1Group : Group
                 py = UInt256.FromBigEndian(n.AffineYCoord.GetEncoded());
             }
         }
-        if (!Secp256k1FixedBase.AddMulBase(Curve, G, infinity, px, py, k.Value, out var x, out var y)) return identity;
+        if (!Secp256k1FixedBase.AddMulBase(G, infinity, px, py, k.Value, out var x, out var y)) return identity;
         return new Secp256k1Element(this, x, y, Compressed(x, y));
     }
 
