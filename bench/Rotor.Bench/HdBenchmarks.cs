@@ -155,6 +155,16 @@ public static class HdFieldMicro
         var wall = System.Diagnostics.Stopwatch.StartNew();
         var table = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.BuildTable(Org.BouncyCastle.Crypto.EC.CustomNamedCurves.GetByName("secp256k1").G);
         Console.WriteLine($"table build: {table.Length / 2} points, {table.Length * 32 / 1e6:F2} MB, CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms, wall {wall.Elapsed.TotalMilliseconds:F0} ms");
+        var key = new byte[32];
+        var data = new byte[37];
+        var mac = new byte[64];
+        Time("HMAC-SHA512", 200_000, i => { data[36] = (byte)i; System.Security.Cryptography.HMACSHA512.HashData(key, data, mac); });
+        var blk = new byte[128 + 64];
+        Time("SHA512 (192 B)", 200_000, i => { blk[0] = (byte)i; System.Security.Cryptography.SHA512.HashData(blk, mac); });
+        var hm = new Org.BouncyCastle.Crypto.Macs.HMac(new Org.BouncyCastle.Crypto.Digests.Sha512Digest());
+        Time("BC HMac SHA512", 200_000, i => { data[36] = (byte)i; hm.Init(new Org.BouncyCastle.Crypto.Parameters.KeyParameter(key)); hm.BlockUpdate(data, 0, 37); hm.DoFinal(mac, 0); });
+        uint idx = 0;
+        Time("DeriveChild", 20_000, i => HdDerivation.DeriveChild(Scheme.Secp256k1, p, key, idx++ & 0x7FFFFFFF));
         Time("AddMulBaseVartime", 20_000, i => { p = g.AddMulBaseVartime(p, k); });
     }
 

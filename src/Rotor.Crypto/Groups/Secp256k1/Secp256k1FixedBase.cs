@@ -174,6 +174,7 @@ internal static class Secp256k1FixedBase
 
     // ------------------------------------------------------------ the field, values fully reduced (below p)
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsZero(in UInt256 a) => (a.L0 | a.L1 | a.L2 | a.L3) == 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -184,6 +185,7 @@ internal static class Secp256k1FixedBase
         return new UInt256(r0, r1, r2, r3);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static UInt256 Add(in UInt256 a, in UInt256 b)
     {
         // variable time (public values): carries by comparison
@@ -213,6 +215,7 @@ internal static class Secp256k1FixedBase
         return ReduceOnce(r0, r1, r2, r3);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static UInt256 Sub(in UInt256 a, in UInt256 b)
     {
         ulong r0 = a.L0 - b.L0;
