@@ -53,6 +53,12 @@ public class FixedBaseTests
         var g = G(name);
         var points = new List<Element> { g.Identity, g.Generator, -g.Generator };
         for (int i = 0; i < 5; i++) points.Add(g.MulBase(g.RandomScalar()));
+        // sums made by the generic addition (secp256k1: Jacobian points, not normalised, made affine by the fast path),
+        // their negations, and a sum that is the identity
+        points.Add(points[3] + points[4]);
+        points.Add(-(points[5] + points[6]));
+        points.Add(points[3] + g.Generator + points[7]);
+        points.Add(points[4] + (-points[4]));
         var scalars = EdgeScalars(g).ToList();
         for (int i = 0; i < 40; i++) scalars.Add(g.RandomScalar());
         foreach (var p in points)
