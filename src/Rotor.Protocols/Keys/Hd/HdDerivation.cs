@@ -107,6 +107,21 @@ public static class HdDerivation
     public static Scalar TapTweak(Element internalKey) =>
         internalKey.Group.ReduceWide(Bip340.TaggedHash("TapTweak", Bip340.XOnly(internalKey)));
 
+    /// <summary>The last root internal key's TapTweak (a deposit service derives many addresses of one root).</summary>
+    private sealed record RootTap(byte[] Encoding, Scalar Tweak);
+
+    private static RootTap? lastRootTap;
+
+    /// <summary><see cref="TapTweak"/> of a root internal key, remembered for the last root asked (compared by encoding).</summary>
+    private static Scalar RootTapTweak(Element internalKey)
+    {
+        var last = Volatile.Read(ref lastRootTap);
+        if (last is not null && internalKey.Encoding.SequenceEqual(last.Encoding)) return last.Tweak;
+        var t = TapTweak(internalKey);
+        Volatile.Write(ref lastRootTap, new RootTap(internalKey.Encoding.ToArray(), t));
+        return t;
+    }
+
     /// <summary>The BIP-341 output key of an internal key with no script path: even(P) + TapTweak(P)·G.</summary>
     public static Element TaprootOutputKey(Element internalKey) =>
         internalKey.Group.AddMulBaseVartime(Bip340.HasEvenY(internalKey) ? internalKey : -internalKey, TapTweak(internalKey));
@@ -160,7 +175,7 @@ public static class HdDerivation
         {
             // bip340: the root shares are of Q = P + t·G (P the internal key, even y): shares of P are s_i − t.
             var p = internalKey!;
-            var t = TapTweak(p);
+            var t = useCache ? RootTapTweak(p) : TapTweak(p);
             var (d, pc, cc) = useCache ? Cache.DerivePublic(key, scheme, p, chainCode, path) : DerivePublic(scheme, p, chainCode, path);
             var tc = TapTweak(pc);
             bool negate = !Bip340.HasEvenY(pc);
