@@ -157,4 +157,25 @@ public class FixedBaseTests
         }
         Assert.Throws<DivideByZeroException>(() => Secp256k1FixedBase.Inverse(default));
     }
+
+    [Fact]
+    public void Secp256k1_add_mul_base_equals_plain_bouncy_castle_arithmetic_for_random_points_and_tweaks()
+    {
+        // property: for random public P (affine from the fast path, or Jacobian from generic additions) and random
+        // k, the fast P + k·G has the encoding of BouncyCastle's own P + k·G (its generic multiplication and addition)
+        var g = Secp256k1Group.Instance;
+        var rng = new Random(1234);
+        Element p = g.MulBase(g.RandomScalar());
+        for (int i = 0; i < 300; i++)
+        {
+            var bytes = new byte[32];
+            rng.NextBytes(bytes);
+            var k = i % 50 == 0 ? g.ScalarFromUInt64((ulong)rng.Next(0, 5000)) : g.ReduceWide(bytes);
+            var plain = g.Point(p).Add(g.G.Multiply(Secp256k1Group.ToBc(k))).Normalize();
+            var fast = g.AddMulBaseVartime(p, k);
+            Assert.Equal(Convert.ToHexString(plain.GetEncoded(true)), Convert.ToHexString(fast.Encoding));
+            // the next input: the fast result (affine), its negation, or a generic sum (Jacobian, not normalised)
+            p = (i % 3) switch { 0 => fast, 1 => -fast, _ => fast + g.Generator };
+        }
+    }
 }
