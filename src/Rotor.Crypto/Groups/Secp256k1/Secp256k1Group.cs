@@ -302,7 +302,7 @@ public sealed class Secp256k1Group : Group
         /// </summary>
         internal bool TryAffine(out UInt256 x, out UInt256 y)
         {
-            var a = affine;
+            var a = Volatile.Read(ref affine);
             if (a is null)
             {
                 var q = P;
@@ -319,7 +319,7 @@ public sealed class Secp256k1Group : Group
                     a = new Affine(Secp256k1FixedBase.Mul(UInt256.FromBigEndian(q.XCoord.GetEncoded()), zi2),
                         Secp256k1FixedBase.Mul(UInt256.FromBigEndian(q.YCoord.GetEncoded()), Secp256k1FixedBase.Mul(zi2, zi)));
                 }
-                affine = a;
+                Volatile.Write(ref affine, a);
             }
             x = a.X;
             y = a.Y;

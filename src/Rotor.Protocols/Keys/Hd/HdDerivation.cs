@@ -49,11 +49,11 @@ public sealed record HdTweak(Scheme Scheme, DerivationPath Path, bool Negate, Sc
 /// A_i = A + (I_L read big-endian mod ℓ)·G, c_i = I_R.</item>
 /// </list>
 /// Speed (docs/performance.md "HD derivation"): every value here is public, so each step's K + t·G is
-/// <see cref="Group.AddMulBaseVartime"/> (a fixed-base table, one addition per 8-bit digit, the result encoded once
-/// for the next step's HMAC). The tweak of a (root, path) and every prefix's extended key are kept in bounded
-/// process-wide caches keyed by everything they depend on (scheme, group key, internal key, chain code, path, not the
-/// epoch: a reshare keeps all of them), so signing again at a path, or deriving the next address under a cached
-/// parent, costs a lookup or one step.
+/// <see cref="Group.AddMulBaseVartime"/> (a fixed-base table, one addition per 8-bit digit for ed25519 and per 12-bit
+/// digit for secp256k1, the result encoded once for the next step's HMAC). The tweak of a (root, path) and every
+/// prefix's extended key are kept in bounded process-wide caches keyed by everything they depend on (scheme, group key,
+/// internal key, chain code, path, not the epoch: a reshare keeps all of them), so signing again at a path, or
+/// deriving the next address under a cached parent, costs a lookup or one step.
 /// </summary>
 public static class HdDerivation
 {
