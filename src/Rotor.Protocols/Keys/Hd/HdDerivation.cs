@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Rotor.Crypto;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Hashing;
@@ -70,7 +69,7 @@ public static class HdDerivation
         if (edwards) data[enc.Length] = 0;
         BinaryPrimitives.WriteUInt32BigEndian(data[^4..], index);
         Span<byte> i = stackalloc byte[64];
-        HMACSHA512.HashData(chainCode, data, i);
+        HmacSha512.Compute(chainCode, data, i);       // libsodium: no per-call MAC context (HMACSHA512.HashData's cost)
         Scalar tweak;
         if (edwards)
         {
