@@ -248,6 +248,7 @@ internal static class Secp256k1FixedBase
         return new UInt256(r0, r1, r2, r3);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static UInt256 Neg(in UInt256 a) => IsZero(a) ? a : Sub(P, a);
 
     /// <summary>
