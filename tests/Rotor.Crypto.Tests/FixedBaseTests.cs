@@ -36,14 +36,19 @@ public class FixedBaseTests
         Array.Fill(bytes, (byte)0x7F);
         yield return g.ReduceWide(bytes);
         yield return g.ReduceWide(BigInteger.Pow(2, 252).ToByteArray(isUnsigned: true, isBigEndian: g is Secp256k1Group));
-        // secp256k1's base-4096 digits: exactly 2048 (−2048 with a carry), 4095, 4096, and every digit 2048
-        yield return g.ScalarFromUInt64(2048);
-        yield return g.ScalarFromUInt64(4095);
-        yield return g.ScalarFromUInt64(4096);
-        var halves = Enumerable.Range(0, 21).Aggregate(BigInteger.Zero, (v, i) => v + (new BigInteger(0x800) << (12 * i)));
-        var wide = new byte[64];
-        halves.ToByteArray(isUnsigned: true, isBigEndian: g is Secp256k1Group).CopyTo(wide, g is Secp256k1Group ? 64 - 32 : 0);
-        yield return g.ReduceWide(wide);
+        // secp256k1's base-8192 digits: exactly 4096 (−4096 with a carry), 8191, 8192, and every digit 4096
+        // (and the same for base 4096, should the window width change)
+        foreach (int bits in new[] { 12, 13 })
+        {
+            yield return g.ScalarFromUInt64(1UL << (bits - 1));
+            yield return g.ScalarFromUInt64((1UL << bits) - 1);
+            yield return g.ScalarFromUInt64(1UL << bits);
+            var halves = Enumerable.Range(0, (256 - bits) / bits + 1).Aggregate(BigInteger.Zero, (v, i) => v + (BigInteger.One << (bits * i + bits - 1)));
+            var wide = new byte[64];
+            var b = (halves % g.Order).ToByteArray(isUnsigned: true, isBigEndian: g is Secp256k1Group);
+            b.CopyTo(wide, g is Secp256k1Group ? 64 - b.Length : 0);
+            yield return g.ReduceWide(wide);
+        }
     }
 
     [Theory]
