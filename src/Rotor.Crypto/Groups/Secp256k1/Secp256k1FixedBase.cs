@@ -50,7 +50,7 @@ internal static class Secp256k1FixedBase
         var one = new UInt256(1, 0, 0, 0);
         for (int w = 0; w < Windows; w++)
         {
-            var acc = new Jacobian { X = bx, Y = by, Z = one };
+            var acc = new Jacobian { X = bx, Y = by, Z = one, ZIsOne = true };
             jac[w * PerWindow] = acc;
             for (int j = 1; j < PerWindow; j++)
             {
@@ -85,6 +85,8 @@ internal static class Secp256k1FixedBase
     {
         public UInt256 X, Y, Z;
         public bool Infinity;
+        /// <summary>Z = 1 (an affine point just loaded): the next addition skips the products by Z.</summary>
+        public bool ZIsOne;
     }
 
     /// <summary>
@@ -95,7 +97,7 @@ internal static class Secp256k1FixedBase
     {
         var tab = Table(g);
         var acc = new Jacobian { Infinity = true };
-        if (!pInfinity) acc = new Jacobian { X = px, Y = py, Z = new UInt256(1, 0, 0, 0) };
+        if (!pInfinity) acc = new Jacobian { X = px, Y = py, Z = new UInt256(1, 0, 0, 0), ZIsOne = true };
         int carry = 0;
         for (int w = 0; w < Windows; w++)
         {
@@ -132,12 +134,22 @@ internal static class Secp256k1FixedBase
         var y2 = negate ? Neg(y2In) : y2In;
         if (acc.Infinity)
         {
-            acc = new Jacobian { X = x2, Y = y2, Z = new UInt256(1, 0, 0, 0) };
+            acc = new Jacobian { X = x2, Y = y2, Z = new UInt256(1, 0, 0, 0), ZIsOne = true };
             return;
         }
-        var z1z1 = Sqr(acc.Z);
-        var u2 = Mul(x2, z1z1);
-        var s2 = Mul(y2, Mul(acc.Z, z1z1));
+        UInt256 u2, s2;
+        if (acc.ZIsOne)
+        {
+            // the first addition to an affine start: Z1 = 1 saves three multiplications and a squaring
+            u2 = x2;
+            s2 = y2;
+        }
+        else
+        {
+            var z1z1 = Sqr(acc.Z);
+            u2 = Mul(x2, z1z1);
+            s2 = Mul(y2, Mul(acc.Z, z1z1));
+        }
         var h = Sub(u2, acc.X);
         var r = Sub(s2, acc.Y);
         if (IsZero(h))
@@ -151,8 +163,8 @@ internal static class Secp256k1FixedBase
         var v = Mul(acc.X, hh);
         var x3 = Sub(Sub(Sub(Sqr(r), hhh), v), v);
         var y3 = Sub(Mul(r, Sub(v, x3)), Mul(acc.Y, hhh));
-        var z3 = Mul(acc.Z, h);
-        acc.X = x3; acc.Y = y3; acc.Z = z3;
+        var z3 = acc.ZIsOne ? h : Mul(acc.Z, h);
+        acc.X = x3; acc.Y = y3; acc.Z = z3; acc.ZIsOne = false;
     }
 
     /// <summary>acc = 2·acc (a = 0).</summary>
@@ -170,7 +182,7 @@ internal static class Secp256k1FixedBase
         var c8 = Add(c, c); c8 = Add(c8, c8); c8 = Add(c8, c8);
         var y3 = Sub(Mul(e, Sub(d, x3)), c8);
         var yz = Mul(acc.Y, acc.Z);
-        acc.X = x3; acc.Y = y3; acc.Z = Add(yz, yz);
+        acc.X = x3; acc.Y = y3; acc.Z = Add(yz, yz); acc.ZIsOne = false;
     }
 
     // ------------------------------------------------------------ the field, values fully reduced (below p)
