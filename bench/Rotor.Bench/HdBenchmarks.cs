@@ -85,13 +85,16 @@ public class HdBenchmarks
 /// <summary>
 /// `Rotor.Bench hd-cpu`: the operations of <see cref="HdBenchmarks"/> timed by the process's CPU time instead of the
 /// wall clock (one thread does the work), which stays close to the idle machine's wall-clock figure when other work
-/// shares the cores; on an idle machine the two agree. Prints per-operation microseconds.
+/// shares the cores; on an idle machine the two agree. Prints per-operation microseconds. Arguments: a scale factor
+/// for the iteration counts (default 1), and <c>derive</c> to time only the two derivations (for profiling).
 /// </summary>
 public static class HdCpuTimer
 {
     public static int Run(string[] args)
     {
         int scale = args.Length > 0 && int.TryParse(args[0], out var s) ? s : 1;
+        bool deriveOnly = args.Contains("derive");
+        if (args.Contains("micro")) { HdFieldMicro.Run(); return 0; }
         Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"{"scheme",-10} {"path",-14} {"operation",-22} {"CPU µs/op",12} {"wall µs/op",12}");
         foreach (var scheme in Quorums.Schemes())
@@ -101,6 +104,7 @@ public static class HdCpuTimer
                 b.Setup();
                 Time(scheme, p, "DeriveChildKey", 1000 * scale, () => b.DeriveChildKey());
                 Time(scheme, p, "DeriveNextAddress", 1000 * scale, () => b.DeriveNextAddress());
+                if (deriveOnly) continue;
                 Time(scheme, p, "DeriveForSigning", 10000 * scale, () => b.DeriveForSigning());
                 Time(scheme, p, "SignRoot", 200 * scale, () => b.SignRoot());
                 Time(scheme, p, "SignDerived", 200 * scale, () => b.SignDerived());
@@ -121,5 +125,67 @@ public static class HdCpuTimer
         process.Refresh();
         var cpu = (process.TotalProcessorTime - cpu0).TotalMicroseconds / n;
         Console.WriteLine($"{scheme,-10} {path,-14} {name,-22} {cpu,12:F1} {wall.Elapsed.TotalMicroseconds / n,12:F1}");
+    }
+}
+
+/// <summary>`Rotor.Bench hd-cpu micro`: the secp256k1 fixed-base field operations alone, CPU time per call (profiling aid).</summary>
+public static class HdFieldMicro
+{
+    public static void Run()
+    {
+        var rng = new Random(1);
+        var v = new Rotor.Crypto.Groups.UInt256[64];
+        for (int i = 0; i < v.Length; i++)
+        {
+            var b = new byte[32];
+            rng.NextBytes(b);
+            b[0] &= 0x7F;
+            v[i] = Rotor.Crypto.Groups.UInt256.FromBigEndian(b);
+        }
+        var g = Rotor.Crypto.Groups.Secp256k1.Secp256k1Group.Instance;
+        var k = g.RandomScalar();
+        var p = g.AddMulBaseVartime(g.Generator, k);
+        Time("Mul", 2_000_000, i => { var r = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.Mul(v[i & 63], v[(i + 1) & 63]); v[i & 63] = r; });
+        Time("Sqr", 2_000_000, i => { var r = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.Sqr(v[i & 63]); v[i & 63] = r; });
+        Time("Sub", 2_000_000, i => { var r = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.Sub(v[i & 63], v[(i + 1) & 63]); v[(i + 2) & 63] = r; });
+        Time("Inverse", 50_000, i => { var r = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.Inverse(v[i & 63]); v[i & 63] = r; });
+        var pm = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.P;
+        Time("binary Euclid inverse", 50_000, i => { var r = Rotor.Crypto.Groups.VartimeInverse.ModInverse(v[i & 63], pm); v[i & 63] = r; });
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var table = Rotor.Crypto.Groups.Secp256k1.Secp256k1FixedBase.BuildTable(Org.BouncyCastle.Crypto.EC.CustomNamedCurves.GetByName("secp256k1").G);
+        Console.WriteLine($"table build: {table.Length / 2} points, {table.Length * 32 / 1e6:F2} MB, CPU {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:F0} ms, wall {wall.Elapsed.TotalMilliseconds:F0} ms");
+        var key = new byte[32];
+        var data = new byte[37];
+        var mac = new byte[64];
+        Time("HMAC-SHA512", 200_000, i => { data[36] = (byte)i; System.Security.Cryptography.HMACSHA512.HashData(key, data, mac); });
+        var blk = new byte[128 + 64];
+        Time("SHA512 (192 B)", 200_000, i => { blk[0] = (byte)i; System.Security.Cryptography.SHA512.HashData(blk, mac); });
+        var hm = new Org.BouncyCastle.Crypto.Macs.HMac(new Org.BouncyCastle.Crypto.Digests.Sha512Digest());
+        Time("BC HMac SHA512", 200_000, i => { data[36] = (byte)i; hm.Init(new Org.BouncyCastle.Crypto.Parameters.KeyParameter(key)); hm.BlockUpdate(data, 0, 37); hm.DoFinal(mac, 0); });
+        var ih = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA512);
+        var pad = new byte[128];
+        Time("HMAC via reused SHA512", 200_000, i =>
+        {
+            data[36] = (byte)i;
+            ih.AppendData(pad); ih.AppendData(data); ih.GetHashAndReset(mac);
+            ih.AppendData(pad); ih.AppendData(mac); ih.GetHashAndReset(mac);
+        });
+        var hmacObj = new System.Security.Cryptography.HMACSHA512(key);
+        Time("HMACSHA512 instance, rekeyed", 200_000, i => { data[36] = (byte)i; hmacObj.Key = key; hmacObj.TryComputeHash(data, mac, out _); });
+        Time("HMAC-SHA512 libsodium", 200_000, i => { data[36] = (byte)i; Rotor.Crypto.Hashing.HmacSha512.Compute(key, data, mac); });
+        uint idx = 0;
+        Time("DeriveChild", 20_000, i => HdDerivation.DeriveChild(Scheme.Secp256k1, p, key, idx++ & 0x7FFFFFFF));
+        Time("AddMulBaseVartime", 20_000, i => { p = g.AddMulBaseVartime(p, k); });
+    }
+
+    private static void Time(string name, int n, Action<int> op)
+    {
+        for (int i = 0; i < n / 10; i++) op(i);
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        for (int i = 0; i < n; i++) op(i);
+        process.Refresh();
+        Console.WriteLine($"{name,-20} {(process.TotalProcessorTime - cpu0).TotalNanoseconds / n,10:F1} ns");
     }
 }

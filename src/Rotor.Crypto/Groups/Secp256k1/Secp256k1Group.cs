@@ -179,20 +179,8 @@ public sealed class Secp256k1Group : Group
         CheckMine(k);
         CheckMine(p);
         var e = (Secp256k1Element)p;
-        UInt256 px = default, py = default;
-        bool infinity = false;
-        if (e.HasAffine) (px, py) = (e.AffineX, e.AffineY);
-        else
-        {
-            var n = e.P.Normalize();
-            infinity = n.IsInfinity;
-            if (!infinity)
-            {
-                px = UInt256.FromBigEndian(n.AffineXCoord.GetEncoded());
-                py = UInt256.FromBigEndian(n.AffineYCoord.GetEncoded());
-            }
-        }
-        if (!Secp256k1FixedBase.AddMulBase(Curve, G, infinity, px, py, k.Value, out var x, out var y)) return identity;
+        bool infinity = !e.TryAffine(out var px, out var py);  // a root key's point: made affine once, then kept
+        if (!Secp256k1FixedBase.AddMulBase(G, infinity, px, py, k.Value, out var x, out var y)) return identity;
         return new Secp256k1Element(this, x, y, Compressed(x, y));
     }
 
@@ -287,18 +275,56 @@ public sealed class Secp256k1Group : Group
         /// <summary>From affine coordinates computed by <see cref="Secp256k1FixedBase"/> (a point of the curve) and their encoding.</summary>
         public Secp256k1Element(Secp256k1Group g, in UInt256 x, in UInt256 y, byte[] encoding) : base(g)
         {
-            AffineX = x;
-            AffineY = y;
-            HasAffine = true;
+            affine = new Affine(x, y);
             SetEncoding(encoding);
         }
 
         /// <summary>The BouncyCastle point, made from the affine coordinates when first needed.</summary>
         internal ECPoint P => p ??= MakePoint();
 
-        /// <summary>Whether the affine coordinates are known (the element came from the fixed-base code).</summary>
-        internal readonly bool HasAffine;
-        internal readonly UInt256 AffineX, AffineY;
+        /// <summary>Affine coordinates of a point that is not the point at infinity (set once, read without a lock).</summary>
+        private sealed class Affine(UInt256 x, UInt256 y)
+        {
+            public readonly UInt256 X = x, Y = y;
+        }
+
+        private Affine? affine;
+
+        /// <summary>Whether the affine coordinates are known (the element came from the fixed-base code, or <see cref="TryAffine"/> ran).</summary>
+        internal bool HasAffine => affine is not null;
+        internal UInt256 AffineX => affine!.X;
+        internal UInt256 AffineY => affine!.Y;
+
+        /// <summary>
+        /// The affine coordinates (false for the point at infinity), computed from the BouncyCastle point on the first
+        /// call and kept: x = X/Z², y = Y/Z³ with one variable-time inversion (the point is public), which a root key
+        /// used for many derivations pays once.
+        /// </summary>
+        internal bool TryAffine(out UInt256 x, out UInt256 y)
+        {
+            var a = Volatile.Read(ref affine);
+            if (a is null)
+            {
+                var q = P;
+                if (q.IsInfinity) { x = y = default; return false; }
+                if (q.IsNormalized() || q.Curve.CoordinateSystem != ECCurve.COORD_JACOBIAN)
+                {
+                    var n = q.Normalize();
+                    a = new Affine(UInt256.FromBigEndian(n.AffineXCoord.GetEncoded()), UInt256.FromBigEndian(n.AffineYCoord.GetEncoded()));
+                }
+                else
+                {
+                    var zi = Secp256k1FixedBase.Inverse(UInt256.FromBigEndian(q.GetZCoord(0).GetEncoded()));
+                    var zi2 = Secp256k1FixedBase.Sqr(zi);
+                    a = new Affine(Secp256k1FixedBase.Mul(UInt256.FromBigEndian(q.XCoord.GetEncoded()), zi2),
+                        Secp256k1FixedBase.Mul(UInt256.FromBigEndian(q.YCoord.GetEncoded()), Secp256k1FixedBase.Mul(zi2, zi)));
+                }
+                Volatile.Write(ref affine, a);
+            }
+            x = a.X;
+            y = a.Y;
+            return true;
+        }
 
         private ECPoint MakePoint()
         {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Rotor.Crypto;
 using Rotor.Crypto.Groups;
 using Rotor.Crypto.Hashing;
@@ -49,11 +48,11 @@ public sealed record HdTweak(Scheme Scheme, DerivationPath Path, bool Negate, Sc
 /// A_i = A + (I_L read big-endian mod ℓ)·G, c_i = I_R.</item>
 /// </list>
 /// Speed (docs/performance.md "HD derivation"): every value here is public, so each step's K + t·G is
-/// <see cref="Group.AddMulBaseVartime"/> (a fixed-base table, one addition per 8-bit digit, the result encoded once
-/// for the next step's HMAC). The tweak of a (root, path) and every prefix's extended key are kept in bounded
-/// process-wide caches keyed by everything they depend on (scheme, group key, internal key, chain code, path, not the
-/// epoch: a reshare keeps all of them), so signing again at a path, or deriving the next address under a cached
-/// parent, costs a lookup or one step.
+/// <see cref="Group.AddMulBaseVartime"/> (a fixed-base table, one addition per 8-bit digit for ed25519 and per 12-bit
+/// digit for secp256k1, the result encoded once for the next step's HMAC). The tweak of a (root, path) and every
+/// prefix's extended key are kept in bounded process-wide caches keyed by everything they depend on (scheme, group key,
+/// internal key, chain code, path, not the epoch: a reshare keeps all of them), so signing again at a path, or
+/// deriving the next address under a cached parent, costs a lookup or one step.
 /// </summary>
 public static class HdDerivation
 {
@@ -70,7 +69,7 @@ public static class HdDerivation
         if (edwards) data[enc.Length] = 0;
         BinaryPrimitives.WriteUInt32BigEndian(data[^4..], index);
         Span<byte> i = stackalloc byte[64];
-        HMACSHA512.HashData(chainCode, data, i);
+        HmacSha512.Compute(chainCode, data, i);       // libsodium: no per-call MAC context (HMACSHA512.HashData's cost)
         Scalar tweak;
         if (edwards)
         {
@@ -106,6 +105,21 @@ public static class HdDerivation
     /// <summary>The BIP-341 key-path-only tweak t = int(hash_TapTweak(x(P))).</summary>
     public static Scalar TapTweak(Element internalKey) =>
         internalKey.Group.ReduceWide(Bip340.TaggedHash("TapTweak", Bip340.XOnly(internalKey)));
+
+    /// <summary>The last root internal key's TapTweak (a deposit service derives many addresses of one root).</summary>
+    private sealed record RootTap(byte[] Encoding, Scalar Tweak);
+
+    private static RootTap? lastRootTap;
+
+    /// <summary><see cref="TapTweak"/> of a root internal key, remembered for the last root asked (compared by encoding).</summary>
+    private static Scalar RootTapTweak(Element internalKey)
+    {
+        var last = Volatile.Read(ref lastRootTap);
+        if (last is not null && internalKey.Encoding.SequenceEqual(last.Encoding)) return last.Tweak;
+        var t = TapTweak(internalKey);
+        Volatile.Write(ref lastRootTap, new RootTap(internalKey.Encoding.ToArray(), t));
+        return t;
+    }
 
     /// <summary>The BIP-341 output key of an internal key with no script path: even(P) + TapTweak(P)·G.</summary>
     public static Element TaprootOutputKey(Element internalKey) =>
@@ -160,7 +174,7 @@ public static class HdDerivation
         {
             // bip340: the root shares are of Q = P + t·G (P the internal key, even y): shares of P are s_i − t.
             var p = internalKey!;
-            var t = TapTweak(p);
+            var t = useCache ? RootTapTweak(p) : TapTweak(p);
             var (d, pc, cc) = useCache ? Cache.DerivePublic(key, scheme, p, chainCode, path) : DerivePublic(scheme, p, chainCode, path);
             var tc = TapTweak(pc);
             bool negate = !Bip340.HasEvenY(pc);
