@@ -62,10 +62,7 @@ public sealed class EcdsaPairMaterial
         this.senderSeeds = senderSeeds;
         this.receiverSeeds0 = receiverSeeds0;
         this.receiverSeeds1 = receiverSeeds1;
-        ulong lo = 0, hi = 0;
-        for (int i = 0; i < OtParams.Kappa; i++)
-            if (i < 64) lo |= (ulong)deltaBits[i] << i; else hi |= (ulong)deltaBits[i] << (i - 64);
-        Delta = new Gf128(lo, hi);
+        Delta = Gf128.FromBits(deltaBits.AsSpan(0, OtParams.Kappa));
     }
 
     public string KeyId { get; }

@@ -354,8 +354,8 @@ public sealed class EcdsaSetup
                 var kos = m.Extension!;
                 var ctx = EcdsaSetupSession.DerivationId(st.PairId, peer, me, kos.BobNonce);
                 var delta = st.Delta!;
-                var q = OtExtension.ExtendAsSender(st.Chosen, delta, DeltaField(delta), ctx, kos, peer);
-                var deltaF = DeltaField(delta);
+                var deltaF = Gf128.FromBits(delta);
+                var q = OtExtension.ExtendAsSender(st.Chosen, delta, deltaF, ctx, kos, peer);
                 st.Seeds0 = new byte[OtParams.Kappa * OtParams.SeedLength];
                 st.Seeds1 = new byte[OtParams.Kappa * OtParams.SeedLength];
                 for (int j = 0; j < OtParams.Kappa; j++)
@@ -382,14 +382,6 @@ public sealed class EcdsaSetup
         h.AsSpan(0, OtParams.SeedLength).CopyTo(destination);
         CryptographicOperations.ZeroMemory(h);
         CryptographicOperations.ZeroMemory(value);
-    }
-
-    private static Gf128 DeltaField(byte[] bits)
-    {
-        ulong lo = 0, hi = 0;
-        for (int i = 0; i < OtParams.Kappa; i++)
-            if (i < 64) lo |= (ulong)bits[i] << i; else hi |= (ulong)bits[i] << (i - 64);
-        return new Gf128(lo, hi);
     }
 
     private static byte[] RandomBits(int n)

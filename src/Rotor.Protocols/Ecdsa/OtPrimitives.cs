@@ -49,6 +49,15 @@ internal readonly record struct Gf128(ulong Lo, ulong Hi)
         BinaryPrimitives.WriteUInt64LittleEndian(b[8..], Hi);
     }
 
+    /// <summary>The element whose bit i is <paramref name="bits"/>[i] (one byte, 0 or 1, per bit; at most 128): an OT-extension Δ.</summary>
+    public static Gf128 FromBits(ReadOnlySpan<byte> bits)
+    {
+        ulong lo = 0, hi = 0;
+        for (int i = 0; i < bits.Length; i++)
+            if (i < 64) lo |= (ulong)bits[i] << i; else hi |= (ulong)bits[i] << (i - 64);
+        return new Gf128(lo, hi);
+    }
+
     /// <summary>The value times the all-zero or all-one mask of a bit.</summary>
     public Gf128 Mask(ulong bit) => new(Lo & (0UL - bit), Hi & (0UL - bit));
 
