@@ -36,9 +36,13 @@ public abstract partial class Group
         if (a.Length != destination.Length || b.Length != destination.Length || c.Length != destination.Length)
             throw new ArgumentException("spans of one length");
         var f = ScalarField;
+        if (f is null)
+        {
+            for (int k = 0; k < destination.Length; k++) destination[k] = a[k] - b[k] + c[k];
+            return;
+        }
         for (int k = 0; k < destination.Length; k++)
         {
-            if (f is null) { destination[k] = a[k] - b[k] + c[k]; continue; }
             Mine(a[k]); Mine(b[k]); Mine(c[k]);
             destination[k] = new Scalar(this, f.Add(f.Sub(a[k].Value, b[k].Value), c[k].Value));
         }
@@ -49,10 +53,14 @@ public abstract partial class Group
     {
         if (x.Length != destination.Length || p.Length != destination.Length) throw new ArgumentException("spans of one length");
         var f = ScalarField;
+        if (f is null)
+        {
+            for (int k = 0; k < destination.Length; k++) destination[k] = Scalar.Select(Zero, x[k], bit) - p[k];
+            return;
+        }
         ulong mask = 0UL - (bit & 1);
         for (int k = 0; k < destination.Length; k++)
         {
-            if (f is null) { destination[k] = Scalar.Select(Zero, x[k], bit) - p[k]; continue; }
             Mine(x[k]); Mine(p[k]);
             destination[k] = new Scalar(this, f.Sub(UInt256.Select(mask, x[k].Value, default), p[k].Value));
         }
