@@ -149,6 +149,21 @@ public static class Dudect
     }
 
     /// <summary>
+    /// The test suite's verdict on a short run (<see cref="RunConfirmed"/> at <see cref="ShortRunThreshold"/>): every
+    /// run goes to <paramref name="log"/>; throws <see cref="TimingCheckException"/> when the last run has too few
+    /// measurements to judge, or when the function leaks (the message lists the runs).
+    /// </summary>
+    public static void RequireNoGrossLeak<TIn, TOut>(string name, Func<Func<TIn>> fixedSource, Func<TIn> randomInput,
+        Func<TIn, TOut> operation, DudectOptions options, Action<string> log)
+    {
+        var (leaks, runs) = RunConfirmed(name, fixedSource, randomInput, operation, options, ShortRunThreshold);
+        foreach (var r in runs) log(r.ToString());
+        var report = string.Join("; ", runs.Select(r => r.ToString()));
+        if (!runs[^1].MinimumSamplesMet(1000)) throw new TimingCheckException($"too few measurements to judge: {report}");
+        if (leaks) throw new TimingCheckException($"timing leak: {report}");
+    }
+
+    /// <summary>
     /// For a positive control: whether a deliberately leaking function is flagged above <paramref name="threshold"/>
     /// in one of at most two runs (a single run can drown in a burst of load).
     /// </summary>
@@ -241,3 +256,6 @@ public sealed record DudectResult(string Name, int Samples, TimeSpan Elapsed, do
         $"{Name}: max |t| = {MaxAbsT:F2} (t = {MaxT:F2}, {(Crop is { } c ? $"crop at {c * 100:F1} %, {CropCount} measurements" : "uncropped")}); " +
         $"{Samples} samples in {Elapsed.TotalSeconds:F2} s; mean {FixedMeanNs:F0} ns fixed, {RandomMeanNs:F0} ns random; uncropped t = {WholeT:F2}");
 }
+
+/// <summary>A short timing run that failed: a leak, or too few measurements to judge.</summary>
+public sealed class TimingCheckException(string message) : Exception(message);
