@@ -9,6 +9,7 @@
 import { KeygenSession, Keyshare, SignSession } from '@silencelaboratories/dkls-wasm-ll-node';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { measure, fmt } from '../measure.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf('--' + name);
@@ -53,24 +54,6 @@ function sign(shares, t) {
   return sigs[0];
 }
 
-function measure(f) {
-  const w0 = performance.now();
-  f(); // warm-up; a second one unless the first took over a second
-  if (performance.now() - w0 < 1000) f();
-  const times = [];
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  do {
-    const t0 = performance.now();
-    f();
-    times.push(performance.now() - t0);
-  } while ((times.length < 3 && times[0] < 5000) || (performance.now() - start < 1000 && times.length < 1000));
-  const cpu = process.cpuUsage(cpu0);
-  times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1], runs: times.length, cpu: (cpu.user + cpu.system) / 1000 / times.length };
-}
-
-const fmt = (ms) => (ms >= 1000 ? (ms / 1000).toFixed(2) + ' s' : ms.toFixed(ms < 10 ? 2 : 1) + ' ms');
 const pkg = JSON.parse(readFileSync(new URL('./node_modules/@silencelaboratories/dkls-wasm-ll-node/package.json', import.meta.url)));
 const load = () => { try { return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]; } catch { return '?'; } };
 console.log(`@silencelaboratories/dkls-wasm-ll-node ${pkg.version}, node ${process.version}, load average ${load()}`);

@@ -7,6 +7,7 @@ import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
 import { secp256k1, secp256k1_FROST, schnorr_FROST } from '@noble/curves/secp256k1.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { readFileSync } from 'node:fs';
+import { measure, fmt } from '../measure.mjs';
 
 const suites = {
   ed25519: { frost: ed25519_FROST, Point: ed25519.Point },
@@ -100,22 +101,6 @@ function refresh(s, keys, t, n) {
 
 function hexToBytes(h) { return Uint8Array.from(h.match(/../g).map((b) => parseInt(b, 16))); }
 
-function measure(f) {
-  const w0 = performance.now();
-  f(); // warm-up (JIT, noble's lazy precomputation); a second one unless the first took over a second
-  if (performance.now() - w0 < 1000) f();
-  const times = [];
-  const start = performance.now();
-  do {
-    const t0 = performance.now();
-    f();
-    times.push(performance.now() - t0);
-  } while ((times.length < 3 && times[0] < 5000) || (performance.now() - start < 1000 && times.length < 1000));
-  times.sort((a, b) => a - b);
-  return { median: times[times.length >> 1], runs: times.length };
-}
-
-const fmt = (ms) => (ms >= 1000 ? (ms / 1000).toFixed(2) + ' s' : ms.toFixed(ms < 10 ? 2 : 1) + ' ms');
 const pkg = JSON.parse(readFileSync(new URL('./node_modules/@noble/curves/package.json', import.meta.url)));
 console.log(`@noble/curves ${pkg.version}, node ${process.version}`);
 for (const name of suiteNames) {
