@@ -133,13 +133,13 @@ public static class EcdsaMicro
         (Rotor.Protocols.Ecdsa.RvoleReceiver, Rotor.Protocols.Ecdsa.KosMessage) started = default;
         (Rotor.Crypto.Groups.Scalar[], Rotor.Protocols.Ecdsa.RvoleMessage) responded = default;
         T("multiplication: Bob's start", 300, () => started = Rotor.Protocols.Ecdsa.RvoleReceiver.Start(bobSide, session, g));
-        T("multiplication: Alice's reply", 300, () => responded = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, started.Item2!, inputs));
+        T("multiplication: Alice's reply", 300, () => responded = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, started.Item2!, inputs, session));
         T("multiplication: Bob's finish", 300, () =>
         {
             var (bob, kos) = Rotor.Protocols.Ecdsa.RvoleReceiver.Start(bobSide, session, g);
-            var (_, reply) = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, kos, inputs);
+            var (_, reply) = Rotor.Protocols.Ecdsa.Rvole.Respond(aliceSide, session, kos, inputs, session);
             var t0 = Stopwatch.GetTimestamp();
-            bob.Finish(reply);
+            bob.Finish(reply, session);
             finishTicks += Stopwatch.GetTimestamp() - t0;
             finishRuns++;
         });

@@ -27,14 +27,45 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
     public async Task<IReadOnlyDictionary<string, byte[]>> RunAsync(IReadOnlyList<NodeEntry> parties, StartRequest start, string what, int keys,
         Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default, Action<string, byte[]>? hold = null)
     {
-        byte[]? sessionId = null;
         Governance.ActionContext.Attach(start);
-        DateTime Deadline() => DateTime.UtcNow + callTimeout + TimeSpan.FromMilliseconds(20.0 * keys);
+        var (sessionId, replies) = await StartAsync(parties, start, what, keys, cancel);
+        try { onRound?.Invoke(0, replies); }
+        catch
+        {
+            await AbortAll(parties, sessionId, what);
+            throw;
+        }
+        return await ContinueAsync(parties, sessionId, replies, what, keys, null, onRound, cancel, hold);
+    }
+
+    /// <summary>
+    /// Starts a session on every party (the request as given: no approval is attached here) and returns its id, which
+    /// every party must have derived alike, with their replies (the first round's envelopes).
+    /// </summary>
+    public async Task<(byte[] SessionId, IReadOnlyDictionary<string, StepReply> Replies)> StartAsync(IReadOnlyList<NodeEntry> parties, StartRequest start,
+        string what, int keys, CancellationToken cancel = default)
+    {
+        var replies = await CallAll(parties, (c, n) => c.StartAsync(start, deadline: Deadline(keys), cancellationToken: cancel).ResponseAsync, what, "start");
+        try { return (AgreeOnSession(replies, what), replies); }
+        catch
+        {
+            foreach (var id in replies.Values.Select(r => r.SessionId.ToByteArray()).DistinctBy(Convert.ToHexStringLower))
+                await AbortAll(parties, id, what);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Relays a started session's rounds (from its start replies) until every party is done, and returns each party's
+    /// final public output. <paramref name="coordinatorInput"/> gives the input every party receives with a round's
+    /// step (by round, from 1), or null. Any failure aborts the session on every party.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, byte[]>> ContinueAsync(IReadOnlyList<NodeEntry> parties, byte[] sessionId,
+        IReadOnlyDictionary<string, StepReply> replies, string what, int keys, Func<int, ByteString?>? coordinatorInput = null,
+        Action<int, IReadOnlyDictionary<string, StepReply>>? onRound = null, CancellationToken cancel = default, Action<string, byte[]>? hold = null)
+    {
         try
         {
-            var replies = await CallAll(parties, (c, n) => c.StartAsync(start, deadline: Deadline(), cancellationToken: cancel).ResponseAsync, what, "start");
-            sessionId = AgreeOnSession(replies, what);
-            onRound?.Invoke(0, replies);
             var outputs = new Dictionary<string, byte[]>();
             var running = parties.ToList();
             for (int round = 1; ; round++)
@@ -48,21 +79,25 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
                 if (running.Count == 0) return outputs;
                 if (round > MaxRounds) throw new CoordinatorException(StatusCode.Aborted, $"{what}: not finished after {MaxRounds} rounds");
                 var sid = ByteString.CopyFrom(sessionId);
+                var input = coordinatorInput?.Invoke(round);
                 replies = await CallAll(running, (c, n) =>
                 {
                     var req = new StepRequest { SessionId = sid };
+                    if (input is not null) req.CoordinatorInput = input;
                     if (inbound.TryGetValue(n.Name, out var list)) req.Envelopes.AddRange(list);
-                    return c.StepAsync(req, deadline: Deadline(), cancellationToken: cancel).ResponseAsync;
+                    return c.StepAsync(req, deadline: Deadline(keys), cancellationToken: cancel).ResponseAsync;
                 }, what, $"round {round}");
                 onRound?.Invoke(round, replies);
             }
         }
         catch
         {
-            if (sessionId is not null) await AbortAll(parties, sessionId, what);
+            await AbortAll(parties, sessionId, what);
             throw;
         }
     }
+
+    private DateTime Deadline(int keys) => DateTime.UtcNow + callTimeout + TimeSpan.FromMilliseconds(20.0 * keys);
 
     /// <summary>Calls every party in parallel; the first failure is reported naming the node and its own message.</summary>
     public async Task<Dictionary<string, T>> CallAll<T>(IReadOnlyList<NodeEntry> parties, Func<SignerNode.SignerNodeClient, NodeEntry, Task<T>> call, string what, string step)
@@ -123,7 +158,7 @@ public sealed class SessionDriver(NodeClients clients, TimeSpan callTimeout)
         return inbound;
     }
 
-    private async Task AbortAll(IReadOnlyList<NodeEntry> parties, byte[] sessionId, string what)
+    public async Task AbortAll(IReadOnlyList<NodeEntry> parties, byte[] sessionId, string what)
     {
         var req = new AbortRequest { SessionId = ByteString.CopyFrom(sessionId), Reason = what + " aborted" };
         await Task.WhenAll(parties.Select(async p =>

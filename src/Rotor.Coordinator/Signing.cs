@@ -20,7 +20,7 @@ namespace Rotor.Coordinator;
 
 /// <summary>
 /// Threshold signing over the nodes: chooses the signers, runs FROST's rounds through the relay (one round when every
-/// signer committed in advance), checks each share, aggregates and verifies; retries on the new epoch a signature that
+/// signer committed in advance) or threshold ECDSA's (<see cref="EcdsaSigning"/>), checks each share, aggregates and verifies; retries on the new epoch a signature that
 /// raced a reshare's commit. The coordinator never authorises anything: each node checks the approval it is sent.
 /// </summary>
 public sealed class Signing
@@ -29,10 +29,12 @@ public sealed class Signing
     private readonly Registry registry;
     private readonly NodeDirectory nodes;
     private readonly NodeClients clients;
+    private readonly EcdsaSigning ecdsa;
 
     internal Signing(Engine engine, Registry registry, NodeDirectory nodes, NodeClients clients)
     {
         this.engine = engine;
+        ecdsa = new EcdsaSigning(engine);
         this.registry = registry;
         this.nodes = nodes;
         this.clients = clients;
@@ -190,50 +192,9 @@ public sealed class Signing
         }
     }
 
-    /// <summary>
-    /// Threshold ECDSA (DKLs23) over the relay: the three rounds run as one session (round 1 and 2 in envelopes the
-    /// coordinator cannot read), each signer returns its public signature share; the coordinator combines them over the
-    /// same session (key, epoch, package digest, signers, digest, nonce) and checks the final signature under the
-    /// (derived) group key, then again with the scheme's verifier. Nothing is made in advance.
-    /// </summary>
-    private async Task<Signature> SignEcdsaAsync(WalletEntry wallet, ulong epochNumber, byte[] message, List<NodeEntry> signers, DerivationPath path,
-        PublicKeyPackage pub, string what)
-    {
-        var nonce = RandomNumberGenerator.GetBytes(32);
-        var start = new StartRequest
-        {
-            Nonce = ByteString.CopyFrom(nonce),
-            Sign = new SignParams { KeyId = wallet.Id, Epoch = epochNumber, Message = ByteString.CopyFrom(message), Path = path.IsRoot ? "" : path.ToString() },
-        };
-        start.Sign.Signers.AddRange(signers.Select(ToParty));
-        var outputs = await engine.Driver.RunAsync(signers, start, what, 1);
-        try
-        {
-            var g = pub.Group;
-            var ids = signers.Select(s => Identifier.FromUInt64(g, s.Index)).ToArray();
-            byte[] sessionNonce;
-            using (var t = new Rotor.Crypto.Hashing.Transcript("rotor/node-session/ecdsa-sign-nonce/v1")) sessionNonce = t.Append("nonce", nonce).Digest()[..32];
-            var session = new EcdsaSignSession(pub, ids, message, sessionNonce);
-            var shares = signers.Select(s =>
-            {
-                var share = EcdsaSignatureShare.FromBytes(outputs[s.Name]);
-                if (share.Sender != Identifier.FromUInt64(g, s.Index))
-                    throw new CoordinatorException(StatusCode.Aborted, $"{what}: '{s.Name}' returned a signature share as member {share.Sender}");
-                return share;
-            }).ToList();
-            var sig = EcdsaSignatures.Combine(session, shares);
-            var bytes = sig.ToBytes();
-            if (!SchemeSignatures.Verify(pub.Scheme, pub.GroupPublicKey, message, bytes))
-                throw new CoordinatorException(StatusCode.Internal, $"{what}: the ECDSA signature does not verify");
-            return new Signature(wallet, epochNumber, signers.Select(s => s.Name).ToList(), message, bytes,
-                path.IsRoot ? Engine.Display(wallet).PublicKey : Convert.ToHexStringLower(SchemeKeys.EncodePublicKey(pub.Scheme, pub.GroupPublicKey)),
-                path.IsRoot ? null : path.ToString(), sig.RecoveryId);
-        }
-        catch (Exception e) when (e is ProtocolException or ArgumentException or Rotor.Crypto.RotorCryptoException)
-        {
-            throw new CoordinatorException(StatusCode.Aborted, $"{what}: {e.Message}");
-        }
-    }
+    private Task<Signature> SignEcdsaAsync(WalletEntry wallet, ulong epochNumber, byte[] message, List<NodeEntry> signers, DerivationPath path,
+        PublicKeyPackage pub, string what) =>
+        ecdsa.SignAsync(wallet, registry.FindEpoch(wallet.Id, epochNumber)!, message, signers, path, pub, what);
 
     /// <summary>Commitments each signer is asked to make in advance, with every signature, for the next one.</summary>
     private const uint PresignAhead = 1;
@@ -305,6 +266,7 @@ public sealed class Signing
     /// <summary>Drops every commitment made in advance for these wallets (a reshare gave them a new epoch).</summary>
     internal void ForgetPresigned(IReadOnlySet<string> walletIds)
     {
+        ecdsa.Forget(walletIds);
         foreach (var key in presigned.Keys.Where(k => walletIds.Contains(k.Wallet)).ToList()) presigned.TryRemove(key, out _);
     }
 
@@ -335,6 +297,7 @@ public sealed class Signing
     /// <summary>Drops every commitment a node made in advance (it restarted, or cannot be reached and may come back restarted).</summary>
     private void ForgetNode(string node)
     {
+        ecdsa.ForgetNode(node);
         foreach (var key in presigned.Keys.Where(k => k.Node == node).ToList()) presigned.TryRemove(key, out _);
     }
 }

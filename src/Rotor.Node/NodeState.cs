@@ -117,6 +117,9 @@ public sealed class NodeState : IDisposable
 
     /// <summary>Nonces of FROST commitments made in advance (memory only).</summary>
     public PresignPool Presigns { get; } = new();
+
+    /// <summary>Places for unused threshold-ECDSA presign sessions (the sessions hold the secrets).</summary>
+    public EcdsaPresignLimit EcdsaPresigns { get; } = new();
     public PeerTrust Trust { get; }
 
     /// <summary>The pinned governance policy and the ledger of used approvals (<see cref="Governance.NodeGovernance"/>).</summary>
@@ -196,6 +199,29 @@ public sealed class NodeState : IDisposable
     }
 
     public int OpenSessions => sessions.Count;
+
+    /// <summary>
+    /// Closes (and wipes) every open session <paramref name="match"/> selects that is not in the middle of a step (one
+    /// that is re-checks what it needs itself). Returns how many were closed.
+    /// </summary>
+    public int CloseWhere(Func<INodeSession, bool> match)
+    {
+        var closed = 0;
+        foreach (var (key, slot) in sessions)
+        {
+            if (!match(slot.Session) || !slot.Gate.Wait(0)) continue;
+            try
+            {
+                if (sessions.TryRemove(new KeyValuePair<string, SessionSlot>(key, slot)))
+                {
+                    slot.Close();
+                    closed++;
+                }
+            }
+            finally { slot.Gate.Release(); }
+        }
+        return closed;
+    }
 
     /// <summary>The time now by the node's clock (sessions record their last use with it).</summary>
     public DateTimeOffset Now => clock();

@@ -130,6 +130,9 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         {
             case DkgSession dkg: g.CheckDkg(request.Dkg, request.Authorization, dkg.Parties); break;
             case SignSession sign: sign.Approval = g.CheckSign(request.Sign, request.Authorization, sign.Scheme).Request; break;
+            // An ECDSA presign (round 1 ahead of the message) uses no share and reveals nothing: its approval comes with
+            // the signing request bound to it at its first step, and is checked there.
+            case EcdsaSignNodeSession { IsPresign: true }: break;
             case EcdsaSignNodeSession sign: sign.Approval = g.CheckSign(request.Sign, request.Authorization, sign.Scheme).Request; break;
             // The pair setup needs no approval of its own: it moves no key and uses no share (see EcdsaSetupParams).
             case EcdsaSetupNodeSession: break;
@@ -179,7 +182,10 @@ public sealed class SignerNodeService(NodeState node, byte[] certificate) : Sign
         var (activated, erased) = node.WithVault(v => v.Activate(request.EventId, eraseBelow));
         var superseded = node.WithVault(v => v.DiscardSuperseded(
             certificates.Values.SelectMany(c => c.Event.Plans).ToDictionary(p => p.KeyId, p => p.NewEpoch), request.EventId));
-        node.Presigns.Forget(activated.Concat(erased).Select(s => s.KeyId).ToHashSet());
+        var changed = activated.Concat(erased).Select(s => s.KeyId).ToHashSet();
+        node.Presigns.Forget(changed);
+        // ECDSA presigns of those keys were made with the old epoch's material: close them now (they could not sign anyway).
+        node.CloseWhere(s => s is EcdsaSignNodeSession e && changed.Any(e.IsUnusedPresignOf));
         var reply = new SettleReply();
         reply.Activated.AddRange(activated.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));
         reply.Erased.AddRange(erased.Select(a => new WalletEpoch { KeyId = a.KeyId, Epoch = a.Epoch }));

@@ -193,59 +193,95 @@ public sealed class EcdsaSetupNodeSession : INodeSession, IHasParties
 /// coordinator, which combines and verifies. The message is exactly a 32-byte digest. For a derivation path the
 /// share is tweaked in memory (EcdsaKeyShare.Derive), the OT material is the root epoch's. The signer's secrets live
 /// in this session only; an aborted or expired session is dropped and nothing of it can be reused.
+/// <para>
+/// Presigning: opened with an empty message and <c>presign = 1</c>, the session runs round 1 ahead of any request
+/// (it uses no message, no path and no share, and reveals nothing of the instance key: R_i stays behind its
+/// commitment). The first <see cref="Step"/> then carries the signing request as its coordinator input (a
+/// <see cref="StartRequest"/> with the sign parameters and the operators' approval), which this node checks as it
+/// would at a start: same key, epoch and signers as the presign, the approval for this message and path. Only then
+/// are the message, the path and the share bound and round 2 made. A presign is used once (the session closes after
+/// it, or at any failure), lives in memory only, expires with the session idle limit, is closed when its key's epoch
+/// changes, and a node keeps at most <see cref="EcdsaPresignLimit.PerKey"/> of them per key epoch.
+/// </para>
 /// </summary>
 public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
 {
     private const string Round1Label = "ecdsa-sign/round1", Round2Label = "ecdsa-sign/round2";
 
     private readonly NodeState node;
-    private readonly EcdsaKeyShare key;
-    private readonly EcdsaSignSession session;
+    private readonly KeyShare active;
+    private readonly EcdsaKeyShare root;
+    private readonly EcdsaPresignSession presign;
     private readonly string[] peers;
+    private EcdsaKeyShare key;
+    private EcdsaSignSession? session;
     private EcdsaSigner? signer;
     private int round;
+    private bool holdsPresignSlot;
 
     public EcdsaSignNodeSession(NodeState node, SignParams p, ReadOnlySpan<byte> nonce, KeyShare active)
     {
         this.node = node;
+        this.active = active;
         if (active.Epoch != p.Epoch)
             throw new SessionRefusedException($"it holds key '{p.KeyId}' at epoch {active.Epoch}, not epoch {p.Epoch}: " +
                                               (p.Epoch < active.Epoch ? "that shard was erased by a reshare" : "that epoch is not active here"));
-        if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
-            throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
-        if (p.SigningPackage.Length > 0 || p.Presign > 0)
-            throw new SessionRefusedException("ECDSA signing has no one-round flow and makes nothing in advance");
-        Path = string.IsNullOrEmpty(p.Path) ? DerivationPath.Root : DerivationPath.Parse(p.Path);
+        if (p.SigningPackage.Length > 0)
+            throw new SessionRefusedException("ECDSA signing has no signing package (that is FROST's one-round flow)");
+        IsPresign = p.Message.Length == 0 && p.Presign > 0;
+        if (IsPresign)
+        {
+            if (p.Presign != 1) throw new SessionRefusedException($"an ECDSA presign session makes one presignature, not {p.Presign}");
+            if (!string.IsNullOrEmpty(p.Path)) throw new SessionRefusedException("an ECDSA presign is for no path: the path comes with the signing request");
+        }
+        else
+        {
+            if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
+                throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
+            if (p.Presign > 0)
+                throw new SessionRefusedException("an ECDSA signing with a message makes nothing in advance; a presign is a session of its own (empty message, presign = 1)");
+        }
         var pairs = node.WithVault(v => v.GetPairs(active.KeyId, active.Epoch));
-        EcdsaKeyShare root;
         try { root = EcdsaKeyShare.Create(active, pairs); }
         catch (ProtocolException e) { throw new SessionRefusedException($"its ECDSA key '{p.KeyId}' epoch {p.Epoch} is not usable: {e.Message}"); }
-        try { key = root.Derive(Path); }
-        catch (HdUnavailableException e) { throw new SessionRefusedException(e.Message); }
         Parties = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);
         if (!Parties.Contains(node.Name)) throw new SessionRefusedException($"node '{node.Name}' is not among the signers");
         foreach (var n in Parties.Names) Parties.CheckHolds(active.Public, n, "signer");
         peers = Parties.Names.Where(n => n != node.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
-        var package = Path.IsRoot ? active.Public : HdDerivation.DerivePackage(active.Public, Path);
         var ids = Parties.Names.Select(n => Parties.IdentifierOf(active.Scheme, n)).ToArray();
         // The signing nonce: from the coordinator's nonce, bound with the session's parameters (every signer derives the same).
         using (var tn = new Transcript("rotor/node-session/ecdsa-sign-nonce/v1"))
         {
             tn.Append("nonce", nonce);
-            try { session = new EcdsaSignSession(package, ids, p.Message.Span, tn.Digest()[..32]); }
+            try { presign = new EcdsaPresignSession(active.Public, ids, tn.Digest()[..32]); }
             catch (ArgumentException e) { throw new SessionRefusedException(e.Message); }
         }
-        using var t = new Transcript("rotor/node-session/ecdsa-sign/v1");
-        t.Append("session", session.Digest).Append("path", Path.ToString());
+        key = root;
+        Path = DerivationPath.Root;
+        if (!IsPresign) BindMessage(p);
+        using var t = new Transcript("rotor/node-session/ecdsa-sign/v2");
+        t.Append("presign", presign.Digest);
         Parties.AppendTo(t, "signers");
         Id = t.Digest();
+        if (IsPresign)
+        {
+            if (!node.EcdsaPresigns.TryReserve(active.KeyId, active.Epoch))
+                throw new SessionRefusedException($"it already holds {EcdsaPresignLimit.PerKey} unused ECDSA presigns of key '{active.KeyId}' epoch {active.Epoch}");
+            holdsPresignSlot = true;
+        }
     }
 
     public SessionParties Parties { get; }
 
     public byte[] Id { get; }
 
-    public DerivationPath Path { get; }
+    /// <summary>Opened ahead of the message (round 1 only, until a signing request binds it).</summary>
+    public bool IsPresign { get; }
+
+    /// <summary>Whether this session is a presign still waiting for its signing request.</summary>
+    public bool IsUnusedPresignOf(string keyId) => IsPresign && session is null && active.KeyId == keyId;
+
+    public DerivationPath Path { get; private set; }
 
     /// <summary>The scheme of the key being signed with.</summary>
     public string Scheme => Schemes.Name(Rotor.Protocols.Scheme.EcdsaSecp256k1);
@@ -253,12 +289,60 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
     /// <summary>The verified approval of this signature; spent (durably) before round 2, the first use of the share.</summary>
     public Protocols.Governance.ActionRequest? Approval { get; set; }
 
-    public string Description => $"ECDSA signing with key '{key.Share.KeyId}' epoch {key.Share.Epoch}" + (Path.IsRoot ? "" : $" for path {Path}");
+    public string Description => (IsPresign ? "ECDSA presigned signing" : "ECDSA signing") + $" with key '{active.KeyId}' epoch {active.Epoch}" + (Path.IsRoot ? "" : $" for path {Path}");
+
+    /// <summary>The message, the path and the share (derived for a path) of this signing, bound to the presign part.</summary>
+    private void BindMessage(SignParams p)
+    {
+        try { Path = string.IsNullOrEmpty(p.Path) ? DerivationPath.Root : DerivationPath.Parse(p.Path); }
+        catch (ArgumentException e) { throw new SessionRefusedException(e.Message); }
+        try { key = root.Derive(Path); }
+        catch (HdUnavailableException e) { throw new SessionRefusedException(e.Message); }
+        var package = Path.IsRoot ? active.Public : HdDerivation.DerivePackage(active.Public, Path);
+        try { session = new EcdsaSignSession(presign, package, p.Message.Span); }
+        catch (ArgumentException e) { throw new SessionRefusedException(e.Message); }
+        signer?.Bind(key, session);
+    }
+
+    /// <summary>
+    /// A presign's signing request (the first step's coordinator input), checked as a start would be: a sign request
+    /// for this key, epoch and exactly these signers (names and member indices), with a 32-byte message and the
+    /// operators' approval of it (verified here, spent before round 2).
+    /// </summary>
+    private void BindRequest(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty) throw new SessionRefusedException("a presigned ECDSA signing needs the signing request with its first step");
+        StartRequest request;
+        try { request = StartRequest.Parser.ParseFrom(input); }
+        catch (Google.Protobuf.InvalidProtocolBufferException e) { throw new SessionRefusedException($"malformed signing request: {e.Message}"); }
+        if (request.KindCase != StartRequest.KindOneofCase.Sign) throw new SessionRefusedException($"the request bound to an ECDSA presign is a {request.KindCase} request, not a signing");
+        var p = request.Sign;
+        if (p.KeyId != active.KeyId || p.Epoch != active.Epoch)
+            throw new SessionRefusedException($"the signing request is for key '{p.KeyId}' epoch {p.Epoch}, the presign for key '{active.KeyId}' epoch {active.Epoch}");
+        if (p.Presign != 0 || p.SigningPackage.Length > 0) throw new SessionRefusedException("a signing request bound to a presign asks for nothing in advance");
+        if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
+            throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
+        var signers = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);
+        if (!signers.Names.Order(StringComparer.Ordinal).SequenceEqual(Parties.Names.Order(StringComparer.Ordinal))
+            || signers.Names.Any(n => signers.IdentifierOf(active.Scheme, n) != Parties.IdentifierOf(active.Scheme, n)))
+            throw new SessionRefusedException($"the signing request names signers [{string.Join(", ", signers.Names.Order(StringComparer.Ordinal))}], the presign was made with [{string.Join(", ", Parties.Names.Order(StringComparer.Ordinal))}]");
+        Approval = node.Governance.CheckSign(p, request.Authorization, Scheme).Request;
+        BindMessage(p);
+        ReleasePresignSlot();
+    }
+
+    private void ReleasePresignSlot()
+    {
+        if (!holdsPresignSlot) return;
+        holdsPresignSlot = false;
+        node.EcdsaPresigns.Release(active.KeyId, active.Epoch);
+    }
 
     public StepResult Start()
     {
-        var (s, messages) = EcdsaSigner.Start(key, session);
+        var (s, messages) = EcdsaSigner.Presign(root, presign);
         signer = s;
+        if (session is not null) s.Bind(key, session);
         round = 1;
         return StepResult.Send(Route(messages.Select(m => (m.Recipient, m.ToBytes())), Round1Label));
     }
@@ -271,6 +355,8 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         {
             if (round == 1)
             {
+                if (IsPresign && session is null) BindRequest(coordinatorInput);
+                else if (!coordinatorInput.IsEmpty) throw new SessionRefusedException("this ECDSA signing already has its request");
                 var got = Collect(inbound, Round1Label).Select(kv => Decode(kv.Key, kv.Value, b => EcdsaSignRound1.FromBytes(b), m => m.Sender)).ToList();
                 node.Governance.Consume(Approval ?? throw new SessionRefusedException("signing without a verified approval"));
                 var next = signer.Round2(got);
@@ -318,5 +404,9 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         return messages.Select(m => new PeerMessage(byId[m.Recipient], label, m.Bytes)).ToList();
     }
 
-    public void Dispose() => signer = null;
+    public void Dispose()
+    {
+        signer = null;
+        ReleasePresignSlot();
+    }
 }

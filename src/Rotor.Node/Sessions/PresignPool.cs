@@ -79,3 +79,52 @@ public sealed class PresignPool
         foreach (var k in pool.Where(p => p.Value.Count == 0).Select(p => p.Key).ToList()) pool.Remove(k);
     }
 }
+
+/// <summary>
+/// How many threshold-ECDSA presign sessions (round 1 made ahead of the message, <see cref="EcdsaSignNodeSession"/>)
+/// this node keeps open and unused, per key epoch: at most <see cref="PerKey"/>, and <see cref="Total"/> in all, so
+/// that no one (a faulty coordinator included) can make a node hold presigned state without bound. The sessions
+/// themselves hold the secrets, in memory only.
+/// </summary>
+public sealed class EcdsaPresignLimit
+{
+    /// <summary>Unused presigns kept per key epoch.</summary>
+    public const int PerKey = 4;
+
+    /// <summary>Unused presigns kept in all.</summary>
+    public const int Total = 4096;
+
+    private readonly Dictionary<(string KeyId, ulong Epoch), int> held = [];
+    private int count;
+
+    /// <summary>Takes a place for one more unused presign of this key epoch; false when a limit is reached.</summary>
+    public bool TryReserve(string keyId, ulong epoch)
+    {
+        lock (held)
+        {
+            held.TryGetValue((keyId, epoch), out var n);
+            if (n >= PerKey || count >= Total) return false;
+            held[(keyId, epoch)] = n + 1;
+            count++;
+            return true;
+        }
+    }
+
+    /// <summary>Gives the place back (the presign was used, failed, expired or was closed).</summary>
+    public void Release(string keyId, ulong epoch)
+    {
+        lock (held)
+        {
+            if (!held.TryGetValue((keyId, epoch), out var n) || n == 0) return;
+            if (n == 1) held.Remove((keyId, epoch));
+            else held[(keyId, epoch)] = n - 1;
+            count--;
+        }
+    }
+
+    /// <summary>Unused presigns held.</summary>
+    public int Count
+    {
+        get { lock (held) return count; }
+    }
+}

@@ -8,19 +8,18 @@ using Rotor.Protocols.Keys;
 namespace Rotor.Protocols.Ecdsa;
 
 /// <summary>
-/// One threshold-ECDSA signing: binds key id, epoch, the public key package (digest), the signers (sorted) and
-/// the 32-byte message digest the chain defines (Ethereum's keccak-256, Bitcoin's sighash), with a fresh
-/// 32-byte nonce. <see cref="Digest"/> goes into every message of the signing. Public.
+/// The message-free part of one threshold-ECDSA signing, what its round 1 is bound to: key id, epoch, the root public
+/// key package (digest), the signers (sorted) and a fresh 32-byte nonce. Round 1 (commitments to the instance keys
+/// and the multiplications' OT extensions) depends on no message, no derivation path and no share, so it may run
+/// ahead of the request ("presigning", <see cref="EcdsaSigner.Presign"/>); the message and the path are bound
+/// (<see cref="EcdsaSignSession"/>) before round 2, which is the first to use the share and the first to reveal
+/// anything of the instance keys: R = Σ R_i stays hidden behind the commitments until the message is fixed. Public.
 /// </summary>
-public sealed class EcdsaSignSession
+public sealed class EcdsaPresignSession
 {
-    public const int MessageDigestLength = 32;
-
-    public EcdsaSignSession(PublicKeyPackage package, IReadOnlyList<Identifier> signers, ReadOnlySpan<byte> messageDigest, ReadOnlySpan<byte> nonce = default)
+    public EcdsaPresignSession(PublicKeyPackage package, IReadOnlyList<Identifier> signers, ReadOnlySpan<byte> nonce = default)
     {
         EcdsaBinding.RequireSecp256k1(package);
-        if (messageDigest.Length != MessageDigestLength)
-            throw new ArgumentException($"an ECDSA signature signs the {MessageDigestLength}-byte digest the chain defines (e.g. keccak-256 or a sighash), given as 64 hex characters; got {messageDigest.Length} bytes");
         if (!nonce.IsEmpty && nonce.Length != 32) throw new ArgumentException("signing nonce must be 32 bytes");
         var sorted = signers.OrderBy(i => i).ToArray();
         if (sorted.Distinct().Count() != sorted.Length) throw new ArgumentException("a signer appears twice");
@@ -31,21 +30,71 @@ public sealed class EcdsaSignSession
         Package = package;
         PackageDigest = EcdsaBinding.PackageDigest(package);
         Signers = sorted;
-        MessageDigest = messageDigest.ToArray();
         Nonce = nonce.IsEmpty ? RandomNumberGenerator.GetBytes(32) : nonce.ToArray();
-        using var t = new Transcript("rotor/ecdsa/sign-session/v1");
+        using var t = new Transcript("rotor/ecdsa/presign-session/v1");
         t.Append("key-id", package.KeyId).Append("epoch", package.Epoch).Append("package", PackageDigest)
-         .Append("signers", Signers.Select(x => x.Scalar).ToArray()).Append("message", MessageDigest).Append("nonce", Nonce);
+         .Append("signers", Signers.Select(x => x.Scalar).ToArray()).Append("nonce", Nonce);
         Digest = t.Digest();
     }
 
+    /// <summary>The key's (root) public package.</summary>
     public PublicKeyPackage Package { get; }
     public string KeyId => Package.KeyId;
     public ulong Epoch => Package.Epoch;
     public byte[] PackageDigest { get; }
     public IReadOnlyList<Identifier> Signers { get; }
-    public byte[] MessageDigest { get; }
     public byte[] Nonce { get; }
+    public byte[] Digest { get; }
+
+    public override string ToString() => $"EcdsaPresign:{KeyId}:{Epoch}:{Convert.ToHexStringLower(Digest.AsSpan(0, 8))}";
+}
+
+/// <summary>
+/// One threshold-ECDSA signing: its <see cref="Presign"/> part (key id, epoch, root package, signers, nonce), the
+/// public key package signed under (the root's, or one derived from it for a derivation path) and the 32-byte
+/// message digest the chain defines (Ethereum's keccak-256, Bitcoin's sighash). <see cref="Digest"/> binds all of
+/// them and goes into every message from round 2 on (round 1 carries the presign digest). Public.
+/// </summary>
+public sealed class EcdsaSignSession
+{
+    public const int MessageDigestLength = 32;
+
+    /// <summary>A signing whose round 1 is bound to <paramref name="package"/> itself (no presigning, or the root key).</summary>
+    public EcdsaSignSession(PublicKeyPackage package, IReadOnlyList<Identifier> signers, ReadOnlySpan<byte> messageDigest, ReadOnlySpan<byte> nonce = default)
+        : this(new EcdsaPresignSession(package, signers, nonce), package, messageDigest)
+    {
+    }
+
+    /// <summary>
+    /// Binds a message and the package signed under (the presign's root package, or one derived from it: same key,
+    /// epoch and members) to a presign session.
+    /// </summary>
+    public EcdsaSignSession(EcdsaPresignSession presign, PublicKeyPackage package, ReadOnlySpan<byte> messageDigest)
+    {
+        EcdsaBinding.RequireSecp256k1(package);
+        if (messageDigest.Length != MessageDigestLength)
+            throw new ArgumentException($"an ECDSA signature signs the {MessageDigestLength}-byte digest the chain defines (e.g. keccak-256 or a sighash), given as 64 hex characters; got {messageDigest.Length} bytes");
+        if (package.KeyId != presign.KeyId || package.Epoch != presign.Epoch || package.Threshold != presign.Package.Threshold)
+            throw new ArgumentException($"the package signed under is of key {package.KeyId} epoch {package.Epoch}, the presign of key {presign.KeyId} epoch {presign.Epoch}");
+        foreach (var s in presign.Signers)
+            if (!package.IsMember(s)) throw new ArgumentException($"signer {s} is not a member of the package signed under");
+        Presign = presign;
+        Package = package;
+        PackageDigest = EcdsaBinding.PackageDigest(package);
+        MessageDigest = messageDigest.ToArray();
+        using var t = new Transcript("rotor/ecdsa/sign-session/v2");
+        t.Append("presign", presign.Digest).Append("package", PackageDigest).Append("message", MessageDigest);
+        Digest = t.Digest();
+    }
+
+    public EcdsaPresignSession Presign { get; }
+    public PublicKeyPackage Package { get; }
+    public string KeyId => Package.KeyId;
+    public ulong Epoch => Package.Epoch;
+    public byte[] PackageDigest { get; }
+    public IReadOnlyList<Identifier> Signers => Presign.Signers;
+    public byte[] MessageDigest { get; }
+    public byte[] Nonce => Presign.Nonce;
     public byte[] Digest { get; }
 
     public override string ToString() => $"EcdsaSign:{KeyId}:{Epoch}:{Convert.ToHexStringLower(Digest.AsSpan(0, 8))}";
@@ -54,7 +103,8 @@ public sealed class EcdsaSignSession
 /// <summary>
 /// Round 1, signer i to signer j (DKLs23 Protocol 3.6, round 1): i's commitment to its instance key R_i, and
 /// i's first multiplication message as Bob (the KOS extension for the random VOLE with j), with the id of the
-/// pair's OT material. Wire: type 0x41 ‖ session ‖ sender ‖ recipient ‖ pair id ‖ commitment ‖ KOS message.
+/// pair's OT material. Bound to the presign session (<see cref="EcdsaPresignSession"/>): no message yet.
+/// Wire: type 0x41 ‖ presign session ‖ sender ‖ recipient ‖ pair id ‖ commitment ‖ KOS message.
 /// </summary>
 public sealed class EcdsaSignRound1
 {
@@ -237,14 +287,17 @@ public sealed class EcdsaSignature
 /// A signer's side of DKLs23 signing (Protocol 3.6, with the random-VOLE multiplication of Functionality 3.5), sans I/O:
 /// <see cref="Start"/> (round 1 to every other signer), <see cref="Round2"/>, <see cref="Round3"/> (the
 /// signature share, to everyone), then anyone combines with <see cref="EcdsaSignatures.Combine"/> (or
-/// <see cref="Finish"/>). Single use: every secret of the run (instance key r_i, mask φ_i, the Lagrange-weighted
-/// share, the multiplications' state) lives only in this object, is wiped after round 3, and is wiped at once
-/// when any step fails — an aborted signing leaves nothing to reuse, and every later call is refused.
+/// <see cref="Finish"/>). Round 1 may run ahead of the message: <see cref="Presign"/> with the root key, then
+/// <see cref="Bind"/> the message and the (possibly derived) key once, before round 2. Single use: every secret of
+/// the run (instance key r_i, mask φ_i, the Lagrange-weighted share, the multiplications' state) lives only in this
+/// object, is wiped after round 3, and is wiped at once when any step fails — an aborted signing leaves nothing to
+/// reuse, and every later call is refused.
 /// </summary>
 public sealed class EcdsaSigner
 {
-    private readonly EcdsaKeyShare key;
-    private readonly EcdsaSignSession session;
+    private EcdsaKeyShare key;
+    private readonly EcdsaPresignSession presign;
+    private EcdsaSignSession? session;
     private readonly Group g;
     private readonly Identifier me;
     private readonly Identifier[] others;
@@ -259,25 +312,25 @@ public sealed class EcdsaSigner
     private Element? bigR;
     private int step; // 1 after Start, 2 after Round2, 3 after Round3; -1 aborted
 
-    private EcdsaSigner(EcdsaKeyShare key, EcdsaSignSession session)
+    private EcdsaSigner(EcdsaKeyShare key, EcdsaPresignSession presign)
     {
         this.key = key;
-        this.session = session;
+        this.presign = presign;
         g = key.Share.Group;
         me = key.Identifier;
-        others = session.Signers.Where(s => s != me).ToArray();
-        r = Hedged(key, session, "instance-key");
-        phi = Hedged(key, session, "inversion-mask");
+        others = presign.Signers.Where(s => s != me).ToArray();
+        r = Hedged(key, presign, "instance-key");
+        phi = Hedged(key, presign, "inversion-mask");
         salt = RandomNumberGenerator.GetBytes(32);
         instanceKey = g.MulBase(r);
-        commitment = Commit(session.Digest, me, instanceKey, salt);
+        commitment = Commit(presign.Digest, me, instanceKey, salt);
     }
 
     /// <summary>
     /// A fresh secret scalar hedged against a weak random number generator (as RFC 9591's nonce_generate hedges
     /// FROST nonces): SHA-512 over 32 bytes from the OS CSPRNG, the signing share and the session, reduced mod n.
     /// </summary>
-    private static Scalar Hedged(EcdsaKeyShare key, EcdsaSignSession session, string what)
+    private static Scalar Hedged(EcdsaKeyShare key, EcdsaPresignSession session, string what)
     {
         var random = RandomNumberGenerator.GetBytes(32);
         var secret = key.Share.SigningShare.ToBytes();
@@ -319,7 +372,12 @@ public sealed class EcdsaSigner
     }
 
     public Identifier Identifier => me;
-    public EcdsaSignSession Session => session;
+
+    /// <summary>The message-free part round 1 is bound to.</summary>
+    public EcdsaPresignSession PresignSession => presign;
+
+    /// <summary>The whole signing, once the message is bound (null before <see cref="Bind"/>).</summary>
+    public EcdsaSignSession? Session => session;
 
     /// <summary>Whether this signing failed (and was wiped).</summary>
     public bool IsAborted => step < 0;
@@ -328,32 +386,67 @@ public sealed class EcdsaSigner
         OtHash.Hash("sign/commit", session, who.ToBytes(), rPoint.ToBytes(), salt)[..32];
 
     /// <summary>
-    /// Round 1. Refuses (<see cref="Fault.StaleShare"/>, naming this member) a key share of another key, epoch or
-    /// package than the session's — e.g. an old share, or one whose OT material is of an earlier epoch.
+    /// Round 1 with the message known: <see cref="Presign"/> with <paramref name="key"/> for the session's presign
+    /// part, then <see cref="Bind"/>. Refuses (<see cref="Fault.StaleShare"/>, naming this member) a key share of
+    /// another key, epoch or package than the session's — e.g. an old share, or one whose OT material is of an
+    /// earlier epoch.
     /// </summary>
     public static (EcdsaSigner Signer, IReadOnlyList<EcdsaSignRound1> Messages) Start(EcdsaKeyShare key, EcdsaSignSession session)
     {
+        var (s, messages) = Presign(key, session.Presign);
+        s.Bind(key, session);
+        return (s, messages);
+    }
+
+    /// <summary>
+    /// Round 1 ahead of the message (DKLs23's first round uses neither the message nor the share): the instance key
+    /// r_i and mask φ_i, the commitment to R_i = r_i·G, and as Bob the OT extension of each multiplication, all bound
+    /// to <paramref name="presign"/>. <paramref name="key"/> is the root key share of the presign's package. Refuses
+    /// (<see cref="Fault.StaleShare"/>, naming this member) a share of another key, epoch or package, or OT material
+    /// of another epoch.
+    /// </summary>
+    public static (EcdsaSigner Signer, IReadOnlyList<EcdsaSignRound1> Messages) Presign(EcdsaKeyShare key, EcdsaPresignSession presign)
+    {
         var id = key.Identifier;
-        if (key.Share.KeyId != session.KeyId || key.Share.Epoch != session.Epoch || !CryptographicOperations.FixedTimeEquals(key.PackageDigest, session.PackageDigest))
+        if (key.Share.KeyId != presign.KeyId || key.Share.Epoch != presign.Epoch || !CryptographicOperations.FixedTimeEquals(key.PackageDigest, presign.PackageDigest))
             throw new ProtocolException(Fault.StaleShare,
-                $"member {id}'s ECDSA key share is of key {key.Share.KeyId} epoch {key.Share.Epoch}, the signing is for key {session.KeyId} epoch {session.Epoch}{(key.Share.Epoch == session.Epoch ? " with another public key package" : "")}", id);
-        if (!session.Signers.Contains(id))
+                $"member {id}'s ECDSA key share is of key {key.Share.KeyId} epoch {key.Share.Epoch}, the signing is for key {presign.KeyId} epoch {presign.Epoch}{(key.Share.Epoch == presign.Epoch ? " with another public key package" : "")}", id);
+        if (!presign.Signers.Contains(id))
             throw new ProtocolException(Fault.InvalidUsage, $"member {id} is not a signer of this signing");
         foreach (var m in key.Pairs.Values)
-            if (m.Epoch != session.Epoch || !CryptographicOperations.FixedTimeEquals(m.PackageDigest, key.MaterialDigest))
-                throw new ProtocolException(Fault.StaleShare, $"member {id}'s OT material with {m.Peer} is of epoch {m.Epoch}, the signing is for epoch {session.Epoch}", id);
-        var s = new EcdsaSigner(key, session);
+            if (m.Epoch != presign.Epoch || !CryptographicOperations.FixedTimeEquals(m.PackageDigest, key.MaterialDigest))
+                throw new ProtocolException(Fault.StaleShare, $"member {id}'s OT material with {m.Peer} is of epoch {m.Epoch}, the signing is for epoch {presign.Epoch}", id);
+        var s = new EcdsaSigner(key, presign);
         var msgs = new List<EcdsaSignRound1>();
         foreach (var j in s.others)
         {
             var pair = key.Pair(j);
-            var (bob, kos) = RvoleReceiver.Start(pair, session.Digest, s.g);
+            var (bob, kos) = RvoleReceiver.Start(pair, presign.Digest, s.g);
             s.bobs[j] = bob;
-            msgs.Add(new EcdsaSignRound1(session.Digest, id, j, pair.PairId, s.commitment, kos));
+            msgs.Add(new EcdsaSignRound1(presign.Digest, id, j, pair.PairId, s.commitment, kos));
         }
         s.step = 1;
         return (s, msgs);
     }
+
+    /// <summary>
+    /// Binds the message and the key share to sign with, once, before round 2: <paramref name="session"/> must be of
+    /// this signer's presign session, and <paramref name="key"/> this member's share of the package signed under (the
+    /// root share, or the share derived from it for a path: the same OT material). A refused bind wipes the signer.
+    /// </summary>
+    public void Bind(EcdsaKeyShare key, EcdsaSignSession session) => Guard(1, () =>
+    {
+        if (this.session is not null) throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s signing already has its message");
+        if (!CryptographicOperations.FixedTimeEquals(session.Presign.Digest, presign.Digest))
+            throw new ProtocolException(Fault.WrongSession, $"the signing bound to member {me}'s round 1 is of another presign session");
+        if (key.Identifier != me || key.Share.KeyId != session.KeyId || key.Share.Epoch != session.Epoch
+            || !CryptographicOperations.FixedTimeEquals(key.PackageDigest, session.PackageDigest)
+            || !CryptographicOperations.FixedTimeEquals(key.MaterialDigest, this.key.MaterialDigest))
+            throw new ProtocolException(Fault.StaleShare, $"member {me}'s key share to sign with is not of the package signed under, or not of the presign's key", me);
+        this.key = key;
+        this.session = session;
+        return true;
+    }, advance: false);
 
     /// <summary>
     /// Round 2: checks the round-1 messages (session, sender, recipient, one per signer, the pair's OT material is
@@ -362,7 +455,8 @@ public sealed class EcdsaSigner
     /// </summary>
     public IReadOnlyList<EcdsaSignRound2> Round2(IEnumerable<EcdsaSignRound1> received) => Guard(1, () =>
     {
-        var got = Collect(received, m => (m.Session, m.Sender, m.Recipient), "round 1");
+        var session = this.session ?? throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s signing has no message yet: bind it before round 2");
+        var got = Collect(received, m => (m.Session, m.Sender, m.Recipient), "round 1", presign.Digest);
         foreach (var (j, m) in got)
         {
             if (!CryptographicOperations.FixedTimeEquals(m.PairId, key.Pair(j).PairId))
@@ -377,7 +471,7 @@ public sealed class EcdsaSigner
         var outMsgs = new List<EcdsaSignRound2>();
         foreach (var j in others)
         {
-            var (c, mul) = Retiring(j, () => Rvole.Respond(key.Pair(j), session.Digest, got[j].Kos, [r, sk]));
+            var (c, mul) = Retiring(j, () => Rvole.Respond(key.Pair(j), presign.Digest, got[j].Kos, [r, sk], session.Digest));
             aliceShares[j] = c;
             var psi = phi - bobs[j].Chi;
             outMsgs.Add(new EcdsaSignRound2(session.Digest, me, j, instanceKey, salt, commitmentsDigest, g.MulBase(c[0]), g.MulBase(c[1]), psi, mul));
@@ -394,7 +488,8 @@ public sealed class EcdsaSigner
     /// </summary>
     public EcdsaSignatureShare Round3(IEnumerable<EcdsaSignRound2> received) => Guard(2, () =>
     {
-        var got = Collect(received, m => (m.Session, m.Sender, m.Recipient), "round 2");
+        var session = this.session!;
+        var got = Collect(received, m => (m.Session, m.Sender, m.Recipient), "round 2", session.Digest);
         var outputs = new Dictionary<Identifier, (EcdsaSignRound2 Message, Scalar Chi, Scalar[] D)>();
         var rSum = instanceKey;
         var cu = g.Zero;
@@ -405,9 +500,9 @@ public sealed class EcdsaSigner
             var m = got[j];
             if (!CryptographicOperations.FixedTimeEquals(m.CommitmentsDigest, commitmentsDigest))
                 throw new ProtocolException(Fault.Equivocation, $"member {j} saw other round-1 commitments than member {me}: some signer sent different commitments to different signers");
-            if (m.Salt.Length != 32 || !CryptographicOperations.FixedTimeEquals(Commit(session.Digest, j, m.InstanceKey, m.Salt), commitments[j]))
+            if (m.Salt.Length != 32 || !CryptographicOperations.FixedTimeEquals(Commit(presign.Digest, j, m.InstanceKey, m.Salt), commitments[j]))
                 throw new ProtocolException(Fault.InvalidProof, $"commitment opening failed: member {j}'s instance key R_j does not open its round-1 commitment", j);
-            var d = Retiring(j, () => bobs[j].Finish(m.Mul));
+            var d = Retiring(j, () => bobs[j].Finish(m.Mul, session.Digest));
             outputs[j] = (m, bobs[j].Chi, d);
             rSum += m.InstanceKey;
             cu += aliceShares[j][0] + d[0];
@@ -444,7 +539,7 @@ public sealed class EcdsaSigner
             var (m, chi, d) = outputs[j];
             var rho = g.RandomScalar();
             var sigma = g.RandomScalar();
-            var lambda = Lagrange.AtZero(j, session.Signers);
+            var lambda = Lagrange.AtZero(j, session!.Signers);
             var yj = session.Package.VerifyingShare(j);
             // public values and this signer's fresh weights: variable time
             var x = g.MultiMulVartime([sigma, sigma * rho * lambda], [m.InstanceKey, yj]);
@@ -459,7 +554,7 @@ public sealed class EcdsaSigner
             var (m, chi, d) = outputs[j];
             if (!(g.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_u does not match its instance key R_j", j);
-            var pk = g.MulVartime(session.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
+            var pk = g.MulVartime(session!.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
             if (!(g.Mul(pk, chi) - m.GammaV).Equals(g.MulBase(d[1])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_v does not match its key share λ_j·Y_j", j);
         }
@@ -471,7 +566,7 @@ public sealed class EcdsaSigner
     public EcdsaSignature Finish(IEnumerable<EcdsaSignatureShare> shares)
     {
         if (step != 3 || bigR is null) throw new ProtocolException(Fault.InvalidUsage, "signature shares before round 3");
-        return EcdsaSignatures.Combine(session, shares, bigR);
+        return EcdsaSignatures.Combine(session!, shares, bigR);
     }
 
     /// <summary>Runs an OT check with peer j; when it fails the pair's material is retired for good (it may have leaked through the failure).</summary>
@@ -488,13 +583,14 @@ public sealed class EcdsaSigner
         }
     }
 
-    private T Guard<T>(int expected, Func<T> body)
+    private T Guard<T>(int expected, Func<T> body, bool advance = true)
     {
         if (step < 0) throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s signing was aborted and wiped; start a new signing");
         if (step != expected) throw new ProtocolException(Fault.InvalidUsage, $"member {me}'s signing is at step {step}, not {expected}");
         try
         {
             var result = body();
+            if (!advance) return result;
             step = expected + 1;
             if (step == 3) Wipe();
             return result;
@@ -520,18 +616,18 @@ public sealed class EcdsaSigner
     private byte[] CommitmentsDigest()
     {
         using var t = new Transcript("rotor/ecdsa/sign/commitments");
-        t.Append("session", session.Digest);
+        t.Append("session", session!.Digest);
         foreach (var s in session.Signers) t.Append("signer", s.Scalar).Append("commitment", commitments[s]);
         return t.Digest();
     }
 
-    private Dictionary<Identifier, T> Collect<T>(IEnumerable<T> received, Func<T, (byte[] Session, Identifier Sender, Identifier Recipient)> head, string what)
+    private Dictionary<Identifier, T> Collect<T>(IEnumerable<T> received, Func<T, (byte[] Session, Identifier Sender, Identifier Recipient)> head, string what, byte[] expected)
     {
         var got = new Dictionary<Identifier, T>();
         foreach (var m in received)
         {
             var (sess, sender, recipient) = head(m);
-            if (!CryptographicOperations.FixedTimeEquals(sess, session.Digest))
+            if (!CryptographicOperations.FixedTimeEquals(sess, expected))
                 throw new ProtocolException(Fault.WrongSession, $"{what} message from {sender} belongs to another signing", sender);
             if (sender == me || !others.Contains(sender))
                 throw new ProtocolException(Fault.UnexpectedSender, $"{what} message from {sender}, not another signer of this signing", sender);

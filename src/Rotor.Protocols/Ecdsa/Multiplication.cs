@@ -169,8 +169,13 @@ internal static class Rvole
         return (tilde, hat);
     }
 
-    /// <summary>Alice's side: checks Bob's extension (blaming Bob), then answers with her inputs <paramref name="a"/>; returns her shares c.</summary>
-    public static (Scalar[] C, RvoleMessage Message) Respond(EcdsaPairMaterial m, byte[] session, KosMessage kos, Scalar[] a)
+    /// <summary>
+    /// Alice's side: checks Bob's extension (blaming Bob), then answers with her inputs <paramref name="a"/>; returns
+    /// her shares c. <paramref name="session"/> is what Bob's extension was bound to (a signing's presign digest);
+    /// <paramref name="bind"/> is bound into the reply's row pads and check challenges as well (the signing's full
+    /// digest, with its message), so that a reply belongs to one signing only.
+    /// </summary>
+    public static (Scalar[] C, RvoleMessage Message) Respond(EcdsaPairMaterial m, byte[] session, KosMessage kos, Scalar[] a, byte[] bind)
     {
         var g = a[0].Group;
         var bob = m.Peer;
@@ -180,7 +185,7 @@ internal static class Rvole
         var deltaF = m.Delta;
 
         var aliceNonce = RandomNumberGenerator.GetBytes(RvoleMessage.NonceLength);
-        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, aliceNonce);
+        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, aliceNonce, bind);
         int w = 2 * OtParams.Ell;
         var ahat = new Scalar[OtParams.Ell];
         for (int k = 0; k < ahat.Length; k++) ahat[k] = g.RandomScalar();
@@ -257,7 +262,7 @@ internal sealed class RvoleReceiver
     }
 
     /// <summary>Checks Alice's reply (DKLs19 multiplication check, blaming Alice) and returns Bob's shares d with c + d = χ·a.</summary>
-    public Scalar[] Finish(RvoleMessage msg)
+    public Scalar[] Finish(RvoleMessage msg, byte[] bind)
     {
         var x = choices ?? throw new ProtocolException(Fault.InvalidUsage, "this multiplication was already finished");
         var t = rows!;
@@ -267,7 +272,7 @@ internal sealed class RvoleReceiver
         var alice = material.Peer;
         if (msg.Tau.Length != OtParams.Xi * 2 * OtParams.Ell || msg.R.Length != OtParams.Xi || msg.U.Length != OtParams.Ell)
             throw new ProtocolException(Fault.MalformedMessage, $"multiplication message from {alice} has the wrong size", alice);
-        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, msg.AliceNonce);
+        var ctx2 = OtHash.Hash("rvole/ctx2", ctx, msg.AliceNonce, bind);
         int w = 2 * OtParams.Ell;
         var (tilde, hat) = Rvole.MulChallenges(g, ctx2, msg.Tau);
         var challenges = new ScalarFactor[w];

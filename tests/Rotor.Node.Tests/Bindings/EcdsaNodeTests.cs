@@ -8,6 +8,7 @@ using Rotor.Protocols.Governance;
 using Rotor.Protocols.Keys;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
+using Rotor.Node.Sessions;
 
 namespace Rotor.Node.Tests.Bindings;
 
@@ -156,5 +157,163 @@ public sealed class EcdsaNodeTests : IDisposable
         var again = Sign(key, digest, Nodes("cs1", "cs2"));
         var sig = Combine(key, again, await cluster.RunAsync(Nodes("cs1", "cs2"), _ => again), Package("cs1"));
         Assert.True(EcdsaSignature.Verify(Package("cs1").GroupPublicKey, digest, sig.ToBytes()));
+    }
+
+    // ---------------------------------------------------------------- round 1 ahead of the message (presign)
+
+    private static StartRequest Presign(KeyPackageSummary key, IEnumerable<TestNode> signers, uint count = 1, string path = "")
+    {
+        var s = new StartRequest
+        {
+            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+            Sign = new SignParams { KeyId = key.KeyId, Epoch = key.Epoch, Presign = count, Path = path },
+        };
+        s.Sign.Signers.AddRange(signers.Select(n => NodeCluster.PartyOf(n)));
+        return s;
+    }
+
+    /// <summary>Starts a presign on every signer: their round-1 replies (session id and sealed envelopes).</summary>
+    private static async Task<Dictionary<string, StepReply>> Presigned(StartRequest presign, IEnumerable<TestNode> signers)
+    {
+        var replies = new Dictionary<string, StepReply>();
+        foreach (var n in signers) replies[n.Name] = await n.Service.Start(presign, new TestCallContext());
+        return replies;
+    }
+
+    private static List<ByteString> To(string node, IEnumerable<StepReply> replies) =>
+        replies.SelectMany(r => r.Envelopes).Where(e => Rotor.Crypto.Envelopes.Envelope.Decode(e.Span).Recipient == node).ToList();
+
+    /// <summary>Steps every signer with its envelopes and the coordinator input, until done; the signature shares.</summary>
+    private static async Task<Dictionary<string, byte[]>> Finish(Dictionary<string, StepReply> replies, IReadOnlyList<TestNode> signers, Func<string, ByteString?> input)
+    {
+        for (int round = 1; ; round++)
+        {
+            if (replies.Values.All(r => r.Done)) return replies.ToDictionary(r => r.Key, r => r.Value.Output.ToByteArray());
+            var next = new Dictionary<string, StepReply>();
+            foreach (var n in signers)
+            {
+                var req = new StepRequest { SessionId = replies[n.Name].SessionId };
+                req.Envelopes.AddRange(To(n.Name, replies.Values));
+                if (round == 1 && input(n.Name) is { } i) req.CoordinatorInput = i;
+                next[n.Name] = await n.Service.Step(req, new TestCallContext());
+            }
+            replies = next;
+        }
+    }
+
+    [Fact]
+    public async Task A_presign_made_before_the_message_signs_the_approved_request_bound_at_its_first_step_once()
+    {
+        var key = await EcdsaKey("cs1", "cs2", "cs3");
+        var signers = Nodes("cs1", "cs3");
+        var presign = Presign(key, signers);
+        var replies = await Presigned(presign, signers);
+        Assert.All(replies.Values, r => Assert.NotEmpty(r.Envelopes));
+        var digest = SHA256.HashData("presigned"u8);
+        var request = Sign(key, digest, signers);
+        var outputs = await Finish(replies, signers, _ => request.ToByteString());
+        // The signature is of the presign's session (its nonce) bound to the request's message.
+        var bound = request.Clone();
+        bound.Nonce = presign.Nonce;
+        var sig = Combine(key, bound, outputs, Package("cs1"));
+        Assert.True(EcdsaSignature.Verify(Package("cs1").GroupPublicKey, digest, sig.ToBytes()));
+        // Used once: the sessions are gone.
+        var again = await Assert.ThrowsAsync<RpcException>(async () => await cluster["cs1"].Service.Step(
+            new StepRequest { SessionId = replies["cs1"].SessionId, CoordinatorInput = Sign(key, digest, signers).ToByteString() }, new TestCallContext()));
+        Assert.Equal(StatusCode.NotFound, again.StatusCode);
+        Assert.Equal(0, cluster["cs1"].State.EcdsaPresigns.Count);
+    }
+
+    [Fact]
+    public async Task A_presign_refuses_a_request_that_is_missing_unapproved_or_for_other_signers_and_is_closed()
+    {
+        var key = await EcdsaKey("cs1", "cs2", "cs3");
+        var signers = Nodes("cs1", "cs2");
+        var digest = SHA256.HashData("hostile coordinator"u8);
+        async Task<RpcException> FirstStep(ByteString? input)
+        {
+            var replies = await Presigned(Presign(key, signers), signers);
+            var req = new StepRequest { SessionId = replies["cs1"].SessionId };
+            req.Envelopes.AddRange(To("cs1", replies.Values));
+            if (input is not null) req.CoordinatorInput = input;
+            var e = await Assert.ThrowsAsync<RpcException>(async () => await cluster["cs1"].Service.Step(req, new TestCallContext()));
+            // whatever the refusal, the presign is closed: nothing of it can be tried again
+            var closed = await Assert.ThrowsAsync<RpcException>(async () => await cluster["cs1"].Service.Step(
+                new StepRequest { SessionId = replies["cs1"].SessionId, CoordinatorInput = Sign(key, digest, signers).ToByteString() }, new TestCallContext()));
+            Assert.Equal(StatusCode.NotFound, closed.StatusCode);
+            await cluster["cs2"].Service.Abort(new AbortRequest { SessionId = replies["cs2"].SessionId, Reason = "test" }, new TestCallContext());
+            return e;
+        }
+
+        var none = await FirstStep(null);
+        Assert.Equal(StatusCode.FailedPrecondition, none.StatusCode);
+        Assert.Contains("needs the signing request", none.Status.Detail);
+
+        var unapproved = await FirstStep(Sign(key, digest, signers, approved: false).ToByteString());
+        Assert.Equal(StatusCode.PermissionDenied, unapproved.StatusCode);
+        Assert.Contains("approval", unapproved.Status.Detail);
+
+        var others = await FirstStep(Sign(key, digest, Nodes("cs1", "cs3")).ToByteString());
+        Assert.Equal(StatusCode.FailedPrecondition, others.StatusCode);
+        Assert.Contains("the presign was made with [cs1, cs2]", others.Status.Detail);
+
+        var garbage = await FirstStep(ByteString.CopyFrom(0xff, 0x01, 0x02));
+        Assert.Equal(StatusCode.FailedPrecondition, garbage.StatusCode);
+        Assert.Contains("malformed signing request", garbage.Status.Detail);
+
+        var wrongLength = Sign(key, new byte[31], signers);
+        var shortDigest = await FirstStep(wrongLength.ToByteString());
+        Assert.Equal(StatusCode.InvalidArgument, shortDigest.StatusCode);
+        Assert.Contains("exactly a 32-byte digest", shortDigest.Status.Detail);
+        Assert.Equal(0, cluster["cs1"].State.EcdsaPresigns.Count);
+    }
+
+    [Fact]
+    public async Task A_node_keeps_at_most_four_unused_presigns_per_key_and_none_for_a_path_or_several_at_once()
+    {
+        var key = await EcdsaKey("cs1", "cs2", "cs3");
+        var signers = Nodes("cs1", "cs2");
+        var opened = new List<StepReply>();
+        for (int i = 0; i < EcdsaPresignLimit.PerKey; i++) opened.Add(await cluster["cs1"].Service.Start(Presign(key, signers), new TestCallContext()));
+        var full = await Refused(() => cluster["cs1"].Service.Start(Presign(key, signers), new TestCallContext()));
+        Assert.Contains("already holds 4 unused ECDSA presigns", full);
+        // one aborted gives its place back
+        await cluster["cs1"].Service.Abort(new AbortRequest { SessionId = opened[0].SessionId, Reason = "test" }, new TestCallContext());
+        Assert.Equal(EcdsaPresignLimit.PerKey - 1, cluster["cs1"].State.EcdsaPresigns.Count);
+        await cluster["cs1"].Service.Start(Presign(key, signers), new TestCallContext());
+        Assert.Contains("for no path", await Refused(() => cluster["cs2"].Service.Start(Presign(key, signers, path: "m/0/7"), new TestCallContext())));
+        Assert.Contains("one presignature, not 2", await Refused(() => cluster["cs2"].Service.Start(Presign(key, signers, count: 2), new TestCallContext())));
+        // a signing with a message asks for nothing in advance
+        var mixed = Sign(key, new byte[32], signers);
+        mixed.Sign.Presign = 1;
+        Assert.Contains("makes nothing in advance", await Refused(() => cluster["cs2"].Service.Start(mixed, new TestCallContext())));
+    }
+
+    [Fact]
+    public async Task A_committed_reshare_closes_the_unused_presigns_of_its_key()
+    {
+        var key = await EcdsaKey("cs1", "cs2", "cs3");
+        var members = Nodes("cs1", "cs2", "cs3");
+        var replies = await Presigned(Presign(key, Nodes("cs1", "cs2")), Nodes("cs1", "cs2"));
+        Assert.Equal(1, cluster["cs1"].State.EcdsaPresigns.Count);
+        // a refresh of the key, committed on every member
+        var start = new StartRequest { Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Reshare = new ReshareParams { EventId = "ev-e1", NewThreshold = 2 } };
+        start.Reshare.Wallets.Add(NodeCluster.Wire(key));
+        start.Reshare.Dealers.AddRange(members.Take(2).Select(m => NodeCluster.PartyOf(m)));
+        start.Reshare.NewMembers.AddRange(members.Select(m => NodeCluster.PartyOf(m)));
+        start = cluster.Approved(start);
+        var outputs = await cluster.RunAsync(members, _ => start);
+        var commit = new CommitRequest { EventId = "ev-e1", Start = start };
+        foreach (var (node, bytes) in outputs)
+            foreach (var (scheme, hex) in System.Text.Json.JsonSerializer.Deserialize<ReshareOutput>(bytes, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!.Confirmations)
+                commit.Certificate.Add(new Confirmation { Node = node, Scheme = scheme, Signed = ByteString.CopyFrom(Convert.FromHexString(hex)) });
+        foreach (var m in members) await m.Service.Commit(commit, new TestCallContext());
+        Assert.Equal(1ul, cluster["cs1"].State.WithVault(v => v.ActiveEpoch("e1")));
+        // the presigns of epoch 0 are closed and wiped, not merely refused
+        Assert.Equal(0, cluster["cs1"].State.EcdsaPresigns.Count);
+        Assert.Equal(0, cluster["cs2"].State.EcdsaPresigns.Count);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await cluster["cs1"].Service.Step(
+            new StepRequest { SessionId = replies["cs1"].SessionId, CoordinatorInput = Sign(key, new byte[32], Nodes("cs1", "cs2")).ToByteString() }, new TestCallContext()));
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
 }

@@ -204,10 +204,12 @@ public class EcdsaSetupTests
             var a = new[] { G.RandomScalar(), G.RandomScalar() };
             var (bob, kos) = RvoleReceiver.Start(bobSide, session, G);
             var chi = bob.Chi;
-            var (c, reply) = Rvole.Respond(aliceSide, session, kos, a);
-            var d = bob.Finish(reply);
+            var signing = new byte[64];
+            Random.Shared.NextBytes(signing);
+            var (c, reply) = Rvole.Respond(aliceSide, session, kos, a, signing);
+            var d = bob.Finish(reply, signing);
             for (int k = 0; k < 2; k++) Assert.Equal(chi * a[k], c[k] + d[k]);
-            Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => bob.Finish(reply)).Fault);
+            Assert.Equal(Fault.InvalidUsage, Assert.Throws<ProtocolException>(() => bob.Finish(reply, signing)).Fault);
         }
     }
 
