@@ -27,6 +27,9 @@ public static class RpcChannels
     /// A channel to <paramref name="endpoint"/> that accepts only a server certificate issued by the cluster CA to
     /// <paramref name="serverName"/>, presenting <paramref name="clientCertificate"/> if given.
     /// </summary>
+    /// <summary>HTTP/2 flow-control window of each call, both ways (the default 64 KB is below one ECDSA round-2 message).</summary>
+    public const int Http2StreamWindow = 1 << 20;
+
     public static GrpcChannel Create(string endpoint, PeerTrust trust, string serverName, X509Certificate2? clientCertificate = null)
     {
         var handler = new SocketsHttpHandler
@@ -36,6 +39,9 @@ public static class RpcChannels
             ConnectTimeout = TimeSpan.FromSeconds(15),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            // A round's message (an ECDSA signing's round 2 is 66 KB per peer) fits in the first window: the sender
+            // need not wait for a window update from a busy receiver mid-message.
+            InitialHttp2StreamWindowSize = Http2StreamWindow,
             SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },

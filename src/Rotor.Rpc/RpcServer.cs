@@ -23,6 +23,8 @@ public static class RpcServer
         Func<X509Certificate2, bool>? clientPin = null)
     {
         kestrel.Limits.MaxRequestBodySize = maxRequestBytes;
+        kestrel.Limits.Http2.InitialStreamWindowSize = RpcChannels.Http2StreamWindow;
+        kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * RpcChannels.Http2StreamWindow;
         kestrel.Listen(endpoint, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;

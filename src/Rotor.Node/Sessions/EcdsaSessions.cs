@@ -218,6 +218,7 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
     private EcdsaSigner? signer;
     private int round;
     private bool holdsPresignSlot;
+    private readonly Party[] presignSigners;
 
     public EcdsaSignNodeSession(NodeState node, SignParams p, ReadOnlySpan<byte> nonce, KeyShare active)
     {
@@ -247,6 +248,7 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         Parties = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);
         if (!Parties.Contains(node.Name)) throw new SessionRefusedException($"node '{node.Name}' is not among the signers");
         foreach (var n in Parties.Names) Parties.CheckHolds(active.Public, n, "signer");
+        presignSigners = p.Signers.Select(x => x.Clone()).ToArray();
         peers = Parties.Names.Where(n => n != node.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var ids = Parties.Names.Select(n => Parties.IdentifierOf(active.Scheme, n)).ToArray();
         // The signing nonce: from the coordinator's nonce, bound with the session's parameters (every signer derives the same).
@@ -322,10 +324,13 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         if (p.Presign != 0 || p.SigningPackage.Length > 0) throw new SessionRefusedException("a signing request bound to a presign asks for nothing in advance");
         if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
             throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
-        var signers = new SessionParties(p.Signers, node.Trust, node.Name, node.Identity.Public);
-        if (!signers.Names.Order(StringComparer.Ordinal).SequenceEqual(Parties.Names.Order(StringComparer.Ordinal))
-            || signers.Names.Any(n => signers.IdentifierOf(active.Scheme, n) != Parties.IdentifierOf(active.Scheme, n)))
-            throw new SessionRefusedException($"the signing request names signers [{string.Join(", ", signers.Names.Order(StringComparer.Ordinal))}], the presign was made with [{string.Join(", ", Parties.Names.Order(StringComparer.Ordinal))}]");
+        // Exactly the presign's signers: the same names, member indices and certificates (verified when it was opened).
+        static string[] Signers(IEnumerable<Party> parties) => parties.Select(x => x.Name).Order(StringComparer.Ordinal).ToArray();
+        static IEnumerable<(string, ulong, string)> Entries(IEnumerable<Party> parties) =>
+            parties.Select(x => (x.Name, x.Index, Convert.ToHexStringLower(x.Certificate.Span))).OrderBy(x => x.Name, StringComparer.Ordinal);
+        if (!Entries(p.Signers).SequenceEqual(Entries(presignSigners)))
+            throw new SessionRefusedException($"the signing request names signers [{string.Join(", ", Signers(p.Signers))}], the presign was made with [{string.Join(", ", Signers(presignSigners))}]" +
+                                              (Signers(p.Signers).SequenceEqual(Signers(presignSigners)) ? " (other member indices or certificates)" : ""));
         Approval = node.Governance.CheckSign(p, request.Authorization, Scheme).Request;
         BindMessage(p);
         ReleasePresignSlot();
