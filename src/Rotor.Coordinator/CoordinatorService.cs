@@ -111,6 +111,7 @@ public sealed class CoordinatorService(Engine engine) : Rpc.Coordinator.Coordina
         };
         reply.Signers.AddRange(s.Signers);
         if (s.RecoveryId is { } v) reply.RecoveryId = (uint)v;
+        if (s.RoundTrips is { } rt) reply.RoundTrips = (uint)rt;
         return reply;
     }
 

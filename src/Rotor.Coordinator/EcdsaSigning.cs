@@ -77,7 +77,7 @@ internal sealed class EcdsaSigning
                 try
                 {
                     var outputs = await engine.Driver.ContinueAsync(signers, ready.SessionId, ready.Replies, what, 1, r => r == 1 ? input : null, PresignNext);
-                    return Combine(wallet, epoch.Epoch, message, signers, path, root, pub, ready.Nonce, outputs, what);
+                    return Combine(wallet, epoch.Epoch, message, signers, path, root, pub, ready.Nonce, outputs, what) with { RoundTrips = 2 };
                 }
                 catch (CoordinatorException e) when (e.Code is StatusCode.NotFound or StatusCode.FailedPrecondition)
                 {
@@ -91,7 +91,7 @@ internal sealed class EcdsaSigning
         var start = request.Clone();
         start.Nonce = ByteString.CopyFrom(nonce);
         var result = await engine.Driver.RunAsync(signers, start, what, 1, PresignNext);
-        return Combine(wallet, epoch.Epoch, message, signers, path, root, pub, nonce, result, what);
+        return Combine(wallet, epoch.Epoch, message, signers, path, root, pub, nonce, result, what) with { RoundTrips = 3 };
     }
 
     /// <summary>Closes a presign that will not be used (replaced by a newer one) on its signers.</summary>

@@ -44,8 +44,9 @@ public sealed class Signing
     /// <summary>The outcome of a threshold signature.</summary>
     /// <param name="Path">The derivation path signed for (canonical, e.g. m/0/7); null for the root key. PublicKey is then the child's.</param>
     /// <param name="RecoveryId">ecdsa-secp256k1 only: the recovery id (0 or 1, the parity of R's y) beside r ‖ s in <paramref name="Bytes"/>.</param>
+    /// <param name="RoundTrips">ecdsa-secp256k1 only: coordinator-to-node round trips (2 with round 1 made ahead, else 3).</param>
     public sealed record Signature(WalletEntry Wallet, ulong Epoch, IReadOnlyList<string> Signers, byte[] Message, byte[] Bytes, string PublicKey, string? Path = null,
-        int? RecoveryId = null);
+        int? RecoveryId = null, int? RoundTrips = null);
 
     /// <summary>
     /// FROST over the chosen signers (default: the first threshold online members of the epoch): round 1 commitments,

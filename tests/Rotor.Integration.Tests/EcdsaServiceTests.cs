@@ -163,6 +163,40 @@ public sealed class EcdsaServiceTests(FourNodeCluster cluster) : IClassFixture<F
     }
 
     [Fact]
+    public async Task A_signing_with_round_1_made_ahead_takes_two_round_trips_and_falls_back_to_three_when_a_node_lost_it()
+    {
+        var q = "ecdsa-p-" + Guid.NewGuid().ToString("N")[..6];
+        await Api.CreateQuorum(q, 2, "cs1", "cs2", "cs3");
+        var w = await Api.CreateWallet(q, "ecdsa-secp256k1");
+        var first = await Sign(w.WalletId, "cs1,cs2");
+        Assert.Equal(3u, first.RoundTrips);
+        // the next signature with the same signers uses the presign made with the first one's last round
+        var second = await Sign(w.WalletId, "cs1,cs2", SHA256.HashData("second"u8));
+        Assert.Equal(2u, second.RoundTrips);
+        VerifiesEverywhere(second, w.PublicKey, SHA256.HashData("second"u8));
+        // another signer set has no presign yet; a derived path uses the set's presign (made without a path)
+        Assert.Equal(3u, (await Sign(w.WalletId, "cs2,cs3")).RoundTrips);
+        var derived = await Sign(w.WalletId, "cs2,cs3", path: "m/0/1");
+        Assert.Equal(2u, derived.RoundTrips);
+        VerifiesEverywhere(derived, derived.PublicKey);
+        // cs2 restarts: its presigns (memory only) are gone; the coordinator may not have noticed yet, and the
+        // signing falls back to three rounds with the same approval
+        cluster.Kill("cs2");
+        await cluster.Ok("cluster", "start-node", "--name", "cs2");
+        var afterRestart = await Sign(w.WalletId, "cs1,cs2", SHA256.HashData("after restart"u8));
+        Assert.Equal(3u, afterRestart.RoundTrips);
+        VerifiesEverywhere(afterRestart, w.PublicKey, SHA256.HashData("after restart"u8));
+        // a refresh gives the wallet a new epoch: the presigns of the old one are not used (nor usable)
+        Assert.Equal(2u, (await Sign(w.WalletId, "cs1,cs2")).RoundTrips);
+        Assert.Equal("committed", (await Api.Reshare(q, "presign epoch change")).Status);
+        await Checks.SettledAsync(Api, q);
+        var afterRefresh = await Sign(w.WalletId, "cs1,cs2");
+        Assert.Equal(1ul, afterRefresh.Epoch);
+        Assert.Equal(3u, afterRefresh.RoundTrips);
+        VerifiesEverywhere(afterRefresh, w.PublicKey);
+    }
+
+    [Fact]
     public async Task An_unapproved_ecdsa_signature_is_refused_by_the_nodes()
     {
         var q = "ecdsa-u-" + Guid.NewGuid().ToString("N")[..6];
