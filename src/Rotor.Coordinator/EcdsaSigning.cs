@@ -111,8 +111,9 @@ internal sealed class EcdsaSigning
             var (sessionId, replies) = await engine.Driver.StartAsync(signers, start, $"{what}: presign for the next signature", 1);
             return new Presigned(sessionId, nonce, replies, DateTime.UtcNow);
         }
-        catch (Exception e) when (e is CoordinatorException or RpcException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Best effort: any failure only means that the next signing takes three round trips.
             return null;
         }
     }
