@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
-using Rotor.Crypto.Hashing;
 using Rotor.Crypto.Sharing;
 using Rotor.Protocols;
 using Rotor.Protocols.Ecdsa;
@@ -10,6 +9,7 @@ using Rotor.Protocols.Frost;
 using Rotor.Protocols.Keys;
 using Rotor.Protocols.Keys.Hd;
 using Rotor.Rpc.Node;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Coordinator;
 
@@ -125,9 +125,7 @@ internal sealed class EcdsaSigning
         {
             var g = pub.Group;
             var ids = signers.Select(s => Identifier.FromUInt64(g, s.Index)).ToArray();
-            byte[] sessionNonce;
-            using (var t = new Transcript("rotor/node-session/ecdsa-sign-nonce/v1")) sessionNonce = t.Append("nonce", nonce).Digest()[..32];
-            var session = new EcdsaSignSession(new EcdsaPresignSession(root, ids, sessionNonce), pub, message);
+            var session = new EcdsaSignSession(new EcdsaPresignSession(root, ids, EcdsaSigningNonce.From(nonce)), pub, message);
             var shares = signers.Select(s =>
             {
                 var share = EcdsaSignatureShare.FromBytes(outputs[s.Name]);

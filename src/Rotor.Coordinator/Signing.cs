@@ -112,7 +112,7 @@ public sealed class Signing
         var what = $"signing with wallet '{walletId}' epoch {epochNumber}";
         if (EcdsaPairs.IsEcdsa(wallet.Scheme))
         {
-            try { return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what); }
+            try { return await ecdsa.SignAsync(wallet, epoch, message, signers, path, pub, what); }
             catch (CoordinatorException e) when (EcdsaPairs.NeedsSetup(e) && registry.FindWallet(wallet.Id)?.Epoch == epochNumber)
             {
                 // A signer lacks pair material with another (a pair retired after a failed check, or a setup broken off
@@ -120,7 +120,7 @@ public sealed class Signing
                 var members = epoch.Members.Select(nodes.RequireNode).ToList();
                 await nodes.RequireOnline(members, $"{what}: ECDSA pair setup");
                 await engine.Ecdsa.SetupAsync([(wallet, epoch)], members, null, null, what);
-                return await SignEcdsaAsync(wallet, epochNumber, message, signers, path, pub, what);
+                return await ecdsa.SignAsync(wallet, epoch, message, signers, path, pub, what);
             }
         }
         StartRequest Start(IEnumerable<NodeEntry> chosen, SigningPackage? package = null)
@@ -192,10 +192,6 @@ public sealed class Signing
             throw;
         }
     }
-
-    private Task<Signature> SignEcdsaAsync(WalletEntry wallet, ulong epochNumber, byte[] message, List<NodeEntry> signers, DerivationPath path,
-        PublicKeyPackage pub, string what) =>
-        ecdsa.SignAsync(wallet, registry.FindEpoch(wallet.Id, epochNumber)!, message, signers, path, pub, what);
 
     /// <summary>Commitments each signer is asked to make in advance, with every signature, for the next one.</summary>
     private const uint PresignAhead = 1;

@@ -208,18 +208,7 @@ public sealed class NodeState : IDisposable
     {
         var closed = 0;
         foreach (var (key, slot) in sessions)
-        {
-            if (!match(slot.Session) || !slot.Gate.Wait(0)) continue;
-            try
-            {
-                if (sessions.TryRemove(new KeyValuePair<string, SessionSlot>(key, slot)))
-                {
-                    slot.Close();
-                    closed++;
-                }
-            }
-            finally { slot.Gate.Release(); }
-        }
+            if (match(slot.Session) && CloseIdle(key, slot, () => true)) closed++;
         return closed;
     }
 
@@ -242,16 +231,25 @@ public sealed class NodeState : IDisposable
     private bool Expire(string key, SessionSlot slot, DateTimeOffset now)
     {
         if (now - slot.LastUsed <= SessionIdleLimit) return false;
-        // A session in the middle of a step is in use, not idle.
+        if (!CloseIdle(key, slot, () => now - slot.LastUsed > SessionIdleLimit)) return slot.Closed;
+        if (expired.Count >= ExpiredMemory)
+            foreach (var old in expired.OrderBy(e => e.Value).Take(ExpiredMemory / 2).ToList()) expired.TryRemove(old.Key, out _);
+        expired[key] = now;
+        return true;
+    }
+
+    /// <summary>
+    /// Closes an open session that is not in the middle of a step (a session in a step is in use: it is left alone)
+    /// when <paramref name="due"/>, checked again under its step lock, still holds. True when this call closed it.
+    /// </summary>
+    private bool CloseIdle(string key, SessionSlot slot, Func<bool> due)
+    {
         if (!slot.Gate.Wait(0)) return false;
         try
         {
-            if (slot.Closed || now - slot.LastUsed <= SessionIdleLimit) return slot.Closed;
+            if (slot.Closed || !due()) return false;
             if (!sessions.TryRemove(new KeyValuePair<string, SessionSlot>(key, slot))) return false;
             slot.Close();
-            if (expired.Count >= ExpiredMemory)
-                foreach (var old in expired.OrderBy(e => e.Value).Take(ExpiredMemory / 2).ToList()) expired.TryRemove(old.Key, out _);
-            expired[key] = now;
             return true;
         }
         finally { slot.Gate.Release(); }

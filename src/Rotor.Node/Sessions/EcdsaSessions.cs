@@ -8,6 +8,7 @@ using Rotor.Protocols.Keys;
 using Rotor.Protocols.Keys.Hd;
 using Rotor.Rpc.Node;
 using Rotor.Rpc.Payloads;
+using Rotor.Rpc.Sessions;
 
 namespace Rotor.Node.Sessions;
 
@@ -237,8 +238,7 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         }
         else
         {
-            if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
-                throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
+            RequireDigest(p);
             if (p.Presign > 0)
                 throw new SessionRefusedException("an ECDSA signing with a message makes nothing in advance; a presign is a session of its own (empty message, presign = 1)");
         }
@@ -251,13 +251,9 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         presignSigners = p.Signers.Select(x => x.Clone()).ToArray();
         peers = Parties.Names.Where(n => n != node.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var ids = Parties.Names.Select(n => Parties.IdentifierOf(active.Scheme, n)).ToArray();
-        // The signing nonce: from the coordinator's nonce, bound with the session's parameters (every signer derives the same).
-        using (var tn = new Transcript("rotor/node-session/ecdsa-sign-nonce/v1"))
-        {
-            tn.Append("nonce", nonce);
-            try { presign = new EcdsaPresignSession(active.Public, ids, tn.Digest()[..32]); }
-            catch (ArgumentException e) { throw new SessionRefusedException(e.Message); }
-        }
+        // The signing nonce: from the coordinator's nonce (every signer and the coordinator derive the same).
+        try { presign = new EcdsaPresignSession(active.Public, ids, EcdsaSigningNonce.From(nonce)); }
+        catch (ArgumentException e) { throw new SessionRefusedException(e.Message); }
         key = root;
         Path = DerivationPath.Root;
         if (!IsPresign) BindMessage(p);
@@ -322,8 +318,7 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         if (p.KeyId != active.KeyId || p.Epoch != active.Epoch)
             throw new SessionRefusedException($"the signing request is for key '{p.KeyId}' epoch {p.Epoch}, the presign for key '{active.KeyId}' epoch {active.Epoch}");
         if (p.Presign != 0 || p.SigningPackage.Length > 0) throw new SessionRefusedException("a signing request bound to a presign asks for nothing in advance");
-        if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
-            throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
+        RequireDigest(p);
         // Exactly the presign's signers: the same names, member indices and certificates (verified when it was opened).
         static string[] Signers(IEnumerable<Party> parties) => parties.Select(x => x.Name).Order(StringComparer.Ordinal).ToArray();
         static IEnumerable<(string, ulong, string)> Entries(IEnumerable<Party> parties) =>
@@ -334,6 +329,12 @@ public sealed class EcdsaSignNodeSession : INodeSession, IHasParties
         Approval = node.Governance.CheckSign(p, request.Authorization, Scheme).Request;
         BindMessage(p);
         ReleasePresignSlot();
+    }
+
+    private static void RequireDigest(SignParams p)
+    {
+        if (p.Message.Length != EcdsaSignSession.MessageDigestLength)
+            throw new ArgumentException($"an ecdsa-secp256k1 signature signs exactly a 32-byte digest (the chain's: keccak-256, a sighash); got {p.Message.Length} bytes");
     }
 
     private void ReleasePresignSlot()

@@ -373,9 +373,6 @@ public sealed class EcdsaSigner
 
     public Identifier Identifier => me;
 
-    /// <summary>The message-free part round 1 is bound to.</summary>
-    public EcdsaPresignSession PresignSession => presign;
-
     /// <summary>The whole signing, once the message is bound (null before <see cref="Bind"/>).</summary>
     public EcdsaSignSession? Session => session;
 
@@ -465,7 +462,7 @@ public sealed class EcdsaSigner
             commitments[j] = m.Commitment;
         }
         commitments[me] = commitment;
-        commitmentsDigest = CommitmentsDigest();
+        commitmentsDigest = CommitmentsDigest(session);
         var lambda = Lagrange.AtZero(me, session.Signers);
         sk = lambda * key.Share.SigningShare;
         var outMsgs = new List<EcdsaSignRound2>();
@@ -510,7 +507,7 @@ public sealed class EcdsaSigner
             psiSum += m.Psi;
             bobs[j].Wipe();
         }
-        ConsistencyChecks(outputs);
+        ConsistencyChecks(session, outputs);
         if (rSum.IsIdentity) throw new ProtocolException(Fault.InvalidResult, "the nonce point R is the identity");
         bigR = rSum;
         var x = g.ReduceWide(rSum.Encoding[1..]);
@@ -530,7 +527,7 @@ public sealed class EcdsaSigner
     /// two per signer. When it fails, each signer's checks are made on their own, in signer order, to name the first
     /// signer whose Γ_u or Γ_v is wrong.
     /// </summary>
-    private void ConsistencyChecks(IReadOnlyDictionary<Identifier, (EcdsaSignRound2 Message, Scalar Chi, Scalar[] D)> outputs)
+    private void ConsistencyChecks(EcdsaSignSession session, IReadOnlyDictionary<Identifier, (EcdsaSignRound2 Message, Scalar Chi, Scalar[] D)> outputs)
     {
         Element? lhs = null;
         var dSum = g.Zero;
@@ -539,7 +536,7 @@ public sealed class EcdsaSigner
             var (m, chi, d) = outputs[j];
             var rho = g.RandomScalar();
             var sigma = g.RandomScalar();
-            var lambda = Lagrange.AtZero(j, session!.Signers);
+            var lambda = Lagrange.AtZero(j, session.Signers);
             var yj = session.Package.VerifyingShare(j);
             // public values and this signer's fresh weights: variable time
             var x = g.MultiMulVartime([sigma, sigma * rho * lambda], [m.InstanceKey, yj]);
@@ -554,7 +551,7 @@ public sealed class EcdsaSigner
             var (m, chi, d) = outputs[j];
             if (!(g.Mul(m.InstanceKey, chi) - m.GammaU).Equals(g.MulBase(d[0])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_u does not match its instance key R_j", j);
-            var pk = g.MulVartime(session!.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
+            var pk = g.MulVartime(session.Package.VerifyingShare(j), Lagrange.AtZero(j, session.Signers));
             if (!(g.Mul(pk, chi) - m.GammaV).Equals(g.MulBase(d[1])))
                 throw new ProtocolException(Fault.InvalidProof, $"multiplication check failed: member {j}'s Γ_v does not match its key share λ_j·Y_j", j);
         }
@@ -613,10 +610,10 @@ public sealed class EcdsaSigner
         aliceShares.Clear();
     }
 
-    private byte[] CommitmentsDigest()
+    private byte[] CommitmentsDigest(EcdsaSignSession session)
     {
         using var t = new Transcript("rotor/ecdsa/sign/commitments");
-        t.Append("session", session!.Digest);
+        t.Append("session", session.Digest);
         foreach (var s in session.Signers) t.Append("signer", s.Scalar).Append("commitment", commitments[s]);
         return t.Digest();
     }

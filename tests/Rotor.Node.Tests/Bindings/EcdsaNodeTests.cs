@@ -74,8 +74,7 @@ public sealed class EcdsaNodeTests : IDisposable
 
     private static EcdsaSignature Combine(KeyPackageSummary key, StartRequest start, Dictionary<string, byte[]> outputs, PublicKeyPackage pub)
     {
-        byte[] nonce;
-        using (var t = new Rotor.Crypto.Hashing.Transcript("rotor/node-session/ecdsa-sign-nonce/v1")) nonce = t.Append("nonce", start.Nonce.Span).Digest()[..32];
+        var nonce = Rotor.Rpc.Sessions.EcdsaSigningNonce.From(start.Nonce.Span);
         var g = pub.Group;
         var session = new EcdsaSignSession(pub, start.Sign.Signers.Select(p => Identifier.FromUInt64(g, p.Index)).ToArray(), start.Sign.Message.Span, nonce);
         return EcdsaSignatures.Combine(session, outputs.Values.Select(b => EcdsaSignatureShare.FromBytes(b)));

@@ -25,9 +25,7 @@ public class EcdsaDerivedTests
             states[i] = st;
             r1.AddRange(msgs);
         }
-        var r2 = states.SelectMany(s => s.Round2(r1.Where(m => m.Recipient == s.Identifier))).ToList();
-        var shares = states.Select(s => s.Round3(r2.Where(m => m.Recipient == s.Identifier))).ToList();
-        return EcdsaSignatures.Combine(session, shares);
+        return EcdsaPresignTests.Finish(session, states, r1);
     }
 
     [Fact]

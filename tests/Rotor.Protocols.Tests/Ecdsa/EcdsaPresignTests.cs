@@ -29,7 +29,8 @@ public class EcdsaPresignTests
         return (presign, signers, r1);
     }
 
-    private static EcdsaSignature Finish(EcdsaSignSession session, EcdsaSigner[] signers, List<EcdsaSignRound1> r1)
+    /// <summary>Rounds 2 and 3 of signers whose round 1 is <paramref name="r1"/>, and the combined signature.</summary>
+    internal static EcdsaSignature Finish(EcdsaSignSession session, IReadOnlyList<EcdsaSigner> signers, IReadOnlyList<EcdsaSignRound1> r1)
     {
         var r2 = signers.SelectMany(s => s.Round2(r1.Where(m => m.Recipient == s.Identifier))).ToList();
         var shares = signers.Select(s => s.Round3(r2.Where(m => m.Recipient == s.Identifier))).ToList();
