@@ -19,6 +19,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "hd-cpu") return HdCpuTimer.Run(args[1..]);
         if (args.Length > 0 && args[0] == "ecdsa-micro") return EcdsaMicro.Run();
         if (args.Length > 0 && args[0] == "ecdsa") return EcdsaRunnerBench.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "envelope") return EnvelopeMicro.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)
             .Run(args, DefaultConfig.Instance.AddColumn(StatisticColumn.Min, StatisticColumn.Median));
         return 0;

@@ -120,4 +120,45 @@ public sealed class EnvelopeTests : IDisposable
         var env = Envelope.Seal(again, "alice", "bob", bob.Public, Session, "l", "x"u8).Encode();
         Assert.Equal("x"u8.ToArray(), Envelope.Decode(env).Open(bob, "bob", Session, Directory));
     }
+
+    [Fact]
+    public void Envelopes_are_made_at_version_2_and_a_version_1_envelope_kept_across_an_upgrade_still_opens()
+    {
+        Assert.Equal(2, SealToBob()[0]);
+        var payload = "reshare sub-share kept in a mailbox"u8.ToArray();
+        var v1 = FormerEnvelopeFormat.SealEnvelopeV1(alice, "alice", "bob", bob.Public, Session, "reshare/round2", payload);
+        Assert.Equal(1, v1[0]);
+        Assert.Equal(payload, Envelope.Decode(v1).Open(bob, "bob", Session, Directory));
+
+        // Version 1 still covers the ciphertext with the signature ...
+        var altered = (byte[])v1.Clone();
+        altered[^70] ^= 0x80;
+        Assert.Equal(EnvelopeFault.BadSignature, Assert.Throws<EnvelopeException>(() => Envelope.Decode(altered).Open(bob, "bob", Session, Directory)).Fault);
+        // ... and the version byte is signed: a relay cannot relabel a version-1 envelope as version 2 or back.
+        var relabelled = (byte[])v1.Clone();
+        relabelled[0] = 2;
+        Assert.Equal(EnvelopeFault.BadSignature, Assert.Throws<EnvelopeException>(() => Envelope.Decode(relabelled).Open(bob, "bob", Session, Directory)).Fault);
+        var downgraded = SealToBob();
+        downgraded[0] = 1;
+        Assert.Equal(EnvelopeFault.BadSignature, Assert.Throws<EnvelopeException>(() => Envelope.Decode(downgraded).Open(bob, "bob", Session, Directory)).Fault);
+        var unknown = SealToBob();
+        unknown[0] = 3;
+        Assert.Equal(EnvelopeFault.Malformed, Assert.Throws<EnvelopeException>(() => Envelope.Decode(unknown)).Fault);
+    }
+
+    [Fact]
+    public void A_large_envelope_round_trips_and_any_altered_ciphertext_byte_is_a_bad_signature()
+    {
+        // The size of an ECDSA signing's round-2 message: the signature covers its SHA-256 digest.
+        var payload = new byte[66 * 1024];
+        Random.Shared.NextBytes(payload);
+        var wire = Envelope.Seal(alice, "alice", "bob", bob.Public, Session, "ecdsa/round2", payload).Encode();
+        Assert.Equal(payload, Envelope.Decode(wire).Open(bob, "bob", Session, Directory));
+        foreach (var back in new[] { 70, 1000, 40_000, payload.Length })
+        {
+            var altered = (byte[])wire.Clone();
+            altered[^back] ^= 0x01;
+            Assert.Equal(EnvelopeFault.BadSignature, Assert.Throws<EnvelopeException>(() => Envelope.Decode(altered).Open(bob, "bob", Session, Directory)).Fault);
+        }
+    }
 }

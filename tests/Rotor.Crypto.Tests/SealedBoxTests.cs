@@ -38,4 +38,45 @@ public sealed class SealedBoxTests
         Assert.Throws<ArgumentException>(() => SealedBox.Seal(new byte[31], "rotor/test", Aad, [1]));
         Assert.Throws<ArgumentException>(() => SealedBoxKey.Import(new byte[16]));
     }
+
+    [Fact]
+    public void A_box_sealed_by_the_former_NSec_construction_still_opens_and_ours_open_there()
+    {
+        // Backups made before X25519 moved to raw libsodium calls must still open: same keys, same HKDF, same layout.
+        using var recipient = SealedBoxKey.Create();
+        var secret = "file key of an old backup"u8.ToArray();
+        var old = FormerEnvelopeFormat.SealBox(recipient.PublicKey, "rotor/test", Aad, secret);
+        Assert.Equal(secret, SealedBox.Open(recipient, "rotor/test", Aad, old));
+        // and the private key exported now is the one NSec would compute the same public key from
+        var nsecKey = NSec.Cryptography.Key.Import(NSec.Cryptography.KeyAgreementAlgorithm.X25519, recipient.ExportPrivate(),
+            NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+        Assert.Equal(recipient.PublicKey, nsecKey.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey));
+        var bad = (byte[])old.Clone();
+        bad[40] ^= 1;
+        Assert.Equal(EnvelopeFault.DecryptionFailed, Assert.Throws<EnvelopeException>(() => SealedBox.Open(recipient, "rotor/test", Aad, bad)).Fault);
+    }
+
+    [Fact]
+    public void A_low_order_key_is_refused_on_both_sides()
+    {
+        // u = 0 (and u = 1) are points of small order: X25519 gives all zeros, which must never become a key.
+        using var recipient = SealedBoxKey.Create();
+        Assert.Throws<ArgumentException>(() => SealedBox.Seal(new byte[32], "rotor/test", Aad, [1]));
+        var one = new byte[32];
+        one[0] = 1;
+        Assert.Throws<ArgumentException>(() => SealedBox.Seal(one, "rotor/test", Aad, [1]));
+        var box = SealedBox.Seal(recipient.PublicKey, "rotor/test", Aad, [1, 2, 3]);
+        box.AsSpan(0, 32).Clear();
+        Assert.Equal(EnvelopeFault.Malformed, Assert.Throws<EnvelopeException>(() => SealedBox.Open(recipient, "rotor/test", Aad, box)).Fault);
+    }
+
+    [Fact]
+    public void A_disposed_key_refuses_to_agree()
+    {
+        var recipient = SealedBoxKey.Create();
+        var box = SealedBox.Seal(recipient.PublicKey, "rotor/test", Aad, [1, 2, 3]);
+        recipient.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => SealedBox.Open(recipient, "rotor/test", Aad, box));
+        Assert.Throws<ObjectDisposedException>(() => recipient.ExportPrivate());
+    }
 }

@@ -34,6 +34,30 @@ public class KeyShareTests
         Assert.Contains("does not match its verification share", e.Message);
     }
 
+    [Theory]
+    [InlineData(Scheme.Ed25519)]
+    [InlineData(Scheme.Secp256k1)]
+    public void A_share_remembered_as_checked_lets_no_other_share_pass_for_the_same_package(Scheme scheme)
+    {
+        // Create remembers the (package, member, share) that passed s·G = Y_i, so that a share read again skips the
+        // base multiplication; nothing else may ride on that memory: not another member's share, not this member
+        // with another share, not the same share under another member's identifier.
+        var (shares, _) = TestKeys.Deal(scheme, 2, 3);
+        var pub = shares[0].Public;
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(shares[0].SigningShare, KeyShare.Create(pub, shares[0].Identifier, shares[0].SigningShare).SigningShare);
+            Assert.Equal(shares[1].SigningShare, KeyShare.Create(pub, shares[1].Identifier, shares[1].SigningShare).SigningShare);
+        }
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => KeyShare.Create(pub, shares[0].Identifier, shares[1].SigningShare)).Message);
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => KeyShare.Create(pub, shares[1].Identifier, shares[0].SigningShare)).Message);
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() =>
+            KeyShare.Create(pub, shares[0].Identifier, shares[0].SigningShare + shares[0].SigningShare.Group.ScalarFromUInt64(1))).Message);
+        // another package object of another key: its own check, even for the same identifier
+        var (others, _) = TestKeys.Deal(scheme, 2, 3);
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => KeyShare.Create(others[0].Public, others[0].Identifier, shares[0].SigningShare)).Message);
+    }
+
     [Fact]
     public void VerificationSharesOffThePolynomialAreRefused()
     {

@@ -22,7 +22,6 @@ public sealed class IdentityKeys : IEquatable<IdentityKeys>
         if (!PublicKey.TryImport(KeyAgreementAlgorithm.X25519, agreementKey, KeyBlobFormat.RawPublicKey, out var agr) || agr is null)
             throw new ArgumentException($"invalid X25519 identity key ({agreementKey.Length} bytes, expected {KeyLength})");
         SignatureKey = sig;
-        AgreementPublicKey = agr;
         this.signingKey = signingKey.ToArray();
         this.agreementKey = agreementKey.ToArray();
     }
@@ -34,8 +33,6 @@ public sealed class IdentityKeys : IEquatable<IdentityKeys>
     public ReadOnlySpan<byte> AgreementKey => agreementKey;
 
     internal PublicKey SignatureKey { get; }
-
-    internal PublicKey AgreementPublicKey { get; }
 
     /// <summary>Both keys, signing key first: the 64-byte form carried in certificates and registries.</summary>
     public byte[] ToBytes() => [.. signingKey, .. agreementKey];

@@ -10,28 +10,25 @@ namespace Rotor.Crypto.Envelopes;
 public sealed class NodeIdentity : IDisposable
 {
     private readonly Key signing;
-    private readonly Key agreement;
+    private readonly X25519PrivateKey agreement;
 
-    private NodeIdentity(Key signing, Key agreement)
+    private NodeIdentity(Key signing, X25519PrivateKey agreement)
     {
         this.signing = signing;
         this.agreement = agreement;
-        Public = new IdentityKeys(
-            signing.PublicKey.Export(KeyBlobFormat.RawPublicKey),
-            agreement.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+        Public = new IdentityKeys(signing.PublicKey.Export(KeyBlobFormat.RawPublicKey), agreement.PublicKey);
     }
 
     /// <summary>Makes fresh keys from the operating system's CSPRNG.</summary>
-    public static NodeIdentity Create() =>
-        new(Key.Create(SignatureAlgorithm.Ed25519, Exportable()), Key.Create(KeyAgreementAlgorithm.X25519, Exportable()));
+    public static NodeIdentity Create() => new(Key.Create(SignatureAlgorithm.Ed25519, Exportable()), X25519PrivateKey.Create());
 
     /// <summary>Imports the 64-byte private form written by <see cref="ExportPrivate"/>.</summary>
     public static NodeIdentity ImportPrivate(ReadOnlySpan<byte> secret)
     {
         if (secret.Length != 64) throw new ArgumentException($"private identity is {secret.Length} bytes, expected 64");
-        return new NodeIdentity(
-            Key.Import(SignatureAlgorithm.Ed25519, secret[..32], KeyBlobFormat.RawPrivateKey, Exportable()),
-            Key.Import(KeyAgreementAlgorithm.X25519, secret[32..], KeyBlobFormat.RawPrivateKey, Exportable()));
+        var signing = Key.Import(SignatureAlgorithm.Ed25519, secret[..32], KeyBlobFormat.RawPrivateKey, Exportable());
+        try { return new NodeIdentity(signing, X25519PrivateKey.Import(secret[32..])); }
+        catch { signing.Dispose(); throw; }
     }
 
     /// <summary>The public half.</summary>
@@ -41,7 +38,7 @@ public sealed class NodeIdentity : IDisposable
     public byte[] ExportPrivate()
     {
         var s = signing.Export(KeyBlobFormat.RawPrivateKey);
-        var a = agreement.Export(KeyBlobFormat.RawPrivateKey);
+        var a = agreement.Export();
         try { return [.. s, .. a]; }
         finally
         {
@@ -53,8 +50,8 @@ public sealed class NodeIdentity : IDisposable
     /// <summary>An Ed25519 signature over <paramref name="data"/>.</summary>
     public byte[] Sign(ReadOnlySpan<byte> data) => SignatureAlgorithm.Ed25519.Sign(signing, data);
 
-    /// <summary>X25519 with <paramref name="peer"/>; null when the result is all-zero (low-order peer key).</summary>
-    internal SharedSecret? Agree(PublicKey peer) => KeyAgreementAlgorithm.X25519.Agree(agreement, peer);
+    /// <summary>X25519 with <paramref name="peer"/> into <paramref name="shared"/>; false when the result is all-zero (low-order peer key).</summary>
+    internal bool Agree(ReadOnlySpan<byte> peer, Span<byte> shared) => agreement.Agree(peer, shared);
 
     private static KeyCreationParameters Exportable() => new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
 

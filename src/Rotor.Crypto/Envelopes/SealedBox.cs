@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using NSec.Cryptography;
 
 namespace Rotor.Crypto.Envelopes;
 
@@ -8,34 +7,28 @@ namespace Rotor.Crypto.Envelopes;
 /// </summary>
 public sealed class SealedBoxKey : IDisposable
 {
-    private readonly Key key;
+    private readonly X25519PrivateKey key;
 
-    private SealedBoxKey(Key key)
-    {
-        this.key = key;
-        PublicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-    }
+    private SealedBoxKey(X25519PrivateKey key) => this.key = key;
 
     /// <summary>A fresh key pair from the operating system's CSPRNG.</summary>
-    public static SealedBoxKey Create() =>
-        new(Key.Create(KeyAgreementAlgorithm.X25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
+    public static SealedBoxKey Create() => new(X25519PrivateKey.Create());
 
     /// <summary>Imports a raw 32-byte X25519 private key.</summary>
     public static SealedBoxKey Import(ReadOnlySpan<byte> privateKey)
     {
         if (privateKey.Length != IdentityKeys.KeyLength)
             throw new ArgumentException($"X25519 private key is {privateKey.Length} bytes, expected {IdentityKeys.KeyLength}");
-        return new(Key.Import(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey,
-            new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
+        return new(X25519PrivateKey.Import(privateKey));
     }
 
     /// <summary>The raw 32-byte X25519 public key that senders seal to.</summary>
-    public byte[] PublicKey { get; }
+    public byte[] PublicKey => key.PublicKey;
 
     /// <summary>The raw 32-byte private key. Secret: the caller stores it protected and wipes it.</summary>
-    public byte[] ExportPrivate() => key.Export(KeyBlobFormat.RawPrivateKey);
+    public byte[] ExportPrivate() => key.Export();
 
-    internal SharedSecret? Agree(PublicKey peer) => KeyAgreementAlgorithm.X25519.Agree(key, peer);
+    internal bool Agree(ReadOnlySpan<byte> peer, Span<byte> shared) => key.Agree(peer, shared);
 
     public void Dispose() => key.Dispose();
 
@@ -59,15 +52,17 @@ public static class SealedBox
     /// <summary>Seals <paramref name="plaintext"/> to <paramref name="recipientPublicKey"/>: ephemeral key ‖ ciphertext ‖ tag.</summary>
     public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext)
     {
-        if (!NSec.Cryptography.PublicKey.TryImport(KeyAgreementAlgorithm.X25519, recipientPublicKey, KeyBlobFormat.RawPublicKey, out var recipient) || recipient is null)
+        if (recipientPublicKey.Length != IdentityKeys.KeyLength)
             throw new ArgumentException($"invalid X25519 public key ({recipientPublicKey.Length} bytes, expected {IdentityKeys.KeyLength})");
-        using var ephemeral = Key.Create(KeyAgreementAlgorithm.X25519);
         var box = new byte[IdentityKeys.KeyLength + plaintext.Length + TagLength];
-        var ephemeralPublic = ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        ephemeralPublic.CopyTo(box, 0);
-        using var shared = KeyAgreementAlgorithm.X25519.Agree(ephemeral, recipient)
-            ?? throw new ArgumentException("recipient X25519 key has low order");
-        Encrypt(shared, ephemeralPublic, recipientPublicKey, domain, associatedData, plaintext, box.AsSpan(IdentityKeys.KeyLength));
+        var ephemeralPublic = box.AsSpan(0, IdentityKeys.KeyLength);
+        Span<byte> shared = stackalloc byte[X25519.KeyBytes];
+        try
+        {
+            if (!AgreeEphemeral(recipientPublicKey, ephemeralPublic, shared)) throw new ArgumentException("recipient X25519 key has low order");
+            Encrypt(shared, ephemeralPublic, recipientPublicKey, domain, associatedData, plaintext, box.AsSpan(IdentityKeys.KeyLength));
+        }
+        finally { CryptographicOperations.ZeroMemory(shared); }
         return box;
     }
 
@@ -83,22 +78,43 @@ public static class SealedBox
     public static byte[] Open(NodeIdentity recipient, string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box) =>
         Open(recipient.Agree, recipient.Public.AgreementKey, domain, associatedData, box);
 
-    private static byte[] Open(Func<PublicKey, SharedSecret?> agree, ReadOnlySpan<byte> recipientPublic, string domain,
+    internal delegate bool Agreement(ReadOnlySpan<byte> peer, Span<byte> shared);
+
+    private static byte[] Open(Agreement agree, ReadOnlySpan<byte> recipientPublic, string domain,
         ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> box)
     {
         if (box.Length < Overhead) throw new EnvelopeException(EnvelopeFault.Malformed, $"sealed box of {box.Length} bytes is shorter than its {Overhead}-byte overhead");
         var ephemeralPublic = box[..IdentityKeys.KeyLength];
-        if (!NSec.Cryptography.PublicKey.TryImport(KeyAgreementAlgorithm.X25519, ephemeralPublic, KeyBlobFormat.RawPublicKey, out var eph) || eph is null)
-            throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has an invalid ephemeral key");
-        using var shared = agree(eph) ?? throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has a low-order ephemeral key");
-        var plaintext = new byte[box.Length - Overhead];
-        if (!TryDecrypt(shared, ephemeralPublic, recipientPublic, domain, associatedData, box[IdentityKeys.KeyLength..], plaintext))
-            throw new EnvelopeException(EnvelopeFault.DecryptionFailed, "sealed box does not decrypt under this key (wrong key, or altered)");
-        return plaintext;
+        Span<byte> shared = stackalloc byte[X25519.KeyBytes];
+        try
+        {
+            if (!agree(ephemeralPublic, shared)) throw new EnvelopeException(EnvelopeFault.Malformed, "sealed box has a low-order ephemeral key");
+            var plaintext = new byte[box.Length - Overhead];
+            if (!TryDecrypt(shared, ephemeralPublic, recipientPublic, domain, associatedData, box[IdentityKeys.KeyLength..], plaintext))
+                throw new EnvelopeException(EnvelopeFault.DecryptionFailed, "sealed box does not decrypt under this key (wrong key, or altered)");
+            return plaintext;
+        }
+        finally { CryptographicOperations.ZeroMemory(shared); }
+    }
+
+    /// <summary>
+    /// A fresh ephemeral key pair: its public key into <paramref name="ephemeralPublic"/> and its agreement with
+    /// <paramref name="recipientPublic"/> into <paramref name="shared"/> (false for a low-order recipient key). The
+    /// ephemeral private key lives on this stack frame only and is wiped before returning.
+    /// </summary>
+    internal static bool AgreeEphemeral(ReadOnlySpan<byte> recipientPublic, Span<byte> ephemeralPublic, Span<byte> shared)
+    {
+        Span<byte> ephemeral = stackalloc byte[X25519.KeyBytes];
+        try
+        {
+            X25519.Generate(ephemeral, ephemeralPublic);
+            return X25519.Agree(ephemeral, recipientPublic, shared);
+        }
+        finally { CryptographicOperations.ZeroMemory(ephemeral); }
     }
 
     /// <summary>AES-256-GCM under the key and nonce derived from <paramref name="shared"/>; writes ciphertext ‖ tag.</summary>
-    internal static void Encrypt(SharedSecret shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
+    internal static void Encrypt(ReadOnlySpan<byte> shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
         string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> ciphertextAndTag)
     {
         Span<byte> okm = stackalloc byte[32 + NonceLength];
@@ -112,7 +128,7 @@ public static class SealedBox
     }
 
     /// <summary>The inverse of <see cref="Encrypt"/>; false (plaintext wiped) when authentication fails.</summary>
-    internal static bool TryDecrypt(SharedSecret shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
+    internal static bool TryDecrypt(ReadOnlySpan<byte> shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
         string domain, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertextAndTag, Span<byte> plaintext)
     {
         Span<byte> okm = stackalloc byte[32 + NonceLength];
@@ -131,13 +147,14 @@ public static class SealedBox
         finally { CryptographicOperations.ZeroMemory(okm); }
     }
 
-    private static void Derive(SharedSecret shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
+    /// <summary>HKDF-SHA-256 (RFC 5869): salt = ephemeral ‖ recipient public keys, info = domain ‖ associated data, framed.</summary>
+    private static void Derive(ReadOnlySpan<byte> shared, ReadOnlySpan<byte> ephemeralPublic, ReadOnlySpan<byte> recipientPublic,
         string domain, ReadOnlySpan<byte> associatedData, Span<byte> okm)
     {
-        var salt = new byte[2 * IdentityKeys.KeyLength];
+        Span<byte> salt = stackalloc byte[2 * IdentityKeys.KeyLength];
         ephemeralPublic.CopyTo(salt);
-        recipientPublic.CopyTo(salt.AsSpan(IdentityKeys.KeyLength));
+        recipientPublic.CopyTo(salt[IdentityKeys.KeyLength..]);
         var info = new FrameWriter().Text(domain).Bytes(associatedData).ToArray();
-        KeyDerivationAlgorithm.HkdfSha256.DeriveBytes(shared, salt, info, okm);
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, shared, okm, salt, info);
     }
 }

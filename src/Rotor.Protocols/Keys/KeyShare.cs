@@ -22,8 +22,10 @@ public sealed class KeyShare
     {
         if (!pub.IsMember(id)) throw new ArgumentException($"{id} is not a member of key {pub.KeyId} epoch {pub.Epoch}");
         if (!ReferenceEquals(signingShare.Group, pub.Group)) throw new ArgumentException("signing share of the wrong group");
+        if (VerifiedShares.Contains(pub, id, signingShare)) return new KeyShare(pub, id, signingShare);
         if (!pub.Group.MulBase(signingShare).Equals(pub.VerifyingShare(id)))
             throw new ArgumentException($"signing share of member {id} does not match its verification share");
+        VerifiedShares.Add(pub, id, signingShare);
         return new KeyShare(pub, id, signingShare);
     }
 
