@@ -20,7 +20,17 @@ namespace Rotor.Bench;
 /// dotnet run -c Release --project bench/Rotor.Bench -- timing --list
 /// dotnet run -c Release --project bench/Rotor.Bench -- timing --runs 3 --filter Bob   # three runs, one fixed secret
 /// dotnet run -c Release --project bench/Rotor.Bench -- timing --calibrate            # A/A: the harness's own floor
+/// dotnet run -c Release --project bench/Rotor.Bench -- timing --confirm 0             # judge every path on its one run
 /// </code>
+/// <para>
+/// The verdict rule (<c>--confirm N</c>, N = 2 by default): a secret path whose run reads above the line is run N more
+/// times on the same fixed secret. A leak is a property of the code and of that secret, so it reads above again: the
+/// path is judged above the line (exit 1) when any confirmation run is, and is reported as the harness's floor when
+/// all of them are below. Why a rule at all: on this machine A/A runs (no difference at all between the classes) read
+/// up to 3.5, and about one 1,000,000-sample run in ten on a constant-time path read 4.9 to 7.4 and never again on the
+/// same secret (docs/performance.md, "The harness's own floor"), while the positive controls read 25 to 12,000 on every
+/// run. The rule only ever adds runs: a path that read above the line is passed only if every further run is below.
+/// </para>
 /// <c>--filter</c> keeps the paths whose name contains the text (case-insensitive; repeatable). The positive controls
 /// (names starting "control:", the former BouncyCastle k·G among them) must come out above the line; the exit code
 /// is 1 when a secret path is above it or a control is not. Run it on an idle machine: load does not make a leak
@@ -108,7 +118,7 @@ public static class TimingRunner
         int samples = 1_000_000;
         var filters = new List<string>();
         bool list = false, calibrate = false;
-        int runs = 1;
+        int runs = 1, confirm = 2;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -119,12 +129,14 @@ public static class TimingRunner
                     filters.Add(args[++i]); break;
                 case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1:
                     runs = n; i++; break;
+                case "--confirm" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var c) && c <= 10:
+                    confirm = c; i++; break;
                 case "--list":
                     list = true; break;
                 case "--calibrate":
                     calibrate = true; break;
                 default:
-                    Console.Error.WriteLine($"timing: unknown or invalid argument '{args[i]}' (use --samples N ≥ 1000, --filter TEXT, --runs N, --calibrate, --list)");
+                    Console.Error.WriteLine($"timing: unknown or invalid argument '{args[i]}' (use --samples N ≥ 1000, --filter TEXT, --runs N, --confirm N (0..10), --calibrate, --list)");
                     return 2;
             }
         }
@@ -141,19 +153,43 @@ public static class TimingRunner
         }
         Console.WriteLine($"dudect-style timing runs: {samples:N0} samples per path, fixed vs random secret, line |t| > {Dudect.LeakThreshold}; " +
                           $"{Environment.ProcessorCount} cores, load average {LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        int failures = 0;
+        int failures = 0, floors = 0;
         if (calibrate) Console.WriteLine("calibration (A/A): both classes are random inputs; every path, controls included, must be below the line");
+        var options = new DudectOptions(samples, BatchSize: 10_000, WarmupSamples: 10_000, WarmupSeconds: 1, Calibration: calibrate);
         foreach (var p in paths.SelectMany(p => Enumerable.Repeat(p, runs)))
         {
-            var r = p.Run(new DudectOptions(samples, BatchSize: 10_000, WarmupSamples: 10_000, WarmupSeconds: 1, Calibration: calibrate));
+            var started = DateTime.UtcNow;
+            var r = p.Run(options);
             bool above = r.Leaks(Dudect.LeakThreshold);
-            bool ok = MustBeAbove(p) && !calibrate ? above : !above;
+            bool mustBeAbove = MustBeAbove(p) && !calibrate;
+            bool ok = mustBeAbove ? above : !above;
+            string note = p.Control && !calibrate ? " [control: must be above the line]" : "";
+            if (!ok && !mustBeAbove && confirm > 0)
+            {
+                Console.WriteLine($"above {r} ({Minutes(started)}); confirming: {confirm} more run(s) on the same fixed secret");
+                var again = new List<DudectResult>();
+                for (int k = 0; k < confirm; k++)
+                {
+                    var rerun = p.Run(options);
+                    again.Add(rerun);
+                    Console.WriteLine($"      confirmation {k + 1}: {rerun}");
+                    if (rerun.Leaks(Dudect.LeakThreshold)) break;
+                }
+                ok = again.All(a => !a.Leaks(Dudect.LeakThreshold));
+                if (ok) floors++;
+                note = ok ? $" [floor: above once, below in {again.Count} confirmation runs on the same fixed secret]"
+                          : " [LEAK: above the line again on the same fixed secret]";
+            }
             if (!ok) failures++;
-            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} {r}{(p.Control && !calibrate ? " [control: must be above the line]" : "")}");
+            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} {r}{note} ({Minutes(started)})");
         }
-        Console.WriteLine(failures == 0 ? "every secret path below the line, every control above it" : $"{failures} path(s) on the wrong side of the line");
+        Console.WriteLine(failures == 0
+            ? $"every secret path below the line, every control above it{(floors > 0 ? $" ({floors} path(s) above once, below in every confirmation run)" : "")}"
+            : $"{failures} path(s) on the wrong side of the line");
         return failures == 0 ? 0 : 1;
     }
+
+    private static string Minutes(DateTime started) => $"{(DateTime.UtcNow - started).TotalMinutes:F1} min";
 
     private static string LoadAverage()
     {

@@ -110,7 +110,9 @@ public sealed class Envelope
     }
 
     /// <summary>The wire form.</summary>
-    public byte[] Encode() => new FrameWriter()
+    public byte[] Encode() => new FrameWriter(1 + FrameWriter.FieldLength(sessionId.Length) + FrameWriter.FieldLength(Sender)
+            + FrameWriter.FieldLength(Recipient) + FrameWriter.FieldLength(Label) + FrameWriter.FieldLength(ephemeralKey.Length)
+            + FrameWriter.FieldLength(ciphertext.Length) + FrameWriter.FieldLength(signature.Length))
         .Byte(version).Bytes(sessionId).Text(Sender).Text(Recipient).Text(Label)
         .Bytes(ephemeralKey).Bytes(ciphertext).Bytes(signature).ToArray();
 

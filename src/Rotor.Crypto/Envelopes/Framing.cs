@@ -6,7 +6,18 @@ namespace Rotor.Crypto.Envelopes;
 /// <summary>Length-prefixed binary framing (u32 big-endian lengths) for the envelope wire form.</summary>
 internal sealed class FrameWriter
 {
-    private readonly MemoryStream stream = new();
+    private readonly MemoryStream stream;
+
+    public FrameWriter() => stream = new MemoryStream();
+
+    /// <summary>A writer for a frame of known size: one buffer, handed back by <see cref="ToArray"/> without a copy when filled exactly.</summary>
+    public FrameWriter(int capacity) => stream = new MemoryStream(capacity);
+
+    /// <summary>Bytes a <see cref="Bytes"/> field of <paramref name="length"/> bytes takes.</summary>
+    public static int FieldLength(int length) => 4 + length;
+
+    /// <summary>Bytes a <see cref="Text"/> field takes.</summary>
+    public static int FieldLength(string value) => 4 + Encoding.UTF8.GetByteCount(value);
 
     public FrameWriter Byte(byte b)
     {
@@ -25,7 +36,7 @@ internal sealed class FrameWriter
 
     public FrameWriter Text(string value) => Bytes(Encoding.UTF8.GetBytes(value));
 
-    public byte[] ToArray() => stream.ToArray();
+    public byte[] ToArray() => stream.Length == stream.Capacity ? stream.GetBuffer() : stream.ToArray();
 }
 
 /// <summary>Reads what <see cref="FrameWriter"/> wrote; any inconsistency is an <see cref="EnvelopeFault.Malformed"/> error.</summary>
