@@ -60,7 +60,7 @@ public static class CoordinatorHost
         engine.FailInterruptedEvents();
         engine.Driver.RelayFilter = TestRelayFilter();
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = RpcServer.CreateBuilder(Path.GetFullPath(config.Resolve(".")));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(engine);

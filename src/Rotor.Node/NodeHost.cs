@@ -69,7 +69,7 @@ public static class NodeHost
             }
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = RpcServer.CreateBuilder(Path.GetFullPath(config.Resolve(".")));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(state);

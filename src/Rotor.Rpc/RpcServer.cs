@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -12,6 +13,28 @@ namespace Rotor.Rpc;
 /// <summary>Kestrel settings shared by the node and the coordinator: HTTP/2 over TLS on a loopback or given address.</summary>
 public static class RpcServer
 {
+    /// <summary>
+    /// The web application builder of a node or of the coordinator: nothing is configured but what Rotor's code sets.
+    /// <c>CreateSlimBuilder</c> also read <c>appsettings.json</c> from the working directory (where a <c>Kestrel</c>
+    /// section can add endpoints), <c>ASPNETCORE_*</c> and <c>DOTNET_*</c> environment variables, and watched the
+    /// working directory tree for changes to reload them; started in a busy directory (a node's own data directory,
+    /// whose databases it writes on every signature, or /tmp) that watcher took a steady share of a processor. A
+    /// signer's listeners, certificates and limits come from its own config file and flags only.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string contentRoot)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = contentRoot,
+            EnvironmentName = "Production",
+            ApplicationName = "rotor",
+        });
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        return builder;
+    }
+
     /// <summary>
     /// Listens on <paramref name="endpoint"/> (port 0 picks a free one) with <paramref name="serverCertificate"/>.
     /// When <paramref name="allowedClients"/> is given, the TLS handshake itself refuses any client that does not

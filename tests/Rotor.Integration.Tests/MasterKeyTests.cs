@@ -407,4 +407,62 @@ public sealed class MasterKeyInputTests : IDisposable
         await RotorProcess.Ok("node", "rekey-master", "--config", config, "--master-key", "file");
         Assert.Contains("already a key file", await RotorProcess.Fails("node", "rekey-master", "--config", config, "--master-key", "file"));
     }
+
+    [Fact]
+    public async Task A_node_takes_no_listener_or_setting_from_its_working_directory_or_from_ASP_NET_environment_variables()
+    {
+        // A signer's listeners come from its own config only: an appsettings.json where it is started (a Kestrel section
+        // adding a plain-HTTP endpoint) and ASP.NET's environment variables are ignored, and nothing watches that folder.
+        await RotorProcess.Ok(Init("n3", Pkcs11(Secret(SoftHsm.UserPin))));
+        var config = Path.Combine(dir, "n3", NodeConfig.FileName);
+        int[] ports = [FreePort(), FreePort(), FreePort()];
+        var startedIn = Path.Combine(dir, "started-here");
+        Directory.CreateDirectory(startedIn);
+        File.WriteAllText(Path.Combine(startedIn, "appsettings.json"),
+            $$"""{ "Kestrel": { "Endpoints": { "Plain": { "Url": "http://127.0.0.1:{{ports[0]}}" } } }, "urls": "http://127.0.0.1:{{ports[0]}}" }""");
+        var (exe, prefix) = RotorProcess.Cli;
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = startedIn };
+        foreach (var a in prefix.Concat(["node", "run", "--config", config])) psi.ArgumentList.Add(a);
+        psi.Environment.Remove(CrashPoint.Variable);
+        psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports[1]}";
+        psi.Environment["ASPNETCORE_Kestrel__Endpoints__Env__Url"] = $"http://127.0.0.1:{ports[2]}";
+        psi.Environment["DOTNET_URLS"] = $"http://127.0.0.1:{ports[1]}";
+        using var node = Process.Start(psi)!;
+        try
+        {
+            node.StandardInput.Close();
+            node.BeginOutputReadLine();
+            node.BeginErrorReadLine();
+            var endpointFile = Path.Combine(dir, "n3", "endpoint");
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+                while (!File.Exists(endpointFile))
+                {
+                    Assert.False(node.HasExited, "the node exited during start-up");
+                    await Task.Delay(50, timeout.Token);
+                }
+            var endpoint = new Uri(File.ReadAllText(endpointFile).Trim());
+            Assert.Equal("https", endpoint.Scheme);
+            Assert.True(await Listening(endpoint.Port), "the node's own endpoint must be listening");
+            foreach (var port in ports) Assert.False(await Listening(port), $"port {port} from the working directory or the environment is listening");
+        }
+        finally
+        {
+            node.Kill(entireProcessTree: true);
+            await node.WaitForExitAsync();
+        }
+
+        static int FreePort()
+        {
+            using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            l.Start();
+            return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        }
+
+        static async Task<bool> Listening(int port)
+        {
+            using var c = new System.Net.Sockets.TcpClient();
+            try { await c.ConnectAsync(System.Net.IPAddress.Loopback, port); return true; }
+            catch (System.Net.Sockets.SocketException) { return false; }
+        }
+    }
 }
