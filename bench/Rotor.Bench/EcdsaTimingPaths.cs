@@ -58,7 +58,11 @@ internal static class EcdsaTimingPaths
         // base OT sender: ρ = H(a·B_i) with the sender's secret a
         var b = G.MulBase(G.RandomScalar());
         var fixedA = G.RandomScalar();
-        yield return P("ecdsa base OT sender key H(a·B)", () => fixedA, G.RandomScalar, a => BaseOtSender.Key(session, 3, G.Mul(b, a)));
+        // as the sender computes it: one product of the batch form (G.MulMany), which is not blinded as G.Mul is
+        yield return P("ecdsa base OT sender key H(a·B)", () => fixedA, G.RandomScalar, a => BaseOtSender.Key(session, 3, G.MulMany([b], a)[0]));
+        // base OT receiver: ρ = H(b_i·A) with the receiver's secret b_i, one product of the batch form as well
+        var fixedB = G.RandomScalar();
+        yield return P("ecdsa base OT receiver key H(b·A)", () => fixedB, G.RandomScalar, bi => BaseOtSender.Key(session, 3, G.MulMany(b, [bi])[0]));
 
         // base OT receiver: B_i chosen by the choice bit, and the response to the challenge
         var enc0 = G.MulBase(G.RandomScalar()).ToBytes();

@@ -188,11 +188,21 @@ public abstract partial class Group
     public abstract Element MulBase(Scalar k);
 
     /// <summary>
-    /// k·P in constant time in k (k may be secret; P is public, e.g. a Diffie–Hellman or oblivious-transfer
-    /// counterpart's point). Several times slower than <see cref="MulVartime"/>, which must not see a secret:
-    /// note that <c>k * P</c> and <c>P * k</c> are <see cref="MulVartime"/>.
+    /// k·P in constant time in k (k may be secret, and used again and again; P is public, e.g. a Diffie–Hellman or
+    /// oblivious-transfer counterpart's point), blinded: computed as (k − b)·P + b·P with a fresh random b, so that
+    /// the same k and P never make the multiplications work on the same data twice (docs/performance.md, session 8).
+    /// Several times slower than <see cref="MulVartime"/>, which must not see a secret: note that <c>k * P</c> and
+    /// <c>P * k</c> are <see cref="MulVartime"/>. The batch forms (<c>MulMany</c>) may leave the blinding out, as every
+    /// product of a batch is of another point or another scalar.
     /// </summary>
     public abstract Element Mul(Element p, Scalar k);
+
+    /// <summary>
+    /// k·P for a secret k drawn fresh for this one product (as DKLs23's χ in its consistency check): constant time in
+    /// k like <see cref="Mul"/>, but a group may leave out <see cref="Mul"/>'s blinding, which exists for a k used
+    /// again and again (one use never repeats its data) and doubles the cost. Anything else uses <see cref="Mul"/>.
+    /// </summary>
+    public virtual Element MulSingleUse(Element p, Scalar k) => Mul(p, k);
 
     /// <summary>
     /// k_i·P for many secret scalars and one public point, in constant time in every k_i (a group may share a

@@ -541,7 +541,9 @@ public sealed class EcdsaSigner
             // public values and this signer's fresh weights: variable time
             var x = g.MultiMulVartime([sigma, sigma * rho * lambda], [m.InstanceKey, yj]);
             var y = g.MultiMulVartime([sigma, sigma * rho], [m.GammaU, m.GammaV]);
-            var term = g.Mul(x, chi) - y;   // χ_j is secret: constant time
+            // χ_j is secret: constant time; it is drawn fresh for this signing and multiplies a point only here (and in
+            // the failure path below, with Mul), so its blinding is left out
+            var term = g.MulSingleUse(x, chi) - y;
             lhs = lhs is null ? term : lhs + term;
             dSum += sigma * (d[0] + rho * d[1]);
         }

@@ -77,6 +77,16 @@ public class ConstantTimeTests(ITestOutputHelper output)
         AssertNoGrossLeak($"{group} k·P", () => Fixed(g.RandomScalar()), g.RandomScalar, s => g.Mul(p, s).Encoding.Length, 10_000);
     }
 
+    /// <summary>k·P for a secret used once (<see cref="Group.MulSingleUse"/>: constant time, not blinded on secp256k1).</summary>
+    [Theory]
+    [InlineData("secp256k1")] [InlineData("ed25519")]
+    public void MulSingleUseSecretScalar(string group)
+    {
+        var g = Get(group);
+        var p = g.MulBase(g.RandomScalar()) + g.Generator;
+        AssertNoGrossLeak($"{group} k·P single use", () => Fixed(g.RandomScalar()), g.RandomScalar, s => g.MulSingleUse(p, s).Encoding.Length, 10_000);
+    }
+
     // ------------------------------------------------------------------ scalar field
 
     /// <summary>a^-1 (blinded: a·r inverted in variable time for a fresh random r), e.g. ECDSA's k^-1.</summary>

@@ -40,13 +40,22 @@ public class EcdsaTimingTests(ITestOutputHelper output)
             x => G.MulBase(EcdsaSigner.Hedge(G, x.Item1, x.Item2, Session, "instance-key")).Encoding.Length,
             Short with { Samples = 20_000 });
 
-    /// <summary>The base-OT sender's key ρ = H(a·B_i) under its secret a (the constant-time k·P).</summary>
+    /// <summary>The base-OT sender's key ρ = H(a·B_i) under its secret a (the constant-time k·P of the batch form, as the sender computes it).</summary>
     [Fact]
     public void BaseOtSenderKey()
     {
         var b = G.MulBase(G.RandomScalar());
         AssertNoGrossLeak("ecdsa base OT sender key H(a·B)", Fixed(G.RandomScalar, a => a), G.RandomScalar,
-            a => BaseOtSender.Key(Session, 3, G.Mul(b, a)), Short with { Samples = 20_000 });
+            a => BaseOtSender.Key(Session, 3, G.MulMany([b], a)[0]), Short with { Samples = 20_000 });
+    }
+
+    /// <summary>The base-OT receiver's key ρ = H(b_i·A) under its secret b_i (the batch form, as the receiver computes it).</summary>
+    [Fact]
+    public void BaseOtReceiverKey()
+    {
+        var a = G.MulBase(G.RandomScalar());
+        AssertNoGrossLeak("ecdsa base OT receiver key H(b·A)", Fixed(G.RandomScalar, b => b), G.RandomScalar,
+            b => BaseOtSender.Key(Session, 3, G.MulMany(a, [b])[0]), Short with { Samples = 20_000 });
     }
 
     /// <summary>The base-OT receiver's choice of B_i (b·G or b·G + A, by a mask) and its response, under its secret choice bit.</summary>

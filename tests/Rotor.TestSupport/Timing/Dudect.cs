@@ -129,7 +129,10 @@ public static class Dudect
         double tickNs = 1e9 / Stopwatch.Frequency / options.Repetitions;
         var all = tests[0];
         var result = new DudectResult(name, done, clock.Elapsed, Math.Abs(bestT), bestT, best <= 0 ? null : percentiles[best - 1],
-            best < 0 ? 0 : tests[best].Count, all.Mean(0) * tickNs, all.Mean(1) * tickNs, tests[0].T);
+            best < 0 ? 0 : tests[best].Count, all.Mean(0) * tickNs, all.Mean(1) * tickNs, tests[0].T)
+        {
+            SpreadRatio = best < 0 ? 1 : tests[best].StandardDeviation(0) / tests[best].StandardDeviation(1),
+        };
         if (Environment.GetEnvironmentVariable(LogVariable) is { Length: > 0 } log)
             lock (LogLock) File.AppendAllText(log, $"{DateTime.UtcNow:O} {result}{Environment.NewLine}");
         return result;
@@ -203,6 +206,7 @@ public static class Dudect
         public long Min => Math.Min(n[0], n[1]);
         public long Count => n[0] + n[1];
         public double Mean(int c) => mean[c];
+        public double StandardDeviation(int c) => n[c] < 2 ? 0 : Math.Sqrt(m2[c] / (n[c] - 1));
 
         public double T
         {
@@ -262,6 +266,13 @@ public sealed record DudectOptions(
 public sealed record DudectResult(string Name, int Samples, TimeSpan Elapsed, double MaxAbsT, double MaxT, double? Crop, long CropCount,
     double FixedMeanNs, double RandomMeanNs, double WholeT)
 {
+    /// <summary>
+    /// The fixed class's standard deviation over the random class's, in the set that gave <see cref="MaxT"/>. Far from
+    /// 1 in a crop, a |t| may come from the classes' spreads (a narrower fixed class has a higher mean below a crop
+    /// line in the middle of the distribution) rather than from a shift of the fixed class's time.
+    /// </summary>
+    public double SpreadRatio { get; init; } = 1;
+
     public bool Leaks(double threshold) => MaxAbsT > threshold;
 
     /// <summary>Whether at least this many measurements were taken (a run stopped by its time limit may have fewer).</summary>
@@ -269,7 +280,7 @@ public sealed record DudectResult(string Name, int Samples, TimeSpan Elapsed, do
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Name}: max |t| = {MaxAbsT:F2} (t = {MaxT:F2}, {(Crop is { } c ? $"crop at {c * 100:F1} %, {CropCount} measurements" : "uncropped")}); " +
-        $"{Samples} samples in {Elapsed.TotalSeconds:F2} s; mean {FixedMeanNs:F0} ns fixed, {RandomMeanNs:F0} ns random; uncropped t = {WholeT:F2}");
+        $"{Samples} samples in {Elapsed.TotalSeconds:F2} s; mean {FixedMeanNs:F0} ns fixed, {RandomMeanNs:F0} ns random; uncropped t = {WholeT:F2}; spread fixed/random {SpreadRatio:F4}");
 }
 
 /// <summary>A short timing run that failed: a leak, or too few measurements to judge.</summary>

@@ -125,20 +125,44 @@ public sealed unsafe class Ed25519Group : Group
         return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
     }
 
-    /// <summary>k·P by libsodium's constant-time crypto_scalarmult_ed25519_noclamp.</summary>
+    /// <summary>
+    /// k·P by libsodium's constant-time crypto_scalarmult_ed25519_noclamp, blinded: (k − b)·P + b·P with a fresh random
+    /// b, both multiplications and the addition (crypto_core_ed25519_add) constant time. Each multiplication works on
+    /// fresh random data whatever k is; only the addition sees k·P. Without the blinding, this machine timed a repeated
+    /// secret differently from fresh ones, in C around libsodium alone as well (docs/performance.md, session 8).
+    /// </summary>
     public override Element Mul(Element p, Scalar k)
     {
         CheckMine(k);
         CheckMine(p);
-        UInt256 n = k.Value;
+        // every element is a point of the prime-order subgroup: k·O = O without a multiplication (libsodium refuses O)
+        if (p.Equals(identity)) return identity;
+        var b = RandomScalar();
+        UInt256 n1 = (k - b).Value, n2 = b.Value;
+        byte* q1 = stackalloc byte[32];
+        byte* q2 = stackalloc byte[32];
         byte* q = stackalloc byte[32];
-        int rc;
+        int rc1, rc2;
         fixed (byte* pe = p.Encoding)
-            rc = Sodium.crypto_scalarmult_ed25519_noclamp(q, (byte*)&n, pe);
-        n = default;
-        // every element is a point of the prime-order subgroup, so -1 means the result is the identity (k = 0 or P = O)
-        if (rc != 0) return identity;
-        return new Ed25519Element(this, new ReadOnlySpan<byte>(q, 32).ToArray());
+        {
+            rc1 = Sodium.crypto_scalarmult_ed25519_noclamp(q1, (byte*)&n1, pe);
+            rc2 = Sodium.crypto_scalarmult_ed25519_noclamp(q2, (byte*)&n2, pe);
+        }
+        n1 = default;
+        n2 = default;
+        // libsodium returns -1 when a product is the identity, here only for k − b = 0 or b = 0 (probability 2^-251):
+        // the other term is then the result
+        if (rc1 != 0 || rc2 != 0)
+        {
+            var only = rc1 != 0 ? q2 : q1;
+            return (rc1 != 0 && rc2 != 0) ? identity : new Ed25519Element(this, new ReadOnlySpan<byte>(only, 32).ToArray());
+        }
+        if (Sodium.crypto_core_ed25519_add(q, q1, q2) != 0) throw new InvalidOperationException("libsodium refused to add two valid points");
+        new Span<byte>(q1, 32).Clear();
+        new Span<byte>(q2, 32).Clear();
+        var encoding = new ReadOnlySpan<byte>(q, 32).ToArray();
+        // the sum is the identity (encoded 01 00 … 00) exactly when k = 0
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(encoding, identity.Encoding) ? identity : new Ed25519Element(this, encoding);
     }
 
     public override Element Add(Element a, Element b)

@@ -111,13 +111,33 @@ public sealed class Secp256k1Group : Group
         return new Secp256k1Element(this, point, encoding);
     }
 
+    /// <summary>
+    /// k·P in constant time, blinded: (k − b)·P + b·P with a fresh random b (<see cref="Secp256k1NBitcoinMul.Mul"/>), so
+    /// that a secret used again and again never makes the multiplications work on the same data twice.
+    /// </summary>
     public override Element Mul(Element p, Scalar k)
     {
         CheckMine(k);
-        var (point, encoding) = constantTime.Mul(Point(p), k.Value);
+        var b = RandomScalar();
+        var kb = k - b;
+        var (point, encoding) = constantTime.Mul(Point(p), kb.Value, b.Value);
         return new Secp256k1Element(this, point, encoding);
     }
 
+    /// <summary>k·P by one ecmult_const, not blinded (see <see cref="Group.MulSingleUse"/>): half the cost of <see cref="Mul"/>.</summary>
+    public override Element MulSingleUse(Element p, Scalar k)
+    {
+        CheckMine(k);
+        var (point, encoding) = constantTime.MulUnblinded(Point(p), k.Value);
+        return new Secp256k1Element(this, point, encoding);
+    }
+
+    /// <summary>
+    /// k_i·P for many secret k_i, each multiplication by one ecmult_const, <b>not blinded</b> as <see cref="Mul"/> is:
+    /// every product of a batch is of another scalar, so no two of them work on the same data, and the one caller (the
+    /// base-OT receiver, b_i·A) draws its k_i fresh for each setup. Blinding doubles the cost of every product, and
+    /// the base OTs are most of an ECDSA key generation's or refresh's work (docs/performance.md, session 8).
+    /// </summary>
     public override Element[] MulMany(Element p, ReadOnlySpan<Scalar> scalars)
     {
         var ks = new UInt256[scalars.Length];
@@ -144,6 +164,11 @@ public sealed class Secp256k1Group : Group
         return Wrap(r);
     }
 
+    /// <summary>
+    /// k·P_i for one secret k and many public P_i, <b>not blinded</b> as <see cref="Mul"/> is: every product of a
+    /// batch is of another point, so no two of them work on the same data, and the one caller (the base-OT sender,
+    /// a·B_i) draws its k fresh for each setup.
+    /// </summary>
     public override Element[] MulMany(ReadOnlySpan<Element> points, Scalar k)
     {
         CheckMine(k);

@@ -13,7 +13,9 @@ namespace Rotor.Crypto.Groups.Secp256k1;
 /// arithmetic, 2-3x faster, was measured and not adopted; docs/performance.md). k·G by its <see cref="ECMultGenContext"/> (64 additions of entries read from a table of
 /// 16 by scanning every entry under a mask, with libsecp256k1's branch-free mixed addition and a blinded scalar and
 /// randomised projective start point), and k·P by <see cref="GE.MultConst"/> (libsecp256k1's ecmult_const:
-/// signed fixed windows over the GLV split, every digit read by a masked scan). The affine result is made with a
+/// signed fixed windows over the GLV split, every digit read by a masked scan), twice: k·P = (k − b)·P + b·P with a
+/// fresh random b, so that the data it works on is fresh and random whatever k is (ecmult_const itself, unlike
+/// ecmult_gen, has no blinding; docs/performance.md, session 8, for what a repeated secret showed without it). The affine result is made with a
 /// constant-time field inversion (an exponentiation), never BouncyCastle's branching arithmetic.
 /// <para>
 /// Why not BouncyCastle: its secp256k1 field code (<c>SecP256K1Field</c>) branches on the data in every addition,
@@ -50,25 +52,49 @@ internal sealed class Secp256k1NBitcoinMul
         return FromJacobian(r);
     }
 
-    /// <summary>k·P for k below the group order and any point P (public); the identity when k = 0 or P = O.</summary>
-    public (ECPoint Point, byte[]? Encoding) Mul(ECPoint p, in UInt256 k)
+    /// <summary>
+    /// k·P for k = k1 + k2 below the group order and any point P (public), as k1·P + k2·P: the caller splits its secret
+    /// k with a fresh random k2 (<see cref="Secp256k1Group.Mul"/>), so that both constant-time multiplications work on
+    /// fresh random data whatever k is, and only the final addition and the affine result see k·P. The identity when
+    /// k = 0 or P = O.
+    /// </summary>
+    public (ECPoint Point, byte[]? Encoding) Mul(ECPoint p, in UInt256 k1, in UInt256 k2)
     {
         if (p.IsInfinity) return (curve.Infinity, null);
         var a = p.Normalize();
-        var x = new FE(a.AffineXCoord.GetEncoded());
-        var y = new FE(a.AffineYCoord.GetEncoded());
-        var s = ToScalar(k);
+        var ge = new GE(new FE(a.AffineXCoord.GetEncoded()), new FE(a.AffineYCoord.GetEncoded()));
+        var s1 = ToScalar(k1);
+        var s2 = ToScalar(k2);
         // bits = 256: the maximum bit length of |q| plus one, as ecmult_const asks (the GLV split is taken above 128)
-        var r = new GE(x, y).MultConst(s, 256);
+        var r1 = ge.MultConst(s1, 256);
+        var r2 = ge.MultConst(s2, 256);
+        NbScalar.Clear(ref s1);
+        NbScalar.Clear(ref s2);
+        // Both terms are uniformly random points given k·P; the addition's special cases (a term at infinity, equal or
+        // opposite terms) happen only for k1 or k2 = 0 or k1 = ±k2, i.e. k = 0 (the result shows it) or with
+        // probability 2^-255.
+        return FromJacobian(r1.AddVariable(r2));
+    }
+
+    /// <summary>
+    /// k·P by one ecmult_const, not blinded: for the batch forms, where every product is of another point or another
+    /// scalar by construction, and for a secret used once (<see cref="Secp256k1Group.MulSingleUse"/>).
+    /// </summary>
+    public (ECPoint Point, byte[]? Encoding) MulUnblinded(ECPoint p, in UInt256 k)
+    {
+        if (p.IsInfinity) return (curve.Infinity, null);
+        var a = p.Normalize();
+        var s = ToScalar(k);
+        var r = new GE(new FE(a.AffineXCoord.GetEncoded()), new FE(a.AffineYCoord.GetEncoded())).MultConst(s, 256);
         NbScalar.Clear(ref s);
         return FromJacobian(r);
     }
 
-    /// <summary>k_i·P for many secret k_i and one public P.</summary>
+    /// <summary>k_i·P for many secret k_i and one public P (not blinded: every product is of another scalar).</summary>
     public (ECPoint Point, byte[]? Encoding)[] MulMany(ECPoint p, ReadOnlySpan<UInt256> ks)
     {
         var r = new (ECPoint, byte[]?)[ks.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = Mul(p, ks[i]);
+        for (int i = 0; i < r.Length; i++) r[i] = MulUnblinded(p, ks[i]);
         return r;
     }
 
@@ -80,11 +106,11 @@ internal sealed class Secp256k1NBitcoinMul
         return r;
     }
 
-    /// <summary>k·P_i for one secret k and many public P_i.</summary>
+    /// <summary>k·P_i for one secret k and many public P_i (not blinded: every product is of another point).</summary>
     public (ECPoint Point, byte[]? Encoding)[] MulMany(ReadOnlySpan<ECPoint> ps, in UInt256 k)
     {
         var r = new (ECPoint, byte[]?)[ps.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = Mul(ps[i], k);
+        for (int i = 0; i < r.Length; i++) r[i] = MulUnblinded(ps[i], k);
         return r;
     }
 
