@@ -99,9 +99,9 @@ public class GroupTests
     }
 
     /// <summary>
-    /// The blinded k·P ((k − b)·P + b·P with a fresh b each call) gives the one k·P every time, also through the
-    /// batch forms, and for the scalars where a blinded term is the identity (k = b cannot be forced, but k = 0, ±1 and
-    /// n − 1 exercise the addition's edge: opposite terms, a term equal to the result's negation).
+    /// The blinded k·P ((k − b)·P + b·P with a fresh b each call) gives the one k·P every time, and so do the forms
+    /// that may leave the blinding out (<c>MulSingleUse</c>, the batch forms), also for k = 0, ±1 and 2k and for the
+    /// identity as P. (k = 0 through <c>Mul</c>, where the two blinded terms are opposite, is in the test above.)
     /// </summary>
     [Theory, MemberData(nameof(Groups))]
     public void BlindedMultiplicationIsTheSameProductOnEveryCall(string name)

@@ -67,24 +67,19 @@ public class ConstantTimeTests(ITestOutputHelper output)
         AssertNoGrossLeak($"{group} k·G, fixed {fixedKind} k", fixedK, g.RandomScalar, s => g.MulBase(s).Encoding.Length, group == "ed25519" ? 40_000 : 20_000);
     }
 
-    /// <summary>k·P for a secret k and a fixed public P (the constant-time <see cref="Group.Mul"/>).</summary>
+    /// <summary>
+    /// k·P for a secret k and a fixed public P: the constant-time <see cref="Group.Mul"/> (blinded), and
+    /// <see cref="Group.MulSingleUse"/> for a secret used once (constant time, not blinded on secp256k1).
+    /// </summary>
     [Theory]
-    [InlineData("secp256k1")] [InlineData("ed25519")]
-    public void MulSecretScalar(string group)
+    [InlineData("secp256k1", false)] [InlineData("ed25519", false)]
+    [InlineData("secp256k1", true)] [InlineData("ed25519", true)]
+    public void MulSecretScalar(string group, bool singleUse)
     {
         var g = Get(group);
         var p = g.MulBase(g.RandomScalar()) + g.Generator;
-        AssertNoGrossLeak($"{group} k·P", () => Fixed(g.RandomScalar()), g.RandomScalar, s => g.Mul(p, s).Encoding.Length, 10_000);
-    }
-
-    /// <summary>k·P for a secret used once (<see cref="Group.MulSingleUse"/>: constant time, not blinded on secp256k1).</summary>
-    [Theory]
-    [InlineData("secp256k1")] [InlineData("ed25519")]
-    public void MulSingleUseSecretScalar(string group)
-    {
-        var g = Get(group);
-        var p = g.MulBase(g.RandomScalar()) + g.Generator;
-        AssertNoGrossLeak($"{group} k·P single use", () => Fixed(g.RandomScalar()), g.RandomScalar, s => g.MulSingleUse(p, s).Encoding.Length, 10_000);
+        Func<Scalar, int> mul = singleUse ? s => g.MulSingleUse(p, s).Encoding.Length : s => g.Mul(p, s).Encoding.Length;
+        AssertNoGrossLeak($"{group} k·P{(singleUse ? " single use" : "")}", () => Fixed(g.RandomScalar()), g.RandomScalar, mul, 10_000);
     }
 
     // ------------------------------------------------------------------ scalar field

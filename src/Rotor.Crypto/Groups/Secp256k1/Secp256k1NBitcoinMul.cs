@@ -61,8 +61,7 @@ internal sealed class Secp256k1NBitcoinMul
     public (ECPoint Point, byte[]? Encoding) Mul(ECPoint p, in UInt256 k1, in UInt256 k2)
     {
         if (p.IsInfinity) return (curve.Infinity, null);
-        var a = p.Normalize();
-        var ge = new GE(new FE(a.AffineXCoord.GetEncoded()), new FE(a.AffineYCoord.GetEncoded()));
+        var ge = Affine(p);
         var s1 = ToScalar(k1);
         var s2 = ToScalar(k2);
         // bits = 256: the maximum bit length of |q| plus one, as ecmult_const asks (the GLV split is taken above 128)
@@ -83,9 +82,8 @@ internal sealed class Secp256k1NBitcoinMul
     public (ECPoint Point, byte[]? Encoding) MulUnblinded(ECPoint p, in UInt256 k)
     {
         if (p.IsInfinity) return (curve.Infinity, null);
-        var a = p.Normalize();
         var s = ToScalar(k);
-        var r = new GE(new FE(a.AffineXCoord.GetEncoded()), new FE(a.AffineYCoord.GetEncoded())).MultConst(s, 256);
+        var r = Affine(p).MultConst(s, 256);
         NbScalar.Clear(ref s);
         return FromJacobian(r);
     }
@@ -112,6 +110,13 @@ internal sealed class Secp256k1NBitcoinMul
         var r = new (ECPoint, byte[]?)[ps.Length];
         for (int i = 0; i < r.Length; i++) r[i] = MulUnblinded(ps[i], k);
         return r;
+    }
+
+    /// <summary>A public point (not the identity) as NBitcoin's affine point.</summary>
+    private static GE Affine(ECPoint p)
+    {
+        var a = p.Normalize();
+        return new GE(new FE(a.AffineXCoord.GetEncoded()), new FE(a.AffineYCoord.GetEncoded()));
     }
 
     private static NbScalar ToScalar(in UInt256 k) => new(
